@@ -1,0 +1,114 @@
+//! The data model templates receive. Bump [`SCHEMA_VERSION`] on any breaking
+//! change and document it in `templates/README.md`.
+use serde::Serialize;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Look and feel from configuration (`[branding]`), so a deployment can
+/// rebrand without touching a template.
+#[derive(Debug, Clone, Serialize)]
+pub struct Branding {
+    pub product_name: String,
+    pub logo_url: Option<String>,
+    /// CSS colour, validated by the configuration (`#rrggbb`).
+    pub primary_color: String,
+}
+
+impl Default for Branding {
+    fn default() -> Self {
+        Self {
+            product_name: "Sign-in".into(),
+            logo_url: None,
+            primary_color: "#1f5fbf".into(),
+        }
+    }
+}
+
+/// The application the user is signing in to (`azp`, with its display name).
+#[derive(Debug, Clone, Serialize)]
+pub struct AppInfo {
+    pub client_id: String,
+    /// Display name from `[apps]` in the configuration, else the client id.
+    pub name: String,
+}
+
+/// Data for the code mail (`mail/code.subject`, `mail/code.html`, `mail/code.txt`).
+#[derive(Debug, Clone, Serialize)]
+pub struct MailContext {
+    pub code: String,
+    pub app: AppInfo,
+    /// The recipient's name from the request (`name` claim), when given.
+    pub name: Option<String>,
+    pub email: String,
+    /// Unix seconds when the code stops working.
+    pub expires_at: i64,
+    /// Whole minutes the code stays valid, rounded up.
+    pub expires_in_minutes: u64,
+    /// `true` when this mail replaces an earlier code (a resend).
+    pub resent: bool,
+}
+
+/// A rendered mail.
+#[derive(Debug, Clone)]
+pub struct RenderedMail {
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+}
+
+/// The pages the sidecar shows a browser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    /// Code entry form (with notices: sent, resent, invalid code, cooldown).
+    Code,
+    /// Auto-submitting POST form (request to us, assertion to Keycloak).
+    Redirect,
+    /// Anything that stops the flow here (bad request, mail not sent, ...).
+    Error,
+}
+
+impl Page {
+    pub const ALL: [Page; 3] = [Page::Code, Page::Redirect, Page::Error];
+
+    pub fn template_name(self) -> &'static str {
+        match self {
+            Page::Code => "pages/code",
+            Page::Redirect => "pages/redirect",
+            Page::Error => "pages/error",
+        }
+    }
+}
+
+/// A hidden form field of the redirect page.
+#[derive(Debug, Clone, Serialize)]
+pub struct FormField {
+    pub name: String,
+    pub value: String,
+}
+
+/// Data for a page; fields a page does not use are `None`/empty.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PageContext {
+    /// Per-form CSRF token (code page forms).
+    pub csrf_token: Option<String>,
+    /// Form targets (absolute paths under the sidecar's public URL).
+    pub verify_action: Option<String>,
+    pub resend_action: Option<String>,
+    pub cancel_action: Option<String>,
+    /// The recipient, masked (`j***@example.com`).
+    pub email_masked: Option<String>,
+    pub code_length: Option<u8>,
+    pub expires_at: Option<i64>,
+    pub attempts_left: Option<u32>,
+    /// Unix seconds from which "send a new code" is allowed; `None` when no resend is left.
+    pub resend_available_at: Option<i64>,
+    pub resends_left: Option<u32>,
+    pub app: Option<AppInfo>,
+    /// Notice on the code page: `sent`, `resent`, `invalid_code`, `cooldown`.
+    pub notice: Option<String>,
+    /// Error page reason: `invalid_request`, `send_failed`, `no_challenge`, `internal`.
+    pub error: Option<String>,
+    /// Redirect page: where to POST, and the hidden fields.
+    pub redirect_action: Option<String>,
+    pub redirect_fields: Vec<FormField>,
+}

@@ -1,0 +1,150 @@
+//! Request verification (realm JWKS) and assertion signing (our key, our JWKS).
+//!
+//! SEAM (owned by the config/tokens work): the types and signatures below are
+//! what routes and challenges use; extend, do not rename.
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// A realm issuer URL as configured, e.g. `https://id.example.com/realms/acme`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Issuer(Url);
+
+impl Issuer {
+    pub fn as_str(&self) -> &str {
+        self.0.as_str().trim_end_matches('/')
+    }
+    pub fn url(&self) -> &Url {
+        &self.0
+    }
+}
+
+/// A return target that passed the issuer check of PROTOCOL.md section 2.5.
+/// Only `tokens` can build one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnUri(String);
+
+impl ReturnUri {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The `otp` policy object a request may carry; clamped by the caller.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestedPolicy {
+    pub length: Option<u8>,
+    pub ttl: Option<u64>,
+    pub max_attempts: Option<u32>,
+    pub resend_cooldown: Option<u64>,
+    pub max_resends: Option<u32>,
+}
+
+/// A request JWT that passed every check but the jti-once (the store does that).
+#[derive(Debug, Clone)]
+pub struct VerifiedRequest {
+    pub issuer: Issuer,
+    pub sub: String,
+    pub email: String,
+    pub name: Option<String>,
+    pub locale: Option<String>,
+    pub azp: Option<String>,
+    pub nonce: String,
+    pub return_uri: ReturnUri,
+    pub jti: String,
+    /// Unix seconds.
+    pub exp: i64,
+    pub otp: Option<RequestedPolicy>,
+}
+
+/// Why a request JWT was refused; `code()` is the stable log/metric label.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestRejection {
+    #[error("request is not a well-formed JWT: {0}")]
+    Malformed(String),
+    #[error("alg {0} is not allowed")]
+    AlgNotAllowed(String),
+    #[error("iss {0} is not a configured realm")]
+    UnknownIssuer(String),
+    #[error("no key with kid {0} in the realm JWKS")]
+    UnknownKid(String),
+    #[error("realm JWKS could not be fetched: {0}")]
+    JwksUnavailable(String),
+    #[error("signature does not verify")]
+    BadSignature,
+    #[error("aud does not contain {0}")]
+    WrongAudience(String),
+    #[error("request expired")]
+    Expired,
+    #[error("iat is in the future")]
+    IssuedInFuture,
+    #[error("lifetime exceeds 300 s")]
+    LifetimeTooLong,
+    #[error("claim {claim}: {problem}")]
+    InvalidClaim { claim: &'static str, problem: String },
+    #[error("return_uri refused: {0}")]
+    BadReturnUri(String),
+    #[error("jti already used")]
+    Replayed,
+}
+
+impl RequestRejection {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Malformed(_) => "malformed",
+            Self::AlgNotAllowed(_) => "alg_not_allowed",
+            Self::UnknownIssuer(_) => "unknown_issuer",
+            Self::UnknownKid(_) => "unknown_kid",
+            Self::JwksUnavailable(_) => "jwks_unavailable",
+            Self::BadSignature => "bad_signature",
+            Self::WrongAudience(_) => "wrong_audience",
+            Self::Expired => "expired",
+            Self::IssuedInFuture => "iat_in_future",
+            Self::LifetimeTooLong => "lifetime_too_long",
+            Self::InvalidClaim { .. } => "invalid_claim",
+            Self::BadReturnUri(_) => "bad_return_uri",
+            Self::Replayed => "replayed",
+        }
+    }
+}
+
+/// `result` of an assertion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AssertionResult {
+    Success,
+    Cancelled,
+    Locked,
+    Expired,
+}
+
+/// Claims of the assertion JWT (PROTOCOL.md section 4).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AssertionClaims {
+    pub iss: String,
+    pub aud: String,
+    pub sub: String,
+    pub nonce: String,
+    pub req_jti: String,
+    pub jti: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub result: AssertionResult,
+    pub amr: Vec<String>,
+    pub otp_channel: String,
+}
+
+// Implemented by the config/tokens work:
+//
+// pub struct RequestVerifier;  // built from &[RealmSettings] + audience; caches JWKS by kid
+// impl RequestVerifier {
+//     pub fn new(realms: &[RealmSettings], audience: &str) -> Self;
+//     pub async fn verify(&self, jwt: &str, now_unix: i64) -> Result<VerifiedRequest, RequestRejection>;
+// }
+// pub struct AssertionSigner;  // from SigningSettings (PEM PKCS#8) or ephemeral
+// impl AssertionSigner {
+//     pub fn from_settings(s: &SigningSettings) -> Result<Self, KeyError>;
+//     pub fn sign(&self, claims: &AssertionClaims) -> Result<String, KeyError>;
+//     pub fn jwks(&self) -> serde_json::Value;   // current + previous public keys
+//     pub fn kid(&self) -> &str;
+// }

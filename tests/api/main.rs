@@ -1,0 +1,1 @@
+//! Black-box tests: a real app on a free port, real Redis, real SMTP.
