@@ -81,7 +81,10 @@ pub enum RequestRejection {
     #[error("lifetime exceeds 300 s")]
     LifetimeTooLong,
     #[error("claim {claim}: {problem}")]
-    InvalidClaim { claim: &'static str, problem: String },
+    InvalidClaim {
+        claim: &'static str,
+        problem: String,
+    },
     #[error("return_uri refused: {0}")]
     BadReturnUri(String),
     #[error("jti already used")]
