@@ -55,17 +55,21 @@ use std::future::Future;
 
 use serde::{Deserialize, Serialize};
 
+mod any;
 mod code;
 mod memory;
+mod redis;
 #[cfg(test)]
 mod tests;
 
+pub use self::any::AnyStore;
 pub use self::code::{
     csrf_token_matches, generate_csrf_token, mac, mac_eq, ChallengeIdError, Code, CodeError,
     Pepper, PepperError, CHALLENGE_ID_LEN, CODE_ALPHABET, MAX_CODE_LENGTH, MIN_CODE_LENGTH,
     MIN_PEPPER_LEN,
 };
 pub use self::memory::MemoryStore;
+pub use self::redis::{ClusterStore, RedisStore};
 
 /// How long past `expires_at` a challenge is still kept, so a late submission
 /// still yields the `expired` assertion (15 minutes).

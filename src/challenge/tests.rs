@@ -529,3 +529,424 @@ mod memory {
         assert_eq!(store.len(), 1);
     }
 }
+
+/// A real `redis-server` on a free loopback port, killed on drop. No
+/// persistence, its own working directory.
+pub(crate) struct RedisServer {
+    child: Option<std::process::Child>,
+    port: u16,
+    dir: std::path::PathBuf,
+    extra: Vec<String>,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl RedisServer {
+    pub(crate) fn start() -> RedisServer {
+        RedisServer::start_with(&[], false)
+    }
+
+    /// A node for a Redis Cluster (not yet joined to one).
+    pub(crate) fn start_cluster_node() -> RedisServer {
+        RedisServer::start_with(
+            &[
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                "nodes.conf",
+                "--cluster-node-timeout",
+                "2000",
+            ],
+            true,
+        )
+    }
+
+    /// Started with extra `redis-server` arguments.
+    fn start_with(extra: &[&str], cluster: bool) -> RedisServer {
+        // A free port can be taken by someone else before redis binds it: retry.
+        let mut last_error = String::new();
+        for _ in 0..5 {
+            let dir = std::env::temp_dir().join(format!(
+                "otp-redis-{}-{}",
+                std::process::id(),
+                ChallengeId::generate()
+            ));
+            std::fs::create_dir_all(&dir).unwrap();
+            let mut server = RedisServer {
+                child: None,
+                port: free_port(),
+                dir,
+                extra: extra.iter().map(|s| (*s).to_owned()).collect(),
+            };
+            // Cluster mode: the bus port is picked along with the port.
+            if cluster {
+                server.extra.push("--cluster-port".into());
+                server.extra.push(free_port().to_string());
+            }
+            match server.launch() {
+                Ok(()) => return server,
+                Err(e) => last_error = e,
+            }
+        }
+        panic!("could not start redis-server: {last_error}");
+    }
+
+    fn launch(&mut self) -> Result<(), String> {
+        let mut cmd = std::process::Command::new("redis-server");
+        cmd.args(["--port", &self.port.to_string()])
+            .args(["--bind", "127.0.0.1"])
+            .args(["--save", ""])
+            .args(["--appendonly", "no"])
+            .args(["--dir", &self.dir.display().to_string()])
+            .args(&self.extra)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let child = match cmd.spawn() {
+            Ok(child) => child,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
+                "redis-server is not installed; the store tests need a real one \
+                 (apt-get install redis-server; scripts/test-all.sh does this)"
+            ),
+            Err(e) => panic!("cannot run redis-server: {e}"),
+        };
+        self.child = Some(child);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                self.child = None;
+                return Err(format!("redis-server exited with {status}"));
+            }
+            if self.answers_ping() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.stop();
+        Err("redis-server did not answer PING within 10 s".into())
+    }
+
+    fn answers_ping(&self) -> bool {
+        use std::io::{Read as _, Write as _};
+        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
+            return false;
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
+        let mut buf = [0u8; 7];
+        s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
+    }
+
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub(crate) fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the server (like a crash) and waits for it to be gone.
+    pub(crate) fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port, empty.
+    pub(crate) fn restart(&mut self) {
+        self.stop();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            match self.launch() {
+                Ok(()) => return,
+                Err(e) if std::time::Instant::now() > deadline => {
+                    panic!("redis-server did not come back on port {}: {e}", self.port)
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+mod redis_single {
+    use super::*;
+
+    async fn harness() -> (Arc<RedisStore>, RedisServer) {
+        let server = RedisServer::start();
+        let store = RedisStore::connect(&server.url()).await.unwrap();
+        (Arc::new(store), server)
+    }
+
+    store_suite!(harness);
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn ping_fails_while_redis_is_down_and_recovers_by_itself() {
+        bounded(async {
+            let (store, mut server) = harness().await;
+            store.ping().await.unwrap();
+            let made = make(&*store, policy(), T0).await;
+
+            server.stop();
+            let err = store.ping().await.unwrap_err();
+            assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+            assert!(matches!(
+                store.verify(&made.record.id, &made.mac(), T0).await,
+                Err(StoreError::Unavailable(_))
+            ));
+
+            server.restart();
+            // Same store object: the connection manager reconnects on its own.
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+            loop {
+                match store.ping().await {
+                    Ok(()) => break,
+                    Err(e) if tokio::time::Instant::now() > deadline => {
+                        panic!("store did not recover after restart: {e}")
+                    }
+                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
+            // The restarted server is empty (no persistence) and the scripts
+            // are loaded again on NOSCRIPT.
+            assert_eq!(
+                store
+                    .verify(&made.record.id, &made.mac(), T0)
+                    .await
+                    .unwrap(),
+                VerifyOutcome::Expired(None)
+            );
+            let again = make(&*store, policy(), T0).await;
+            assert!(matches!(
+                store
+                    .verify(&again.record.id, &again.mac(), T0)
+                    .await
+                    .unwrap(),
+                VerifyOutcome::Success(_)
+            ));
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn records_live_in_one_hash_tagged_key_with_a_ttl_and_no_code() {
+        bounded(async {
+            let (store, server) = harness().await;
+            let made = make(&*store, policy(), T0).await;
+            let client = ::redis::Client::open(server.url()).unwrap();
+            let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+            let key = format!("{{ch:{}}}", made.record.id);
+            let keys: Vec<String> = ::redis::cmd("KEYS")
+                .arg("*")
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            assert_eq!(keys, vec![key.clone()]);
+            let ttl: i64 = ::redis::cmd("TTL")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            let expected = 300 + EXPIRED_GRACE_SECS;
+            assert!((expected - 2..=expected).contains(&ttl), "TTL {ttl}");
+            let stored: Vec<Vec<u8>> = ::redis::cmd("HVALS")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            assert!(stored.iter().any(|v| v[..] == made.mac()[..]));
+            let code = made.code.expose().as_bytes();
+            assert!(
+                !stored.iter().any(|v| v[..] == *code),
+                "the code itself must never be stored"
+            );
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn a_damaged_record_is_reported_not_trusted() {
+        bounded(async {
+            let (store, server) = harness().await;
+            let made = make(&*store, policy(), T0).await;
+            let client = ::redis::Client::open(server.url()).unwrap();
+            let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+            let key = format!("{{ch:{}}}", made.record.id);
+            let _: i64 = ::redis::cmd("HDEL")
+                .arg(&key)
+                .arg("max_attempts")
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            assert!(matches!(
+                store.verify(&made.record.id, &made.mac(), T0).await,
+                Err(StoreError::Corrupt(_))
+            ));
+            assert!(matches!(
+                store.get(&made.record.id, T0).await,
+                Err(StoreError::Corrupt(_))
+            ));
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn any_store_connects_by_url() {
+        bounded(async {
+            let server = RedisServer::start();
+            let store = AnyStore::connect(Some(&server.url())).await.unwrap();
+            assert_eq!(store.kind(), "redis");
+            let made = make(&store, policy(), T0).await;
+            assert!(matches!(
+                store
+                    .verify(&made.record.id, &made.mac(), T0)
+                    .await
+                    .unwrap(),
+                VerifyOutcome::Success(_)
+            ));
+            let port = free_port();
+            let err = AnyStore::connect(Some(&format!("redis://127.0.0.1:{port}")))
+                .await
+                .unwrap_err();
+            assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+        })
+        .await;
+    }
+}
+
+mod redis_cluster {
+    use super::*;
+
+    /// Three master nodes sharing the 16384 slots, no replicas.
+    pub(super) struct Cluster {
+        nodes: Vec<RedisServer>,
+    }
+
+    impl Cluster {
+        fn start() -> Cluster {
+            let nodes: Vec<RedisServer> =
+                (0..3).map(|_| RedisServer::start_cluster_node()).collect();
+            let mut create = std::process::Command::new("redis-cli");
+            create.args(["--cluster", "create"]);
+            for node in &nodes {
+                create.arg(format!("127.0.0.1:{}", node.port()));
+            }
+            create
+                .args(["--cluster-replicas", "0", "--cluster-yes"])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            let mut child = create
+                .spawn()
+                .expect("redis-cli is not installed (it comes with redis-server)");
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            let status = loop {
+                if let Some(status) = child.try_wait().unwrap() {
+                    break status;
+                }
+                if std::time::Instant::now() > deadline {
+                    let _ = child.kill();
+                    panic!("redis-cli --cluster create did not finish within 30 s");
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            };
+            let output = child.wait_with_output().unwrap();
+            assert!(
+                status.success(),
+                "redis-cli --cluster create failed: {}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let cluster = Cluster { nodes };
+            cluster.wait_until_ok();
+            cluster
+        }
+
+        fn wait_until_ok(&self) {
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            for node in &self.nodes {
+                let client = ::redis::Client::open(node.url()).unwrap();
+                loop {
+                    let info: String = client
+                        .get_connection()
+                        .and_then(|mut c| ::redis::cmd("CLUSTER").arg("INFO").query(&mut c))
+                        .unwrap_or_default();
+                    if info.contains("cluster_state:ok") {
+                        break;
+                    }
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "cluster node {} not ok within 30 s: {info}",
+                        node.port()
+                    );
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        }
+
+        fn url(&self) -> String {
+            let nodes: Vec<String> = self
+                .nodes
+                .iter()
+                .map(|n| format!("127.0.0.1:{}", n.port()))
+                .collect();
+            format!("redis+cluster://{}", nodes.join(","))
+        }
+    }
+
+    async fn harness() -> (Arc<ClusterStore>, Cluster) {
+        let cluster = tokio::task::spawn_blocking(Cluster::start).await.unwrap();
+        let nodes: Vec<String> = cluster.nodes.iter().map(RedisServer::url).collect();
+        let store = ClusterStore::connect_cluster(&nodes).await.unwrap();
+        (Arc::new(store), cluster)
+    }
+
+    store_suite!(harness);
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn challenges_spread_over_the_nodes_through_any_store() {
+        bounded(async {
+            let cluster = tokio::task::spawn_blocking(Cluster::start).await.unwrap();
+            let store = AnyStore::connect(Some(&cluster.url())).await.unwrap();
+            assert_eq!(store.kind(), "redis-cluster");
+            let made: Vec<Made> = make_many(&store, 30).await;
+            // Each node holds some of them: the keys really are spread by slot.
+            for node in &cluster.nodes {
+                let client = ::redis::Client::open(node.url()).unwrap();
+                let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+                let size: i64 = ::redis::cmd("DBSIZE").query_async(&mut conn).await.unwrap();
+                assert!(size > 0, "node {} holds no challenge", node.port());
+            }
+            for m in &made {
+                assert!(matches!(
+                    store.verify(&m.record.id, &m.mac(), T0).await.unwrap(),
+                    VerifyOutcome::Success(_)
+                ));
+            }
+        })
+        .await;
+    }
+
+    async fn make_many(store: &AnyStore, n: usize) -> Vec<Made> {
+        let mut made = Vec::with_capacity(n);
+        for _ in 0..n {
+            made.push(make(store, policy(), T0).await);
+        }
+        made
+    }
+}
