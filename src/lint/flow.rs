@@ -100,7 +100,11 @@ impl Exec<'_> {
 
     /// Where a finding about this execution points: its `authenticator` (or `flowAlias`).
     fn anchor(&self) -> (Pointer, Pos) {
-        let key = if self.is_flow { "flowAlias" } else { "authenticator" };
+        let key = if self.is_flow {
+            "flowAlias"
+        } else {
+            "authenticator"
+        };
         match self.node.get(key) {
             Some(n) => (self.ptr.key(key), n.pos),
             None => (self.ptr.clone(), self.node.pos),
@@ -321,7 +325,8 @@ pub fn check(realm: &Node, base: &Pointer, sink: &mut Sink) {
                 node.pos,
                 format!(
                     "browserFlow {} names no flow in this realm",
-                    scalar_text(node).map_or_else(|| node.kind().to_string(), |s| format!("\"{s}\""))
+                    scalar_text(node)
+                        .map_or_else(|| node.kind().to_string(), |s| format!("\"{s}\""))
                 ),
             ),
         },
@@ -364,10 +369,7 @@ pub fn check(realm: &Node, base: &Pointer, sink: &mut Sink) {
     for &root in &roots {
         walk(&model, root, &mut Vec::new(), &mut paths, sink);
     }
-    let reached: HashSet<(usize, usize)> = paths
-        .iter()
-        .filter_map(|p| p.last().copied())
-        .collect();
+    let reached: HashSet<(usize, usize)> = paths.iter().filter_map(|p| p.last().copied()).collect();
 
     let unreached: Vec<(usize, usize)> = sidecars
         .iter()
@@ -433,13 +435,14 @@ fn check_brute_force(realm: &Node, base: &Pointer, sink: &mut Sink) {
                 &rules::SIDECAR_BRUTE_FORCE,
                 base.key("bruteForceProtected"),
                 n.pos,
-                "bruteForceProtected is not true in a realm using otp-sidecar; set it to true".into(),
+                "bruteForceProtected is not true in a realm using otp-sidecar; set it to true"
+                    .into(),
             ),
         },
         None => {
-            let (ptr, pos) = realm
-                .entry("realm")
-                .map_or((base.clone(), realm.pos), |e| (base.key("realm"), e.key_pos));
+            let (ptr, pos) = realm.entry("realm").map_or((base.clone(), realm.pos), |e| {
+                (base.key("realm"), e.key_pos)
+            });
             sink.report(
                 &rules::SIDECAR_BRUTE_FORCE,
                 ptr,
@@ -473,7 +476,12 @@ fn check_path(model: &Model<'_>, path: &Path, sink: &mut Sink) {
     };
     if let Some(p) = problem {
         let (ptr, pos) = leaf.requirement_at();
-        sink.report(&rules::SIDECAR_REQUIREMENT, ptr, pos, format!("the otp-sidecar step {p}"));
+        sink.report(
+            &rules::SIDECAR_REQUIREMENT,
+            ptr,
+            pos,
+            format!("the otp-sidecar step {p}"),
+        );
     }
 
     // Every sub-flow on the way down.
@@ -583,7 +591,9 @@ fn url_problem(value: &str) -> Option<String> {
     match url.scheme() {
         "https" => None,
         "http" if is_loopback(&host) => None,
-        "http" => Some("uses plain http to a host other than localhost, 127.0.0.1 or ::1; use https".into()),
+        "http" => Some(
+            "uses plain http to a host other than localhost, 127.0.0.1 or ::1; use https".into(),
+        ),
         s => Some(format!("has scheme \"{s}\"; use https")),
     }
 }
@@ -625,7 +635,10 @@ fn check_config(realm: &Node, base: &Pointer, exec: &Exec<'_>, sink: &mut Sink) 
             &rules::SIDECAR_CONFIG_INCOMPLETE,
             cptr.clone(),
             cfg.pos,
-            format!("authenticatorConfig \"{alias}\" has no config; it needs {}", names.join(", ")),
+            format!(
+                "authenticatorConfig \"{alias}\" has no config; it needs {}",
+                names.join(", ")
+            ),
         );
         return;
     };
@@ -653,7 +666,10 @@ fn check_config(realm: &Node, base: &Pointer, exec: &Exec<'_>, sink: &mut Sink) 
             &rules::SIDECAR_CONFIG_INCOMPLETE,
             mptr.clone(),
             map.pos,
-            format!("authenticatorConfig \"{alias}\" lacks {}", missing.join(", ")),
+            format!(
+                "authenticatorConfig \"{alias}\" lacks {}",
+                missing.join(", ")
+            ),
         );
     }
     for (key, check) in &CONFIG_KEYS {
@@ -694,6 +710,7 @@ fn check_config(realm: &Node, base: &Pointer, exec: &Exec<'_>, sink: &mut Sink) 
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::super::doc::parse_json;
     use super::*;
@@ -706,7 +723,9 @@ mod tests {
         } else {
             ""
         };
-        format!(r#"{{"authenticator":"{auth}","authenticatorFlow":false,"requirement":"{req}"{cfg}}}"#)
+        format!(
+            r#"{{"authenticator":"{auth}","authenticatorFlow":false,"requirement":"{req}"{cfg}}}"#
+        )
     }
 
     fn sub(alias: &str, req: &str) -> String {
@@ -714,7 +733,10 @@ mod tests {
     }
 
     fn flow(alias: &str, execs: &[String]) -> String {
-        format!(r#"{{"id":"id-{alias}","alias":"{alias}","providerId":"basic-flow","topLevel":true,"authenticationExecutions":[{}]}}"#, execs.join(","))
+        format!(
+            r#"{{"id":"id-{alias}","alias":"{alias}","providerId":"basic-flow","topLevel":true,"authenticationExecutions":[{}]}}"#,
+            execs.join(",")
+        )
     }
 
     fn realm(extra: &str, flows: &[String]) -> String {
@@ -736,10 +758,19 @@ mod tests {
 
     fn standard() -> Vec<String> {
         vec![
-            flow("main", &[exec("auth-cookie", "ALTERNATIVE"), sub("forms", "ALTERNATIVE")]),
+            flow(
+                "main",
+                &[
+                    exec("auth-cookie", "ALTERNATIVE"),
+                    sub("forms", "ALTERNATIVE"),
+                ],
+            ),
             flow(
                 "forms",
-                &[exec("auth-username-password-form", "REQUIRED"), exec(AUTHENTICATOR_ID, "REQUIRED")],
+                &[
+                    exec("auth-username-password-form", "REQUIRED"),
+                    exec(AUTHENTICATOR_ID, "REQUIRED"),
+                ],
             ),
         ]
     }
@@ -759,12 +790,30 @@ mod tests {
         let mut flows = standard();
         flows[0] = flow("main", &[exec("auth-username-password-form", "REQUIRED")]);
         let got = hits(&realm("", &flows));
-        assert_eq!(got, vec![("otp-sidecar/not-bound".into(), "/authenticationFlows/1/authenticationExecutions/1/authenticator".into())]);
+        assert_eq!(
+            got,
+            vec![(
+                "otp-sidecar/not-bound".into(),
+                "/authenticationFlows/1/authenticationExecutions/1/authenticator".into()
+            )]
+        );
 
         let mut flows = standard();
-        flows.push(flow("spare", &[exec("auth-username-form", "REQUIRED"), exec(AUTHENTICATOR_ID, "REQUIRED")]));
+        flows.push(flow(
+            "spare",
+            &[
+                exec("auth-username-form", "REQUIRED"),
+                exec(AUTHENTICATOR_ID, "REQUIRED"),
+            ],
+        ));
         let got = hits(&realm("", &flows));
-        assert_eq!(got, vec![("otp-sidecar/unbound-flow".into(), "/authenticationFlows/2/authenticationExecutions/1/authenticator".into())]);
+        assert_eq!(
+            got,
+            vec![(
+                "otp-sidecar/unbound-flow".into(),
+                "/authenticationFlows/2/authenticationExecutions/1/authenticator".into()
+            )]
+        );
     }
 
     #[test]
@@ -773,55 +822,136 @@ mod tests {
         flows[0] = flow("main", &[exec("auth-username-password-form", "REQUIRED")]);
         flows.push(flow("client", &[sub("forms", "REQUIRED")]));
         for key in ["id-client", "client"] {
-            let extra = format!(r#","clients":[{{"clientId":"app","authenticationFlowBindingOverrides":{{"browser":"{key}"}}}}]"#);
+            let extra = format!(
+                r#","clients":[{{"clientId":"app","authenticationFlowBindingOverrides":{{"browser":"{key}"}}}}]"#
+            );
             assert_eq!(hits(&realm(&extra, &flows)), vec![]);
         }
         let extra = r#","clients":[{"clientId":"app","authenticationFlowBindingOverrides":{"browser":"nope"}}]"#;
         let got = hits(&realm(extra, &flows));
-        assert!(got.contains(&("flow/unknown-flow".into(), "/clients/0/authenticationFlowBindingOverrides/browser".into())), "{got:?}");
+        assert!(
+            got.contains(&(
+                "flow/unknown-flow".into(),
+                "/clients/0/authenticationFlowBindingOverrides/browser".into()
+            )),
+            "{got:?}"
+        );
     }
 
     #[test]
     fn requirement_shapes() {
         let mut flows = standard();
-        flows[1] = flow("forms", &[exec("auth-username-password-form", "REQUIRED"), exec(AUTHENTICATOR_ID, "ALTERNATIVE")]);
-        assert_eq!(hits(&realm("", &flows)), vec![("otp-sidecar/requirement".into(), "/authenticationFlows/1/authenticationExecutions/1/requirement".into())]);
+        flows[1] = flow(
+            "forms",
+            &[
+                exec("auth-username-password-form", "REQUIRED"),
+                exec(AUTHENTICATOR_ID, "ALTERNATIVE"),
+            ],
+        );
+        assert_eq!(
+            hits(&realm("", &flows)),
+            vec![(
+                "otp-sidecar/requirement".into(),
+                "/authenticationFlows/1/authenticationExecutions/1/requirement".into()
+            )]
+        );
 
         // CONDITIONAL sub-flow without a condition: skipped on every login.
         let flows = vec![
-            flow("main", &[exec("auth-username-password-form", "REQUIRED"), sub("cond", "CONDITIONAL")]),
+            flow(
+                "main",
+                &[
+                    exec("auth-username-password-form", "REQUIRED"),
+                    sub("cond", "CONDITIONAL"),
+                ],
+            ),
             flow("cond", &[exec(AUTHENTICATOR_ID, "REQUIRED")]),
         ];
-        assert_eq!(hits(&realm("", &flows)), vec![("otp-sidecar/requirement".into(), "/authenticationFlows/0/authenticationExecutions/1/requirement".into())]);
+        assert_eq!(
+            hits(&realm("", &flows)),
+            vec![(
+                "otp-sidecar/requirement".into(),
+                "/authenticationFlows/0/authenticationExecutions/1/requirement".into()
+            )]
+        );
 
         // With a condition it is fine, and so is a CONDITIONAL step inside it.
         for req in ["REQUIRED", "CONDITIONAL"] {
             let flows = vec![
-                flow("main", &[exec("auth-username-password-form", "REQUIRED"), sub("cond", "CONDITIONAL")]),
-                flow("cond", &[exec("conditional-user-role", "REQUIRED"), exec(AUTHENTICATOR_ID, req)]),
+                flow(
+                    "main",
+                    &[
+                        exec("auth-username-password-form", "REQUIRED"),
+                        sub("cond", "CONDITIONAL"),
+                    ],
+                ),
+                flow(
+                    "cond",
+                    &[
+                        exec("conditional-user-role", "REQUIRED"),
+                        exec(AUTHENTICATOR_ID, req),
+                    ],
+                ),
             ];
             assert_eq!(hits(&realm("", &flows)), vec![], "{req}");
         }
 
         // An ALTERNATIVE sub-flow next to a REQUIRED step is ignored.
         let flows = vec![
-            flow("main", &[exec("auth-username-password-form", "REQUIRED"), sub("alt", "ALTERNATIVE")]),
+            flow(
+                "main",
+                &[
+                    exec("auth-username-password-form", "REQUIRED"),
+                    sub("alt", "ALTERNATIVE"),
+                ],
+            ),
             flow("alt", &[exec(AUTHENTICATOR_ID, "REQUIRED")]),
         ];
-        assert_eq!(hits(&realm("", &flows)), vec![("otp-sidecar/requirement".into(), "/authenticationFlows/0/authenticationExecutions/1/requirement".into())]);
+        assert_eq!(
+            hits(&realm("", &flows)),
+            vec![(
+                "otp-sidecar/requirement".into(),
+                "/authenticationFlows/0/authenticationExecutions/1/requirement".into()
+            )]
+        );
     }
 
     #[test]
     fn bypass_alternative() {
         let mut flows = standard();
-        flows[0] = flow("main", &[exec("auth-cookie", "ALTERNATIVE"), exec("auth-username-password-form", "ALTERNATIVE"), sub("forms", "ALTERNATIVE")]);
-        assert_eq!(hits(&realm("", &flows)), vec![("otp-sidecar/bypass".into(), "/authenticationFlows/0/authenticationExecutions/1/authenticator".into())]);
+        flows[0] = flow(
+            "main",
+            &[
+                exec("auth-cookie", "ALTERNATIVE"),
+                exec("auth-username-password-form", "ALTERNATIVE"),
+                sub("forms", "ALTERNATIVE"),
+            ],
+        );
+        assert_eq!(
+            hits(&realm("", &flows)),
+            vec![(
+                "otp-sidecar/bypass".into(),
+                "/authenticationFlows/0/authenticationExecutions/1/authenticator".into()
+            )]
+        );
     }
 
     #[test]
     fn user_identification() {
-        let flows = vec![flow("main", &[exec(AUTHENTICATOR_ID, "REQUIRED"), exec("auth-username-password-form", "REQUIRED")])];
-        assert_eq!(hits(&realm("", &flows)), vec![("otp-sidecar/user-not-identified".into(), "/authenticationFlows/0/authenticationExecutions/0/authenticator".into())]);
+        let flows = vec![flow(
+            "main",
+            &[
+                exec(AUTHENTICATOR_ID, "REQUIRED"),
+                exec("auth-username-password-form", "REQUIRED"),
+            ],
+        )];
+        assert_eq!(
+            hits(&realm("", &flows)),
+            vec![(
+                "otp-sidecar/user-not-identified".into(),
+                "/authenticationFlows/0/authenticationExecutions/0/authenticator".into()
+            )]
+        );
         // Priorities decide the order, not the listing.
         let flows = vec![flow(
             "main",
@@ -833,8 +963,14 @@ mod tests {
         assert_eq!(hits(&realm("", &flows)), vec![]);
         // A REQUIRED sub-flow whose alternatives all identify the user counts.
         let flows = vec![
-            flow("main", &[sub("login", "REQUIRED"), exec(AUTHENTICATOR_ID, "REQUIRED")]),
-            flow("login", &[exec("auth-cookie", "ALTERNATIVE"), sub("pw", "ALTERNATIVE")]),
+            flow(
+                "main",
+                &[sub("login", "REQUIRED"), exec(AUTHENTICATOR_ID, "REQUIRED")],
+            ),
+            flow(
+                "login",
+                &[exec("auth-cookie", "ALTERNATIVE"), sub("pw", "ALTERNATIVE")],
+            ),
             flow("pw", &[exec("auth-username-password-form", "REQUIRED")]),
         ];
         assert_eq!(hits(&realm("", &flows)), vec![]);
@@ -844,38 +980,79 @@ mod tests {
     fn config_rules() {
         let with = |cfg: &str| realm("", &standard()).replace(CONFIG, cfg);
         assert_eq!(
-            hits(&with(&CONFIG.replace("https://id.example.com/otp\",\"sidecarJwks", "http://id.example.com/otp\",\"sidecarJwks"))),
-            vec![("otp-sidecar/config-invalid".into(), "/authenticatorConfig/0/config/sidecarUrl".into())]
+            hits(&with(&CONFIG.replace(
+                "https://id.example.com/otp\",\"sidecarJwks",
+                "http://id.example.com/otp\",\"sidecarJwks"
+            ))),
+            vec![(
+                "otp-sidecar/config-invalid".into(),
+                "/authenticatorConfig/0/config/sidecarUrl".into()
+            )]
         );
         assert_eq!(
-            hits(&with(&CONFIG.replace("https://id.example.com/otp\",\"sidecarJwks", "http://127.0.0.1:8081\",\"sidecarJwks"))),
+            hits(&with(&CONFIG.replace(
+                "https://id.example.com/otp\",\"sidecarJwks",
+                "http://127.0.0.1:8081\",\"sidecarJwks"
+            ))),
             vec![]
         );
         assert_eq!(
             hits(&with(&CONFIG.replace("\"ttl\":\"300\"", "\"ttl\":\"30\""))),
-            vec![("otp-sidecar/config-invalid".into(), "/authenticatorConfig/0/config/ttl".into())]
+            vec![(
+                "otp-sidecar/config-invalid".into(),
+                "/authenticatorConfig/0/config/ttl".into()
+            )]
         );
         assert_eq!(
             hits(&with(&CONFIG.replace("\"ttl\":\"300\",", ""))),
-            vec![("otp-sidecar/config-incomplete".into(), "/authenticatorConfig/0/config".into())]
+            vec![(
+                "otp-sidecar/config-incomplete".into(),
+                "/authenticatorConfig/0/config".into()
+            )]
         );
         assert_eq!(
-            hits(&with(&CONFIG.replace("\"ttl\":\"300\"", "\"ttl\":\"300\",\"maxAttempt\":\"5\""))),
-            vec![("otp-sidecar/config-unknown-key".into(), "/authenticatorConfig/0/config/maxAttempt".into())]
+            hits(&with(&CONFIG.replace(
+                "\"ttl\":\"300\"",
+                "\"ttl\":\"300\",\"maxAttempt\":\"5\""
+            ))),
+            vec![(
+                "otp-sidecar/config-unknown-key".into(),
+                "/authenticatorConfig/0/config/maxAttempt".into()
+            )]
         );
         assert_eq!(
-            hits(&with(&CONFIG.replace("\"alias\":\"otp\"", "\"alias\":\"other\""))),
-            vec![("otp-sidecar/config-missing".into(), "/authenticationFlows/1/authenticationExecutions/1/authenticatorConfig".into())]
+            hits(&with(
+                &CONFIG.replace("\"alias\":\"otp\"", "\"alias\":\"other\"")
+            )),
+            vec![(
+                "otp-sidecar/config-missing".into(),
+                "/authenticationFlows/1/authenticationExecutions/1/authenticatorConfig".into()
+            )]
         );
-        assert_eq!(hits(&with(&CONFIG.replace("\"5\"", "\"$(env:MAX)\""))), vec![]);
+        assert_eq!(
+            hits(&with(&CONFIG.replace("\"5\"", "\"$(env:MAX)\""))),
+            vec![]
+        );
     }
 
     #[test]
     fn brute_force() {
         let json = realm("", &standard()).replace("\"bruteForceProtected\":true,", "");
-        assert_eq!(hits(&json), vec![("otp-sidecar/brute-force".into(), "/realm".into())]);
-        let json = realm("", &standard()).replace("\"bruteForceProtected\":true", "\"bruteForceProtected\":false");
-        assert_eq!(hits(&json), vec![("otp-sidecar/brute-force".into(), "/bruteForceProtected".into())]);
+        assert_eq!(
+            hits(&json),
+            vec![("otp-sidecar/brute-force".into(), "/realm".into())]
+        );
+        let json = realm("", &standard()).replace(
+            "\"bruteForceProtected\":true",
+            "\"bruteForceProtected\":false",
+        );
+        assert_eq!(
+            hits(&json),
+            vec![(
+                "otp-sidecar/brute-force".into(),
+                "/bruteForceProtected".into()
+            )]
+        );
     }
 
     #[test]

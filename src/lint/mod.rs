@@ -102,7 +102,10 @@ pub fn detect_format(path: &str, text: &str) -> Format {
     } else if lower.ends_with(".yaml") || lower.ends_with(".yml") {
         Format::Yaml
     } else if matches!(
-        text.trim_start_matches('\u{feff}').trim_start().chars().next(),
+        text.trim_start_matches('\u{feff}')
+            .trim_start()
+            .chars()
+            .next(),
         Some('{' | '[')
     ) {
         Format::Json
@@ -114,12 +117,14 @@ pub fn detect_format(path: &str, text: &str) -> Format {
 /// The realms inside one document: a realm object, a list of realms, or an
 /// export object with `realms`.
 fn realms_of(root: &Node) -> Result<Vec<(Pointer, &Node)>, ParseError> {
-    let not_realm = |node: &Node, where_: &str| ParseError {
+    let not_realm = |node: &Node, where_: &str| {
+        ParseError {
         pos: Some(node.pos),
         message: format!(
             "{where_} is {}, not a realm: expected an object with \"realm\", a list of them, or an object with \"realms\"",
             node.kind()
         ),
+    }
     };
     match &root.value {
         Value::Map(_) if root.get("realm").is_some() => Ok(vec![(Pointer::root(), root)]),
@@ -173,7 +178,10 @@ pub fn lint_text(name: &str, text: &str) -> Result<Vec<Finding>, InputError> {
         error,
     };
     let (docs, multi) = match detect_format(name, text) {
-        Format::Json => (vec![doc::parse_json(text).map_err(|e| fail(None, e))?], false),
+        Format::Json => (
+            vec![doc::parse_json(text).map_err(|e| fail(None, e))?],
+            false,
+        ),
         Format::Yaml => {
             let docs = yaml::parse_yaml(text).map_err(|e| fail(None, e))?;
             let multi = docs.len() > 1;
@@ -253,6 +261,7 @@ pub fn run(files: &[std::path::PathBuf], format: report::OutputFormat, strict: b
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

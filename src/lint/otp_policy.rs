@@ -38,7 +38,7 @@ pub fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
         .iter()
         .map(|c| (strsim::levenshtein(&lower, &c.to_ascii_lowercase()), *c))
         .min_by_key(|(d, _)| *d)
-        .filter(|(d, c)| *d <= (c.len() / 3).max(2))
+        .filter(|(d, c)| *d <= (c.len() / 3).clamp(1, 3))
         .map(|(_, c)| c)
 }
 
@@ -76,8 +76,7 @@ fn text_of(node: &Node) -> Option<Text<'_>> {
 pub fn check(realm: &Node, base: &Pointer, sink: &mut Sink) {
     // Unknown otpPolicy* keys: Jackson ignores them on import.
     for e in realm.entries() {
-        if e.key.to_ascii_lowercase().starts_with("otppolicy") && !KNOWN.contains(&e.key.as_str())
-        {
+        if e.key.to_ascii_lowercase().starts_with("otppolicy") && !KNOWN.contains(&e.key.as_str()) {
             let hint = closest(&e.key, &KNOWN)
                 .map(|c| format!("; did you mean \"{c}\"?"))
                 .unwrap_or_else(|| format!("; the known keys are {}", KNOWN.join(", ")));
@@ -168,7 +167,9 @@ pub fn check(realm: &Node, base: &Pointer, sink: &mut Sink) {
             if let Some(Text::Str(t)) = &kind {
                 if *t != "totp" && *t != "hotp" {
                     let hint = match t.trim().to_ascii_lowercase().as_str() {
-                        l @ ("totp" | "hotp") => format!("; write \"{l}\" (Keycloak compares case-sensitively)"),
+                        l @ ("totp" | "hotp") => {
+                            format!("; write \"{l}\" (Keycloak compares case-sensitively)")
+                        }
                         _ => String::new(),
                     };
                     sink.report(
@@ -265,7 +266,9 @@ pub fn check(realm: &Node, base: &Pointer, sink: &mut Sink) {
                 &rules::OTP_PERIOD,
                 at(PERIOD),
                 node.pos,
-                format!("otpPolicyPeriod is {p} seconds; keep it within 1..=120 (30 is the standard)"),
+                format!(
+                    "otpPolicyPeriod is {p} seconds; keep it within 1..=120 (30 is the standard)"
+                ),
             );
         }
     }
@@ -282,6 +285,7 @@ pub fn check(realm: &Node, base: &Pointer, sink: &mut Sink) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::super::doc::parse_json;
     use super::*;
@@ -310,13 +314,17 @@ mod tests {
 
     #[test]
     fn partial_names_every_ignored_field() {
-        let realm = parse_json(r#"{"realm":"a","otpPolicyAlgorithm":"HmacSHA256","otpPolicyDigits":8}"#).unwrap();
+        let realm =
+            parse_json(r#"{"realm":"a","otpPolicyAlgorithm":"HmacSHA256","otpPolicyDigits":8}"#)
+                .unwrap();
         let mut sink = Sink::new();
         check(&realm, &Pointer::root(), &mut sink);
         assert_eq!(sink.hits.len(), 1);
         assert_eq!(sink.hits[0].rule.id, "otp-policy/partial");
         assert_eq!(sink.hits[0].pointer.as_str(), "/otpPolicyAlgorithm");
-        assert!(sink.hits[0].message.contains("otpPolicyAlgorithm, otpPolicyDigits"));
+        assert!(sink.hits[0]
+            .message
+            .contains("otpPolicyAlgorithm, otpPolicyDigits"));
     }
 
     #[test]
@@ -331,7 +339,10 @@ mod tests {
 
     #[test]
     fn type_value() {
-        let got = ids(&format!("{{\"realm\":\"a\",{}}}", FULL.replace("\"totp\"", "\"TOTP\"")));
+        let got = ids(&format!(
+            "{{\"realm\":\"a\",{}}}",
+            FULL.replace("\"totp\"", "\"TOTP\"")
+        ));
         assert_eq!(got, one("otp-policy/type", "/otpPolicyType"));
     }
 
@@ -356,54 +367,133 @@ mod tests {
 
     #[test]
     fn sha1_warns() {
-        let got = ids(&format!("{{\"realm\":\"a\",{}}}", FULL.replace("HmacSHA256", "HmacSHA1")));
+        let got = ids(&format!(
+            "{{\"realm\":\"a\",{}}}",
+            FULL.replace("HmacSHA256", "HmacSHA1")
+        ));
         assert_eq!(got, one("otp-policy/sha1", "/otpPolicyAlgorithm"));
     }
 
     #[test]
     fn digits_look_ahead_period() {
-        let f = |from: &str, to: &str| ids(&format!("{{\"realm\":\"a\",{}}}", FULL.replace(from, to)));
-        assert_eq!(f("\"otpPolicyDigits\":6", "\"otpPolicyDigits\":7"), one("otp-policy/digits", "/otpPolicyDigits"));
+        let f =
+            |from: &str, to: &str| ids(&format!("{{\"realm\":\"a\",{}}}", FULL.replace(from, to)));
+        assert_eq!(
+            f("\"otpPolicyDigits\":6", "\"otpPolicyDigits\":7"),
+            one("otp-policy/digits", "/otpPolicyDigits")
+        );
         assert!(f("\"otpPolicyDigits\":6", "\"otpPolicyDigits\":8").is_empty());
-        assert!(f("\"otpPolicyDigits\":6", "\"otpPolicyDigits\":\"8\"").is_empty(), "Jackson coerces numeric strings");
-        assert_eq!(f("\"otpPolicyLookAheadWindow\":1", "\"otpPolicyLookAheadWindow\":11"), one("otp-policy/look-ahead", "/otpPolicyLookAheadWindow"));
-        assert_eq!(f("\"otpPolicyLookAheadWindow\":1", "\"otpPolicyLookAheadWindow\":-1"), one("otp-policy/look-ahead", "/otpPolicyLookAheadWindow"));
-        assert!(f("\"otpPolicyLookAheadWindow\":1", "\"otpPolicyLookAheadWindow\":10").is_empty());
-        assert_eq!(f("\"otpPolicyPeriod\":30", "\"otpPolicyPeriod\":0"), one("otp-policy/period", "/otpPolicyPeriod"));
-        assert_eq!(f("\"otpPolicyPeriod\":30", "\"otpPolicyPeriod\":121"), one("otp-policy/period", "/otpPolicyPeriod"));
+        assert!(
+            f("\"otpPolicyDigits\":6", "\"otpPolicyDigits\":\"8\"").is_empty(),
+            "Jackson coerces numeric strings"
+        );
+        assert_eq!(
+            f(
+                "\"otpPolicyLookAheadWindow\":1",
+                "\"otpPolicyLookAheadWindow\":11"
+            ),
+            one("otp-policy/look-ahead", "/otpPolicyLookAheadWindow")
+        );
+        assert_eq!(
+            f(
+                "\"otpPolicyLookAheadWindow\":1",
+                "\"otpPolicyLookAheadWindow\":-1"
+            ),
+            one("otp-policy/look-ahead", "/otpPolicyLookAheadWindow")
+        );
+        assert!(f(
+            "\"otpPolicyLookAheadWindow\":1",
+            "\"otpPolicyLookAheadWindow\":10"
+        )
+        .is_empty());
+        assert_eq!(
+            f("\"otpPolicyPeriod\":30", "\"otpPolicyPeriod\":0"),
+            one("otp-policy/period", "/otpPolicyPeriod")
+        );
+        assert_eq!(
+            f("\"otpPolicyPeriod\":30", "\"otpPolicyPeriod\":121"),
+            one("otp-policy/period", "/otpPolicyPeriod")
+        );
     }
 
     #[test]
     fn type_specific_fields() {
-        let f = |from: &str, to: &str| ids(&format!("{{\"realm\":\"a\",{}}}", FULL.replace(from, to)));
-        assert_eq!(f("\"otpPolicyInitialCounter\":0", "\"otpPolicyInitialCounter\":5"), one("otp-policy/counter-with-totp", "/otpPolicyInitialCounter"));
-        let hotp = FULL.replace("\"totp\"", "\"hotp\"");
-        assert!(ids(&format!("{{\"realm\":\"a\",{hotp}}}")).is_empty(), "the exported default period is not a choice");
+        let f =
+            |from: &str, to: &str| ids(&format!("{{\"realm\":\"a\",{}}}", FULL.replace(from, to)));
         assert_eq!(
-            ids(&format!("{{\"realm\":\"a\",{}}}", hotp.replace("\"otpPolicyPeriod\":30", "\"otpPolicyPeriod\":60"))),
+            f(
+                "\"otpPolicyInitialCounter\":0",
+                "\"otpPolicyInitialCounter\":5"
+            ),
+            one("otp-policy/counter-with-totp", "/otpPolicyInitialCounter")
+        );
+        let hotp = FULL.replace("\"totp\"", "\"hotp\"");
+        assert!(
+            ids(&format!("{{\"realm\":\"a\",{hotp}}}")).is_empty(),
+            "the exported default period is not a choice"
+        );
+        assert_eq!(
+            ids(&format!(
+                "{{\"realm\":\"a\",{}}}",
+                hotp.replace("\"otpPolicyPeriod\":30", "\"otpPolicyPeriod\":60")
+            )),
             one("otp-policy/period-with-hotp", "/otpPolicyPeriod")
         );
     }
 
     #[test]
     fn unknown_keys_suggest_the_closest() {
-        let realm = parse_json(&format!("{{\"realm\":\"a\",{FULL},\"otpPolicyDigit\":6,\"otpPolicyFoo\":1}}")).unwrap();
+        let realm = parse_json(&format!(
+            "{{\"realm\":\"a\",{FULL},\"otpPolicyDigit\":6,\"otpPolicyFoo\":1}}"
+        ))
+        .unwrap();
         let mut sink = Sink::new();
         check(&realm, &Pointer::root(), &mut sink);
         assert_eq!(sink.hits.len(), 2);
-        assert!(sink.hits[0].message.contains("did you mean \"otpPolicyDigits\""));
+        assert!(sink.hits[0]
+            .message
+            .contains("did you mean \"otpPolicyDigits\""));
         assert!(sink.hits[1].message.contains("the known keys are"));
-        assert_eq!(closest("otppolicycodereuseable", &KNOWN), Some("otpPolicyCodeReusable"));
+        assert_eq!(
+            closest("otppolicycodereuseable", &KNOWN),
+            Some("otpPolicyCodeReusable")
+        );
     }
 
     #[test]
     fn reusable_and_wrong_types() {
-        let f = |from: &str, to: &str| ids(&format!("{{\"realm\":\"a\",{}}}", FULL.replace(from, to)));
-        assert_eq!(f("\"otpPolicyCodeReusable\":false", "\"otpPolicyCodeReusable\":true"), one("otp-policy/code-reusable", "/otpPolicyCodeReusable"));
-        assert_eq!(f("\"otpPolicyDigits\":6", "\"otpPolicyDigits\":\"six\""), one("otp-policy/wrong-type", "/otpPolicyDigits"));
-        assert_eq!(f("\"otpPolicyCodeReusable\":false", "\"otpPolicyCodeReusable\":\"no\""), one("otp-policy/wrong-type", "/otpPolicyCodeReusable"));
-        assert_eq!(f("\"otpPolicyAlgorithm\":\"HmacSHA256\"", "\"otpPolicyAlgorithm\":[]"), one("otp-policy/wrong-type", "/otpPolicyAlgorithm"));
+        let f =
+            |from: &str, to: &str| ids(&format!("{{\"realm\":\"a\",{}}}", FULL.replace(from, to)));
+        assert_eq!(
+            f(
+                "\"otpPolicyCodeReusable\":false",
+                "\"otpPolicyCodeReusable\":true"
+            ),
+            one("otp-policy/code-reusable", "/otpPolicyCodeReusable")
+        );
+        assert_eq!(
+            f("\"otpPolicyDigits\":6", "\"otpPolicyDigits\":\"six\""),
+            one("otp-policy/wrong-type", "/otpPolicyDigits")
+        );
+        assert_eq!(
+            f(
+                "\"otpPolicyCodeReusable\":false",
+                "\"otpPolicyCodeReusable\":\"no\""
+            ),
+            one("otp-policy/wrong-type", "/otpPolicyCodeReusable")
+        );
+        assert_eq!(
+            f(
+                "\"otpPolicyAlgorithm\":\"HmacSHA256\"",
+                "\"otpPolicyAlgorithm\":[]"
+            ),
+            one("otp-policy/wrong-type", "/otpPolicyAlgorithm")
+        );
         // config-cli substitutions are opaque, not wrong.
-        assert!(f("\"otpPolicyDigits\":6", "\"otpPolicyDigits\":\"$(env:OTP_DIGITS)\"").is_empty());
+        assert!(f(
+            "\"otpPolicyDigits\":6",
+            "\"otpPolicyDigits\":\"$(env:OTP_DIGITS)\""
+        )
+        .is_empty());
     }
 }

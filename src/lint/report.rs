@@ -156,6 +156,7 @@ pub fn sarif(findings: &[Finding]) -> Value {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::super::lint_text;
     use super::*;
@@ -171,9 +172,15 @@ mod tests {
     #[test]
     fn human_lines() {
         let out = human(&sample(), 1);
-        assert!(out.starts_with("dir/my realm.json:2:2: error[otp-policy/partial]: "), "{out}");
+        assert!(
+            out.starts_with("dir/my realm.json:2:2: error[otp-policy/partial]: "),
+            "{out}"
+        );
         assert!(out.contains("error[otp-policy/algorithm]"), "{out}");
-        assert!(out.ends_with("2 error(s), 0 warning(s) in 1 file(s)\n"), "{out}");
+        assert!(
+            out.ends_with("2 error(s), 0 warning(s) in 1 file(s)\n"),
+            "{out}"
+        );
     }
 
     #[test]

@@ -112,6 +112,7 @@ pub fn by_id(id: &str) -> Option<&'static Rule> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -249,6 +249,7 @@ pub fn parse_yaml(text: &str) -> Result<Vec<Node>, ParseError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -267,7 +268,10 @@ mod tests {
         );
         assert_eq!(
             a.get("otpPolicyDigits").unwrap().pos,
-            Pos { line: 2, column: 18 }
+            Pos {
+                line: 2,
+                column: 18
+            }
         );
         assert_eq!(a.get("flag").unwrap().value, Value::Bool(true));
         assert_eq!(a.get("q").unwrap().value, Value::Str("8".into()));
@@ -278,20 +282,28 @@ mod tests {
         let b = &docs[1];
         assert_eq!(b.get("realm").unwrap().pos.line, 7);
         assert_eq!(b.get("list").unwrap().items()[1].value, Value::Int(16));
-        assert_eq!(b.get("list").unwrap().items()[1].pos, Pos { line: 10, column: 5 });
+        assert_eq!(
+            b.get("list").unwrap().items()[1].pos,
+            Pos {
+                line: 10,
+                column: 5
+            }
+        );
     }
 
     #[test]
     fn anchors_and_merge_keys() {
-        let docs = parse_yaml(
-            "base: &b\n  ttl: 300\n  len: 6\nuse:\n  <<: *b\n  len: 8\nsame: *b\n",
-        )
-        .unwrap();
+        let docs =
+            parse_yaml("base: &b\n  ttl: 300\n  len: 6\nuse:\n  <<: *b\n  len: 8\nsame: *b\n")
+                .unwrap();
         let d = &docs[0];
         let used = d.get("use").unwrap();
         assert_eq!(used.get("len").unwrap().value, Value::Int(8));
         assert_eq!(used.get("ttl").unwrap().value, Value::Int(300));
-        assert_eq!(d.get("same").unwrap().get("len").unwrap().value, Value::Int(6));
+        assert_eq!(
+            d.get("same").unwrap().get("len").unwrap().value,
+            Value::Int(6)
+        );
     }
 
     #[test]
