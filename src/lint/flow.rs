@@ -314,24 +314,42 @@ pub fn check(realm: &Node, base: &Pointer, sink: &mut Sink) {
 
     check_brute_force(realm, base, sink);
 
-    // The flows a browser login can start in.
-    let mut roots: Vec<usize> = Vec::new();
-    match realm.get("browserFlow") {
-        Some(node) => match node.as_str().and_then(|a| model.by_alias(a)) {
-            Some(fi) => roots.push(fi),
-            None => sink.report(
+    // The flows a login can start in: (flow, whether the user is already known there).
+    let mut roots: Vec<(usize, bool)> = Vec::new();
+    let mut resolve = |node: &Node, ptr: Pointer, what: &str, by_id: bool| -> Option<usize> {
+        let found = node.as_str().and_then(|k| {
+            if by_id {
+                model.by_id_or_alias(k)
+            } else {
+                model.by_alias(k)
+            }
+        });
+        if found.is_none() {
+            sink.report(
                 &rules::FLOW_UNKNOWN,
-                base.key("browserFlow"),
+                ptr,
                 node.pos,
                 format!(
-                    "browserFlow {} names no flow in this realm",
+                    "{what} {} names no flow in this realm",
                     scalar_text(node)
                         .map_or_else(|| node.kind().to_string(), |s| format!("\"{s}\""))
                 ),
-            ),
-        },
-        // On import Keycloak binds the flow aliased "browser" when browserFlow is absent.
-        None => roots.extend(model.by_alias("browser")),
+            );
+        }
+        found
+    };
+    // On import Keycloak binds the flows aliased "browser" and "first broker login"
+    // when browserFlow / firstBrokerLoginFlow are absent.
+    for (key, default, broker) in [
+        ("browserFlow", "browser", false),
+        ("firstBrokerLoginFlow", "first broker login", true),
+    ] {
+        match realm.get(key) {
+            Some(node) => {
+                roots.extend(resolve(node, base.key(key), key, false).map(|f| (f, broker)))
+            }
+            None => roots.extend(model.by_alias(default).map(|f| (f, broker))),
+        }
     }
     for (ci, client) in realm
         .get("clients")
@@ -340,36 +358,48 @@ pub fn check(realm: &Node, base: &Pointer, sink: &mut Sink) {
         .iter()
         .enumerate()
     {
-        let Some(node) = client
+        if let Some(node) = client
             .get("authenticationFlowBindingOverrides")
             .and_then(|o| o.get("browser"))
-        else {
-            continue;
-        };
-        match node.as_str().and_then(|k| model.by_id_or_alias(k)) {
-            Some(fi) => roots.push(fi),
-            None => sink.report(
-                &rules::FLOW_UNKNOWN,
-                base.key("clients")
-                    .index(ci)
-                    .key("authenticationFlowBindingOverrides")
-                    .key("browser"),
-                node.pos,
-                format!(
-                    "the client's browser flow override {} matches no flow id or alias in this realm",
-                    scalar_text(node).map_or_else(|| node.kind().to_string(), |s| format!("\"{s}\""))
-                ),
-            ),
+        {
+            let ptr = base
+                .key("clients")
+                .index(ci)
+                .key("authenticationFlowBindingOverrides")
+                .key("browser");
+            roots.extend(
+                resolve(node, ptr, "the client's browser flow override", true).map(|f| (f, false)),
+            );
+        }
+    }
+    // After a broker login the user is known: these flows start identified.
+    for (ii, idp) in realm
+        .get("identityProviders")
+        .map(Node::items)
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        for key in ["firstBrokerLoginFlowAlias", "postBrokerLoginFlowAlias"] {
+            if let Some(node) = idp.get(key) {
+                let ptr = base.key("identityProviders").index(ii).key(key);
+                roots.extend(resolve(node, ptr, key, false).map(|f| (f, true)));
+            }
         }
     }
     roots.sort_unstable();
     roots.dedup();
 
     let mut paths = Vec::new();
-    for &root in &roots {
-        walk(&model, root, &mut Vec::new(), &mut paths, sink);
+    for &(root, broker) in &roots {
+        let mut found = Vec::new();
+        walk(&model, root, &mut Vec::new(), &mut found, sink);
+        paths.extend(found.into_iter().map(|p| (p, broker)));
     }
-    let reached: HashSet<(usize, usize)> = paths.iter().filter_map(|p| p.last().copied()).collect();
+    let reached: HashSet<(usize, usize)> = paths
+        .iter()
+        .filter_map(|(p, _)| p.last().copied())
+        .collect();
 
     let unreached: Vec<(usize, usize)> = sidecars
         .iter()
@@ -387,19 +417,19 @@ pub fn check(realm: &Node, base: &Pointer, sink: &mut Sink) {
                 .collect();
             let bound: Vec<String> = roots
                 .iter()
-                .map(|f| format!("\"{}\"", model.flows[*f].alias.unwrap_or("?")))
+                .map(|(f, _)| format!("\"{}\"", model.flows[*f].alias.unwrap_or("?")))
                 .collect();
             let bound = if bound.is_empty() {
-                "no browser flow is bound".to_string()
+                "no login flow is bound".to_string()
             } else {
-                format!("the browser bindings use {}", bound.join(", "))
+                format!("the bound flows are {}", bound.join(", "))
             };
             sink.report(
                 &rules::SIDECAR_NOT_BOUND,
                 ptr,
                 pos,
                 format!(
-                    "otp-sidecar appears only in flow {} which no browser binding reaches ({bound}); set browserFlow or a client's browser override to it",
+                    "otp-sidecar appears only in flow {} which no binding reaches ({bound}); set browserFlow or a client's browser override to it",
                     flows.join(", ")
                 ),
             );
@@ -412,15 +442,15 @@ pub fn check(realm: &Node, base: &Pointer, sink: &mut Sink) {
                 ptr,
                 pos,
                 format!(
-                    "this otp-sidecar step is in flow \"{}\", which no browser binding reaches",
+                    "this otp-sidecar step is in flow \"{}\", which no binding reaches",
                     model.flows[fi].alias.unwrap_or("?")
                 ),
             );
         }
     }
 
-    for path in &paths {
-        check_path(&model, path, sink);
+    for (path, broker) in &paths {
+        check_path(&model, path, *broker, sink);
         if let Some(&(fi, k)) = path.last() {
             check_config(realm, base, &model.flows[fi].execs[k], sink);
         }
@@ -453,7 +483,7 @@ fn check_brute_force(realm: &Node, base: &Pointer, sink: &mut Sink) {
     }
 }
 
-fn check_path(model: &Model<'_>, path: &Path, sink: &mut Sink) {
+fn check_path(model: &Model<'_>, path: &Path, identified_at_start: bool, sink: &mut Sink) {
     let Some(&(leaf_flow, leaf_k)) = path.last() else {
         return;
     };
@@ -512,8 +542,11 @@ fn check_path(model: &Model<'_>, path: &Path, sink: &mut Sink) {
         }
     }
     // Something before the step, on every way to it, identifies the user.
-    let mut identified = false;
+    let mut identified = identified_at_start;
     for &(fi, k) in path.iter().rev() {
+        if identified {
+            break;
+        }
         let flow = &model.flows[fi];
         identified = flow.execs[..k].iter().any(|e| {
             (e.req == Req::Required || (!e.is_flow && e.req == Req::Conditional))
@@ -835,6 +868,32 @@ mod tests {
                 "/clients/0/authenticationFlowBindingOverrides/browser".into()
             )),
             "{got:?}"
+        );
+    }
+
+    #[test]
+    fn broker_flows_bind_and_start_identified() {
+        // The step only in an IdP's post-broker-login flow: bound, and the user is known.
+        let flows = vec![
+            flow("main", &[exec("identity-provider-redirector", "REQUIRED")]),
+            flow("after idp", &[exec(AUTHENTICATOR_ID, "REQUIRED")]),
+        ];
+        let extra = r#","identityProviders":[{"alias":"corp","providerId":"oidc","postBrokerLoginFlowAlias":"after idp"}]"#;
+        assert_eq!(hits(&realm(extra, &flows)), vec![]);
+        let extra = r#","identityProviders":[{"alias":"corp","providerId":"oidc","postBrokerLoginFlowAlias":"after"}]"#;
+        let got = hits(&realm(extra, &flows));
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "flow/unknown-flow".into(),
+                    "/identityProviders/0/postBrokerLoginFlowAlias".into()
+                ),
+                (
+                    "otp-sidecar/not-bound".into(),
+                    "/authenticationFlows/1/authenticationExecutions/0/authenticator".into()
+                ),
+            ]
         );
     }
 
