@@ -35,25 +35,28 @@ pub fn identifies(authenticator: &str) -> bool {
     IDENTIFYING.contains(&authenticator) || authenticator.starts_with("idp-")
 }
 
-/// The authenticator's config keys, with the check each value gets.
+/// How a config value is checked.
 pub enum Check {
     Url,
-    NonEmpty,
+    Any,
     Range(i64, i64),
     Bool,
 }
 
-pub const CONFIG_KEYS: [(&str, Check); 10] = [
-    ("sidecarUrl", Check::Url),
-    ("sidecarJwksUrl", Check::Url),
-    ("sidecarIssuer", Check::Url),
-    ("audience", Check::NonEmpty),
-    ("codeLength", Check::Range(4, 10)),
-    ("ttl", Check::Range(60, 600)),
-    ("maxAttempts", Check::Range(1, 10)),
-    ("resendCooldown", Check::Range(0, 600)),
-    ("maxResends", Check::Range(0, 10)),
-    ("requireVerifiedEmail", Check::Bool),
+/// The authenticator's config keys (keycloak-flow's `OtpSidecarConfig`): whether
+/// it refuses to run without the key, and the check its value gets. Bounds are
+/// the sidecar's; keys left out take the authenticator's defaults.
+pub const CONFIG_KEYS: [(&str, bool, Check); 10] = [
+    ("otp.sidecar.public.url", true, Check::Url),
+    ("otp.sidecar.jwks.url", true, Check::Url),
+    ("otp.sidecar.issuer", true, Check::Url),
+    ("otp.sidecar.audience", false, Check::Any),
+    ("otp.code.length", false, Check::Range(4, 10)),
+    ("otp.ttl", false, Check::Range(60, 600)),
+    ("otp.max.attempts", false, Check::Range(1, 10)),
+    ("otp.resend.cooldown", false, Check::Range(0, 600)),
+    ("otp.max.resends", false, Check::Range(0, 10)),
+    ("otp.require.verified.email", false, Check::Bool),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -621,6 +624,9 @@ fn url_problem(value: &str) -> Option<String> {
     if !url.username().is_empty() || url.password().is_some() {
         return Some("must not carry user info".into());
     }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Some("must not carry a query or a fragment".into());
+    }
     match url.scheme() {
         "https" => None,
         "http" if is_loopback(&host) => None,
@@ -662,15 +668,20 @@ fn check_config(realm: &Node, base: &Pointer, exec: &Exec<'_>, sink: &mut Sink) 
         return;
     };
     let cptr = base.key("authenticatorConfig").index(ci);
-    let names: Vec<&str> = CONFIG_KEYS.iter().map(|(k, _)| *k).collect();
+    let names: Vec<&str> = CONFIG_KEYS.iter().map(|(k, ..)| *k).collect();
+    let required: Vec<&str> = CONFIG_KEYS
+        .iter()
+        .filter(|(_, r, _)| *r)
+        .map(|(k, ..)| *k)
+        .collect();
     let Some(map) = cfg.get("config") else {
         sink.report(
             &rules::SIDECAR_CONFIG_INCOMPLETE,
             cptr.clone(),
             cfg.pos,
             format!(
-                "authenticatorConfig \"{alias}\" has no config; it needs {}",
-                names.join(", ")
+                "authenticatorConfig \"{alias}\" has no config; the authenticator needs {}",
+                required.join(", ")
             ),
         );
         return;
@@ -689,7 +700,7 @@ fn check_config(realm: &Node, base: &Pointer, exec: &Exec<'_>, sink: &mut Sink) 
             );
         }
     }
-    let missing: Vec<&str> = names
+    let missing: Vec<&str> = required
         .iter()
         .copied()
         .filter(|k| map.get(k).is_none())
@@ -700,12 +711,12 @@ fn check_config(realm: &Node, base: &Pointer, exec: &Exec<'_>, sink: &mut Sink) 
             mptr.clone(),
             map.pos,
             format!(
-                "authenticatorConfig \"{alias}\" lacks {}",
+                "authenticatorConfig \"{alias}\" lacks {}, without which the authenticator refuses to run",
                 missing.join(", ")
             ),
         );
     }
-    for (key, check) in &CONFIG_KEYS {
+    for (key, _, check) in &CONFIG_KEYS {
         let Some(node) = map.get(key) else { continue };
         let Some(text) = scalar_text(node) else {
             sink.report(
@@ -719,16 +730,20 @@ fn check_config(realm: &Node, base: &Pointer, exec: &Exec<'_>, sink: &mut Sink) 
         if super::doc::is_substitution(&text) {
             continue;
         }
+        let text = text.trim();
         let problem = match check {
-            Check::Url => url_problem(&text),
-            Check::NonEmpty if text.trim().is_empty() => Some("is empty".into()),
-            Check::NonEmpty => None,
-            Check::Range(lo, hi) => match text.trim().parse::<i64>() {
+            Check::Url => url_problem(text),
+            Check::Any => None,
+            Check::Range(lo, hi) => match text.parse::<i64>() {
                 Ok(n) if (*lo..=*hi).contains(&n) => None,
                 Ok(n) => Some(format!("is {n}; the sidecar accepts {lo}..={hi}")),
                 Err(_) => Some(format!("is \"{text}\", not an integer in {lo}..={hi}")),
             },
-            Check::Bool if text == "true" || text == "false" => None,
+            Check::Bool
+                if text.eq_ignore_ascii_case("true") || text.eq_ignore_ascii_case("false") =>
+            {
+                None
+            }
             Check::Bool => Some(format!("is \"{text}\", not true or false")),
         };
         if let Some(p) = problem {
@@ -748,7 +763,7 @@ mod tests {
     use super::super::doc::parse_json;
     use super::*;
 
-    const CONFIG: &str = r#"{"alias":"otp","config":{"sidecarUrl":"https://id.example.com/otp","sidecarJwksUrl":"https://id.example.com/otp/.well-known/jwks.json","sidecarIssuer":"https://id.example.com/otp","audience":"otp-sidecar","codeLength":"6","ttl":"300","maxAttempts":"5","resendCooldown":"30","maxResends":"3","requireVerifiedEmail":"true"}}"#;
+    const CONFIG: &str = r#"{"alias":"otp","config":{"otp.sidecar.public.url":"https://id.example.com/otp","otp.sidecar.jwks.url":"https://id.example.com/otp/.well-known/jwks.json","otp.sidecar.issuer":"https://id.example.com/otp","otp.sidecar.audience":"otp-sidecar","otp.code.length":"6","otp.ttl":"300","otp.max.attempts":"5","otp.resend.cooldown":"30","otp.max.resends":"3","otp.require.verified.email":"true"}}"#;
 
     fn exec(auth: &str, req: &str) -> String {
         let cfg = if auth == AUTHENTICATOR_ID {
@@ -1040,30 +1055,35 @@ mod tests {
         let with = |cfg: &str| realm("", &standard()).replace(CONFIG, cfg);
         assert_eq!(
             hits(&with(&CONFIG.replace(
-                "https://id.example.com/otp\",\"sidecarJwks",
-                "http://id.example.com/otp\",\"sidecarJwks"
+                "https://id.example.com/otp\",\"otp.sidecar.jwks",
+                "http://id.example.com/otp\",\"otp.sidecar.jwks"
             ))),
             vec![(
                 "otp-sidecar/config-invalid".into(),
-                "/authenticatorConfig/0/config/sidecarUrl".into()
+                "/authenticatorConfig/0/config/otp.sidecar.public.url".into()
             )]
         );
         assert_eq!(
             hits(&with(&CONFIG.replace(
-                "https://id.example.com/otp\",\"sidecarJwks",
-                "http://127.0.0.1:8081\",\"sidecarJwks"
+                "https://id.example.com/otp\",\"otp.sidecar.jwks",
+                "http://127.0.0.1:8081\",\"otp.sidecar.jwks"
             ))),
             vec![]
         );
         assert_eq!(
-            hits(&with(&CONFIG.replace("\"ttl\":\"300\"", "\"ttl\":\"30\""))),
+            hits(&with(
+                &CONFIG.replace("\"otp.ttl\":\"300\"", "\"otp.ttl\":\"30\"")
+            )),
             vec![(
                 "otp-sidecar/config-invalid".into(),
-                "/authenticatorConfig/0/config/ttl".into()
+                "/authenticatorConfig/0/config/otp.ttl".into()
             )]
         );
         assert_eq!(
-            hits(&with(&CONFIG.replace("\"ttl\":\"300\",", ""))),
+            hits(&with(&CONFIG.replace(
+                "\"otp.sidecar.issuer\":\"https://id.example.com/otp\",",
+                ""
+            ))),
             vec![(
                 "otp-sidecar/config-incomplete".into(),
                 "/authenticatorConfig/0/config".into()
@@ -1071,12 +1091,12 @@ mod tests {
         );
         assert_eq!(
             hits(&with(&CONFIG.replace(
-                "\"ttl\":\"300\"",
-                "\"ttl\":\"300\",\"maxAttempt\":\"5\""
+                "\"otp.ttl\":\"300\"",
+                "\"otp.ttl\":\"300\",\"otp.max.attempt\":\"5\""
             ))),
             vec![(
                 "otp-sidecar/config-unknown-key".into(),
-                "/authenticatorConfig/0/config/maxAttempt".into()
+                "/authenticatorConfig/0/config/otp.max.attempt".into()
             )]
         );
         assert_eq!(

@@ -275,7 +275,7 @@ const EXPECTED: &[(&str, i32, &[(&str, &str, u64, Option<u64>)])] = &[
         1,
         &[(
             "otp-sidecar/config-unknown-key",
-            "/authenticatorConfig/0/config/maxAttempt",
+            "/authenticatorConfig/0/config/otp.max.attempt",
             100,
             None,
         )],
@@ -286,13 +286,13 @@ const EXPECTED: &[(&str, i32, &[(&str, &str, u64, Option<u64>)])] = &[
         &[
             (
                 "otp-sidecar/config-invalid",
-                "/authenticatorConfig/0/config/sidecarUrl",
+                "/authenticatorConfig/0/config/otp.sidecar.public.url",
                 90,
                 None,
             ),
             (
                 "otp-sidecar/config-invalid",
-                "/authenticatorConfig/0/config/codeLength",
+                "/authenticatorConfig/0/config/otp.code.length",
                 94,
                 None,
             ),
