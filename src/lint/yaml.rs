@@ -9,6 +9,9 @@ use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
 use super::doc::{Entry, Node, ParseError, Pos, Value};
 
+/// Realm files nest a few levels; a bound keeps hostile input from exhausting the stack.
+const MAX_DEPTH: usize = 256;
+
 fn pos_of(span: &Span) -> Pos {
     Pos {
         line: span.start.line(),
@@ -172,6 +175,12 @@ pub fn parse_yaml(text: &str) -> Result<Vec<Node>, ParseError> {
                         message: "complex (non-scalar) mapping keys are not supported".into(),
                     });
                 }
+                if stack.len() >= MAX_DEPTH {
+                    return Err(ParseError {
+                        pos: Some(pos),
+                        message: format!("nested deeper than {MAX_DEPTH} levels"),
+                    });
+                }
                 if matches!(event, Event::SequenceStart(..)) {
                     stack.push(Frame::Seq {
                         pos,
@@ -310,6 +319,19 @@ mod tests {
     fn syntax_error_has_location() {
         let err = parse_yaml("realm: a\n  bad: [1, 2\n").unwrap_err();
         assert!(err.pos.is_some(), "{err}");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let deep = format!("{}x{}", "[".repeat(200), "]".repeat(200));
+        assert!(parse_yaml(&deep).is_ok());
+        let mut block = String::new();
+        for i in 0..300 {
+            block.push_str(&" ".repeat(i));
+            block.push_str("k:\n");
+        }
+        let err = parse_yaml(&block).unwrap_err();
+        assert!(err.message.contains("nested deeper"), "{err}");
     }
 
     #[test]

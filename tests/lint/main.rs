@@ -299,6 +299,16 @@ const EXPECTED: &[(&str, i32, &[(&str, &str, u64, Option<u64>)])] = &[
         ],
     ),
     (
+        "yaml-config-invalid.yaml",
+        1,
+        &[(
+            "otp-sidecar/config-invalid",
+            "/authenticatorConfig/0/config/otp.ttl",
+            20,
+            None,
+        )],
+    ),
+    (
         "otp-sidecar-brute-force.json",
         0,
         &[("otp-sidecar/brute-force", "/bruteForceProtected", 6, None)],
