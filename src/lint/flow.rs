@@ -555,9 +555,6 @@ fn check_path(model: &Model<'_>, path: &Path, identified_at_start: bool, sink: &
             (e.req == Req::Required || (!e.is_flow && e.req == Req::Conditional))
                 && model.exec_identifies(e, &mut HashSet::new())
         });
-        if identified {
-            break;
-        }
     }
     if !identified {
         let (ptr, pos) = leaf.anchor();
