@@ -23,6 +23,28 @@ pub struct Cli {
 pub enum Command {
     /// Run the service (the default).
     Run,
+    /// Work with Keycloak realm files.
+    Realm {
+        #[command(subcommand)]
+        command: RealmCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RealmCommand {
+    /// Check realm export JSON and keycloak-config-cli YAML for OTP-policy traps
+    /// and a mis-wired otp-sidecar flow. Exit 1 on errors, 2 on unreadable input.
+    Lint {
+        /// Realm files (.json, .yaml, .yml).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "human")]
+        format: crate::lint::report::OutputFormat,
+        /// Fail (exit 1) on warnings too.
+        #[arg(long)]
+        strict: bool,
+    },
 }
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -31,5 +53,13 @@ pub fn run(cli: Cli) -> ExitCode {
             eprintln!("otp-sidecar: not built yet");
             ExitCode::FAILURE
         }
+        Command::Realm {
+            command:
+                RealmCommand::Lint {
+                    files,
+                    format,
+                    strict,
+                },
+        } => ExitCode::from(crate::lint::run(&files, format, strict)),
     }
 }
