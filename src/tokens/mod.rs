@@ -48,6 +48,15 @@ impl Issuer {
         Ok(Self(url))
     }
 
+    /// `base` with its path replaced; for issuers the service derives itself.
+    pub(crate) fn with_path(base: &Url, path: &str) -> Self {
+        let mut url = base.clone();
+        url.set_query(None);
+        url.set_fragment(None);
+        url.set_path(path.trim_end_matches('/'));
+        Self(url)
+    }
+
     pub fn as_str(&self) -> &str {
         self.0.as_str().trim_end_matches('/')
     }
