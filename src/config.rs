@@ -57,7 +57,7 @@ pub struct StoreSettings {
 
 #[derive(Debug, Clone)]
 pub struct MailSettings {
-    /// `None`: mails go to the local outbox (embedded default only).
+    /// `None`: mails go to the local outbox (loopback bind only).
     pub smtp_url: Option<SecretString>,
     pub from: String,
     /// Seconds for connect + each SMTP command.
