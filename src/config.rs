@@ -1359,12 +1359,6 @@ impl<T: Copy> Bound<T> {
     }
 }
 
-impl fmt::Display for ServerSettings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.bind, self.public_url)
-    }
-}
-
 impl Settings {
     /// A short summary for `config check` and the start-up log; never a secret.
     pub fn summary(&self) -> String {
