@@ -28,6 +28,11 @@ pub enum Command {
         #[command(subcommand)]
         command: RealmCommand,
     },
+    /// Check what an operator wrote.
+    Config {
+        #[command(subcommand)]
+        action: ConfigCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -47,6 +52,12 @@ pub enum RealmCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate FILE plus any OTP_SIDECAR__* overrides; print every problem (exit 1) or a summary.
+    Check { file: PathBuf },
+}
+
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command.unwrap_or(Command::Run) {
         Command::Run => {
@@ -61,5 +72,24 @@ pub fn run(cli: Cli) -> ExitCode {
                     strict,
                 },
         } => ExitCode::from(crate::lint::run(&files, format, strict)),
+        Command::Config {
+            action: ConfigCommand::Check { file },
+        } => config_check(&file),
+    }
+}
+
+fn config_check(file: &std::path::Path) -> ExitCode {
+    let env: Vec<(String, String)> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    match crate::config::check_file(file, &env) {
+        Ok(summary) => {
+            print!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(problems) => {
+            eprint!("{problems}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -41,11 +41,21 @@ impl Issuer {
             return Err("must not contain backslashes, whitespace or control characters".into());
         }
         let path = url.path().trim_end_matches('/').to_string();
-        if path.split('/').any(|s| s == "." || s == "..") || path.contains('%') {
+        let raw_dots = raw.split(['/', '?', '#']).any(|s| s == "." || s == "..");
+        if raw_dots || path.contains('%') {
             return Err("path must not contain dot segments or percent-escapes".into());
         }
         url.set_path(&path);
         Ok(Self(url))
+    }
+
+    /// `base` with its path replaced; for issuers the service derives itself.
+    pub(crate) fn with_path(base: &Url, path: &str) -> Self {
+        let mut url = base.clone();
+        url.set_query(None);
+        url.set_fragment(None);
+        url.set_path(path.trim_end_matches('/'));
+        Self(url)
     }
 
     pub fn as_str(&self) -> &str {
