@@ -89,6 +89,13 @@ pub use self::code::{
 pub use self::memory::MemoryStore;
 pub use self::redis::{ClusterStore, RedisStore};
 
+/// The Redis ACL rules the store needs and nothing more (single server),
+/// e.g. `ACL SETUSER otp on >password ` followed by these. Keep
+/// `maxmemory-policy noeviction` on that Redis: an evicted challenge would
+/// look unknown.
+pub const REDIS_ACL: &str = "resetkeys ~{ch:* resetchannels -@all +ping +hgetall +evalsha \
+    +eval +script|load +hget +hmget +hset +hincrby +exists +del +expire +get +set";
+
 /// How long past `expires_at` a challenge is still kept, so a late submission
 /// still yields the `expired` assertion (15 minutes).
 pub const EXPIRED_GRACE_SECS: i64 = 900;

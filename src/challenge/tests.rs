@@ -938,6 +938,59 @@ mod redis_single {
     }
 }
 
+/// The whole suite as a Redis user restricted to [`super::REDIS_ACL`]: the
+/// documented ACL is enough.
+mod redis_acl {
+    use super::*;
+
+    async fn harness() -> (Arc<RedisStore>, RedisServer) {
+        let server = RedisServer::start();
+        let admin = ::redis::Client::open(server.url()).unwrap();
+        let mut conn = admin.get_multiplexed_async_connection().await.unwrap();
+        let mut setuser = ::redis::cmd("ACL");
+        setuser
+            .arg("SETUSER")
+            .arg("otp")
+            .arg("on")
+            .arg(">s3cret-pass");
+        for rule in REDIS_ACL.split_whitespace() {
+            setuser.arg(rule);
+        }
+        let () = setuser.query_async(&mut conn).await.unwrap();
+        // The default user is switched off: only the restricted one can work.
+        let () = ::redis::cmd("ACL")
+            .arg("SETUSER")
+            .arg("default")
+            .arg("off")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let url = server.url().replace("redis://", "redis://otp:s3cret-pass@");
+        let store = RedisStore::connect(&url).await.unwrap();
+        (Arc::new(store), server)
+    }
+
+    store_suite!(harness);
+
+    #[tokio::test]
+    async fn keys_outside_the_pattern_are_out_of_reach() {
+        bounded(async {
+            let (_store, server) = harness().await;
+            let url = server.url().replace("redis://", "redis://otp:s3cret-pass@");
+            let client = ::redis::Client::open(url).unwrap();
+            let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+            let denied: Result<Option<String>, _> = ::redis::cmd("GET")
+                .arg("other")
+                .query_async(&mut conn)
+                .await;
+            assert!(denied.is_err());
+            let denied: Result<(), _> = ::redis::cmd("FLUSHALL").query_async(&mut conn).await;
+            assert!(denied.is_err());
+        })
+        .await;
+    }
+}
+
 mod redis_tls {
     use super::*;
 
