@@ -657,18 +657,28 @@ impl RedisServer {
         Err("redis-server did not answer PING within 10 s".into())
     }
 
+    /// True when *our* child answers on the port: a free port can be grabbed
+    /// by another test's server before ours binds it, so the pid must match.
     fn answers_ping(&self) -> bool {
-        use std::io::{Read as _, Write as _};
-        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
+        let Some(pid) = self.child.as_ref().map(std::process::Child::id) else {
             return false;
         };
-        if self.tls {
-            // Listening is enough here; the store's own connect does the handshake.
-            return true;
-        }
-        let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
-        let mut buf = [0u8; 7];
-        s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
+        let client = if self.tls {
+            ::redis::Client::build_with_tls(
+                self.url(),
+                ::redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(self.ca_pem()),
+                },
+            )
+        } else {
+            ::redis::Client::open(self.url())
+        };
+        let info: Option<String> = client
+            .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(1)))
+            .and_then(|mut c| ::redis::cmd("INFO").arg("server").query(&mut c))
+            .ok();
+        info.is_some_and(|info| info.contains(&format!("process_id:{pid}\r\n")))
     }
 
     pub(crate) fn port(&self) -> u16 {
