@@ -1,0 +1,491 @@
+#!/usr/bin/env python3
+"""Deployment policy checks that schemas cannot express.
+
+Run by scripts/check-deploy.sh on the rendered manifests. Each subcommand
+prints what it checked and exits non-zero with one line per violation.
+
+  policy.py kustomize FLAVOUR RENDERED.yaml   (FLAVOUR: base | dev | prod)
+  policy.py operator RENDERED.yaml OUT_DIR    (writes k8s-objects.yaml and podtemplate.yaml)
+  policy.py helm VALUES.yaml OUT_DIR          (writes pod.yaml)
+  policy.py compose COMPOSE.yaml
+  policy.py templates OVERRIDE_DIR BUILTIN_DIR
+  policy.py no-key-material DIR
+"""
+from __future__ import annotations
+
+import pathlib
+import re
+import sys
+import tomllib
+from urllib.parse import urlsplit
+
+import yaml
+
+SIDECAR = "otp-sidecar"
+CONFIG_PATH = "/etc/otp-sidecar/config.toml"
+# Paths the public Ingress must route (after /otp) and paths it must not.
+ROUTED = {
+    "/otp/authorize": "/authorize",
+    "/otp/challenge": "/challenge",
+    "/otp/challenge/verify": "/challenge/verify",
+    "/otp/api/v1/challenges": "/api/v1/challenges",
+    "/otp/api/v1/challenges/abc/verify": "/api/v1/challenges/abc/verify",
+    "/otp/.well-known/jwks.json": "/.well-known/jwks.json",
+}
+NOT_ROUTED = ["/otp/metrics", "/otp/healthz", "/otp/readyz", "/otp/dev/outbox", "/otp/demo", "/otp", "/otp/"]
+
+
+class Report:
+    def __init__(self, subject: str) -> None:
+        self.subject = subject
+        self.errors: list[str] = []
+        self.checked: list[str] = []
+
+    def ok(self, what: str) -> None:
+        self.checked.append(what)
+
+    def require(self, cond: bool, what: str, problem: str) -> None:
+        if cond:
+            self.checked.append(what)
+        else:
+            self.errors.append(f"{what}: {problem}")
+
+    def finish(self) -> int:
+        for e in self.errors:
+            print(f"  FAIL {self.subject}: {e}")
+        print(f"  {self.subject}: {len(self.checked)} properties hold, {len(self.errors)} violated")
+        return 1 if self.errors else 0
+
+
+def load_all(path: str) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [d for d in yaml.safe_load_all(f) if d]
+
+
+def find(docs: list[dict], kind: str, name: str | None = None) -> list[dict]:
+    return [
+        d for d in docs
+        if d.get("kind") == kind and (name is None or d["metadata"]["name"] == name)
+    ]
+
+
+def env_map(container: dict) -> dict[str, dict]:
+    return {e["name"]: e for e in container.get("env", [])}
+
+
+def check_sidecar(r: Report, pod: dict, where: str) -> dict:
+    """The otp-sidecar container in a pod spec; returns it (or {})."""
+    inits = [c for c in pod.get("initContainers", []) if c.get("name") == SIDECAR]
+    r.require(len(inits) == 1, f"{where}: {SIDECAR} is an init container", "not found in initContainers")
+    if not inits:
+        return {}
+    c = inits[0]
+    r.require(c.get("restartPolicy") == "Always", f"{where}: {SIDECAR} is a native sidecar",
+              f"restartPolicy is {c.get('restartPolicy')!r}, expected 'Always'")
+    args = c.get("args", [])
+    r.require(args[-1:] == ["run"] and "--config" in args and CONFIG_PATH in args,
+              f"{where}: {SIDECAR} runs with --config {CONFIG_PATH}", f"args are {args}")
+    ports = {p.get("name"): p.get("containerPort") for p in c.get("ports", [])}
+    r.require(ports.get("otp") == 8081, f"{where}: {SIDECAR} port otp=8081", f"ports are {ports}")
+    for probe, path in (("startupProbe", "/healthz"), ("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
+        got = c.get(probe, {}).get("httpGet", {})
+        r.require(got.get("path") == path and got.get("port") in ("otp", 8081),
+                  f"{where}: {SIDECAR} {probe} GET {path}", f"got {got or 'none'}")
+    res = c.get("resources", {})
+    r.require(bool(res.get("requests", {}).get("cpu")) and bool(res.get("requests", {}).get("memory"))
+              and bool(res.get("limits", {}).get("memory")),
+              f"{where}: {SIDECAR} resources (cpu/memory requests, memory limit)", f"got {res}")
+    sc = c.get("securityContext", {})
+    pod_sc = pod.get("securityContext", {})
+    expected = {
+        "runAsNonRoot": True,
+        "runAsUser": 65532,
+        "readOnlyRootFilesystem": True,
+        "allowPrivilegeEscalation": False,
+    }
+    for key, value in expected.items():
+        r.require(sc.get(key) == value, f"{where}: {SIDECAR} securityContext.{key}={value}",
+                  f"got {sc.get(key)!r}")
+    r.require(sc.get("capabilities", {}).get("drop") == ["ALL"],
+              f"{where}: {SIDECAR} drops all capabilities", f"got {sc.get('capabilities')}")
+    seccomp = sc.get("seccompProfile", pod_sc.get("seccompProfile", {})).get("type")
+    r.require(seccomp == "RuntimeDefault", f"{where}: {SIDECAR} seccomp RuntimeDefault", f"got {seccomp!r}")
+    # Credentials reach the container only from Secrets, never as literals.
+    for name, e in env_map(c).items():
+        if any(s in name for s in ("PASSWORD", "REDIS_URL", "SMTP_URL", "PEPPER", "SECRET")):
+            literal = e.get("value")
+            ok = "secretKeyRef" in e.get("valueFrom", {}) or (
+                literal is not None and re.search(r"\$\([A-Z_]+\)", literal) is not None
+                and "@" in literal and not re.search(r"//[^:/@]*:[^$(@][^@]*@", literal))
+            r.require(ok, f"{where}: env {name} comes from a Secret", f"literal value {literal!r}")
+    for name in ("OTP_SIDECAR__STORE__REDIS_URL", "OTP_SIDECAR__MAIL__SMTP_URL"):
+        r.require(name in env_map(c), f"{where}: env {name} set", "missing")
+    return c
+
+
+def volume_paths(pod: dict, container: dict) -> dict[str, dict]:
+    """mountPath -> volume definition for a container."""
+    vols = {v["name"]: v for v in pod.get("volumes", [])}
+    return {m["mountPath"]: vols.get(m["name"], {}) for m in container.get("volumeMounts", [])}
+
+
+def check_config_against_pod(r: Report, where: str, config: dict, sidecar: dict, pod: dict) -> None:
+    mounts = volume_paths(pod, sidecar)
+    r.require(CONFIG_PATH in mounts, f"{where}: config.toml mounted at {CONFIG_PATH}", f"mounts {sorted(mounts)}")
+    for key, path in (("signing.key_file", config.get("signing", {}).get("key_file")),
+                      ("secrets.pepper_file", config.get("secrets", {}).get("pepper_file"))):
+        parent = str(pathlib.PurePosixPath(path or "/nonexistent").parent)
+        vol = mounts.get(parent, {})
+        names = [s.get("secret", {}).get("name") for s in vol.get("projected", {}).get("sources", [])]
+        items = [i["path"] for s in vol.get("projected", {}).get("sources", [])
+                 for i in s.get("secret", {}).get("items", [])]
+        r.require(bool(names) and pathlib.PurePosixPath(path or "").name in items,
+                  f"{where}: {key} ({path}) is a file from a mounted Secret", f"volume at {parent}: {vol or 'none'}")
+    tdir = config.get("templates", {}).get("dir")
+    if tdir:
+        vol = mounts.get(tdir, {})
+        r.require("configMap" in vol, f"{where}: [templates] dir {tdir} is a mounted ConfigMap",
+                  f"volume {vol or 'none'}")
+
+
+def check_ingress_regex(r: Report, where: str, ingress: dict, service: str) -> None:
+    ann = ingress["metadata"].get("annotations", {})
+    r.require(ann.get("nginx.ingress.kubernetes.io/use-regex") == "true"
+              and ann.get("nginx.ingress.kubernetes.io/rewrite-target") == "$1",
+              f"{where}: sidecar Ingress strips /otp (regex + rewrite to $1)", f"annotations {ann}")
+    paths = [p for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]]
+    r.require(len(paths) == 1, f"{where}: sidecar Ingress has one path", f"{len(paths)} paths")
+    if not paths:
+        return
+    p = paths[0]
+    r.require(p["backend"]["service"]["name"] == service, f"{where}: sidecar Ingress backend {service}",
+              f"got {p['backend']['service']}")
+    rx = re.compile("^" + p["path"], re.IGNORECASE)  # ingress-nginx: location ~* "^<path>"
+    for src, dst in ROUTED.items():
+        m = rx.match(src)
+        r.require(m is not None and m.group(1) == dst, f"{where}: {src} routed to {dst}",
+                  f"got {m.group(1) if m else 'no match'}")
+    for src in NOT_ROUTED:
+        r.require(rx.match(src) is None, f"{where}: {src} not routed", "matched")
+
+
+def kustomize(flavour: str, rendered: str) -> int:
+    r = Report(f"kustomize {flavour}")
+    docs = load_all(rendered)
+    deps = find(docs, "Deployment", "keycloak")
+    r.require(len(deps) == 1, "Deployment keycloak", "missing")
+    if not deps:
+        return r.finish()
+    dep = deps[0]
+    pod = dep["spec"]["template"]["spec"]
+    sidecar = check_sidecar(r, pod, "Deployment keycloak")
+    r.require(pod.get("securityContext", {}).get("runAsNonRoot") is True, "pod runAsNonRoot", "not set")
+    kc = [c for c in pod["containers"] if c["name"] == "keycloak"]
+    r.require(len(kc) == 1, "keycloak container", "missing")
+    kc_env = env_map(kc[0]) if kc else {}
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        r.require(probe in (kc[0] if kc else {}), f"keycloak {probe}", "missing")
+
+    cms = {d["metadata"]["name"].rsplit("-", 1)[0]: d for d in find(docs, "ConfigMap")}
+    r.require("otp-sidecar-config" in cms and "otp-sidecar-templates" in cms,
+              "ConfigMaps otp-sidecar-config and otp-sidecar-templates", f"got {sorted(cms)}")
+    config = tomllib.loads(cms["otp-sidecar-config"]["data"]["config.toml"]) if "otp-sidecar-config" in cms else {}
+    if sidecar and config:
+        check_config_against_pod(r, "Deployment keycloak", config, sidecar, pod)
+
+    # Hostnames agree: Ingress host, public_url, realm issuer, KC_HOSTNAME.
+    ingresses = {d["metadata"]["name"]: d for d in find(docs, "Ingress")}
+    r.require(set(ingresses) == {"keycloak", "otp-sidecar"}, "Ingresses keycloak and otp-sidecar",
+              f"got {sorted(ingresses)}")
+    if "otp-sidecar" in ingresses and config:
+        host = ingresses["otp-sidecar"]["spec"]["rules"][0]["host"]
+        r.require(config["server"]["public_url"] == f"https://{host}/otp",
+                  "public_url is https://<Ingress host>/otp", f"{config['server']['public_url']} vs host {host}")
+        r.require(ingresses["keycloak"]["spec"]["rules"][0]["host"] == host, "both Ingresses on one host",
+                  "hosts differ")
+        r.require(all(h == host for t in ingresses["otp-sidecar"]["spec"].get("tls", []) for h in t["hosts"])
+                  and ingresses["otp-sidecar"]["spec"].get("tls"), "Ingress TLS for the host", "no TLS")
+        hostname = kc_env.get("KC_HOSTNAME", {}).get("value")
+        issuers = [realm["issuer"] for realm in config.get("realms", [])]
+        r.require(hostname == f"https://{host}" and issuers
+                  and all(i.startswith(f"{hostname}/realms/") for i in issuers),
+                  "KC_HOSTNAME and realm issuers on the Ingress host", f"{hostname}, {issuers}")
+        check_ingress_regex(r, "Ingress otp-sidecar", ingresses["otp-sidecar"], "keycloak")
+        kc_paths = [p["path"] for p in ingresses["keycloak"]["spec"]["rules"][0]["http"]["paths"]]
+        r.require(not any(p.startswith("/admin") or p == "/" for p in kc_paths),
+                  "Keycloak admin console not on the public Ingress", f"paths {kc_paths}")
+
+    svc = find(docs, "Service", "keycloak")
+    ports = {p["name"]: p["targetPort"] for p in svc[0]["spec"]["ports"]} if svc else {}
+    r.require(ports.get("otp") == "otp" and ports.get("http") == "http", "Service keycloak ports http, otp",
+              f"got {ports}")
+    pdb = find(docs, "PodDisruptionBudget", "keycloak")
+    r.require(bool(pdb) and pdb[0]["spec"]["selector"]["matchLabels"] == dep["spec"]["selector"]["matchLabels"],
+              "PodDisruptionBudget selects the Keycloak pods", "missing or other selector")
+
+    secrets = find(docs, "Secret")
+    if flavour == "dev":
+        r.require(len(secrets) >= 4, "dev: Secrets generated from placeholder files", f"{len(secrets)} Secrets")
+    else:
+        r.require(not secrets, f"{flavour}: no Secret objects rendered (secrets come from outside)",
+                  f"{[s['metadata']['name'] for s in secrets]}")
+
+    redis = find(docs, "Deployment", "redis")
+    if flavour == "prod":
+        r.require(not redis, "prod: no in-cluster Redis", "redis Deployment rendered")
+        url = env_map(sidecar).get("OTP_SIDECAR__STORE__REDIS_URL", {})
+        r.require("secretKeyRef" in url.get("valueFrom", {}), "prod: Redis URL from a Secret", f"got {url}")
+        r.require(urlsplit(config.get("store", {}).get("redis_url", "")).scheme == "rediss",
+                  "prod: Redis over TLS (rediss://)", f"got {config.get('store')}")
+        r.require((dep["spec"].get("replicas") or 0) >= 2, "prod: more than one Keycloak replica",
+                  f"replicas {dep['spec'].get('replicas')}")
+        hpa = find(docs, "HorizontalPodAutoscaler", "keycloak")
+        r.require(bool(hpa) and hpa[0]["spec"]["minReplicas"] >= 2, "prod: HPA with minReplicas >= 2", "missing")
+    else:
+        r.require(len(redis) == 1, f"{flavour}: in-cluster Redis", "missing")
+        if redis:
+            rc = redis[0]["spec"]["template"]["spec"]["containers"][0]
+            args = rc.get("args", [])
+            r.require("--requirepass" in args and args[args.index("--requirepass") + 1] == "$(REDIS_PASSWORD)",
+                      "Redis requires a password", f"args {args}")
+            r.require("secretKeyRef" in env_map(rc).get("REDIS_PASSWORD", {}).get("valueFrom", {}),
+                      "Redis password from a Secret", "not from a Secret")
+            r.require("noeviction" in args, "Redis never evicts (jti records stay)", f"args {args}")
+            rsc = rc.get("securityContext", {})
+            r.require(rsc.get("readOnlyRootFilesystem") is True and rsc.get("allowPrivilegeEscalation") is False,
+                      "Redis container hardened", f"got {rsc}")
+        pw = env_map(sidecar).get("REDIS_PASSWORD", {}).get("valueFrom", {}).get("secretKeyRef", {})
+        rpw = env_map(redis[0]["spec"]["template"]["spec"]["containers"][0]).get("REDIS_PASSWORD", {}) if redis else {}
+        r.require(bool(pw) and pw == rpw.get("valueFrom", {}).get("secretKeyRef"),
+                  "sidecar and Redis share one password Secret", f"{pw} vs {rpw}")
+        nps = find(docs, "NetworkPolicy", "redis")
+        r.require(len(nps) == 1, "NetworkPolicy redis", "missing")
+        if nps:
+            spec = nps[0]["spec"]
+            r.require(spec["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "redis"}},
+                      "NetworkPolicy redis selects Redis", f"got {spec['podSelector']}")
+            r.require(sorted(spec.get("policyTypes", [])) == ["Egress", "Ingress"] and spec.get("egress") == [],
+                      "Redis may reach nothing (egress denied)", f"policyTypes {spec.get('policyTypes')}, "
+                      f"egress {spec.get('egress')}")
+            froms = [f for rule in spec.get("ingress", []) for f in rule.get("from", [])]
+            r.require(len(spec.get("ingress", [])) == 1 and froms == [
+                {"podSelector": {"matchLabels": dep["spec"]["selector"]["matchLabels"]}}],
+                "only the Keycloak pod reaches Redis", f"from {froms}")
+    return r.finish()
+
+
+def operator(rendered: str, out_dir: str) -> int:
+    """Structural check of the Keycloak CR (no schema is shipped by any registry);
+    its pod template is written out as a v1 PodTemplate for schema validation."""
+    r = Report("operator")
+    docs = load_all(rendered)
+    crs = find(docs, "Keycloak")
+    r.require(len(crs) == 1, "one Keycloak resource", f"{len(crs)}")
+    others = [d for d in docs if d.get("kind") != "Keycloak"]
+    out = pathlib.Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "k8s-objects.yaml").write_text(yaml.safe_dump_all(others, sort_keys=False))
+    if not crs:
+        return r.finish()
+    cr = crs[0]
+    r.require(cr.get("apiVersion") == "k8s.keycloak.org/v2beta1", "apiVersion k8s.keycloak.org/v2beta1",
+              f"got {cr.get('apiVersion')}")
+    spec = cr.get("spec", {})
+    # Field names and types of the Keycloak CRD (spec level) that this resource uses.
+    known = {
+        "instances": int, "image": str, "startOptimized": bool, "db": dict, "http": dict, "hostname": dict,
+        "proxy": dict, "ingress": dict, "unsupported": dict, "additionalOptions": list, "features": dict,
+        "resources": dict, "scheduling": dict, "truststores": dict, "cache": dict, "transaction": dict,
+        "httpManagement": dict, "bootstrapAdmin": dict, "imagePullSecrets": list, "networkPolicy": dict,
+        "tracing": dict, "telemetry": dict, "update": dict, "env": list,
+    }
+    for key, value in spec.items():
+        r.require(key in known and isinstance(value, known[key]), f"spec.{key} is a known field of its type",
+                  f"unknown field or wrong type ({type(value).__name__})")
+    sub = {"db": {"vendor", "host", "port", "database", "url", "schema", "usernameSecret", "passwordSecret",
+                  "poolInitialSize", "poolMinSize", "poolMaxSize"},
+           "http": {"httpEnabled", "httpPort", "httpsPort", "tlsSecret"},
+           "hostname": {"hostname", "admin", "strict", "backchannelDynamic"},
+           "proxy": {"headers"}, "ingress": {"enabled", "className", "annotations", "labels", "tlsSecret"},
+           "unsupported": {"podTemplate"}}
+    for key, allowed in sub.items():
+        if key in spec:
+            extra = set(spec[key]) - allowed
+            r.require(not extra, f"spec.{key} fields known", f"unknown {sorted(extra)}")
+    r.require(spec.get("db", {}).get("usernameSecret", {}).get("name") and spec.get("db", {}).get(
+        "passwordSecret", {}).get("name"), "database credentials from Secrets", "not Secret references")
+    r.require(spec.get("proxy", {}).get("headers") in ("xforwarded", "forwarded"), "proxy.headers set",
+              f"got {spec.get('proxy')}")
+    r.require(spec.get("ingress", {}).get("enabled") is False, "operator Ingress off (ours exposes less)",
+              f"got {spec.get('ingress')}")
+    tpl = spec.get("unsupported", {}).get("podTemplate", {})
+    pod = tpl.get("spec", {})
+    sidecar = check_sidecar(r, pod, "podTemplate")
+    config_cm = [d for d in docs if d.get("kind") == "ConfigMap" and d["metadata"]["name"].startswith(
+        "otp-sidecar-config")]
+    if sidecar and config_cm:
+        config = tomllib.loads(config_cm[0]["data"]["config.toml"])
+        check_config_against_pod(r, "podTemplate", config, sidecar, pod)
+        host = urlsplit(config["server"]["public_url"]).hostname
+        r.require(spec.get("hostname", {}).get("hostname") == f"https://{host}",
+                  "CR hostname and public_url on one host", f"{spec.get('hostname')} vs {host}")
+        r.require(urlsplit(config["store"]["redis_url"]).scheme == "rediss", "Redis over TLS (rediss://)",
+                  f"got {config['store']['redis_url']}")
+    ing = [d for d in docs if d.get("kind") == "Ingress" and d["metadata"]["name"] == "otp-sidecar"]
+    r.require(len(ing) == 1, "sidecar Ingress", "missing")
+    if ing:
+        check_ingress_regex(r, "Ingress otp-sidecar", ing[0], "keycloak-otp")
+    svc = [d for d in docs if d.get("kind") == "Service" and d["metadata"]["name"] == "keycloak-otp"]
+    r.require(bool(svc) and svc[0]["spec"]["selector"].get("app.kubernetes.io/instance") == cr["metadata"]["name"],
+              "Service keycloak-otp selects the operator's pods", "missing or other selector")
+    template = {"apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": "keycloak-podtemplate"},
+                "template": {"metadata": tpl.get("metadata", {}),
+                             "spec": {**pod, "containers": pod.get("containers") or [
+                                 {"name": "keycloak", "image": spec.get("image", "keycloak")}]}}}
+    (out / "podtemplate.yaml").write_text(yaml.safe_dump(template, sort_keys=False))
+    return r.finish()
+
+
+def helm(values_path: str, out_dir: str) -> int:
+    """keycloakx values: the template strings parse as YAML and, put into a Pod
+    next to a stand-in Keycloak container, form a valid pod (validated after)."""
+    r = Report("helm keycloakx")
+    with open(values_path, encoding="utf-8") as f:
+        values = yaml.safe_load(f)
+    parsed: dict[str, object] = {}
+    for key in ("extraInitContainers", "extraVolumes", "extraEnv"):
+        raw = values.get(key)
+        r.require(isinstance(raw, str), f"{key} is a string (the chart renders it with tpl)",
+                  f"got {type(raw).__name__}")
+        try:
+            parsed[key] = yaml.safe_load(raw) if isinstance(raw, str) else None
+        except yaml.YAMLError as e:
+            r.require(False, f"{key} parses as YAML", str(e).splitlines()[0])
+            parsed[key] = None
+        r.require(isinstance(parsed[key], list), f"{key} is a YAML list", f"got {type(parsed[key]).__name__}")
+    pod = {"securityContext": values.get("podSecurityContext", {}),
+           "initContainers": parsed.get("extraInitContainers") or [],
+           "containers": [{"name": "keycloak", "image": f"{values['image']['repository']}:{values['image']['tag']}",
+                           "env": parsed.get("extraEnv") or []}],
+           "volumes": parsed.get("extraVolumes") or []}
+    sidecar = check_sidecar(r, pod, "extraInitContainers")
+    config_path = pathlib.Path(values_path).parent.parent / "operator" / "config.toml"
+    if sidecar:
+        config = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        check_config_against_pod(r, "extraInitContainers", config, sidecar, pod)
+    r.require(values.get("http", {}).get("relativePath") == "/", "Keycloak at the root path (issuer /realms/..)",
+              f"got {values.get('http')}")
+    r.require(values.get("args") == ["start", "--optimized"], "optimized start", f"got {values.get('args')}")
+    extra_ports = {p["name"]: p for p in values.get("service", {}).get("extraPorts", [])}
+    r.require(extra_ports.get("otp", {}).get("port") == 8081, "Service extra port otp 8081", f"got {extra_ports}")
+    paths = [p for rule in values["ingress"]["rules"] for p in rule["paths"]]
+    r.require(len(paths) == 1 and paths[0].get("servicePort") == "otp", "main Ingress routes to port otp",
+              f"got {paths}")
+    if paths:
+        ingress = {"metadata": {"annotations": values["ingress"].get("annotations", {})},
+                   "spec": {"rules": [{"http": {"paths": [{"path": paths[0]["path"],
+                                                          "backend": {"service": {"name": "chart"}}}]}}]}}
+        check_ingress_regex(r, "Ingress (chart)", ingress, "chart")
+    console = [p["path"] for rule in values["ingress"]["console"]["rules"] for p in rule["paths"]]
+    r.require(console and not any(p.startswith("/admin") or p == "/" for p in console),
+              "Keycloak public paths without the admin console", f"got {console}")
+    out = pathlib.Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "pod.yaml").write_text(yaml.safe_dump(
+        {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "keycloakx-values"}, "spec": pod}, sort_keys=False))
+    return r.finish()
+
+
+def compose(path: str) -> int:
+    r = Report("compose")
+    base = pathlib.Path(path).parent
+    with open(path, encoding="utf-8") as f:
+        doc = yaml.safe_load(f)
+    services = doc.get("services", {})
+    r.require(set(services) >= {"keycloak", "otp-sidecar", "redis", "mailpit"},
+              "services keycloak, otp-sidecar, redis, mailpit", f"got {sorted(services)}")
+    for name, svc in services.items():
+        for port in svc.get("ports", []):
+            r.require(isinstance(port, str) and port.startswith("127.0.0.1:"),
+                      f"{name}: port {port} on 127.0.0.1 only", "published beyond loopback")
+        image = svc.get("image", "")
+        if "build" not in svc:
+            r.require(":" in image and not image.endswith(":latest"), f"{name}: image {image} pinned",
+                      "no tag or :latest")
+        for vol in svc.get("volumes", []):
+            src = vol.split(":")[0]
+            if src.startswith("../keycloak-flow") and not (base / "../keycloak-flow").is_dir():
+                # TEMPORARY: the authenticator (and its realm) is not in this tree yet.
+                print(f"  SKIPPED {name}: bind source {src} (keycloak-flow/ not in this tree)")
+            elif src.startswith("."):
+                r.require((base / src).exists(), f"{name}: bind source {src} exists", "missing in the repository")
+        if "build" in svc:
+            b = svc["build"]
+            r.require((base / b["context"] / b["dockerfile"]).is_file(), f"{name}: Dockerfile {b['dockerfile']}",
+                      "missing")
+    for name in ("keycloak", "redis", "mailpit"):
+        r.require("healthcheck" in services.get(name, {}), f"{name}: healthcheck", "missing")
+    side = services.get("otp-sidecar", {})
+    r.require(side.get("network_mode") == "service:keycloak", "otp-sidecar shares Keycloak's network (as in a pod)",
+              f"got {side.get('network_mode')}")
+    r.require(side.get("read_only") is True and side.get("cap_drop") == ["ALL"] and side.get("user") == "65532:65532",
+              "otp-sidecar read-only, no capabilities, uid 65532", "not hardened")
+    deps = side.get("depends_on", {})
+    r.require(deps.get("redis", {}).get("condition") == "service_healthy", "otp-sidecar waits for a healthy Redis",
+              f"got {deps.get('redis')}")
+    cmd = services.get("redis", {}).get("command", [])
+    r.require("--requirepass" in cmd, "Redis requires a password", f"command {cmd}")
+    r.require(services.get("mailpit", {}).get("image", "").startswith("axllent/mailpit:"), "Mailpit mail catcher",
+              "other image")
+    kc = services.get("keycloak", {})
+    r.require("--import-realm" in kc.get("command", []) and any(
+        v.endswith(":/opt/keycloak/data/import:ro") for v in kc.get("volumes", [])),
+        "realm imported at start", "no --import-realm or no import mount")
+    return r.finish()
+
+
+def templates(override_dir: str, builtin_dir: str) -> int:
+    r = Report(f"template overrides in {override_dir}")
+    files = sorted(p for p in pathlib.Path(override_dir).rglob("*.hbs"))
+    r.require(bool(files), "at least one override", "none")
+    for p in files:
+        rel = p.relative_to(override_dir)
+        r.require((pathlib.Path(builtin_dir) / rel).is_file(), f"{rel} overrides a built-in template",
+                  f"no templates/{rel} in the repository")
+        text = p.read_text(encoding="utf-8")
+        r.require(text.count("{{") == text.count("}}"), f"{rel} has balanced braces", "unbalanced")
+    return r.finish()
+
+
+def no_key_material(root: str) -> int:
+    r = Report("no key material committed")
+    pattern = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
+    n = 0
+    for p in sorted(pathlib.Path(root).rglob("*")):
+        if p.is_file():
+            n += 1
+            try:
+                text = p.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                r.require(False, f"{p}", "binary file in deploy/")
+                continue
+            r.require(not pattern.search(text), f"{p.relative_to(root)} has no private key", "private key found")
+    print(f"  scanned {n} files")
+    return r.finish()
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 2:
+        print(__doc__)
+        return 2
+    cmd, args = argv[1], argv[2:]
+    table = {"kustomize": kustomize, "operator": operator, "helm": helm, "compose": compose,
+             "templates": templates, "no-key-material": no_key_material}
+    if cmd not in table:
+        print(f"unknown subcommand {cmd!r}\n{__doc__}")
+        return 2
+    return table[cmd](*args)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
