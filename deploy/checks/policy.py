@@ -10,6 +10,7 @@ prints what it checked and exits non-zero with one line per violation.
   policy.py compose COMPOSE.yaml
   policy.py templates OVERRIDE_DIR BUILTIN_DIR
   policy.py no-key-material DIR
+  policy.py dockerignore DOCKERFILE
 """
 from __future__ import annotations
 
@@ -474,13 +475,47 @@ def no_key_material(root: str) -> int:
     return r.finish()
 
 
+def dockerignore(dockerfile: str) -> int:
+    """The build context is the repository root (GBs of target/): the
+    Dockerfile's own ignore file must exclude everything but what COPY reads."""
+    r = Report(f"{dockerfile}.dockerignore")
+    path = pathlib.Path(f"{dockerfile}.dockerignore")
+    r.require(path.is_file(), "ignore file next to the Dockerfile", "missing")
+    if not path.is_file():
+        return r.finish()
+    rules = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()
+             if line.strip() and not line.startswith("#")]
+    r.require(rules[:1] == ["*"], "excludes everything by default", f"first rule {rules[:1]}")
+    allowed = [x[1:].rstrip("/") for x in rules if x.startswith("!")]
+    for line in pathlib.Path(dockerfile).read_text(encoding="utf-8").splitlines():
+        words = line.split()
+        if words[:1] == ["COPY"] and not any(w.startswith("--from") for w in words):
+            for src in [w for w in words[1:-1] if not w.startswith("--")]:
+                r.require(any(src == a or src.startswith(a + "/") for a in allowed),
+                          f"COPY {src} is in the context", f"not re-included by {allowed}")
+    lock = pathlib.Path("Cargo.lock")
+    if "otp-sidecar" in dockerfile and lock.is_file():
+        # The builder is rust:*-slim (gcc, no OpenSSL headers) and the runtime distroless.
+        text = lock.read_text(encoding="utf-8")
+        docker = pathlib.Path(dockerfile).read_text(encoding="utf-8")
+        for crate, package in (("openssl-sys", "libssl-dev"), ("libsqlite3-sys", "libsqlite3-dev")):
+            if f'name = "{crate}"' in text:
+                r.require(package in docker, f"Cargo.lock needs {crate}: builder installs {package}",
+                          f"{package} not installed in {dockerfile} (or drop {crate}: rustls is used elsewhere)")
+        r.ok("Cargo.lock's native dependencies are buildable in the builder image")
+    r.require(any(x.rstrip("/").endswith("target") for x in rules if not x.startswith("!"))
+              or not any(a == "keycloak-flow" for a in allowed), "build output stays out", "target/ not excluded")
+    return r.finish()
+
+
 def main(argv: list[str]) -> int:
     if len(argv) < 2:
         print(__doc__)
         return 2
     cmd, args = argv[1], argv[2:]
     table = {"kustomize": kustomize, "operator": operator, "helm": helm, "compose": compose,
-             "templates": templates, "no-key-material": no_key_material}
+             "templates": templates, "no-key-material": no_key_material,
+             "dockerignore": dockerignore}
     if cmd not in table:
         print(f"unknown subcommand {cmd!r}\n{__doc__}")
         return 2
