@@ -134,11 +134,57 @@ if [ -z "$sidecar" ]; then
     # A fresh debug build (incremental after `cargo test`); set OTP_SIDECAR_BIN to use another binary.
     run "cargo build --bin otp-sidecar" build_sidecar && sidecar=target/debug/otp-sidecar
 fi
+# The key, pepper and template files the configs name exist only in the pod:
+# the check points those keys at local stand-ins (a fresh key and pepper, and
+# the override directory of the same kustomization), through the same
+# OTP_SIDECAR__* overrides the pod uses for its credentials.
+standins=$OUT/config-check
+make_standins() {
+    mkdir -p "$standins" || return 1
+    command -v openssl >/dev/null || { apt-get update -qq && apt-get install -y -qq openssl; } || return 1
+    [ -s "$standins/signing.pem" ] \
+        || openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$standins/signing.pem" 2>/dev/null \
+        || return 1
+    [ -s "$standins/pepper" ] || openssl rand -hex 32 | tr -d '\n' >"$standins/pepper"
+}
+standin_env() { # standin_env CONFIG: NAME=VALUE lines for the file keys CONFIG sets
+    "$VENV/python" - "$1" "$standins" <<'PY'
+import pathlib, sys, tomllib
+config = pathlib.Path(sys.argv[1])
+cfg, d = tomllib.loads(config.read_text(encoding="utf-8")), pathlib.Path(sys.argv[2])
+if cfg.get("signing", {}).get("key_file"):
+    print(f"OTP_SIDECAR__SIGNING__KEY_FILE={d / 'signing.pem'}")
+if cfg.get("secrets", {}).get("pepper_file"):
+    print(f"OTP_SIDECAR__SECRETS__PEPPER_FILE={d / 'pepper'}")
+if cfg.get("templates", {}).get("dir"):
+    t = config.parent / "templates"
+    t = t if t.is_dir() else pathlib.Path("deploy/kubernetes/base/templates")
+    print(f"OTP_SIDECAR__TEMPLATES__DIR={t.resolve()}")
+PY
+}
+config_check() { # config_check CONFIG [NAME=VALUE...]: the pod's overrides after CONFIG
+    local config=$1 extra
+    shift
+    mapfile -t extra < <(standin_env "$config")
+    printf 'with %s\n' "${extra[@]/%=*/}" "${@/%=*/}"
+    env "${extra[@]}" "$@" timeout 60 "$sidecar" config check "$config"
+}
 if [ -n "$sidecar" ] && [ -x "$sidecar" ]; then
     if help=$("$sidecar" config check --help 2>&1); then
+        make_standins
+        result "stand-in signing key and pepper for the checks" $?
         for c in "${configs[@]}"; do
-            run "otp-sidecar config check $c" timeout 60 "$sidecar" config check "$c"
+            run "otp-sidecar config check $c" config_check "$c"
         done
+        # The dev overlay: base config plus the URLs its placeholder Secrets produce.
+        dev=deploy/kubernetes/overlays/dev/secrets
+        run "otp-sidecar config check: dev overlay (base config + placeholder Secrets)" \
+            config_check deploy/kubernetes/base/config.toml \
+            "OTP_SIDECAR__STORE__REDIS_URL=redis://:$(cat "$dev/redis-password")@redis:6379/0" \
+            "OTP_SIDECAR__MAIL__SMTP_URL=$(cat "$dev/smtp-url")"
+        run "otp-sidecar config check: compose (config + environment of compose.yaml)" \
+            config_check deploy/compose/config.toml \
+            "OTP_SIDECAR__STORE__REDIS_URL=redis://:compose-local-only@redis:6379/0"
     elif grep -qi "unrecognized subcommand" <<<"$help"; then
         # TEMPORARY: remove this branch once `otp-sidecar config check` is on main.
         note "SKIPPED: $sidecar has no 'config check' subcommand yet;"

@@ -24,16 +24,26 @@ import yaml
 
 SIDECAR = "otp-sidecar"
 CONFIG_PATH = "/etc/otp-sidecar/config.toml"
-# Paths the public Ingress must route (after /otp) and paths it must not.
-ROUTED = {
-    "/otp/authorize": "/authorize",
-    "/otp/challenge": "/challenge",
-    "/otp/challenge/verify": "/challenge/verify",
-    "/otp/api/v1/challenges": "/api/v1/challenges",
-    "/otp/api/v1/challenges/abc/verify": "/api/v1/challenges/abc/verify",
-    "/otp/.well-known/jwks.json": "/.well-known/jwks.json",
+# Request paths and where the public Ingress must send them (backend port name
+# or number: Keycloak "http"/8080, sidecar "otp"/8081), or None: not routed.
+ROUTES = {
+    "/realms/acme/protocol/openid-connect/auth": "keycloak",
+    "/realms/acme/login-actions/authenticate": "keycloak",
+    "/resources/abc/login/keycloak.v2/css/login.css": "keycloak",
+    "/otp/authorize": "sidecar",
+    "/otp/challenge": "sidecar",
+    "/otp/challenge/verify": "sidecar",
+    "/otp/api/v1/challenges/abc/verify": "sidecar",
+    "/otp/static/page.css": "sidecar",
+    "/otp/.well-known/jwks.json": "sidecar",
+    "/metrics": None,
+    "/healthz": None,
+    "/readyz": None,
+    "/admin/master/console/": None,
+    "/": None,
+    "/otpx/authorize": None,
 }
-NOT_ROUTED = ["/otp/metrics", "/otp/healthz", "/otp/readyz", "/otp/dev/outbox", "/otp/demo", "/otp", "/otp/"]
+BACKEND_PORTS = {"keycloak": ("http", 8080), "sidecar": ("otp", 8081)}
 
 
 class Report:
@@ -149,25 +159,41 @@ def check_config_against_pod(r: Report, where: str, config: dict, sidecar: dict,
                   f"volume {vol or 'none'}")
 
 
-def check_ingress_regex(r: Report, where: str, ingress: dict, service: str) -> None:
-    ann = ingress["metadata"].get("annotations", {})
-    r.require(ann.get("nginx.ingress.kubernetes.io/use-regex") == "true"
-              and ann.get("nginx.ingress.kubernetes.io/rewrite-target") == "$1",
-              f"{where}: sidecar Ingress strips /otp (regex + rewrite to $1)", f"annotations {ann}")
-    paths = [p for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]]
-    r.require(len(paths) == 1, f"{where}: sidecar Ingress has one path", f"{len(paths)} paths")
-    if not paths:
+def ingress_route(paths: list[dict], request: str) -> object:
+    """Backend port of the Ingress path serving `request` (Kubernetes Prefix /
+    Exact semantics, longest match wins), or None."""
+    best, port = -1, None
+    for p in paths:
+        path, kind = p["path"], p.get("pathType")
+        if kind == "Exact":
+            hit = request == path
+        elif kind == "Prefix":
+            base = path.rstrip("/")
+            hit = base == "" or request == base or request.startswith(base + "/")
+        else:
+            raise ValueError(f"pathType {kind} of {path}: only Prefix and Exact are portable")
+        if hit and len(path) > best:
+            svc = p["backend"]["service"]["port"]
+            best, port = len(path), svc.get("name", svc.get("number"))
+    return port
+
+
+def check_ingress_paths(r: Report, where: str, paths: list[dict], public_url: str) -> None:
+    r.require(all(p.get("pathType") in ("Prefix", "Exact") for p in paths),
+              f"{where}: only portable path types (Prefix, Exact)", f"got {[p.get('pathType') for p in paths]}")
+    if not all(p.get("pathType") in ("Prefix", "Exact") for p in paths):
         return
-    p = paths[0]
-    r.require(p["backend"]["service"]["name"] == service, f"{where}: sidecar Ingress backend {service}",
-              f"got {p['backend']['service']}")
-    rx = re.compile("^" + p["path"], re.IGNORECASE)  # ingress-nginx: location ~* "^<path>"
-    for src, dst in ROUTED.items():
-        m = rx.match(src)
-        r.require(m is not None and m.group(1) == dst, f"{where}: {src} routed to {dst}",
-                  f"got {m.group(1) if m else 'no match'}")
-    for src in NOT_ROUTED:
-        r.require(rx.match(src) is None, f"{where}: {src} not routed", "matched")
+    prefix = urlsplit(public_url).path.rstrip("/")
+    r.require(any(p["path"].rstrip("/") == prefix and p["pathType"] == "Prefix" for p in paths),
+              f"{where}: Prefix {prefix} (the path of public_url) routed", f"paths {[p['path'] for p in paths]}")
+    for request, target in ROUTES.items():
+        got = ingress_route(paths, request)
+        want = BACKEND_PORTS[target] if target else (None,)
+        r.require(got in want, f"{where}: {request} -> {target or 'not routed'}", f"goes to {got}")
+
+
+def ingress_paths(ingress: dict) -> list[dict]:
+    return [p for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]]
 
 
 def kustomize(flavour: str, rendered: str) -> int:
@@ -195,26 +221,27 @@ def kustomize(flavour: str, rendered: str) -> int:
         check_config_against_pod(r, "Deployment keycloak", config, sidecar, pod)
 
     # Hostnames agree: Ingress host, public_url, realm issuer, KC_HOSTNAME.
-    ingresses = {d["metadata"]["name"]: d for d in find(docs, "Ingress")}
-    r.require(set(ingresses) == {"keycloak", "otp-sidecar"}, "Ingresses keycloak and otp-sidecar",
-              f"got {sorted(ingresses)}")
-    if "otp-sidecar" in ingresses and config:
-        host = ingresses["otp-sidecar"]["spec"]["rules"][0]["host"]
-        r.require(config["server"]["public_url"] == f"https://{host}/otp",
-                  "public_url is https://<Ingress host>/otp", f"{config['server']['public_url']} vs host {host}")
-        r.require(ingresses["keycloak"]["spec"]["rules"][0]["host"] == host, "both Ingresses on one host",
-                  "hosts differ")
-        r.require(all(h == host for t in ingresses["otp-sidecar"]["spec"].get("tls", []) for h in t["hosts"])
-                  and ingresses["otp-sidecar"]["spec"].get("tls"), "Ingress TLS for the host", "no TLS")
+    ingresses = find(docs, "Ingress")
+    r.require(len(ingresses) == 1, "one Ingress (Keycloak and sidecar on one host)",
+              f"got {[i['metadata']['name'] for i in ingresses]}")
+    if ingresses and config:
+        ing = ingresses[0]
+        host = ing["spec"]["rules"][0]["host"]
+        public_url = config["server"]["public_url"]
+        r.require(public_url == f"https://{host}/otp", "public_url is https://<Ingress host>/otp",
+                  f"{public_url} vs host {host}")
+        r.require(bool(ing["spec"].get("tls")) and all(h == host for t in ing["spec"]["tls"] for h in t["hosts"]),
+                  "Ingress TLS for the host", f"tls {ing['spec'].get('tls')}")
         hostname = kc_env.get("KC_HOSTNAME", {}).get("value")
         issuers = [realm["issuer"] for realm in config.get("realms", [])]
         r.require(hostname == f"https://{host}" and issuers
                   and all(i.startswith(f"{hostname}/realms/") for i in issuers),
                   "KC_HOSTNAME and realm issuers on the Ingress host", f"{hostname}, {issuers}")
-        check_ingress_regex(r, "Ingress otp-sidecar", ingresses["otp-sidecar"], "keycloak")
-        kc_paths = [p["path"] for p in ingresses["keycloak"]["spec"]["rules"][0]["http"]["paths"]]
-        r.require(not any(p.startswith("/admin") or p == "/" for p in kc_paths),
-                  "Keycloak admin console not on the public Ingress", f"paths {kc_paths}")
+        r.require(not ing["metadata"].get("annotations"), "Ingress needs no controller-specific annotation",
+                  f"{ing['metadata'].get('annotations')}")
+        r.require({p["backend"]["service"]["name"] for p in ingress_paths(ing)} == {"keycloak"},
+                  "Ingress backends: Service keycloak", f"{[p['backend'] for p in ingress_paths(ing)]}")
+        check_ingress_paths(r, "Ingress", ingress_paths(ing), public_url)
 
     svc = find(docs, "Service", "keycloak")
     ports = {p["name"]: p["targetPort"] for p in svc[0]["spec"]["ports"]} if svc else {}
@@ -332,10 +359,15 @@ def operator(rendered: str, out_dir: str) -> int:
                   "CR hostname and public_url on one host", f"{spec.get('hostname')} vs {host}")
         r.require(urlsplit(config["store"]["redis_url"]).scheme == "rediss", "Redis over TLS (rediss://)",
                   f"got {config['store']['redis_url']}")
-    ing = [d for d in docs if d.get("kind") == "Ingress" and d["metadata"]["name"] == "otp-sidecar"]
-    r.require(len(ing) == 1, "sidecar Ingress", "missing")
-    if ing:
-        check_ingress_regex(r, "Ingress otp-sidecar", ing[0], "keycloak-otp")
+    ing = [d for d in docs if d.get("kind") == "Ingress"]
+    r.require(len(ing) == 1, "one Ingress", f"{len(ing)}")
+    if ing and config_cm:
+        paths = ingress_paths(ing[0])
+        check_ingress_paths(r, "Ingress", paths, tomllib.loads(config_cm[0]["data"]["config.toml"])["server"]["public_url"])
+        by_port = {str(p["backend"]["service"]["port"].get("name", p["backend"]["service"]["port"].get("number"))):
+                   p["backend"]["service"]["name"] for p in paths}
+        r.require(by_port == {"8080": f"{cr['metadata']['name']}-service", "otp": "keycloak-otp"},
+                  "Keycloak paths to the operator's Service, /otp to keycloak-otp", f"got {by_port}")
     svc = [d for d in docs if d.get("kind") == "Service" and d["metadata"]["name"] == "keycloak-otp"]
     r.require(bool(svc) and svc[0]["spec"]["selector"].get("app.kubernetes.io/instance") == cr["metadata"]["name"],
               "Service keycloak-otp selects the operator's pods", "missing or other selector")
@@ -379,17 +411,18 @@ def helm(values_path: str, out_dir: str) -> int:
     r.require(values.get("args") == ["start", "--optimized"], "optimized start", f"got {values.get('args')}")
     extra_ports = {p["name"]: p for p in values.get("service", {}).get("extraPorts", [])}
     r.require(extra_ports.get("otp", {}).get("port") == 8081, "Service extra port otp 8081", f"got {extra_ports}")
-    paths = [p for rule in values["ingress"]["rules"] for p in rule["paths"]]
-    r.require(len(paths) == 1 and paths[0].get("servicePort") == "otp", "main Ingress routes to port otp",
-              f"got {paths}")
-    if paths:
-        ingress = {"metadata": {"annotations": values["ingress"].get("annotations", {})},
-                   "spec": {"rules": [{"http": {"paths": [{"path": paths[0]["path"],
-                                                          "backend": {"service": {"name": "chart"}}}]}}]}}
-        check_ingress_regex(r, "Ingress (chart)", ingress, "chart")
-    console = [p["path"] for rule in values["ingress"]["console"]["rules"] for p in rule["paths"]]
-    r.require(console and not any(p.startswith("/admin") or p == "/" for p in console),
-              "Keycloak public paths without the admin console", f"got {console}")
+    # The chart's Ingress template: backend port = path's servicePort or ingress.servicePort ("http").
+    default_port = values["ingress"].get("servicePort", "http")
+    paths = [{"path": p["path"], "pathType": p["pathType"],
+              "backend": {"service": {"port": {"name": p.get("servicePort", default_port)}}}}
+             for rule in values["ingress"]["rules"] for p in rule["paths"]]
+    if sidecar:
+        check_ingress_paths(r, "Ingress (chart)", paths,
+                            tomllib.loads(config_path.read_text(encoding="utf-8"))["server"]["public_url"])
+    r.require(not values["ingress"].get("annotations"), "Ingress needs no controller-specific annotation",
+              f"{values['ingress'].get('annotations')}")
+    r.require(not values["ingress"].get("console", {}).get("enabled"), "no console (admin) Ingress",
+              "console Ingress enabled")
     out = pathlib.Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "pod.yaml").write_text(yaml.safe_dump(
@@ -424,7 +457,7 @@ def compose(path: str) -> int:
             b = svc["build"]
             r.require((base / b["context"] / b["dockerfile"]).is_file(), f"{name}: Dockerfile {b['dockerfile']}",
                       "missing")
-    for name in ("keycloak", "redis", "mailpit"):
+    for name in ("keycloak", "redis", "mailpit", "forwarder"):
         r.require("healthcheck" in services.get(name, {}), f"{name}: healthcheck", "missing")
     side = services.get("otp-sidecar", {})
     r.require(side.get("network_mode") == "service:keycloak", "otp-sidecar shares Keycloak's network (as in a pod)",
@@ -442,6 +475,26 @@ def compose(path: str) -> int:
     r.require("--import-realm" in kc.get("command", []) and any(
         v.endswith(":/opt/keycloak/data/import:ro") for v in kc.get("volumes", [])),
         "realm imported at start", "no --import-realm or no import mount")
+    # The sidecar config agrees with the published ports and Keycloak's host name.
+    cfg_mounts = [v.split(":")[0] for v in side.get("volumes", []) if v.endswith(":/etc/otp-sidecar/config.toml:ro")]
+    r.require(len(cfg_mounts) == 1, "otp-sidecar config mounted read-only", f"got {side.get('volumes')}")
+    if cfg_mounts and (base / cfg_mounts[0]).is_file():
+        config = tomllib.loads((base / cfg_mounts[0]).read_text(encoding="utf-8"))
+        bind = config["server"]["bind"]
+        r.require(bind.startswith("127.0.0.1:"), "sidecar binds loopback (the forwarder publishes it)", f"bind {bind}")
+        published = {p.split(":")[1]: p.split(":")[2] for p in kc.get("ports", [])}
+        public = urlsplit(config["server"]["public_url"])
+        fwd = services.get("forwarder", {}).get("command", [""])[-1]
+        r.require(public.hostname == "localhost" and str(public.port) in published
+                  and f"listen {published[str(public.port)]};" in fwd
+                  and f"proxy_pass http://{bind};" in fwd,
+                  "public_url -> published port -> forwarder -> sidecar bind", f"{public.geturl()}, {published}")
+        hostname = kc.get("environment", {}).get("KC_HOSTNAME")
+        r.require([x["issuer"] for x in config["realms"]] == [f"{hostname}/realms/acme"],
+                  "realm issuer on KC_HOSTNAME", f"{config['realms']} vs {hostname}")
+        r.require(urlsplit(config["mail"]["smtp_url"]).hostname == "127.0.0.1"
+                  and services.get("mailpit", {}).get("environment", {}).get("MP_SMTP_BIND_ADDR") == "127.0.0.1:1025",
+                  "mail to Mailpit on loopback", f"{config['mail']['smtp_url']}")
     return r.finish()
 
 
