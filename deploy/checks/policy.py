@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import pathlib
 import re
+import subprocess
 import sys
 import tomllib
 from urllib.parse import urlsplit
@@ -548,14 +549,22 @@ def dockerignore(dockerfile: str) -> int:
                           f"COPY {src} is in the context", f"not re-included by {allowed}")
     lock = pathlib.Path("Cargo.lock")
     if "otp-sidecar" in dockerfile and lock.is_file():
-        # The builder is rust:*-slim (gcc, no OpenSSL headers) and the runtime distroless.
-        text = lock.read_text(encoding="utf-8")
+        # The builder is rust:*-slim (gcc, no OpenSSL headers), the runtime distroless.
+        # Only what the release binary links counts (dev-dependencies are not built).
+        tree = subprocess.run(["cargo", "tree", "--locked", "-e", "normal,build", "--prefix", "none",
+                               "-p", "otp-sidecar"], capture_output=True, text=True, timeout=300, check=False)
+        r.require(tree.returncode == 0, "cargo tree of the release dependencies", tree.stderr.strip()[-300:])
+        crates = {line.split()[0] for line in tree.stdout.splitlines() if line.strip()}
         docker = pathlib.Path(dockerfile).read_text(encoding="utf-8")
         for crate, package in (("openssl-sys", "libssl-dev"), ("libsqlite3-sys", "libsqlite3-dev")):
-            if f'name = "{crate}"' in text:
-                r.require(package in docker, f"Cargo.lock needs {crate}: builder installs {package}",
+            if crate in crates:
+                r.require(package in docker, f"the binary needs {crate}: builder installs {package}",
                           f"{package} not installed in {dockerfile} (or drop {crate}: rustls is used elsewhere)")
-        r.ok("Cargo.lock's native dependencies are buildable in the builder image")
+        r.ok(f"{len(crates)} release crates need no system library the builder lacks")
+        # Cargo picks up build.rs by itself: it must reach the build context too.
+        if pathlib.Path("build.rs").is_file():
+            r.require("build.rs" in allowed and "build.rs" in docker, "build.rs in the context and copied",
+                      f"not re-included by {allowed} or not copied")
     r.require(any(x.rstrip("/").endswith("target") for x in rules if not x.startswith("!"))
               or not any(a == "keycloak-flow" for a in allowed), "build output stays out", "target/ not excluded")
     return r.finish()
