@@ -14,6 +14,7 @@ prints what it checked and exits non-zero with one line per violation.
 """
 from __future__ import annotations
 
+import json
 import pathlib
 import re
 import subprocess
@@ -493,6 +494,16 @@ def compose(path: str) -> int:
         hostname = kc.get("environment", {}).get("KC_HOSTNAME")
         r.require([x["issuer"] for x in config["realms"]] == [f"{hostname}/realms/acme"],
                   "realm issuer on KC_HOSTNAME", f"{config['realms']} vs {hostname}")
+        realm_file = base / "../keycloak-flow/realm/acme-realm.json"
+        if realm_file.is_file():
+            realm = json.loads(realm_file.read_text(encoding="utf-8"))
+            auth = [c.get("config", {}) for c in realm.get("authenticatorConfig", [])
+                    if "otp.sidecar.public.url" in c.get("config", {})]
+            issuer = config["server"]["public_url"].rstrip("/")
+            want = {"otp.sidecar.public.url": issuer, "otp.sidecar.issuer": issuer,
+                    "otp.sidecar.jwks.url": f"{issuer}/.well-known/jwks.json"}
+            r.require(len(auth) == 1 and all(auth[0].get(k, "").rstrip("/") == v for k, v in want.items()),
+                      "realm's authenticator config points at this sidecar", f"realm has {auth}, expected {want}")
         r.require(urlsplit(config["mail"]["smtp_url"]).hostname == "127.0.0.1"
                   and services.get("mailpit", {}).get("environment", {}).get("MP_SMTP_BIND_ADDR") == "127.0.0.1:1025",
                   "mail to Mailpit on loopback", f"{config['mail']['smtp_url']}")
