@@ -126,13 +126,14 @@ done
 
 note "== otp-sidecar config check"
 mapfile -t configs < <(find deploy -name config.toml -type f | sort)
+debug_bin=${CARGO_TARGET_DIR:-target}/debug/otp-sidecar
 build_sidecar() {
-    timeout 900 cargo build --quiet --bin otp-sidecar && echo "built target/debug/otp-sidecar"
+    timeout 900 cargo build --quiet --bin otp-sidecar && echo "built $debug_bin"
 }
 sidecar=${OTP_SIDECAR_BIN:-}
 if [ -z "$sidecar" ]; then
     # A fresh debug build (incremental after `cargo test`); set OTP_SIDECAR_BIN to use another binary.
-    run "cargo build --bin otp-sidecar" build_sidecar && sidecar=target/debug/otp-sidecar
+    run "cargo build --bin otp-sidecar" build_sidecar && sidecar=$debug_bin
 fi
 # The key, pepper and template files the configs name exist only in the pod:
 # the check points those keys at local stand-ins (a fresh key and pepper, and
@@ -194,7 +195,7 @@ if [ -n "$sidecar" ] && [ -x "$sidecar" ]; then
         result "otp-sidecar config check --help" 1
     fi
 else
-    result "otp-sidecar binary ${sidecar:-target/debug/otp-sidecar} present" 1
+    result "otp-sidecar binary ${sidecar:-$debug_bin} present" 1
 fi
 
 note "== otp-sidecar templates check"
