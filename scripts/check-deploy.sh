@@ -186,10 +186,6 @@ if [ -n "$sidecar" ] && [ -x "$sidecar" ]; then
         run "otp-sidecar config check: compose (config + environment of compose.yaml)" \
             config_check deploy/compose/config.toml \
             "OTP_SIDECAR__STORE__REDIS_URL=redis://:compose-local-only@redis:6379/0"
-    elif grep -qi "unrecognized subcommand" <<<"$help"; then
-        # TEMPORARY: remove this branch once `otp-sidecar config check` is on main.
-        note "SKIPPED: $sidecar has no 'config check' subcommand yet;"
-        note "         ${#configs[@]} configs NOT checked: ${configs[*]}"
     else
         note "$help"
         result "otp-sidecar config check --help" 1
