@@ -79,8 +79,8 @@ public class OtpSidecarAuthenticator implements Authenticator {
 
         String assertion = form.getFirst(ASSERTION_PARAM);
         if (assertion == null || assertion.isBlank()) {
-            countedFailure(context, user, Errors.INVALID_TOKEN, "missing_assertion",
-                    "the form carried no 'assertion'", "otpSidecarErrorInvalid");
+            countedFailure(context, user, StepFailure.INVALID_ASSERTION.eventError(), "missing_assertion",
+                    "the form carried no 'assertion'", StepFailure.INVALID_ASSERTION.messageKey());
             return;
         }
 
@@ -106,26 +106,21 @@ public class OtpSidecarAuthenticator implements Authenticator {
             }
             LOG.infof("otp-sidecar: assertion refused for user %s: %s (%s)", user.getId(),
                     rejected.reason().code(), rejected.getMessage());
-            countedFailure(context, user, Errors.INVALID_TOKEN, rejected.reason().code(), rejected.getMessage(),
-                    "otpSidecarErrorInvalid");
+            countedFailure(context, user, StepFailure.INVALID_ASSERTION.eventError(), rejected.reason().code(),
+                    rejected.getMessage(), StepFailure.INVALID_ASSERTION.messageKey());
             return;
         }
 
         // The challenge behind this nonce is finished either way; "send a new code" makes a new one.
         context.getAuthenticationSession().removeAuthNote(NONCE_NOTE);
-        switch (verified.result()) {
-            case SUCCESS -> {
-                context.getEvent().user(user).detail(Details.REASON, "success");
-                context.success();
-            }
-            case LOCKED -> countedFailure(context, user, Errors.INVALID_USER_CREDENTIALS, "locked",
-                    "too many wrong codes", "otpSidecarErrorLocked");
-            case EXPIRED -> countedFailure(context, user, Errors.EXPIRED_CODE, "expired",
-                    "the code expired", "otpSidecarErrorExpired");
-            // Counted too: otherwise "guess until one try is left, cancel, start over" would never lock.
-            case CANCELLED -> countedFailure(context, user, Errors.INVALID_USER_CREDENTIALS, "cancelled",
-                    "the user cancelled at the sidecar", "otpSidecarErrorCancelled");
+        StepFailure failure = StepFailure.of(verified.result());
+        if (failure == null) {
+            context.getEvent().user(user).detail(Details.REASON, "success");
+            context.success();
+            return;
         }
+        countedFailure(context, user, failure.eventError(), failure.reason(),
+                "sidecar result '" + verified.result().wire() + "'", failure.messageKey());
     }
 
     private void sendRequest(AuthenticationFlowContext context, boolean freshNonce) {
