@@ -147,6 +147,14 @@ class OtpSidecarAuthenticatorFactoryTest {
         assertEquals(new OtpSidecarConfig.OtpPolicy(6, 300, 5, 30, 3), parsed.policy());
     }
 
+    @Test
+    void configCliYamlDescribesTheSameRealmAsTheImportJson() throws Exception {
+        JsonNode json = new ObjectMapper().readTree(new File("realm/acme-realm.json"));
+        JsonNode yaml = new ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory())
+                .readTree(new File("realm/acme-realm.yaml"));
+        assertEquals(json, yaml);
+    }
+
     private static List<JsonNode> list(JsonNode array) {
         List<JsonNode> out = new java.util.ArrayList<>();
         array.forEach(out::add);
