@@ -450,10 +450,7 @@ def compose(path: str) -> int:
                       "no tag or :latest")
         for vol in svc.get("volumes", []):
             src = vol.split(":")[0]
-            if src.startswith("../keycloak-flow") and not (base / "../keycloak-flow").is_dir():
-                # TEMPORARY: the authenticator (and its realm) is not in this tree yet.
-                print(f"  SKIPPED {name}: bind source {src} (keycloak-flow/ not in this tree)")
-            elif src.startswith("."):
+            if src.startswith("."):
                 r.require((base / src).exists(), f"{name}: bind source {src} exists", "missing in the repository")
         if "build" in svc:
             b = svc["build"]
