@@ -377,15 +377,15 @@ pub fn datetime_args(unix: i64) -> Option<(FluentArgs<'static>, u8)> {
         h => h,
     };
     args.set("year", FluentValue::from(t.year().to_string()));
-    args.set("day", FluentValue::from(t.day().to_string()));
+    args.set("day", FluentValue::from(t.day()));
     args.set("day2", FluentValue::from(format!("{:02}", t.day())));
     args.set(
         "month2",
         FluentValue::from(format!("{:02}", u8::from(t.month()))),
     );
-    args.set("hour", FluentValue::from(hour.to_string()));
+    args.set("hour", FluentValue::from(hour));
     args.set("hour2", FluentValue::from(format!("{hour:02}")));
-    args.set("hour12", FluentValue::from(hour12.to_string()));
+    args.set("hour12", FluentValue::from(hour12));
     args.set("minute", FluentValue::from(format!("{:02}", t.minute())));
     args.set(
         "dayperiod",

@@ -75,7 +75,7 @@ redirect-button = Continue
 
 error-title =
     { $reason ->
-        [invalid_request] This sign-in link is not valid
+        [invalid_request] This sign-in request is not valid
         [send_failed] We could not send the email
         [no_challenge] No sign-in in progress
         [expired] The code has expired
@@ -112,8 +112,10 @@ month-name =
         [11] November
        *[12] December
     }
-# Variables: $year, $month (name), $month2 (01-12), $day, $day2, $hour (0-23),
-# $hour2, $hour12 (1-12), $minute (00-59), $dayperiod (am/pm).
+# Variables: $year, $month (the name from month-name), $month2 (01-12), $day
+# (1-31, a number), $day2 (01-31), $hour (0-23, a number), $hour2 (00-23),
+# $hour12 (1-12, a number), $minute (00-59), $dayperiod (am or pm),
+# $weekday (1 = Monday ... 7 = Sunday).
 datetime-full =
     { $dayperiod ->
         [am] { $month } { $day }, { $year }, { $hour12 }:{ $minute } AM UTC
