@@ -77,7 +77,7 @@ impl std::fmt::Display for Problem {
             }
         }
         if let Some(locale) = &self.locale {
-            write!(f, ": [{locale}]")?;
+            return write!(f, ": [{locale}] {}", self.message);
         }
         write!(f, ": {}", self.message)
     }
