@@ -162,6 +162,24 @@ fn check_reports_a_message_missing_in_one_locale_where_it_is_used() {
 }
 
 #[test]
+fn a_problem_in_a_partial_is_reported_in_the_partial() {
+    let dir = temp_dir("partial");
+    let layout = builtin("partials/page-layout.hbs").replace(
+        "<span class=\"brand-name\">{{branding.product_name}}</span>",
+        "<span class=\"brand-name\">{{brandng.product_name}}</span>",
+    );
+    let line = layout.lines().position(|l| l.contains("brandng")).unwrap() + 1;
+    write(&dir, "partials/page-layout.hbs", &layout);
+    let problems = check(Some(&dir), &Branding::default());
+    find(
+        &problems,
+        "partials/page-layout.hbs",
+        line,
+        "`brandng.product_name` does not exist",
+    );
+}
+
+#[test]
 fn a_broken_override_refuses_to_load_with_the_whole_report() {
     let errors = match Templates::load(Some(&fixture("missing-variable")), Branding::default()) {
         Ok(_) => panic!("a broken override loaded"),
