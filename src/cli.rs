@@ -33,6 +33,11 @@ pub enum Command {
         #[command(subcommand)]
         action: ConfigCommand,
     },
+    /// Work on the mail and page templates.
+    Templates {
+        #[command(subcommand)]
+        command: TemplatesCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -58,6 +63,30 @@ pub enum ConfigCommand {
     Check { file: PathBuf },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum TemplatesCommand {
+    /// Parse every template and message file (built-ins merged with DIR), render
+    /// each with sample data in every locale, report every problem; exit 1 on any.
+    Check {
+        /// Override directory (any subset of the built-in files).
+        dir: Option<PathBuf>,
+    },
+    /// Serve a live gallery of every mail and page in every locale, reloaded
+    /// when a file in DIR changes.
+    Preview {
+        dir: Option<PathBuf>,
+        /// Loopback address to serve on.
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        bind: std::net::SocketAddr,
+    },
+    /// Render every sample of every template in every locale to files under OUT.
+    Render {
+        dir: Option<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command.unwrap_or(Command::Run) {
         Command::Run => {
@@ -75,6 +104,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Config {
             action: ConfigCommand::Check { file },
         } => config_check(&file),
+        Command::Templates { command } => templates(cli.config.as_deref(), command),
     }
 }
 
@@ -92,4 +122,20 @@ fn config_check(file: &std::path::Path) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Templates subcommands use the branding and override directory of `--config`
+/// when given, so a designer previews exactly what the deployment will serve.
+fn templates(config: Option<&std::path::Path>, command: TemplatesCommand) -> ExitCode {
+    let (branding, dir) = match config {
+        None => (crate::templates::Branding::default(), None),
+        Some(path) => match crate::config::Settings::load(Some(path)) {
+            Ok(settings) => (settings.branding, settings.templates_dir),
+            Err(problems) => {
+                eprint!("{problems}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    crate::templates::cli::run(command, branding, dir)
 }
