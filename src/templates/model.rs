@@ -89,6 +89,8 @@ pub struct FormField {
 /// Data for a page; fields a page does not use are `None`/empty.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct PageContext {
+    /// Path under which the static assets (CSS, the auto-submit script) are served.
+    pub static_base: String,
     /// Per-form CSRF token (code page forms).
     pub csrf_token: Option<String>,
     /// Form targets (absolute paths under the sidecar's public URL).
