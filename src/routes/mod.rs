@@ -13,7 +13,7 @@ pub mod pages;
 
 use std::sync::Arc;
 
-use actix_web::web;
+use actix_web::{web, ResponseError as _};
 
 use crate::challenge::{AnyStore, Pepper};
 use crate::clock::Clock;
@@ -81,12 +81,12 @@ fn resource(path: &str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(method_not_allowed))
 }
 
-async fn method_not_allowed() -> ApiError {
-    ApiError::MethodNotAllowed
+async fn method_not_allowed() -> actix_web::HttpResponse {
+    ApiError::MethodNotAllowed.error_response()
 }
 
-pub async fn not_found() -> ApiError {
-    ApiError::NotFound
+pub async fn not_found() -> actix_web::HttpResponse {
+    ApiError::NotFound.error_response()
 }
 
 /// Routes under the public URL's path.

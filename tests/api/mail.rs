@@ -1,0 +1,48 @@
+//! Mail failures: the user gets "could not send, try again" (502), the log
+//! gets the SMTP reply.
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::support::{assert_security_headers, logs, spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn a_refusing_smtp_server_gives_a_502_page_and_logs_its_reply() {
+    let app = spawn_app().await;
+    app.smtp.refuse_mail(true);
+    let response = app.authorize(&app.request("refused-mail@example.com"), None).await;
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    assert_security_headers(&response);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(logs::captured().contains("Test sink is refusing mail"));
+
+    let response = app.api_create(&app.request("refused-mail@example.com")).await;
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "send_failed");
+
+    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    assert!(metrics.contains("mails_total{outcome=\"failed\"} 2"), "{metrics}");
+
+    // Once the server accepts mail again, a new login works.
+    app.smtp.refuse_mail(false);
+    let (id, code) = app.start_api_challenge("refused-mail@example.com").await;
+    assert_eq!(app.api_verify(&id, &code).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_stopped_smtp_server_gives_a_502_page() {
+    // A port nobody listens on: the SMTP server is down.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = dead.local_addr().unwrap().port();
+    drop(dead);
+    let app = spawn_app_with(|s| {
+        s.mail.smtp_url = Some(format!("smtp://127.0.0.1:{port}").into());
+    })
+    .await;
+    let response = app.authorize(&app.request("down@example.com"), None).await;
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    assert!(response.headers().get("set-cookie").is_none());
+}
