@@ -27,11 +27,41 @@ pub struct Cli {
 pub enum Command {
     /// Run the service (the default).
     Run,
+    /// Check what an operator wrote.
+    Config {
+        #[command(subcommand)]
+        action: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate FILE plus any OTP_SIDECAR__* overrides; print every problem (exit 1) or a summary.
+    Check { file: PathBuf },
 }
 
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command.unwrap_or(Command::Run) {
         Command::Run => serve(cli.config),
+        Command::Config {
+            action: ConfigCommand::Check { file },
+        } => config_check(&file),
+    }
+}
+
+fn config_check(file: &std::path::Path) -> ExitCode {
+    let env: Vec<(String, String)> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    match crate::config::check_file(file, &env) {
+        Ok(summary) => {
+            print!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(problems) => {
+            eprint!("{problems}");
+            ExitCode::FAILURE
+        }
     }
 }
 

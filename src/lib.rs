@@ -242,12 +242,15 @@ async fn app_state(mut settings: Settings, clock: Arc<dyn Clock>) -> Result<AppS
         Some(path) => Pepper::from_file(path).map_err(|e| StartupError::Pepper(e.to_string()))?,
         None => Pepper::random(),
     };
-    let store = match &settings.store.redis_url {
-        Some(url) => AnyStore::redis(url)
-            .await
-            .map_err(|e| StartupError::Store(e.to_string()))?,
-        None => AnyStore::memory(),
-    };
+    let store = AnyStore::connect(
+        settings
+            .store
+            .redis_url
+            .as_ref()
+            .map(secrecy::ExposeSecret::expose_secret),
+    )
+    .await
+    .map_err(|e| StartupError::Store(e.to_string()))?;
     let mailer = Mailer::from_settings(&settings.mail)?;
     let assets = Assets::new(settings.templates_dir.as_deref());
     Ok(AppState {

@@ -6,9 +6,11 @@
 use actix_web::{web, HttpResponse};
 use handlebars::html_escape;
 use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use p256::pkcs8::{EncodePrivateKey as _, LineEnding};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
+
+use crate::config::SigningAlgorithm;
+use crate::tokens::AssertionSigner;
 
 use crate::error::PageError;
 use crate::templates::model::FormField;
@@ -26,33 +28,19 @@ pub fn issuer(public_issuer: &str) -> String {
     format!("{public_issuer}{REALM_PATH}")
 }
 
-/// The demo realm's ephemeral ES256 key and its JWKS.
+/// The demo realm's ephemeral ES256 key; it signs requests the way a realm does.
 pub struct DemoRealm {
     pub issuer: String,
-    kid: String,
-    key: EncodingKey,
-    jwks: serde_json::Value,
+    key: AssertionSigner,
 }
 
 impl DemoRealm {
     pub fn generate(public_issuer: &str) -> Result<Self, String> {
-        let secret = p256::SecretKey::random(&mut rand_core::OsRng);
-        let pem = secret
-            .to_pkcs8_pem(LineEnding::LF)
+        let key = AssertionSigner::ephemeral(SigningAlgorithm::Es256)
             .map_err(|e| format!("demo realm key: {e}"))?;
-        let key = EncodingKey::from_ec_pem(pem.as_bytes())
-            .map_err(|e| format!("demo realm key: {e}"))?;
-        let kid = format!("demo-{}", random_token(6));
-        let mut jwk: serde_json::Value = serde_json::from_str(&secret.public_key().to_jwk_string())
-            .map_err(|e| format!("demo realm JWK: {e}"))?;
-        jwk["kid"] = kid.clone().into();
-        jwk["alg"] = "ES256".into();
-        jwk["use"] = "sig".into();
         Ok(Self {
             issuer: issuer(public_issuer),
-            kid,
             key,
-            jwks: serde_json::json!({ "keys": [jwk] }),
         })
     }
 }
@@ -129,10 +117,7 @@ pub async fn start(state: web::Data<AppState>, form: web::Form<StartForm>) -> Ht
         exp: now + 300,
         jti: random_token(16),
     };
-    let mut header = Header::new(Algorithm::ES256);
-    header.kid = Some(realm.kid.clone());
-    header.typ = Some("JWT".into());
-    match jsonwebtoken::encode(&header, &claims, &realm.key) {
+    match realm.key.sign_payload(&claims) {
         Ok(request) => redirect_page(
             &state,
             &state.paths.at("/authorize"),
@@ -153,7 +138,7 @@ pub async fn start(state: web::Data<AppState>, form: web::Form<StartForm>) -> Ht
 /// `GET /demo/realms/demo/protocol/openid-connect/certs`.
 pub async fn certs(state: web::Data<AppState>) -> HttpResponse {
     match realm(&state) {
-        Ok(realm) => HttpResponse::Ok().json(&realm.jwks),
+        Ok(realm) => HttpResponse::Ok().json(realm.key.jwks()),
         Err(response) => response,
     }
 }

@@ -15,10 +15,8 @@ async fn the_demo_realm_completes_the_whole_flow() {
     logs::install();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
-    let mut settings = Settings::embedded();
+    let settings = Settings::embedded_at(listener.local_addr().unwrap());
     assert!(settings.embedded);
-    settings.server.bind = listener.local_addr().unwrap();
-    settings.server.public_url = url::Url::parse(&address).unwrap();
     let app = Application::build_on(settings, listener, Arc::new(SystemClock))
         .await
         .unwrap();
