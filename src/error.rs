@@ -17,10 +17,14 @@ pub enum ApiError {
     BadJson(String),
     /// What was submitted cannot be a code (wrong length, not digits).
     MalformedCode(String),
-    InvalidCode { attempts_left: u32 },
+    InvalidCode {
+        attempts_left: u32,
+    },
     Expired,
     Locked,
-    Cooldown { retry_after: u64 },
+    Cooldown {
+        retry_after: u64,
+    },
     ResendLimit,
     Unavailable,
     Internal,
@@ -82,9 +86,7 @@ impl ResponseError for ApiError {
             Self::InvalidRequest
             | Self::BadJson(_)
             | Self::MalformedCode(_)
-            | Self::InvalidCode { .. } => {
-                StatusCode::BAD_REQUEST
-            }
+            | Self::InvalidCode { .. } => StatusCode::BAD_REQUEST,
             Self::RealmUnavailable | Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::SendFailed => StatusCode::BAD_GATEWAY,
             Self::NotFound => StatusCode::NOT_FOUND,
@@ -164,7 +166,10 @@ mod tests {
     #[test]
     fn statuses_follow_the_protocol() {
         assert_eq!(ApiError::Expired.status_code(), StatusCode::GONE);
-        assert_eq!(ApiError::Locked.status_code(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(
+            ApiError::Locked.status_code(),
+            StatusCode::TOO_MANY_REQUESTS
+        );
         assert_eq!(
             ApiError::Cooldown { retry_after: 3 }.status_code(),
             StatusCode::TOO_MANY_REQUESTS

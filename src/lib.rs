@@ -72,12 +72,11 @@ pub struct Application {
 impl Application {
     /// Bind `settings.server.bind` (port 0 picks a free one) with the wall clock.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let listener = TcpListener::bind(settings.server.bind).map_err(|source| {
-            StartupError::Bind {
+        let listener =
+            TcpListener::bind(settings.server.bind).map_err(|source| StartupError::Bind {
                 addr: settings.server.bind.to_string(),
                 source,
-            }
-        })?;
+            })?;
         Self::build_on(settings, listener, Arc::new(SystemClock)).await
     }
 
@@ -116,73 +115,72 @@ impl Application {
         let port = local.port();
         let with_demo = state.demo.is_some();
         let prefix = state.paths.prefix.clone();
-        let server = HttpServer::new(move || {
-            let observed = state.clone();
-            App::new()
-                .app_data(state.clone())
-                .app_data(
-                    web::JsonConfig::default()
-                        .limit(BODY_LIMIT)
-                        .error_handler(|e, _| ApiError::BadJson(e.to_string()).into()),
-                )
-                .app_data(
-                    web::FormConfig::default()
-                        .limit(BODY_LIMIT)
-                        .error_handler(|e, req| {
+        let server =
+            HttpServer::new(move || {
+                let observed = state.clone();
+                App::new()
+                    .app_data(state.clone())
+                    .app_data(
+                        web::JsonConfig::default()
+                            .limit(BODY_LIMIT)
+                            .error_handler(|e, _| ApiError::BadJson(e.to_string()).into()),
+                    )
+                    .app_data(web::FormConfig::default().limit(BODY_LIMIT).error_handler(
+                        |e, req| {
                             tracing::warn!(error = %e, "form refused");
                             let response = match req.app_data::<web::Data<AppState>>() {
                                 Some(state) => pages::error_page(state, PageError::InvalidRequest),
                                 None => actix_web::HttpResponse::BadRequest().finish(),
                             };
                             actix_web::error::InternalError::from_response(e, response).into()
-                        }),
-                )
-                .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::NotFound.into()))
-                .wrap(security_headers())
-                .wrap_fn(move |req, srv| {
-                    let started = Instant::now();
-                    let method = req.method().to_string();
-                    let state = observed.clone();
-                    let response = srv.call(req);
-                    async move {
-                        let response = response.await?;
-                        let route = response
-                            .request()
-                            .match_pattern()
-                            .unwrap_or_else(|| "unmatched".to_string());
-                        let status = response.status().as_u16();
-                        let elapsed = started.elapsed();
-                        state.metrics.observe_http(
-                            HttpLabels {
-                                method: method.clone(),
-                                route: route.clone(),
+                        },
+                    ))
+                    .app_data(
+                        web::PathConfig::default().error_handler(|_, _| ApiError::NotFound.into()),
+                    )
+                    .wrap(security_headers())
+                    .wrap_fn(move |req, srv| {
+                        let started = Instant::now();
+                        let method = req.method().to_string();
+                        let state = observed.clone();
+                        let response = srv.call(req);
+                        async move {
+                            let response = response.await?;
+                            let route = response
+                                .request()
+                                .match_pattern()
+                                .unwrap_or_else(|| "unmatched".to_string());
+                            let status = response.status().as_u16();
+                            let elapsed = started.elapsed();
+                            state.metrics.observe_http(
+                                HttpLabels {
+                                    method: method.clone(),
+                                    route: route.clone(),
+                                    status,
+                                },
+                                elapsed.as_secs_f64(),
+                            );
+                            tracing::info!(
+                                method,
+                                route,
                                 status,
-                            },
-                            elapsed.as_secs_f64(),
-                        );
-                        tracing::info!(
-                            method,
-                            route,
-                            status,
-                            latency_ms = elapsed.as_millis() as u64,
-                            "http request"
-                        );
-                        Ok(response)
-                    }
-                })
-                .configure(routes::configure_ops)
-                .service(
-                    web::scope(&prefix).configure(|cfg| routes::configure(cfg, with_demo)),
-                )
-                .default_service(web::to(routes::not_found))
-        })
-        .shutdown_timeout(10)
-        .listen(listener)
-        .map_err(|source| StartupError::Bind {
-            addr: local.to_string(),
-            source,
-        })?
-        .run();
+                                latency_ms = elapsed.as_millis() as u64,
+                                "http request"
+                            );
+                            Ok(response)
+                        }
+                    })
+                    .configure(routes::configure_ops)
+                    .service(web::scope(&prefix).configure(|cfg| routes::configure(cfg, with_demo)))
+                    .default_service(web::to(routes::not_found))
+            })
+            .shutdown_timeout(10)
+            .listen(listener)
+            .map_err(|source| StartupError::Bind {
+                addr: local.to_string(),
+                source,
+            })?
+            .run();
         Ok(Self { port, server })
     }
 
@@ -216,7 +214,10 @@ fn security_headers() -> DefaultHeaders {
         .add((header::X_FRAME_OPTIONS, "DENY"))
 }
 
-async fn app_state(mut settings: Settings, clock: Arc<dyn Clock>) -> Result<AppState, StartupError> {
+async fn app_state(
+    mut settings: Settings,
+    clock: Arc<dyn Clock>,
+) -> Result<AppState, StartupError> {
     let paths = Paths::new(&settings.server.public_url);
     let demo = if settings.embedded {
         let realm = DemoRealm::generate(&paths.issuer).map_err(StartupError::Demo)?;
@@ -227,14 +228,14 @@ async fn app_state(mut settings: Settings, clock: Arc<dyn Clock>) -> Result<AppS
     };
     let templates = Templates::load(settings.templates_dir.as_deref(), settings.branding.clone())
         .map_err(|errors| {
-            StartupError::Templates(
-                errors
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )
-        })?;
+        StartupError::Templates(
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    })?;
     let signer = AssertionSigner::from_settings(&settings.signing)
         .map_err(|e| StartupError::Signing(e.to_string()))?;
     let verifier = RequestVerifier::new(&settings.realms, &settings.signing.audience);
@@ -277,6 +278,8 @@ fn add_demo_realm(settings: &mut Settings, issuer: &str) -> Result<(), StartupEr
     let issuer = tokens::Issuer::parse(issuer_url.as_str())
         .map_err(|e| StartupError::Demo(e.to_string()))?;
     settings.realms.retain(|r| r.issuer != issuer);
-    settings.realms.push(config::RealmSettings { issuer, jwks_uri });
+    settings
+        .realms
+        .push(config::RealmSettings { issuer, jwks_uri });
     Ok(())
 }

@@ -85,7 +85,9 @@ impl Metrics {
     }
 
     pub fn verification(&self, result: &'static str) {
-        self.verifications.get_or_create(&ResultLabel { result }).inc();
+        self.verifications
+            .get_or_create(&ResultLabel { result })
+            .inc();
     }
 
     pub fn mail(&self, outcome: &'static str) {

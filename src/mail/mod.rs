@@ -18,7 +18,9 @@ use crate::templates::RenderedMail;
 /// Why the mailer could not be set up (bad `[mail]` values).
 #[derive(Debug, thiserror::Error)]
 pub enum MailSetupError {
-    #[error("mail.from {0:?} is not a mailbox (\"Name <addr@example.com>\" or \"addr@example.com\")")]
+    #[error(
+        "mail.from {0:?} is not a mailbox (\"Name <addr@example.com>\" or \"addr@example.com\")"
+    )]
     From(String),
     #[error("mail.smtp_url: {0}")]
     SmtpUrl(String),

@@ -14,13 +14,11 @@ pub struct SmtpDelivery {
     transport: AsyncSmtpTransport<Tokio1Executor>,
 }
 
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => false,
-    }
+/// `smtp:` is not a special URL scheme, so the host comes back as an opaque
+/// string even when it is an IP address: parse it ourselves.
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 impl SmtpDelivery {
@@ -40,7 +38,7 @@ impl SmtpDelivery {
         };
         let mut builder = match url.scheme() {
             "smtps" => AsyncSmtpTransport::<Tokio1Executor>::relay(&host).map_err(tls_error)?,
-            "smtp" if is_loopback(&url) => {
+            "smtp" if is_loopback(&host) => {
                 AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&host)
             }
             "smtp" => {
@@ -58,7 +56,9 @@ impl SmtpDelivery {
         if !url.username().is_empty() {
             let decode = |s: &str| {
                 percent_decode(s).map_err(|_| {
-                    MailSetupError::SmtpUrl("credentials are not valid percent-encoded UTF-8".into())
+                    MailSetupError::SmtpUrl(
+                        "credentials are not valid percent-encoded UTF-8".into(),
+                    )
                 })
             };
             let user = decode(url.username())?;
@@ -117,6 +117,15 @@ mod tests {
         assert!(SmtpDelivery::from_url(&url("smtp://smtp.example.com:587"), t).is_ok());
         assert!(SmtpDelivery::from_url(&url("smtp://127.0.0.1:2525"), t).is_ok());
         assert!(SmtpDelivery::from_url(&url("smtp://[::1]:2525"), t).is_ok());
+    }
+
+    #[test]
+    fn knows_loopback_hosts() {
+        assert!(is_loopback("127.0.0.1"));
+        assert!(is_loopback("::1"));
+        assert!(is_loopback("LOCALHOST"));
+        assert!(!is_loopback("smtp.example.com"));
+        assert!(!is_loopback("127.0.0.1.example.com"));
     }
 
     #[test]

@@ -58,11 +58,13 @@ pub async fn verify(
         .ok_or(ApiError::Expired)?;
     match flow::verify(&state, &id, record.policy.length, &body.code).await {
         Ok(VerifyOutcome::Success(record)) => {
-            let assertion = flow::assertion(&state, &record, AssertionResult::Success)
-                .map_err(|e| e.api())?;
+            let assertion =
+                flow::assertion(&state, &record, AssertionResult::Success).map_err(|e| e.api())?;
             Ok(HttpResponse::Ok().json(json!({ "result": "success", "assertion": assertion })))
         }
-        Ok(VerifyOutcome::Invalid { attempts_left }) => Err(ApiError::InvalidCode { attempts_left }),
+        Ok(VerifyOutcome::Invalid { attempts_left }) => {
+            Err(ApiError::InvalidCode { attempts_left })
+        }
         Ok(VerifyOutcome::Locked(_)) => Err(ApiError::Locked),
         Ok(VerifyOutcome::Expired(_)) => Err(ApiError::Expired),
         Err(e) => Err(e.api()),

@@ -3,7 +3,9 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use crate::challenge::{csrf_token_matches, ChallengeId, ChallengeRecord, Store as _, VerifyOutcome};
+use crate::challenge::{
+    csrf_token_matches, ChallengeId, ChallengeRecord, Store as _, VerifyOutcome,
+};
 use crate::error::PageError;
 use crate::telemetry::challenge_ref;
 use crate::tokens::AssertionResult;
@@ -162,7 +164,10 @@ pub async fn cancel(
     };
     match state.store.take(&id, state.clock.now()).await {
         Ok(Some(record)) => {
-            tracing::info!(challenge = challenge_ref(id.as_str()), "challenge cancelled");
+            tracing::info!(
+                challenge = challenge_ref(id.as_str()),
+                "challenge cancelled"
+            );
             finish(&state, &record, AssertionResult::Cancelled)
         }
         Ok(None) => error_page(&state, PageError::NoChallenge),

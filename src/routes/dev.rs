@@ -20,12 +20,14 @@ pub fn dev_page(state: &AppState, title: &str, body: &str) -> HttpResponse {
             )
         })
         .unwrap_or_default();
-    HttpResponse::Ok().content_type(ContentType::html()).body(format!(
-        "<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\">\
+    HttpResponse::Ok()
+        .content_type(ContentType::html())
+        .body(format!(
+            "<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{title}</title>{css}</head>\n<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n",
-        title = html_escape(title),
-    ))
+            title = html_escape(title),
+        ))
 }
 
 pub async fn outbox(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -44,7 +46,10 @@ pub async fn outbox(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     for mail in &mails {
         let sent = time::OffsetDateTime::from_unix_timestamp(mail.sent_at)
             .ok()
-            .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
             .unwrap_or_default();
         body.push_str(&format!(
             "<article>\n<h2>{subject}</h2>\n<p>To {to}, from {from}, {sent}</p>\n<pre>{text}</pre>\n</article>\n",

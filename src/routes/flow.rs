@@ -100,7 +100,11 @@ where
 }
 
 /// The request's `otp` object clamped to the configured bounds, each clamp logged.
-pub fn effective_policy(requested: Option<&RequestedPolicy>, otp: &OtpSettings, jti: &str) -> Policy {
+pub fn effective_policy(
+    requested: Option<&RequestedPolicy>,
+    otp: &OtpSettings,
+    jti: &str,
+) -> Policy {
     let r = requested.cloned().unwrap_or_default();
     Policy {
         length: clamp("length", r.length, &otp.length, jti),
@@ -296,7 +300,11 @@ pub async fn verify(
         VerifyOutcome::Expired(_) => "expired",
     };
     state.metrics.verification(result);
-    tracing::info!(challenge = challenge_ref(id.as_str()), result, "code verified");
+    tracing::info!(
+        challenge = challenge_ref(id.as_str()),
+        result,
+        "code verified"
+    );
     Ok(outcome)
 }
 
@@ -362,11 +370,31 @@ mod tests {
 
     fn otp() -> OtpSettings {
         OtpSettings {
-            length: Bound { default: 6, min: 4, max: 10 },
-            ttl_secs: Bound { default: 300, min: 60, max: 600 },
-            max_attempts: Bound { default: 5, min: 1, max: 10 },
-            resend_cooldown_secs: Bound { default: 30, min: 10, max: 300 },
-            max_resends: Bound { default: 3, min: 0, max: 5 },
+            length: Bound {
+                default: 6,
+                min: 4,
+                max: 10,
+            },
+            ttl_secs: Bound {
+                default: 300,
+                min: 60,
+                max: 600,
+            },
+            max_attempts: Bound {
+                default: 5,
+                min: 1,
+                max: 10,
+            },
+            resend_cooldown_secs: Bound {
+                default: 30,
+                min: 10,
+                max: 300,
+            },
+            max_resends: Bound {
+                default: 3,
+                min: 0,
+                max: 5,
+            },
         }
     }
 

@@ -116,7 +116,11 @@ pub fn redirect_page(
 
 /// The assertion handed back to Keycloak: auto-POST of the single field
 /// `assertion` to the challenge's `return_uri`; the challenge cookie is cleared.
-pub fn assertion_page(state: &AppState, record: &ChallengeRecord, assertion: String) -> HttpResponse {
+pub fn assertion_page(
+    state: &AppState,
+    record: &ChallengeRecord,
+    assertion: String,
+) -> HttpResponse {
     let origin = match url::Url::parse(&record.return_uri) {
         Ok(url) => url.origin().ascii_serialization(),
         Err(e) => {

@@ -24,7 +24,9 @@ async fn create_verify_returns_a_success_assertion() {
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["result"], "success");
-    let claims = app.verify_assertion(body["assertion"].as_str().unwrap()).await;
+    let claims = app
+        .verify_assertion(body["assertion"].as_str().unwrap())
+        .await;
     assert_eq!(claims["result"], "success");
 
     let again = app.api_verify(id, &code).await;
@@ -39,7 +41,9 @@ async fn fifty_concurrent_correct_submissions_succeed_exactly_once() {
     let mut tasks = Vec::new();
     for _ in 0..50 {
         let (app, id, code) = (app.clone(), id.clone(), code.clone());
-        tasks.push(tokio::spawn(async move { app.api_verify(&id, &code).await.status() }));
+        tasks.push(tokio::spawn(async move {
+            app.api_verify(&id, &code).await.status()
+        }));
     }
     let mut statuses = Vec::new();
     for t in tasks {
@@ -91,7 +95,10 @@ async fn hundred_concurrent_wrong_guesses_evaluate_at_most_max_attempts() {
     assert!(locked >= 1);
     // Locked for good: the right code no longer helps.
     let late = app.api_verify(&id, &code).await.status();
-    assert!(late == StatusCode::TOO_MANY_REQUESTS || late == StatusCode::GONE, "{late}");
+    assert!(
+        late == StatusCode::TOO_MANY_REQUESTS || late == StatusCode::GONE,
+        "{late}"
+    );
 }
 
 #[tokio::test]
@@ -111,7 +118,10 @@ async fn wrong_code_reports_attempts_left() {
     // Something that cannot be a code is refused without spending an attempt.
     let response = app.api_verify(&id, "12ab").await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(response.json::<Value>().await.unwrap()["error"], "malformed_code");
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["error"],
+        "malformed_code"
+    );
     let response = app.api_verify(&id, wrong).await;
     assert_eq!(
         response.json::<Value>().await.unwrap()["attempts_left"],
@@ -124,8 +134,15 @@ async fn resend_has_a_cooldown_a_maximum_and_keeps_attempts() {
     let app = spawn_app().await;
     let email = "cool@example.com";
     let (id, first) = app.start_api_challenge(email).await;
-    let wrong = if first == "000000" { "111111" } else { "000000" };
-    assert_eq!(app.api_verify(&id, wrong).await.status(), StatusCode::BAD_REQUEST);
+    let wrong = if first == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    assert_eq!(
+        app.api_verify(&id, wrong).await.status(),
+        StatusCode::BAD_REQUEST
+    );
 
     let cooldown = app.settings.otp.resend_cooldown_secs.default;
     let response = app.api_resend(&id).await;
@@ -151,12 +168,19 @@ async fn resend_has_a_cooldown_a_maximum_and_keeps_attempts() {
     let max_resends = app.settings.otp.max_resends.default;
     for n in 1..max_resends {
         app.clock.advance(cooldown as i64);
-        assert_eq!(app.api_resend(&id).await.status(), StatusCode::ACCEPTED, "resend {n}");
+        assert_eq!(
+            app.api_resend(&id).await.status(),
+            StatusCode::ACCEPTED,
+            "resend {n}"
+        );
     }
     app.clock.advance(cooldown as i64);
     let response = app.api_resend(&id).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(response.json::<Value>().await.unwrap()["error"], "resend_limit");
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["error"],
+        "resend_limit"
+    );
     let newest = app
         .smtp
         .wait_for(email, 1 + max_resends as usize)
@@ -171,7 +195,8 @@ async fn resend_has_a_cooldown_a_maximum_and_keeps_attempts() {
 async fn a_challenge_expires_with_the_clock() {
     let app = spawn_app().await;
     let (id, code) = app.start_api_challenge("expire@example.com").await;
-    app.clock.advance(app.settings.otp.ttl_secs.default as i64 + 1);
+    app.clock
+        .advance(app.settings.otp.ttl_secs.default as i64 + 1);
     let response = app.api_verify(&id, &code).await;
     assert_eq!(response.status(), StatusCode::GONE);
     let body: Value = response.json().await.unwrap();
@@ -192,7 +217,11 @@ async fn policy_in_the_request_is_clamped() {
     assert_eq!(body["expires_at"], app.now() + max_ttl);
     let code = app.smtp.wait_for(email, 1).await.code(8);
     let id = body["challenge_id"].as_str().unwrap();
-    let wrong = if code == "00000000" { "11111111" } else { "00000000" };
+    let wrong = if code == "00000000" {
+        "11111111"
+    } else {
+        "00000000"
+    };
     let body: Value = app.api_verify(id, wrong).await.json().await.unwrap();
     assert_eq!(body["attempts_left"], 1);
 }
@@ -201,7 +230,11 @@ async fn policy_in_the_request_is_clamped() {
 async fn errors_are_json_everywhere() {
     let app = spawn_app().await;
     let cases = [
-        (app.client.get(app.url("/nowhere")), StatusCode::NOT_FOUND, "not_found"),
+        (
+            app.client.get(app.url("/nowhere")),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
         (
             app.client.get(app.url("/api/v1/challenges")),
             StatusCode::METHOD_NOT_ALLOWED,

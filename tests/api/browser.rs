@@ -26,7 +26,11 @@ async fn full_flow_ends_with_a_verifiable_success_assertion() {
     // One mail, multipart text + HTML, from the configured sender.
     let mail = app.smtp.wait_for(email, 1).await;
     assert!(mail.from.contains("login@example.com"), "{}", mail.from);
-    assert_eq!(mail.header("From").unwrap(), crate::support::FROM);
+    let from = mail.header("From").unwrap();
+    assert!(
+        from.contains("Acme Login") && from.contains("<login@example.com>"),
+        "{from}"
+    );
     assert!(!mail.subject().is_empty());
     assert!(mail.raw.contains("multipart/alternative"));
     assert!(mail.raw.contains("text/plain") && mail.raw.contains("text/html"));
@@ -52,7 +56,13 @@ async fn full_flow_ends_with_a_verifiable_success_assertion() {
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     let csp = assert_security_headers(&response);
-    let realm_origin = app.realm.issuer.split("/realms").next().unwrap().to_string();
+    let realm_origin = app
+        .realm
+        .issuer
+        .split("/realms")
+        .next()
+        .unwrap()
+        .to_string();
     assert!(
         csp.contains(&format!("form-action 'self' {realm_origin};")),
         "{csp}"
@@ -101,13 +111,18 @@ async fn back_or_refresh_repost_shows_the_code_page_without_a_second_mail() {
     assert_eq!(challenge_cookie(&again).unwrap(), cookie);
     // GETs never send mail either.
     for _ in 0..3 {
-        assert_eq!(app.get("/challenge", Some(&cookie)).await.status(), StatusCode::OK);
+        assert_eq!(
+            app.get("/challenge", Some(&cookie)).await.status(),
+            StatusCode::OK
+        );
     }
 
     // Another browser (no or another cookie) replaying the request: refused.
     let replay = app.authorize(&request, None).await;
     assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
-    let replay = app.authorize(&request, Some("AAAAAAAAAAAAAAAAAAAAAA")).await;
+    let replay = app
+        .authorize(&request, Some("AAAAAAAAAAAAAAAAAAAAAA"))
+        .await;
     assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
 
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
@@ -118,22 +133,38 @@ async fn back_or_refresh_repost_shows_the_code_page_without_a_second_mail() {
 async fn wrong_codes_count_down_then_lock_with_a_locked_assertion() {
     let app = spawn_app().await;
     let (cookie, code) = app.start_browser_flow("wrong@example.com").await;
-    let html = app.get("/challenge", Some(&cookie)).await.text().await.unwrap();
+    let html = app
+        .get("/challenge", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
     let csrf = field(&html, "csrf_token").unwrap();
     let wrong = if code == "000000" { "111111" } else { "000000" };
     let max = app.settings.otp.max_attempts.default;
     for _ in 1..max {
         let response = app
-            .post_form("/challenge/verify", Some(&cookie), &[("csrf_token", &csrf), ("code", wrong)])
+            .post_form(
+                "/challenge/verify",
+                Some(&cookie),
+                &[("csrf_token", &csrf), ("code", wrong)],
+            )
             .await;
         assert_eq!(response.status(), StatusCode::OK);
         let html = response.text().await.unwrap();
         assert!(field(&html, "code").is_none_or(|v| v.is_empty()));
-        assert!(form_action(&html, "verify").is_some(), "still the code page");
+        assert!(
+            form_action(&html, "verify").is_some(),
+            "still the code page"
+        );
     }
     // The last attempt ends the flow: Keycloak gets `locked`.
     let response = app
-        .post_form("/challenge/verify", Some(&cookie), &[("csrf_token", &csrf), ("code", wrong)])
+        .post_form(
+            "/challenge/verify",
+            Some(&cookie),
+            &[("csrf_token", &csrf), ("code", wrong)],
+        )
         .await;
     let html = response.text().await.unwrap();
     let assertion = field(&html, "assertion").expect("locked assertion page");
@@ -141,7 +172,11 @@ async fn wrong_codes_count_down_then_lock_with_a_locked_assertion() {
     assert_eq!(claims["result"], "locked");
     // Even the right code no longer works.
     let response = app
-        .post_form("/challenge/verify", Some(&cookie), &[("csrf_token", &csrf), ("code", &code)])
+        .post_form(
+            "/challenge/verify",
+            Some(&cookie),
+            &[("csrf_token", &csrf), ("code", &code)],
+        )
         .await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 }
@@ -150,17 +185,30 @@ async fn wrong_codes_count_down_then_lock_with_a_locked_assertion() {
 async fn a_malformed_code_costs_no_attempt() {
     let app = spawn_app().await;
     let (cookie, code) = app.start_browser_flow("typo@example.com").await;
-    let html = app.get("/challenge", Some(&cookie)).await.text().await.unwrap();
+    let html = app
+        .get("/challenge", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
     let csrf = field(&html, "csrf_token").unwrap();
     for typo in ["12345", "abcdef", "1234567"] {
         let response = app
-            .post_form("/challenge/verify", Some(&cookie), &[("csrf_token", &csrf), ("code", typo)])
+            .post_form(
+                "/challenge/verify",
+                Some(&cookie),
+                &[("csrf_token", &csrf), ("code", typo)],
+            )
             .await;
         assert_eq!(response.status(), StatusCode::OK);
     }
     let spaced = format!("{} {}", &code[..3], &code[3..]);
     let response = app
-        .post_form("/challenge/verify", Some(&cookie), &[("csrf_token", &csrf), ("code", &spaced)])
+        .post_form(
+            "/challenge/verify",
+            Some(&cookie),
+            &[("csrf_token", &csrf), ("code", &spaced)],
+        )
         .await;
     let assertion = field(&response.text().await.unwrap(), "assertion").unwrap();
     assert_eq!(app.verify_assertion(&assertion).await["result"], "success");
@@ -171,14 +219,18 @@ async fn csrf_mismatch_is_refused_and_spends_nothing() {
     let app = spawn_app().await;
     let (cookie, code) = app.start_browser_flow("csrf@example.com").await;
     for (path, fields) in [
-        ("/challenge/verify", vec![("csrf_token", "forged"), ("code", code.as_str())]),
+        (
+            "/challenge/verify",
+            vec![("csrf_token", "forged"), ("code", code.as_str())],
+        ),
         ("/challenge/verify", vec![("code", code.as_str())]),
         ("/challenge/resend", vec![("csrf_token", "forged")]),
         ("/challenge/cancel", vec![("csrf_token", "")]),
     ] {
         let response = app.post_form(path, Some(&cookie), &fields).await;
         assert!(
-            response.status() == StatusCode::FORBIDDEN || response.status() == StatusCode::BAD_REQUEST,
+            response.status() == StatusCode::FORBIDDEN
+                || response.status() == StatusCode::BAD_REQUEST,
             "{path}: {}",
             response.status()
         );
@@ -186,10 +238,19 @@ async fn csrf_mismatch_is_refused_and_spends_nothing() {
         assert!(field(&response.text().await.unwrap(), "assertion").is_none());
     }
     // The challenge is intact: the right code with the right token still works.
-    let html = app.get("/challenge", Some(&cookie)).await.text().await.unwrap();
+    let html = app
+        .get("/challenge", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
     let csrf = field(&html, "csrf_token").unwrap();
     let response = app
-        .post_form("/challenge/verify", Some(&cookie), &[("csrf_token", &csrf), ("code", &code)])
+        .post_form(
+            "/challenge/verify",
+            Some(&cookie),
+            &[("csrf_token", &csrf), ("code", &code)],
+        )
         .await;
     let assertion = field(&response.text().await.unwrap(), "assertion").unwrap();
     assert_eq!(app.verify_assertion(&assertion).await["result"], "success");
@@ -199,7 +260,12 @@ async fn csrf_mismatch_is_refused_and_spends_nothing() {
 async fn cancel_hands_back_a_cancelled_assertion() {
     let app = spawn_app().await;
     let (cookie, _) = app.start_browser_flow("cancel@example.com").await;
-    let html = app.get("/challenge", Some(&cookie)).await.text().await.unwrap();
+    let html = app
+        .get("/challenge", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
     let csrf = field(&html, "csrf_token").unwrap();
     let response = app
         .post_form("/challenge/cancel", Some(&cookie), &[("csrf_token", &csrf)])
@@ -207,7 +273,9 @@ async fn cancel_hands_back_a_cancelled_assertion() {
     assert_eq!(response.status(), StatusCode::OK);
     let html = response.text().await.unwrap();
     assert_eq!(input_names(&html), ["assertion"]);
-    let claims = app.verify_assertion(&field(&html, "assertion").unwrap()).await;
+    let claims = app
+        .verify_assertion(&field(&html, "assertion").unwrap())
+        .await;
     assert_eq!(claims["result"], "cancelled");
 }
 
@@ -216,11 +284,24 @@ async fn resend_waits_for_the_cooldown_and_keeps_the_attempt_count() {
     let app = spawn_app().await;
     let email = "resend@example.com";
     let (cookie, first_code) = app.start_browser_flow(email).await;
-    let html = app.get("/challenge", Some(&cookie)).await.text().await.unwrap();
+    let html = app
+        .get("/challenge", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
     let csrf = field(&html, "csrf_token").unwrap();
-    let wrong = if first_code == "000000" { "111111" } else { "000000" };
+    let wrong = if first_code == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
     let response = app
-        .post_form("/challenge/verify", Some(&cookie), &[("csrf_token", &csrf), ("code", wrong)])
+        .post_form(
+            "/challenge/verify",
+            Some(&cookie),
+            &[("csrf_token", &csrf), ("code", wrong)],
+        )
         .await;
     assert_eq!(response.status(), StatusCode::OK);
 
@@ -242,12 +323,20 @@ async fn resend_waits_for_the_cooldown_and_keeps_the_attempt_count() {
     // The old code is dead (if it differs); the new one works.
     if second_code != first_code {
         let response = app
-            .post_form("/challenge/verify", Some(&cookie), &[("csrf_token", &csrf), ("code", &first_code)])
+            .post_form(
+                "/challenge/verify",
+                Some(&cookie),
+                &[("csrf_token", &csrf), ("code", &first_code)],
+            )
             .await;
         assert!(field(&response.text().await.unwrap(), "assertion").is_none());
     }
     let response = app
-        .post_form("/challenge/verify", Some(&cookie), &[("csrf_token", &csrf), ("code", &second_code)])
+        .post_form(
+            "/challenge/verify",
+            Some(&cookie),
+            &[("csrf_token", &csrf), ("code", &second_code)],
+        )
         .await;
     let assertion = field(&response.text().await.unwrap(), "assertion").unwrap();
     assert_eq!(app.verify_assertion(&assertion).await["result"], "success");
@@ -257,11 +346,21 @@ async fn resend_waits_for_the_cooldown_and_keeps_the_attempt_count() {
 async fn an_expired_challenge_returns_the_expired_assertion() {
     let app = spawn_app().await;
     let (cookie, code) = app.start_browser_flow("late@example.com").await;
-    let html = app.get("/challenge", Some(&cookie)).await.text().await.unwrap();
+    let html = app
+        .get("/challenge", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
     let csrf = field(&html, "csrf_token").unwrap();
-    app.clock.advance(app.settings.otp.ttl_secs.default as i64 + 1);
+    app.clock
+        .advance(app.settings.otp.ttl_secs.default as i64 + 1);
     let response = app
-        .post_form("/challenge/verify", Some(&cookie), &[("csrf_token", &csrf), ("code", &code)])
+        .post_form(
+            "/challenge/verify",
+            Some(&cookie),
+            &[("csrf_token", &csrf), ("code", &code)],
+        )
         .await;
     let assertion = field(&response.text().await.unwrap(), "assertion").unwrap();
     assert_eq!(app.verify_assertion(&assertion).await["result"], "expired");

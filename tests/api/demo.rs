@@ -52,11 +52,23 @@ async fn the_demo_realm_completes_the_whole_flow() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::SEE_OTHER, "{}", response.text().await.unwrap());
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        response.text().await.unwrap()
+    );
     let cookie = format!("otp_challenge={}", challenge_cookie(&response).unwrap());
 
     // The mail is in the outbox.
-    let outbox = client.get(url("/dev/outbox")).send().await.unwrap().text().await.unwrap();
+    let outbox = client
+        .get(url("/dev/outbox"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(outbox.contains("newcomer@example.com"), "{outbox}");
     let code = outbox
         .lines()
@@ -136,6 +148,10 @@ async fn the_embedded_default_refuses_a_non_loopback_address() {
 async fn dev_routes_do_not_exist_outside_the_embedded_default() {
     let app = crate::support::spawn_app().await;
     for path in ["/dev/outbox", "/demo"] {
-        assert_eq!(app.get(path, None).await.status(), StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(
+            app.get(path, None).await.status(),
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
     }
 }

@@ -9,7 +9,9 @@ use crate::support::{assert_security_headers, logs, spawn_app, spawn_app_with};
 async fn a_refusing_smtp_server_gives_a_502_page_and_logs_its_reply() {
     let app = spawn_app().await;
     app.smtp.refuse_mail(true);
-    let response = app.authorize(&app.request("refused-mail@example.com"), None).await;
+    let response = app
+        .authorize(&app.request("refused-mail@example.com"), None)
+        .await;
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     assert_security_headers(&response);
     assert!(response.headers()["content-type"]
@@ -18,13 +20,18 @@ async fn a_refusing_smtp_server_gives_a_502_page_and_logs_its_reply() {
         .starts_with("text/html"));
     assert!(logs::captured().contains("Test sink is refusing mail"));
 
-    let response = app.api_create(&app.request("refused-mail@example.com")).await;
+    let response = app
+        .api_create(&app.request("refused-mail@example.com"))
+        .await;
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], "send_failed");
 
     let metrics = app.get("/metrics", None).await.text().await.unwrap();
-    assert!(metrics.contains("mails_total{outcome=\"failed\"} 2"), "{metrics}");
+    assert!(
+        metrics.contains("mails_total{outcome=\"failed\"} 2"),
+        "{metrics}"
+    );
 
     // Once the server accepts mail again, a new login works.
     app.smtp.refuse_mail(false);

@@ -13,7 +13,11 @@ fn unsigned(claims: &Value) -> String {
     let b64 = |v: &Value| {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap())
     };
-    format!("{}.{}.", b64(&json!({"alg": "none", "typ": "JWT"})), b64(claims))
+    format!(
+        "{}.{}.",
+        b64(&json!({"alg": "none", "typ": "JWT"})),
+        b64(claims)
+    )
 }
 
 /// (name, request JWT, expected rejection code)
@@ -32,7 +36,11 @@ fn bad_requests(app: &TestApp) -> Vec<(&'static str, String, &'static str)> {
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(crate::support::realm::KID.into());
         let secret = std::fs::read(REALM_PUBLIC_KEY).unwrap();
-        realm.sign_with(&header, &claims(json!({})), &EncodingKey::from_secret(&secret))
+        realm.sign_with(
+            &header,
+            &claims(json!({})),
+            &EncodingKey::from_secret(&secret),
+        )
     };
     let other_key = realm.sign_with(
         &TestRealm::header(),
@@ -102,9 +110,15 @@ async fn bad_requests_get_the_generic_error_page() {
         assert!(response.headers().get("set-cookie").is_none(), "{name}");
         assert_security_headers(&response);
         let html = response.text().await.unwrap();
-        assert!(!html.contains(code) || code == "expired", "{name}: the page stays generic");
+        assert!(
+            !html.contains(code) || code == "expired",
+            "{name}: the page stays generic"
+        );
         let metrics = app.get("/metrics", None).await.text().await.unwrap();
-        assert!(rejection_count(&metrics, code) >= 1, "{name}: metric for {code}");
+        assert!(
+            rejection_count(&metrics, code) >= 1,
+            "{name}: metric for {code}"
+        );
     }
     assert_eq!(app.smtp.count(), 0, "no mail for a refused request");
 }

@@ -26,23 +26,46 @@ async fn the_code_and_the_request_never_reach_the_log() {
     let cookie = crate::support::challenge_cookie(&response).unwrap();
     let code = app.smtp.wait_for(email, 1).await.code(10);
 
-    let html = app.get("/challenge", Some(&cookie)).await.text().await.unwrap();
+    let html = app
+        .get("/challenge", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
     let csrf = field(&html, "csrf_token").unwrap();
-    let wrong = if code.starts_with('0') { "1111111111" } else { "0000000000" };
-    app.post_form("/challenge/verify", Some(&cookie), &[("csrf_token", &csrf), ("code", wrong)])
-        .await;
+    let wrong = if code.starts_with('0') {
+        "1111111111"
+    } else {
+        "0000000000"
+    };
+    app.post_form(
+        "/challenge/verify",
+        Some(&cookie),
+        &[("csrf_token", &csrf), ("code", wrong)],
+    )
+    .await;
     let response = app
-        .post_form("/challenge/verify", Some(&cookie), &[("csrf_token", &csrf), ("code", &code)])
+        .post_form(
+            "/challenge/verify",
+            Some(&cookie),
+            &[("csrf_token", &csrf), ("code", &code)],
+        )
         .await;
     let assertion = field(&response.text().await.unwrap(), "assertion").unwrap();
 
     let log = logs::captured();
     // The capture works: this flow's events are there, with the masked address.
-    assert!(log.contains("s***@example.com"), "log capture is not working");
+    assert!(
+        log.contains("s***@example.com"),
+        "log capture is not working"
+    );
     assert!(log.contains("challenge created"));
     assert!(!log.contains(email), "the address is masked");
     assert!(!contains_number(&log, &code), "the code reached the log");
-    assert!(!contains_number(&log, wrong), "a submitted code reached the log");
+    assert!(
+        !contains_number(&log, wrong),
+        "a submitted code reached the log"
+    );
     assert!(!log.contains(&request), "the request JWT reached the log");
     assert!(!log.contains(&assertion), "the assertion reached the log");
     assert!(!log.contains(&csrf), "the CSRF token reached the log");

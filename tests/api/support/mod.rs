@@ -129,7 +129,12 @@ impl TestApp {
         req.send().await.unwrap()
     }
 
-    pub async fn post_form(&self, path: &str, cookie: Option<&str>, fields: &[(&str, &str)]) -> Response {
+    pub async fn post_form(
+        &self,
+        path: &str,
+        cookie: Option<&str>,
+        fields: &[(&str, &str)],
+    ) -> Response {
         let mut req = self.client.post(self.url(path)).form(fields);
         if let Some(c) = cookie {
             req = req.header(COOKIE, format!("otp_challenge={c}"));
@@ -138,20 +143,30 @@ impl TestApp {
     }
 
     pub async fn authorize(&self, request: &str, cookie: Option<&str>) -> Response {
-        self.post_form("/authorize", cookie, &[("request", request)]).await
+        self.post_form("/authorize", cookie, &[("request", request)])
+            .await
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> Response {
-        self.client.post(self.url(path)).json(body).send().await.unwrap()
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn api_create(&self, request: &str) -> Response {
-        self.post_json("/api/v1/challenges", &json!({ "request": request })).await
+        self.post_json("/api/v1/challenges", &json!({ "request": request }))
+            .await
     }
 
     pub async fn api_verify(&self, id: &str, code: &str) -> Response {
-        self.post_json(&format!("/api/v1/challenges/{id}/verify"), &json!({ "code": code }))
-            .await
+        self.post_json(
+            &format!("/api/v1/challenges/{id}/verify"),
+            &json!({ "code": code }),
+        )
+        .await
     }
 
     pub async fn api_resend(&self, id: &str) -> Response {
@@ -179,7 +194,10 @@ impl TestApp {
         assert_eq!(response.status(), StatusCode::CREATED);
         let body: Value = response.json().await.unwrap();
         let mail = self.smtp.wait_for(email, before + 1).await;
-        (body["challenge_id"].as_str().unwrap().to_string(), mail.code(6))
+        (
+            body["challenge_id"].as_str().unwrap().to_string(),
+            mail.code(6),
+        )
     }
 
     /// Checks an assertion like Keycloak does, against our published JWKS.
@@ -248,7 +266,7 @@ fn unescape(s: &str) -> String {
 /// The tag (from `<` to `>`) containing `needle`.
 fn tag_with<'a>(html: &'a str, needle: &str) -> Option<&'a str> {
     let at = html.find(needle)?;
-    let start = html[..at].rfind('<')?;
+    let start = html[..=at].rfind('<')?;
     let end = at + html[at..].find('>')?;
     Some(&html[start..=end])
 }
@@ -298,7 +316,12 @@ pub fn input_names(html: &str) -> Vec<String> {
 /// Security headers every page carries; returns the CSP.
 pub fn assert_security_headers(response: &Response) -> String {
     let h = response.headers();
-    let get = |n: &str| h.get(n).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let get = |n: &str| {
+        h.get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
     assert_eq!(get("cache-control"), "no-store");
     assert_eq!(get("pragma"), "no-cache");
     assert_eq!(get("referrer-policy"), "no-referrer");
