@@ -148,6 +148,7 @@ impl PageError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use actix_web::body::MessageBody;

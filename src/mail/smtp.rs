@@ -103,6 +103,7 @@ fn percent_decode(s: &str) -> Result<String, std::string::FromUtf8Error> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -62,11 +62,11 @@ struct DemoRequest<'a> {
     jti: String,
 }
 
-fn realm(state: &AppState) -> Result<&DemoRealm, HttpResponse> {
+fn realm(state: &AppState) -> Result<&DemoRealm, Box<HttpResponse>> {
     state
         .demo
         .as_ref()
-        .ok_or_else(|| error_page(state, PageError::InvalidRequest))
+        .ok_or_else(|| Box::new(error_page(state, PageError::InvalidRequest)))
 }
 
 /// `GET /demo`.
@@ -98,7 +98,7 @@ pub struct StartForm {
 pub async fn start(state: web::Data<AppState>, form: web::Form<StartForm>) -> HttpResponse {
     let realm = match realm(&state) {
         Ok(r) => r,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let email = form.email.trim();
     let name = form.name.trim();
@@ -139,7 +139,7 @@ pub async fn start(state: web::Data<AppState>, form: web::Form<StartForm>) -> Ht
 pub async fn certs(state: web::Data<AppState>) -> HttpResponse {
     match realm(&state) {
         Ok(realm) => HttpResponse::Ok().json(realm.key.jwks()),
-        Err(response) => response,
+        Err(response) => *response,
     }
 }
 
@@ -181,7 +181,7 @@ fn check_assertion(
 pub async fn finish(state: web::Data<AppState>, form: web::Form<FinishForm>) -> HttpResponse {
     let realm = match realm(&state) {
         Ok(r) => r,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let again = html_escape(&state.paths.at("/demo"));
     let body = match check_assertion(&state, realm, &form.assertion) {

@@ -169,6 +169,7 @@ pub fn see_code_page(state: &AppState, id: &str) -> HttpResponse {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 
