@@ -111,8 +111,9 @@ mod tests {
         SecretString::from(s.to_string())
     }
 
-    #[test]
-    fn accepts_the_documented_schemes() {
+    // The pooled transport starts its reaper task on the current runtime.
+    #[tokio::test]
+    async fn accepts_the_documented_schemes() {
         let t = Duration::from_secs(5);
         assert!(SmtpDelivery::from_url(&url("smtps://u:p@smtp.example.com:465"), t).is_ok());
         assert!(SmtpDelivery::from_url(&url("smtp://smtp.example.com:587"), t).is_ok());
@@ -129,8 +130,8 @@ mod tests {
         assert!(!is_loopback("127.0.0.1.example.com"));
     }
 
-    #[test]
-    fn refuses_other_schemes() {
+    #[tokio::test]
+    async fn refuses_other_schemes() {
         let t = Duration::from_secs(5);
         let err = SmtpDelivery::from_url(&url("http://smtp.example.com"), t)
             .err()
