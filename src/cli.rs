@@ -32,6 +32,11 @@ pub enum Command {
         #[command(subcommand)]
         action: ConfigCommand,
     },
+    /// Work on the mail and page templates.
+    Templates {
+        #[command(subcommand)]
+        command: TemplatesCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -40,12 +45,44 @@ pub enum ConfigCommand {
     Check { file: PathBuf },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum TemplatesCommand {
+    /// Parse every template and message file (built-ins merged with DIR), render
+    /// each with sample data in every locale, report every problem; exit 1 on any.
+    Check {
+        /// Override directory (any subset of the built-in files).
+        dir: Option<PathBuf>,
+    },
+    /// Serve a live gallery of every mail and page in every locale, reloaded
+    /// when a file in DIR changes.
+    Preview {
+        dir: Option<PathBuf>,
+        /// Loopback address to serve on.
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        bind: std::net::SocketAddr,
+    },
+    /// Render every sample of every template in every locale to files under OUT.
+    Render {
+        dir: Option<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command.unwrap_or(Command::Run) {
         Command::Run => serve(cli.config),
         Command::Config {
             action: ConfigCommand::Check { file },
         } => config_check(&file),
+        Command::Templates { command } => {
+            if cli.config.is_some() {
+                eprintln!(
+                    "otp-sidecar templates: --config is not read yet; using the default branding"
+                );
+            }
+            crate::templates::cli::run(command, crate::templates::Branding::default(), None)
+        }
     }
 }
 

@@ -2,8 +2,8 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::flow::{self, Started};
-use super::pages::{error_page, see_code_page};
+use super::flow::{self, FlowError, Started};
+use super::pages::{error_page, see_code_page, send_failed_page};
 use super::{AppState, CHALLENGE_COOKIE};
 
 #[derive(Deserialize)]
@@ -20,6 +20,7 @@ pub async fn authorize(
     match flow::start(&state, &form.request, cookie.as_ref().map(|c| c.value())).await {
         Ok(Started::Created(record)) => see_code_page(&state, record.id.as_str()),
         Ok(Started::Resumed(id)) => see_code_page(&state, id.as_str()),
+        Err(FlowError::SendFailed(record)) => send_failed_page(&state, &record),
         Err(e) => error_page(&state, e.page()),
     }
 }

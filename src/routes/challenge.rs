@@ -11,7 +11,7 @@ use crate::telemetry::challenge_ref;
 use crate::tokens::AssertionResult;
 
 use super::flow::{self, FlowError, Resent};
-use super::pages::{assertion_page, clear_cookie, code_page, error_page};
+use super::pages::{assertion_page, clear_cookie, code_page, error_page, send_failed_page};
 use super::{AppState, CHALLENGE_COOKIE};
 
 #[derive(Deserialize)]
@@ -148,6 +148,7 @@ pub async fn resend(
         Ok(Resent::Cooldown { .. }) => code_page(&state, &record, Some("cooldown"), None),
         Ok(Resent::Exhausted) => code_page(&state, &record, Some("no_resends_left"), None),
         Ok(Resent::Expired) => expired(&state, &id, &record).await,
+        Err(FlowError::SendFailed(updated)) => send_failed_page(&state, &updated),
         Err(e) => error_page(&state, e.page()),
     }
 }

@@ -12,11 +12,11 @@ use super::AppState;
 pub fn dev_page(state: &AppState, title: &str, body: &str) -> HttpResponse {
     let css = state
         .assets
-        .get("style.css")
+        .get("page.css")
         .map(|_| {
             format!(
                 r#"<link rel="stylesheet" href="{}">"#,
-                html_escape(&state.paths.at("/static/style.css"))
+                html_escape(&state.paths.at("/static/page.css"))
             )
         })
         .unwrap_or_default();

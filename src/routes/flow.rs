@@ -25,8 +25,9 @@ pub const ASSERTION_TTL_SECS: i64 = 60;
 pub enum FlowError {
     #[error("request refused: {0}")]
     Rejected(RequestRejection),
+    /// The challenge exists (and can be cancelled); its mail did not go out.
     #[error("code mail not sent")]
-    SendFailed,
+    SendFailed(Box<ChallengeRecord>),
     /// What was typed cannot be a code (not counted as an attempt).
     #[error("{0}")]
     MalformedCode(CodeError),
@@ -41,7 +42,7 @@ impl FlowError {
         match self {
             Self::Rejected(RequestRejection::JwksUnavailable(_)) => PageError::Unavailable,
             Self::Rejected(_) => PageError::InvalidRequest,
-            Self::SendFailed => PageError::SendFailed,
+            Self::SendFailed(_) => PageError::SendFailed,
             Self::MalformedCode(_) => PageError::InvalidRequest,
             Self::Store(StoreError::Unavailable(_)) => PageError::Unavailable,
             Self::Store(_) | Self::Internal(_) => PageError::Internal,
@@ -52,7 +53,7 @@ impl FlowError {
         match self {
             Self::Rejected(RequestRejection::JwksUnavailable(_)) => ApiError::RealmUnavailable,
             Self::Rejected(_) => ApiError::InvalidRequest,
-            Self::SendFailed => ApiError::SendFailed,
+            Self::SendFailed(_) => ApiError::SendFailed,
             Self::MalformedCode(e) => ApiError::MalformedCode(e.to_string()),
             Self::Store(StoreError::Unavailable(_)) => ApiError::Unavailable,
             Self::Store(_) | Self::Internal(_) => ApiError::Internal,
@@ -270,7 +271,7 @@ async fn deliver(
                 smtp_reply = %e,
                 "code mail not sent"
             );
-            Err(FlowError::SendFailed)
+            Err(FlowError::SendFailed(Box::new(record.clone())))
         }
     }
 }

@@ -24,7 +24,7 @@ pub fn content_security_policy(form_action: Option<&str>) -> String {
 /// A context with the fields every page needs.
 pub fn base_context(state: &AppState) -> PageContext {
     PageContext {
-        static_base: state.paths.at("/static"),
+        static_base: Some(state.paths.at("/static")),
         ..PageContext::default()
     }
 }
@@ -56,6 +56,24 @@ pub fn error_page(state: &AppState, error: PageError) -> HttpResponse {
         "<!doctype html><title>Error</title><p>Sign-in could not continue. Go back to the application and sign in again.</p>".to_string()
     });
     html(error.status(), body)
+}
+
+/// "Could not send, try again" (502). The browser stays bound to the
+/// challenge, and the page's button cancels it, so Keycloak restarts the step.
+pub fn send_failed_page(state: &AppState, record: &ChallengeRecord) -> HttpResponse {
+    let ctx = PageContext {
+        error: Some(PageError::SendFailed.reason().to_string()),
+        cancel_action: Some(state.paths.at("/challenge/cancel")),
+        csrf_token: Some(record.csrf_token.clone()),
+        app: Some(app_info(state, record)),
+        ..base_context(state)
+    };
+    let mut response = match render(state, Page::Error, locale(record), &ctx) {
+        Some(body) => html(PageError::SendFailed.status(), body),
+        None => return error_page(state, PageError::SendFailed),
+    };
+    let _ = response.add_cookie(&challenge_cookie(state, record.id.as_str()));
+    response
 }
 
 /// The code entry page for `record`, with an optional notice.

@@ -25,7 +25,7 @@ impl Default for Branding {
 }
 
 /// The application the user is signing in to (`azp`, with its display name).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct AppInfo {
     pub client_id: String,
     /// Display name from `[apps]` in the configuration, else the client id.
@@ -89,8 +89,6 @@ pub struct FormField {
 /// Data for a page; fields a page does not use are `None`/empty.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct PageContext {
-    /// Path under which the static assets (CSS, the auto-submit script) are served.
-    pub static_base: String,
     /// Per-form CSRF token (code page forms).
     pub csrf_token: Option<String>,
     /// Form targets (absolute paths under the sidecar's public URL).
@@ -108,9 +106,13 @@ pub struct PageContext {
     pub app: Option<AppInfo>,
     /// Notice on the code page: `sent`, `resent`, `invalid_code`, `cooldown`.
     pub notice: Option<String>,
-    /// Error page reason: `invalid_request`, `send_failed`, `no_challenge`, `internal`.
+    /// Error page reason: `invalid_request`, `send_failed`, `no_challenge`,
+    /// `internal`, `expired`, `locked`.
     pub error: Option<String>,
     /// Redirect page: where to POST, and the hidden fields.
     pub redirect_action: Option<String>,
     pub redirect_fields: Vec<FormField>,
+    /// URL path under which `static/*` is served (e.g. `/otp/static`);
+    /// `None` means `/static`.
+    pub static_base: Option<String>,
 }

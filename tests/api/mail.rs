@@ -19,6 +19,23 @@ async fn a_refusing_smtp_server_gives_a_502_page_and_logs_its_reply() {
         .unwrap()
         .starts_with("text/html"));
     assert!(logs::captured().contains("Test sink is refusing mail"));
+    // "Try again": the page's button cancels the challenge, so Keycloak
+    // gets `cancelled` and restarts the step.
+    let cookie = crate::support::challenge_cookie(&response).expect("still bound");
+    let html = response.text().await.unwrap();
+    let csrf = crate::support::field(&html, "csrf_token").unwrap();
+    assert_eq!(
+        crate::support::form_action(&html, "").unwrap(),
+        "/challenge/cancel"
+    );
+    let response = app
+        .post_form("/challenge/cancel", Some(&cookie), &[("csrf_token", &csrf)])
+        .await;
+    let assertion = crate::support::field(&response.text().await.unwrap(), "assertion").unwrap();
+    assert_eq!(
+        app.verify_assertion(&assertion).await["result"],
+        "cancelled"
+    );
 
     let response = app
         .api_create(&app.request("refused-mail@example.com"))
@@ -51,5 +68,5 @@ async fn a_stopped_smtp_server_gives_a_502_page() {
     .await;
     let response = app.authorize(&app.request("down@example.com"), None).await;
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
-    assert!(response.headers().get("set-cookie").is_none());
+    assert!(crate::support::challenge_cookie(&response).is_some());
 }

@@ -74,13 +74,19 @@ async fn jwks_publishes_the_signing_key() {
 #[tokio::test]
 async fn the_autosubmit_script_is_served_from_our_origin() {
     let app = spawn_app().await;
-    let response = app.get("/static/autosubmit.js", None).await;
+    let response = app.get("/static/otp.js", None).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.headers()["content-type"]
         .to_str()
         .unwrap()
         .starts_with("text/javascript"));
     assert!(response.text().await.unwrap().contains("submit()"));
+    let css = app.get("/static/page.css", None).await;
+    assert_eq!(css.status(), StatusCode::OK);
+    assert!(css.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/css"));
     assert_eq!(
         app.get("/static/..%2FCargo.toml", None).await.status(),
         StatusCode::NOT_FOUND
