@@ -122,3 +122,24 @@ pub fn configure_ops(cfg: &mut web::ServiceConfig) {
         .service(resource("/readyz").route(web::get().to(health::readyz)))
         .service(resource("/metrics").route(web::get().to(health::metrics)));
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_follow_the_public_url() {
+        let root = Paths::new(&url::Url::parse("https://id.example.com").unwrap());
+        assert_eq!(root.prefix, "");
+        assert_eq!(root.issuer, "https://id.example.com");
+        assert_eq!(root.at("/challenge"), "/challenge");
+        assert_eq!(root.cookie_path(), "/");
+
+        let sub = Paths::new(&url::Url::parse("https://id.example.com/otp/").unwrap());
+        assert_eq!(sub.prefix, "/otp");
+        assert_eq!(sub.issuer, "https://id.example.com/otp");
+        assert_eq!(sub.at("/challenge/verify"), "/otp/challenge/verify");
+        assert_eq!(sub.cookie_path(), "/otp");
+    }
+}

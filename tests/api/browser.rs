@@ -379,3 +379,49 @@ async fn no_or_unknown_cookie_gets_the_error_page() {
             .is_some_and(|v| v.to_str().unwrap().starts_with("text/html")));
     }
 }
+
+#[tokio::test]
+async fn a_public_url_with_a_path_serves_everything_under_it() {
+    let app = crate::support::spawn_app_with(|s| {
+        let mut url = s.server.public_url.clone();
+        url.set_path("/otp");
+        s.server.public_url = url;
+    })
+    .await;
+    let response = app
+        .post_form(
+            "/otp/authorize",
+            None,
+            &[("request", &app.request("path@example.com"))],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], "/otp/challenge");
+    assert!(set_cookie(&response).unwrap().contains("Path=/otp"));
+    let cookie = challenge_cookie(&response).unwrap();
+    let html = app
+        .get("/otp/challenge", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        form_action(&html, "verify").unwrap(),
+        "/otp/challenge/verify"
+    );
+    assert!(html.contains("/otp/static/"), "assets under the prefix");
+    assert_eq!(
+        app.get("/otp/static/otp.js", None).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get("/otp/.well-known/jwks.json", None).await.status(),
+        StatusCode::OK
+    );
+    // Probes stay at the root.
+    assert_eq!(app.get("/healthz", None).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("/challenge", Some(&cookie)).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
