@@ -57,7 +57,7 @@ pub struct StoreSettings {
 
 #[derive(Debug, Clone)]
 pub struct MailSettings {
-    /// `None`: mails go to the local outbox (embedded default only).
+    /// `None`: mails go to the local outbox (loopback bind only).
     pub smtp_url: Option<SecretString>,
     pub from: String,
     /// Seconds for connect + each SMTP command.
@@ -1356,12 +1356,6 @@ impl<T: Copy> Bound<T> {
             min: f(self.min),
             max: f(self.max),
         }
-    }
-}
-
-impl fmt::Display for ServerSettings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.bind, self.public_url)
     }
 }
 

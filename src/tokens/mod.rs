@@ -41,7 +41,8 @@ impl Issuer {
             return Err("must not contain backslashes, whitespace or control characters".into());
         }
         let path = url.path().trim_end_matches('/').to_string();
-        if path.split('/').any(|s| s == "." || s == "..") || path.contains('%') {
+        let raw_dots = raw.split(['/', '?', '#']).any(|s| s == "." || s == "..");
+        if raw_dots || path.contains('%') {
             return Err("path must not contain dot segments or percent-escapes".into());
         }
         url.set_path(&path);

@@ -312,6 +312,23 @@ mod tests {
     }
 
     #[test]
+    fn issuers_are_normalised_or_refused() {
+        for bad in [
+            "https://id.example.com/realms/other/../acme",
+            "https://id.example.com/realms/./acme",
+            "https://id.example.com/realms/%61cme",
+            "https://user@id.example.com/realms/acme",
+            "https://id.example.com/realms/acme?x=1",
+            "https://id.example.com/realms/acme#x",
+            "ftp://id.example.com/realms/acme",
+            "https://id.example.com/realms/ac me",
+            "id.example.com/realms/acme",
+        ] {
+            assert!(Issuer::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn issuer_with_a_path_prefix() {
         let legacy = issuer("https://id.example.com/auth/realms/acme/");
         assert_eq!(legacy.as_str(), "https://id.example.com/auth/realms/acme");

@@ -371,35 +371,35 @@ async fn refuses_unknown_issuer_without_fetching() {
     assert_eq!(server.hits(), 0);
 }
 
+fn forged(kid: &str) -> String {
+    let header = json!({"alg": "RS256", "kid": kid, "typ": "JWT"});
+    format!("{}.{}.c2ln", b64(&header), b64(&claims()))
+}
+
 #[tokio::test]
-async fn unknown_kid_refetches_once_then_is_rate_limited() {
+async fn unknown_kid_right_after_a_fetch_is_refused_without_fetching() {
     let realm = realm_rs256();
     let server = JwksServer::start(&realm.jwks()).await;
-    let interval = Duration::from_millis(400);
-    let v = RequestVerifier::with_refetch_interval(
-        &realm_settings(&server.url),
-        "otp-sidecar",
-        interval,
-    );
+    let v = verifier(&server); // default: one refetch per 10 s
     v.verify(&realm.sign_payload(&claims()).unwrap(), NOW)
         .await
         .unwrap();
     assert_eq!(server.hits(), 1);
-
-    let forged = |kid: &str| {
-        let header = json!({"alg": "RS256", "kid": kid, "typ": "JWT"});
-        format!("{}.{}.c2ln", b64(&header), b64(&claims()))
-    };
-    // Within the interval of the last fetch: refused without fetching.
-    assert_eq!(
-        refusal(&v, &forged("rotated-1")).await,
-        RequestRejection::UnknownKid("rotated-1".into())
-    );
+    for i in 0..5 {
+        let kid = format!("rotated-{i}");
+        assert_eq!(
+            refusal(&v, &forged(&kid)).await,
+            RequestRejection::UnknownKid(kid)
+        );
+    }
     assert_eq!(server.hits(), 1);
+}
 
-    tokio::time::sleep(interval + Duration::from_millis(50)).await;
-    // Once allowed: exactly one refetch, even for many concurrent misses.
-    let v = Arc::new(v);
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_unknown_kids_share_one_fetch() {
+    let realm = realm_rs256();
+    let server = JwksServer::start(&realm.jwks()).await;
+    let v = Arc::new(verifier(&server));
     let misses: Vec<_> = (0..20)
         .map(|i| {
             let v = v.clone();
@@ -410,6 +410,24 @@ async fn unknown_kid_refetches_once_then_is_rate_limited() {
     for m in misses {
         assert_eq!(m.await.unwrap().unwrap_err().code(), "unknown_kid");
     }
+    assert_eq!(server.hits(), 1);
+}
+
+#[tokio::test]
+async fn unknown_kid_refetches_again_once_the_interval_passed() {
+    let realm = realm_rs256();
+    let server = JwksServer::start(&realm.jwks()).await;
+    let interval = Duration::from_secs(1);
+    let v = RequestVerifier::with_refetch_interval(
+        &realm_settings(&server.url),
+        "otp-sidecar",
+        interval,
+    );
+    assert_eq!(refusal(&v, &forged("k1")).await.code(), "unknown_kid");
+    assert_eq!(server.hits(), 1);
+    tokio::time::sleep(interval + Duration::from_millis(100)).await;
+    assert_eq!(refusal(&v, &forged("k2")).await.code(), "unknown_kid");
+    assert_eq!(refusal(&v, &forged("k3")).await.code(), "unknown_kid");
     assert_eq!(server.hits(), 2);
 }
 
