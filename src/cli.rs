@@ -4,6 +4,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::config::Settings;
+use crate::telemetry;
+use crate::Application;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "otp-sidecar",
@@ -89,10 +93,7 @@ pub enum TemplatesCommand {
 
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command.unwrap_or(Command::Run) {
-        Command::Run => {
-            eprintln!("otp-sidecar: not built yet");
-            ExitCode::FAILURE
-        }
+        Command::Run => serve(cli.config),
         Command::Realm {
             command:
                 RealmCommand::Lint {
@@ -138,4 +139,58 @@ fn templates(config: Option<&std::path::Path>, command: TemplatesCommand) -> Exi
         },
     };
     crate::templates::cli::run(command, branding, dir)
+}
+
+/// `otp-sidecar run`: JSON logs on stdout, serve until SIGTERM/SIGINT.
+fn serve(config: Option<PathBuf>) -> ExitCode {
+    if let Err(e) = telemetry::init(telemetry::subscriber("info", std::io::stdout)) {
+        eprintln!("otp-sidecar: cannot install the log subscriber: {e}");
+        return ExitCode::FAILURE;
+    }
+    let settings = match Settings::load(config.as_deref()) {
+        Ok(settings) => settings,
+        Err(errors) => {
+            eprintln!("otp-sidecar: the configuration has problems:\n{errors}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("otp-sidecar: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let embedded = settings.embedded;
+        let public_url = settings.server.public_url.to_string();
+        let app = match Application::build(settings).await {
+            Ok(app) => app,
+            Err(e) => {
+                tracing::error!(error = %e, "startup failed");
+                eprintln!("otp-sidecar: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        tracing::info!(port = app.port(), public_url, embedded, "listening");
+        if embedded {
+            eprintln!(
+                "otp-sidecar: embedded default (in-memory store, outbox, ephemeral keys).\n  \
+                 demo:   {public_url}demo\n  outbox: {public_url}dev/outbox"
+            );
+        }
+        match app.run_until_stopped().await {
+            Ok(()) => {
+                tracing::info!("stopped");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "server failed");
+                ExitCode::FAILURE
+            }
+        }
+    })
 }
