@@ -28,7 +28,13 @@ pub const REQUIRED: [&str; 6] = [
 /// the set is good to serve.
 pub fn check(override_dir: Option<&Path>, branding: &Branding) -> Vec<Problem> {
     let (files, mut problems) = FileSet::load(override_dir);
-    problems.extend(brand::validate(branding));
+    problems.extend(check_files(files, branding));
+    problems
+}
+
+/// [`check`] on files already read (what [`super::Templates::load`] serves).
+pub(crate) fn check_files(files: FileSet, branding: &Branding) -> Vec<Problem> {
+    let mut problems = brand::validate(branding);
     let (locales, locale_problems) = Locales::load(&files);
     problems.extend(locale_problems);
     let collector: Collector = Arc::new(Mutex::new(Vec::new()));

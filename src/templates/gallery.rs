@@ -42,8 +42,11 @@ impl Gallery {
         self.templates.locales()
     }
 
-    pub fn sample(&self, id: &str) -> Option<&Sample> {
-        self.samples.iter().find(|s| s.id == id)
+    /// The sample `id`, with its times relative to now (countdowns start full).
+    pub fn sample(&self, id: &str) -> Option<Sample> {
+        samples::all(super::unix_now())
+            .into_iter()
+            .find(|s| s.id == id)
     }
 
     /// Render a sample; pages link their assets under `static_base`.

@@ -260,11 +260,12 @@ impl Templates {
         override_dir: Option<&Path>,
         branding: Branding,
     ) -> Result<Self, Vec<TemplateError>> {
-        let problems = check::check(override_dir, &branding);
+        let (files, mut problems) = FileSet::load(override_dir);
+        // Check exactly the files that will be served.
+        problems.extend(check::check_files(files.clone(), &branding));
         if !problems.is_empty() {
             return Err(problems.into_iter().map(TemplateError::Check).collect());
         }
-        let (files, mut problems) = FileSet::load(override_dir);
         let (locales, locale_problems) = Locales::load(&files);
         problems.extend(locale_problems);
         let (engine, parse_problems) = Engine::build(files, Arc::new(locales), None);
@@ -404,6 +405,13 @@ pub fn content_type(name: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn templates_can_be_shared_across_workers() {
+        assert_send_sync::<Templates>();
+    }
 
     #[test]
     fn builtins_check_clean() {

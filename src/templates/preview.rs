@@ -61,8 +61,16 @@ pub fn serve(dir: Option<PathBuf>, branding: Branding, bind: SocketAddr) -> std:
             let flag = dirty.clone();
             let mut watcher =
                 notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-                    if event.is_ok() {
-                        flag.store(true, Ordering::SeqCst);
+                    // Reading the files to reload raises access and atime
+                    // events: only changes count.
+                    if let Ok(event) = event {
+                        if !matches!(
+                            event.kind,
+                            notify::EventKind::Access(_)
+                                | notify::EventKind::Modify(notify::event::ModifyKind::Metadata(_))
+                        ) {
+                            flag.store(true, Ordering::SeqCst);
+                        }
                     }
                 })
                 .map_err(std::io::Error::other)?;
@@ -95,6 +103,8 @@ pub fn serve(dir: Option<PathBuf>, branding: Branding, bind: SocketAddr) -> std:
                 .route("/", web::get().to(index))
                 .route("/__version", web::get().to(version))
                 .route("/__reload.js", web::get().to(reload_js))
+                .route("/__index.json", web::get().to(index_json))
+                .route("/favicon.ico", web::get().to(HttpResponse::NoContent))
                 .route("/static/{name}", web::get().to(asset))
                 .route("/view/{locale}/{file}", web::get().to(view))
         })
@@ -119,6 +129,40 @@ async fn version(shared: web::Data<Shared>) -> HttpResponse {
     no_store(HttpResponse::Ok())
         .content_type("text/plain")
         .body(v.to_string())
+}
+
+/// Locales and samples, for scripts that walk the gallery.
+async fn index_json(shared: web::Data<Shared>) -> HttpResponse {
+    shared.refresh();
+    let Ok(state) = shared.state.lock() else {
+        return HttpResponse::InternalServerError().finish();
+    };
+    match &state.gallery {
+        Ok(g) => {
+            let samples: Vec<serde_json::Value> = g
+                .samples
+                .iter()
+                .map(|s| {
+                    serde_json::json!({
+                        "id": s.id,
+                        "title": s.title,
+                        "kind": match s.kind {
+                            super::samples::SampleKind::Mail(_) => "mail",
+                            super::samples::SampleKind::Page(..) => "page",
+                        },
+                    })
+                })
+                .collect();
+            no_store(HttpResponse::Ok()).json(serde_json::json!({
+                "version": state.version,
+                "locales": g.locales(),
+                "samples": samples,
+            }))
+        }
+        Err(problems) => no_store(HttpResponse::InternalServerError()).json(serde_json::json!({
+            "problems": problems.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+        })),
+    }
 }
 
 const RELOAD_JS: &str = r#"(function () {
@@ -284,7 +328,7 @@ async fn view(shared: web::Data<Shared>, path: web::Path<(String, String)>) -> H
     if !gallery.locales().contains(&locale) {
         return HttpResponse::NotFound().finish();
     }
-    match gallery.render(&locale, sample, "/static") {
+    match gallery.render(&locale, &sample, "/static") {
         Ok(Rendered::Mail { text: body, .. }) if text => no_store(HttpResponse::Ok())
             .content_type("text/plain; charset=utf-8")
             .body(body),

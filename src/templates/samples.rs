@@ -176,6 +176,11 @@ pub fn all(now: i64) -> Vec<Sample> {
                     error: Some(reason.into()),
                     // Before the request is verified there is no application to name.
                     app: matches!(reason, "send_failed" | "expired" | "locked").then(app),
+                    // After a failed code the page can offer to start again.
+                    cancel_action: matches!(reason, "expired" | "locked")
+                        .then(|| "/otp/challenge/cancel".to_string()),
+                    csrf_token: matches!(reason, "expired" | "locked")
+                        .then(|| SAMPLE_CSRF.to_string()),
                     ..PageContext::default()
                 },
             ),

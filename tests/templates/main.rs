@@ -162,6 +162,24 @@ fn check_reports_a_message_missing_in_one_locale_where_it_is_used() {
 }
 
 #[test]
+fn a_problem_in_a_partial_is_reported_in_the_partial() {
+    let dir = temp_dir("partial");
+    let layout = builtin("partials/page-layout.hbs").replace(
+        "<span class=\"brand-name\">{{branding.product_name}}</span>",
+        "<span class=\"brand-name\">{{brandng.product_name}}</span>",
+    );
+    let line = layout.lines().position(|l| l.contains("brandng")).unwrap() + 1;
+    write(&dir, "partials/page-layout.hbs", &layout);
+    let problems = check(Some(&dir), &Branding::default());
+    find(
+        &problems,
+        "partials/page-layout.hbs",
+        line,
+        "`brandng.product_name` does not exist",
+    );
+}
+
+#[test]
 fn a_broken_override_refuses_to_load_with_the_whole_report() {
     let errors = match Templates::load(Some(&fixture("missing-variable")), Branding::default()) {
         Ok(_) => panic!("a broken override loaded"),
@@ -554,5 +572,191 @@ fn static_assets_come_from_the_override_or_the_built_ins() {
     assert!(brand.contains("--on-brand: #000000;"), "{brand}");
     for name in ["../Cargo.toml", "", ".hidden", "a/b.css", "missing.css"] {
         assert!(t.static_asset(name).is_none(), "{name}");
+    }
+}
+
+mod command {
+    //! The `otp-sidecar templates ...` commands, run as a designer runs them.
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpStream;
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use super::{builtin, fixture, temp_dir, write};
+
+    const BIN: &str = env!("CARGO_BIN_EXE_otp-sidecar");
+
+    #[test]
+    fn check_passes_on_the_built_ins() {
+        let out = Command::new(BIN)
+            .args(["templates", "check"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        assert!(String::from_utf8_lossy(&out.stdout).contains("templates ok"));
+    }
+
+    #[test]
+    fn check_fails_with_file_and_line_on_a_broken_override() {
+        let out = Command::new(BIN)
+            .args(["templates", "check"])
+            .arg(fixture("missing-variable"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains("missing-variable/mail/code.txt.hbs:6:9: variable `ctx.emial`"),
+            "{stdout}"
+        );
+        assert!(String::from_utf8_lossy(&out.stderr).contains("2 problems"));
+    }
+
+    #[test]
+    fn render_writes_every_sample_in_every_locale() {
+        let out_dir = temp_dir("render");
+        let out = Command::new(BIN)
+            .args(["templates", "render", "--out"])
+            .arg(&out_dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for locale in super::SHIPPED {
+            let mail = std::fs::read_to_string(out_dir.join(locale).join("mail-code.txt")).unwrap();
+            assert!(mail.contains(otp_sidecar::templates::samples::SAMPLE_CODE));
+            assert!(out_dir.join(locale).join("error-locked.html").is_file());
+        }
+        assert!(out_dir.join("static/brand.css").is_file());
+    }
+
+    /// Kills the preview when the test ends, however it ends.
+    struct Preview(Child, String);
+
+    impl Drop for Preview {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    fn start_preview(dir: &std::path::Path) -> Preview {
+        let mut child = Command::new(BIN)
+            .args(["templates", "preview"])
+            .arg(dir)
+            .args(["--bind", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("preview: http://")
+            .and_then(|s| s.strip_suffix('/'))
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_string();
+        Preview(child, addr)
+    }
+
+    fn get(addr: &str, path: &str) -> (u16, String) {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let status = response
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        (status, body)
+    }
+
+    #[test]
+    fn preview_reloads_when_a_file_changes() {
+        let dir = temp_dir("preview");
+        write(
+            &dir,
+            "partials/mail-style.hbs",
+            &builtin("partials/mail-style.hbs"),
+        );
+        let preview = start_preview(&dir);
+        let addr = preview.1.clone();
+        let (status, gallery) = get(&addr, "/?locale=fr");
+        assert_eq!(status, 200);
+        assert!(gallery.contains("Votre code de connexion pour Acme Payroll"));
+        let (_, before) = get(&addr, "/__version");
+        let (_, mail) = get(&addr, "/view/de/mail-code.html");
+        assert!(mail.contains("#eef1f6") && !mail.contains("#ffe9a8"));
+
+        let style = builtin("partials/mail-style.hbs").replace("#eef1f6", "#ffe9a8");
+        write(&dir, "partials/mail-style.hbs", &style);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let (_, now) = get(&addr, "/__version");
+            if now != before {
+                break;
+            }
+            assert!(Instant::now() < deadline, "no reload after the change");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let (_, mail) = get(&addr, "/view/de/mail-code.html");
+        assert!(mail.contains("#ffe9a8"), "change not shown");
+
+        // A mistake shows the problem list instead of the gallery.
+        write(
+            &dir,
+            "partials/mail-style.hbs",
+            "<style>{{palete.primary}}</style>",
+        );
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let (_, page) = get(&addr, "/");
+            if page.contains("palete.primary") {
+                assert!(page.contains("mail-style.hbs:1:8"), "{page}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "problem not shown");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    #[test]
+    fn preview_serves_pages_with_the_production_csp_and_refuses_other_interfaces() {
+        let dir = temp_dir("preview-csp");
+        let preview = start_preview(&dir);
+        let mut stream = TcpStream::connect(&preview.1).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        write!(stream, "GET /view/en/code-sent.html HTTP/1.0\r\n\r\n").unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let lower = response.to_ascii_lowercase();
+        assert!(lower.contains(
+            "content-security-policy: default-src 'none'; style-src 'self'; script-src 'self'"
+        ));
+        let (status, css) = get(&preview.1, "/static/brand.css");
+        assert_eq!(status, 200);
+        assert!(css.contains("--brand:"));
+
+        let out = Command::new(BIN)
+            .args(["templates", "preview", "--bind", "0.0.0.0:0"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"));
     }
 }

@@ -27,7 +27,7 @@ page-title = { $title } – { $product }
 ## Code-Eingabe
 
 code-title = Code eingeben
-code-heading = Sehen Sie in Ihr E-Mail-Postfach
+code-heading = Prüfen Sie Ihre E-Mails
 code-app = für die Anmeldung bei { $app }
 code-sent = Wir haben einen { $length }-stelligen Code an { $email } gesendet.
 notice-resent = Wir haben einen neuen Code an { $email } gesendet. Zuvor gesendete Codes sind nicht mehr gültig.
