@@ -33,7 +33,7 @@ use crate::config::Settings;
 use crate::error::{ApiError, PageError};
 use crate::mail::Mailer;
 use crate::metrics::{HttpLabels, Metrics};
-use crate::routes::{assets::Assets, demo::DemoRealm, pages, AppState, Paths};
+use crate::routes::{demo::DemoRealm, pages, AppState, Paths};
 use crate::templates::Templates;
 use crate::tokens::{AssertionSigner, RequestVerifier};
 
@@ -254,7 +254,6 @@ async fn app_state(
     .await
     .map_err(|e| StartupError::Store(e.to_string()))?;
     let mailer = Mailer::from_settings(&settings.mail)?;
-    let assets = Assets::new(settings.templates_dir.as_deref());
     Ok(AppState {
         settings,
         clock,
@@ -265,7 +264,6 @@ async fn app_state(
         templates,
         mailer,
         metrics: Metrics::new(),
-        assets,
         paths,
         demo,
     })

@@ -10,16 +10,16 @@ use super::AppState;
 
 /// A minimal page shell for the developer pages (demo, outbox).
 pub fn dev_page(state: &AppState, title: &str, body: &str) -> HttpResponse {
-    let css = state
-        .assets
-        .get("page.css")
-        .map(|_| {
+    let css: String = ["brand.css", "page.css"]
+        .iter()
+        .filter(|name| state.templates.static_asset(name).is_some())
+        .map(|name| {
             format!(
                 r#"<link rel="stylesheet" href="{}">"#,
-                html_escape(&state.paths.at("/static/page.css"))
+                html_escape(&state.paths.at(&format!("/static/{name}")))
             )
         })
-        .unwrap_or_default();
+        .collect();
     HttpResponse::Ok()
         .content_type(ContentType::html())
         .body(format!(

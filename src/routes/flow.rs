@@ -141,8 +141,9 @@ pub async fn start(
     {
         JtiClaim::Fresh => {}
         JtiClaim::Seen(previous) => {
-            let same_browser = browser_challenge
-                .is_some_and(|c| crate::challenge::csrf_token_matches(previous.as_str(), c));
+            let same_browser = browser_challenge.is_some_and(|c| {
+                subtle::ConstantTimeEq::ct_eq(c.as_bytes(), previous.as_str().as_bytes()).into()
+            });
             if same_browser && state.store.get(&previous, now).await?.is_some() {
                 tracing::info!(
                     challenge = challenge_ref(previous.as_str()),

@@ -38,7 +38,6 @@ pub struct AppState {
     pub templates: Templates,
     pub mailer: Mailer,
     pub metrics: Metrics,
-    pub assets: assets::Assets,
     pub paths: Paths,
     /// The demo realm (embedded default only).
     pub demo: Option<demo::DemoRealm>,

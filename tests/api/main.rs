@@ -4,6 +4,7 @@ mod browser;
 mod demo;
 mod mail;
 mod ops;
+mod process;
 mod refusals;
 mod secrets;
 mod support;
