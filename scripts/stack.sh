@@ -17,11 +17,12 @@ usage: scripts/stack.sh [--reuse] [COMMAND [SERVICE]]
   status           show the current run and what is running
   urls             print the URLs of the current run again
 
-SERVICE is one of: redis mail sidecar keycloak
+SERVICE is one of: redis mail sidecar keycloak demo
 
 Preparing downloads Keycloak through Maven (once), builds the provider jar
 (keycloak-flow/) and the release sidecar. --reuse (or STACK_REUSE=1) skips both
-builds when their outputs exist; STACK_SIDECAR_BIN=PATH uses a given sidecar binary.
+builds when their outputs exist; STACK_SIDECAR_BIN=PATH uses a given sidecar binary;
+STACK_DEMO_APP=0 leaves localhost:18090 free (the E2E test serves it itself).
 Logs, config, keys and the stored mail of each run are in .cache/stack/run-*/.
 EOF
 }
@@ -72,10 +73,13 @@ cmd_start_all() {
 
 # Foreground: report a service that exits; keep the others up (it can be started again).
 monitor() {
-	local run=$1 name
+	local run=$1 name started=()
 	declare -A reported=()
+	for name in "${SERVICES[@]}"; do
+		[[ -f "$run/pids/$name" ]] && started+=("$name")
+	done
 	while sleep 2; do
-		for name in "${SERVICES[@]}"; do
+		for name in "${started[@]}"; do
 			if service_pid "$run" "$name" >/dev/null; then
 				reported[$name]=
 			elif [[ -z "${reported[$name]:-}" ]]; then

@@ -20,12 +20,14 @@ SIDECAR_PORT=18081
 REDIS_PORT=${STACK_REDIS_PORT:-16379}
 SMTP_PORT=${STACK_SMTP_PORT:-11025}
 MAIL_UI_PORT=${STACK_MAIL_UI_PORT:-18025}
+DEMO_PORT=18090
 
 KC_URL="http://localhost:$KC_PORT"
 REALM_ISSUER="$KC_URL/realms/acme"
 SIDECAR_URL="http://localhost:$SIDECAR_PORT"
 MAIL_UI_URL="http://localhost:$MAIL_UI_PORT"
-DEMO_REDIRECT="http://localhost:18090/callback"
+DEMO_URL="http://localhost:$DEMO_PORT"
+DEMO_REDIRECT="$DEMO_URL/callback"
 
 MAIL_VENV="$STACK_CACHE/mail-venv"
 AIOSMTPD_VERSION=1.4.6
@@ -35,7 +37,7 @@ KC_START_TIMEOUT=${STACK_KC_START_TIMEOUT:-420}
 SERVICE_START_TIMEOUT=${STACK_SERVICE_START_TIMEOUT:-60}
 STOP_TIMEOUT=${STACK_STOP_TIMEOUT:-30}
 
-SERVICES=(redis mail sidecar keycloak)
+SERVICES=(redis mail sidecar keycloak demo)
 
 say() { printf 'stack: %s\n' "$*" >&2; }
 die() {
@@ -74,8 +76,9 @@ ensure_java() {
 		return
 	fi
 	say "no JDK >= 17 found; installing openjdk-17-jre-headless"
-	apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null ||
+	if ! { apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }; then
 		die "could not install a JDK; set JAVA_HOME to a JDK >= 17"
+	fi
 	JAVA_HOME=$(find_java_home) || die "no JDK >= 17 after install"
 	export JAVA_HOME
 }
@@ -212,7 +215,8 @@ write_secrets_and_config() {
 	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
 		-out "$run/secrets/signing.pem" 2>/dev/null || die "openssl genpkey failed"
 	openssl rand -hex 32 >"$run/secrets/pepper"
-	chmod 600 "$run/secrets/signing.pem" "$run/secrets/pepper"
+	echo demo-app-secret >"$run/secrets/demo-app-secret" # as in keycloak-flow/realm/acme-realm.json
+	chmod 600 "$run/secrets/signing.pem" "$run/secrets/pepper" "$run/secrets/demo-app-secret"
 	cat >"$run/sidecar.toml" <<EOF
 # Local stack: everything on loopback; written by scripts/stack.sh for this run only.
 [server]
@@ -337,6 +341,10 @@ start_sidecar() {
 	local run=$1 bin
 	bin=$(sidecar_bin)
 	require_port "$SIDECAR_PORT" sidecar
+	"$bin" config check "$run/sidecar.toml" >>"$run/logs/sidecar.log" 2>&1 || {
+		tail -n 20 "$run/logs/sidecar.log" >&2
+		die "otp-sidecar config check refused $run/sidecar.toml"
+	}
 	spawn "$run" sidecar env RUST_LOG="${RUST_LOG:-info}" "$bin" --config "$run/sidecar.toml" run
 	wait_ready "$run" sidecar "$SERVICE_START_TIMEOUT" http_ok "$SIDECAR_URL/readyz"
 }
@@ -369,12 +377,22 @@ wait_keycloak() {
 	say "Keycloak started and realm imported in $secs s"
 }
 
+# demo-app on localhost:18090, the realm's redirect target, so a person can click through.
+start_demo() {
+	local run=$1
+	require_port "$DEMO_PORT" demo-app
+	spawn "$run" demo python3 -u "$STACK_DIR/demo-app.py" --port "$DEMO_PORT" \
+		--issuer "$REALM_ISSUER" --client-id demo-app --client-secret-file "$run/secrets/demo-app-secret"
+	wait_ready "$run" demo "$SERVICE_START_TIMEOUT" http_ok "$DEMO_URL/"
+}
+
 start_service() {
 	local run=$1 name=$2
 	case "$name" in
 	redis) start_redis "$run" ;;
 	mail) start_mail "$run" ;;
 	sidecar) start_sidecar "$run" ;;
+	demo) start_demo "$run" ;;
 	keycloak)
 		local t0
 		t0=$(now)
@@ -423,6 +441,8 @@ start_all() {
 	start_redis "$run"
 	start_mail "$run"
 	start_sidecar "$run"
+	# The E2E test serves localhost:18090 itself (STACK_DEMO_APP=0).
+	if [[ "${STACK_DEMO_APP:-1}" != 0 ]]; then start_demo "$run"; fi
 	wait_keycloak "$run" "$t0"
 }
 
@@ -438,16 +458,18 @@ print_status() {
 }
 
 print_urls() {
-	local run=$1
+	local run=$1 login
+	login="$KC_URL/realms/acme/protocol/openid-connect/auth?client_id=demo-app&response_type=code&scope=openid&redirect_uri=$DEMO_REDIRECT"
+	if service_pid "$run" demo >/dev/null; then
+		login="$DEMO_URL/   (Sign in; user alice, password alice-password)"
+	fi
 	cat <<EOF
 
-  Log in to the demo client (alice / alice-password):
-    $KC_URL/realms/acme/protocol/openid-connect/auth?client_id=demo-app&response_type=code&scope=openid&redirect_uri=$DEMO_REDIRECT
-    (after the login the browser lands on $DEMO_REDIRECT?code=..., which nothing serves: the code in the address bar is the result)
-  Mail (the code arrives here):  $MAIL_UI_URL/
-  Sidecar:                        $SIDECAR_URL/readyz   $SIDECAR_URL/.well-known/jwks.json
-  Keycloak admin console:         $KC_URL/admin/   (user $(env_value "$run" KEYCLOAK_ADMIN_USER), password $(env_value "$run" KEYCLOAK_ADMIN_PASSWORD))
-  Run dir (logs, config, mail):   $run
+  Log in to demo-app:      $login
+  Mail (the code arrives): $MAIL_UI_URL/
+  Sidecar:                 $SIDECAR_URL/readyz   $SIDECAR_URL/.well-known/jwks.json
+  Keycloak admin console:  $KC_URL/admin/   (user $(env_value "$run" KEYCLOAK_ADMIN_USER), password $(env_value "$run" KEYCLOAK_ADMIN_PASSWORD))
+  Run dir (logs, config):  $run
 
 EOF
 }
