@@ -31,14 +31,20 @@ fi
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 
 # ---- the sidecar: the same code `cargo test` just compiled, so the debug build is
-# incremental; E2E_SIDECAR_PROFILE=release tests the optimized binary instead.
-profile=${E2E_SIDECAR_PROFILE:-debug}
-if [[ "$profile" == release ]]; then
-	cargo build --locked --release --bin otp-sidecar
+# incremental; E2E_SIDECAR_PROFILE=release tests the optimized binary instead, and
+# E2E_SIDECAR_BIN=PATH a binary built elsewhere.
+if [[ -n "${E2E_SIDECAR_BIN:-}" ]]; then
+	export STACK_SIDECAR_BIN="$E2E_SIDECAR_BIN"
 else
-	cargo build --locked --bin otp-sidecar
+	profile=${E2E_SIDECAR_PROFILE:-debug}
+	if [[ "$profile" == release ]]; then
+		cargo build --locked --release --bin otp-sidecar
+	else
+		cargo build --locked --bin otp-sidecar
+	fi
+	target_dir=${CARGO_TARGET_DIR:-$REPO/target}
+	export STACK_SIDECAR_BIN="$target_dir/$profile/otp-sidecar"
 fi
-export STACK_SIDECAR_BIN="$REPO/target/$profile/otp-sidecar"
 
 # ---- the stack, torn down whatever happens
 rc=1
