@@ -8,5 +8,6 @@
 pub mod challenge;
 pub mod cli;
 pub mod config;
+pub mod lint;
 pub mod templates;
 pub mod tokens;

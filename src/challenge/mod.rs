@@ -3,12 +3,114 @@
 //!
 //! SEAM (owned by the challenge work): the types and trait below are what
 //! routes use; extend, do not rename. Both stores (memory, Redis) must pass
-//! the same behavioural suite.
+//! the same behavioural suite (`tests.rs`).
+//!
+//! # Semantics every store implements
+//!
+//! * Time is the `now` argument (unix seconds); stores never read a clock for
+//!   decisions. A challenge is *expired* when `now > expires_at`.
+//! * A challenge is kept until `expires_at + `[`EXPIRED_GRACE_SECS`] so that a
+//!   late submission still gets [`VerifyOutcome::Expired`]`(Some(record))` and the
+//!   caller can send the `expired` assertion back to the realm. After that it
+//!   is gone: `Expired(None)`. Redis additionally sets the key's TTL to that
+//!   moment, so nothing outlives it.
+//! * [`Store::get`] and [`Store::take`] return the record while it is kept,
+//!   expired or not; check [`ChallengeRecord::is_expired`].
+//! * [`Store::verify`], in one atomic step:
+//!   1. unknown (or past the grace period) -> `Expired(None)`;
+//!   2. `now > expires_at` -> delete, `Expired(Some(record))`;
+//!   3. `attempts + 1 > max_attempts` -> delete, `Locked(record)`;
+//!   4. constant-time MAC compare; equal -> delete, `Success(record)`;
+//!   5. otherwise `attempts += 1`, `Invalid { attempts_left: max - attempts }`.
+//!
+//!   So with `max_attempts = 5` exactly five wrong codes are evaluated (the
+//!   fifth answers `Invalid { attempts_left: 0 }`), and the sixth submission,
+//!   right or wrong, is `Locked`. A caller that wants to end the flow at
+//!   `attempts_left == 0` can [`Store::take`] the record and answer `locked`.
+//! * [`Store::resend`]: unknown or expired -> `Expired` (the record is kept
+//!   for the `expired` assertion); `resends >= max_resends` -> `Exhausted`;
+//!   `now < last_sent_at + cooldown` -> `Cooldown { retry_after_secs }`;
+//!   otherwise the new MAC replaces the old one (the old code stops working),
+//!   `resends += 1`, `last_sent_at = now`. `attempts` and `expires_at` are
+//!   unchanged: a resend neither resets the failed-attempt count nor extends
+//!   the challenge past the realm's own login timeout.
+//! * [`Store::claim_jti`] binds a request `jti` to a challenge until the given
+//!   `expires_at` (at least one second); a second claim is `Seen(first id)`.
+//!
+//! # Codes and secrets (`code.rs`)
+//!
+//! [`Code::generate`] draws digits from the OS CSPRNG by byte rejection
+//! sampling (bytes >= 250 are redrawn), length clamped to 4..=10;
+//! [`Code::parse`] drops white space and dashes and refuses anything but
+//! ASCII digits of the exact length. Only [`mac`] (`HMAC-SHA256(pepper, id ||
+//! code)`) is stored; [`Pepper`] needs >= 32 bytes. Neither `Code` nor
+//! `Pepper` prints its secret in `Debug`.
+//!
+//! [`MemoryStore`] keeps everything under one mutex and purges entries past
+//! their grace period when `create` runs (at most every 30 s of `now`).
+//!
+//! # Redis layout (cluster-safe: every script touches exactly one key)
+//!
+//! * `{ch:<id>}`: a hash with every [`ChallengeRecord`] field (absent
+//!   optional fields are absent hash fields) plus `mac` (32 raw bytes); TTL =
+//!   `expires_at + EXPIRED_GRACE_SECS - now`.
+//! * `{ch:jti:<hex sha256(jti)>}`: `"<expires_at> <challenge id>"`, written
+//!   by `claim_jti.lua` unless a claim that is live at `now` exists; TTL = the
+//!   remaining request lifetime. Hashing bounds the key length whatever the jti.
+//! * Scripts (`verify.lua`, `resend.lua`, ...) run by `EVALSHA`, loaded on
+//!   `NOSCRIPT`. The MAC compare inside `verify.lua` XORs all 32 bytes without
+//!   an early exit.
+//! * [`AnyStore::connect`]: no URL -> memory; `redis://` or `rediss://` -> one
+//!   server through a reconnecting `redis::aio::ConnectionManager` (2 s
+//!   connect and response timeouts; a command during an outage fails fast and
+//!   starts a reconnect); `redis+cluster://[user:pass@]host1:port1,host2:port2`
+//!   (or `rediss+cluster://`) -> Redis Cluster, the listed nodes being seeds.
+//!   `rediss` is verified against the system trust store, or only against a
+//!   given CA with [`AnyStore::connect_with_ca`].
+//! * A duplicate challenge id (never expected from 128 random bits) makes
+//!   [`Store::create`] fail with [`StoreError::Corrupt`] instead of overwriting.
+use std::future::Future;
+
 use serde::{Deserialize, Serialize};
 
-/// 128-bit random id, base64url without padding. Parsed, never trusted raw.
+mod any;
+mod code;
+mod memory;
+mod redis;
+#[cfg(test)]
+mod tests;
+
+pub use self::any::AnyStore;
+pub use self::code::{
+    csrf_token_matches, generate_csrf_token, mac, mac_eq, ChallengeIdError, Code, CodeError,
+    Pepper, PepperError, CHALLENGE_ID_LEN, CODE_ALPHABET, MAX_CODE_LENGTH, MIN_CODE_LENGTH,
+    MIN_PEPPER_LEN,
+};
+pub use self::memory::MemoryStore;
+pub use self::redis::{ClusterStore, RedisStore};
+
+/// The Redis ACL rules the store needs and nothing more (single server),
+/// e.g. `ACL SETUSER otp on >password ` followed by these. Keep
+/// `maxmemory-policy noeviction` on that Redis: an evicted challenge would
+/// look unknown.
+pub const REDIS_ACL: &str = "resetkeys ~{ch:* resetchannels -@all +ping +hgetall +evalsha \
+    +eval +script|load +hget +hmget +hset +hincrby +exists +del +expire +get +set";
+
+/// How long past `expires_at` a challenge is still kept, so a late submission
+/// still yields the `expired` assertion (15 minutes).
+pub const EXPIRED_GRACE_SECS: i64 = 900;
+
+/// 128-bit random id, base64url without padding. Parsed, never trusted raw:
+/// [`ChallengeId::parse`] (also used when deserializing) is the only way in.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct ChallengeId(String);
+
+impl From<ChallengeId> for String {
+    fn from(id: ChallengeId) -> String {
+        id.0
+    }
+}
 
 impl ChallengeId {
     pub fn as_str(&self) -> &str {
@@ -56,6 +158,34 @@ pub struct ChallengeRecord {
     pub expires_at: i64,
 }
 
+impl ChallengeRecord {
+    /// True once the code no longer verifies (`now > expires_at`).
+    pub fn is_expired(&self, now: i64) -> bool {
+        now > self.expires_at
+    }
+
+    /// True once the store no longer keeps the record (`expires_at` + grace).
+    pub fn is_gone(&self, now: i64) -> bool {
+        now > self.expires_at.saturating_add(EXPIRED_GRACE_SECS)
+    }
+
+    /// Wrong codes that may still be tried.
+    pub fn attempts_left(&self) -> u32 {
+        self.policy.max_attempts.saturating_sub(self.attempts)
+    }
+
+    /// Unix seconds from which a resend is allowed.
+    pub fn resend_after(&self) -> i64 {
+        self.last_sent_at
+            .saturating_add(i64::try_from(self.policy.resend_cooldown_secs).unwrap_or(i64::MAX))
+    }
+
+    /// Resends still allowed.
+    pub fn resends_left(&self) -> u32 {
+        self.policy.max_resends.saturating_sub(self.resends)
+    }
+}
+
 /// What a verification did. Records come back so the caller can build the assertion.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VerifyOutcome {
@@ -99,41 +229,51 @@ pub enum StoreError {
 
 /// Challenge storage. Every method that changes state is atomic.
 /// `now` is passed in (unix seconds) so tests control time.
-#[allow(async_fn_in_trait)]
+///
+/// Methods are `async fn` in implementations; the trait spells them as
+/// `impl Future + Send` so generic callers can hand the futures to
+/// `tokio::spawn`. (The trait is not object-safe; use [`AnyStore`].)
 pub trait Store: Send + Sync {
     /// `SET NX` of the request jti, bound to `challenge`, until `expires_at`.
-    async fn claim_jti(
+    fn claim_jti(
         &self,
         jti: &str,
         challenge: &ChallengeId,
         expires_at: i64,
         now: i64,
-    ) -> Result<JtiClaim, StoreError>;
+    ) -> impl Future<Output = Result<JtiClaim, StoreError>> + Send;
     /// Store a new challenge with its first code's MAC; kept until `expires_at` plus a grace period.
-    async fn create(
+    fn create(
         &self,
         record: &ChallengeRecord,
         mac: &CodeMac,
         now: i64,
-    ) -> Result<(), StoreError>;
-    async fn get(&self, id: &ChallengeId, now: i64) -> Result<Option<ChallengeRecord>, StoreError>;
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn get(
+        &self,
+        id: &ChallengeId,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<ChallengeRecord>, StoreError>> + Send;
     /// One atomic step (Lua on Redis): expired? attempts+1 > max? constant-time MAC compare.
-    async fn verify(
+    fn verify(
         &self,
         id: &ChallengeId,
         mac: &CodeMac,
         now: i64,
-    ) -> Result<VerifyOutcome, StoreError>;
+    ) -> impl Future<Output = Result<VerifyOutcome, StoreError>> + Send;
     /// Atomic cooldown/max check, then swap in the new MAC.
-    async fn resend(
+    fn resend(
         &self,
         id: &ChallengeId,
         mac: &CodeMac,
         now: i64,
-    ) -> Result<ResendOutcome, StoreError>;
+    ) -> impl Future<Output = Result<ResendOutcome, StoreError>> + Send;
     /// Delete and return (cancel).
-    async fn take(&self, id: &ChallengeId, now: i64)
-        -> Result<Option<ChallengeRecord>, StoreError>;
+    fn take(
+        &self,
+        id: &ChallengeId,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<ChallengeRecord>, StoreError>> + Send;
     /// Readiness probe.
-    async fn ping(&self) -> Result<(), StoreError>;
+    fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

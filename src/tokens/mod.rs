@@ -2,6 +2,14 @@
 //!
 //! SEAM (owned by the config/tokens work): the types and signatures below are
 //! what routes and challenges use; extend, do not rename.
+mod assertion;
+mod jwks;
+mod request;
+mod return_uri;
+
+pub use assertion::{thumbprint, AssertionSigner, KeyError};
+pub use request::{RequestVerifier, CLOCK_LEEWAY_SECS, MAX_REQUEST_LIFETIME_SECS};
+
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -10,6 +18,46 @@ use url::Url;
 pub struct Issuer(Url);
 
 impl Issuer {
+    /// Parses a configured realm issuer: http(s), a host, no user-info, query
+    /// or fragment; a trailing slash is dropped so `iss` compares exactly.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let mut url = Url::parse(raw).map_err(|e| format!("not a URL ({e})"))?;
+        if url.scheme() != "https" && url.scheme() != "http" {
+            return Err(format!(
+                "scheme must be https or http, found {}",
+                url.scheme()
+            ));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err("has no host".into());
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err("must not carry user-info".into());
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err("must not carry a query or fragment".into());
+        }
+        if raw.contains('\\') || raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err("must not contain backslashes, whitespace or control characters".into());
+        }
+        let path = url.path().trim_end_matches('/').to_string();
+        let raw_dots = raw.split(['/', '?', '#']).any(|s| s == "." || s == "..");
+        if raw_dots || path.contains('%') {
+            return Err("path must not contain dot segments or percent-escapes".into());
+        }
+        url.set_path(&path);
+        Ok(Self(url))
+    }
+
+    /// `base` with its path replaced; for issuers the service derives itself.
+    pub(crate) fn with_path(base: &Url, path: &str) -> Self {
+        let mut url = base.clone();
+        url.set_query(None);
+        url.set_fragment(None);
+        url.set_path(path.trim_end_matches('/'));
+        Self(url)
+    }
+
     pub fn as_str(&self) -> &str {
         self.0.as_str().trim_end_matches('/')
     }
@@ -137,17 +185,15 @@ pub struct AssertionClaims {
     pub otp_channel: String,
 }
 
-// Implemented by the config/tokens work:
-//
-// pub struct RequestVerifier;  // built from &[RealmSettings] + audience; caches JWKS by kid
-// impl RequestVerifier {
-//     pub fn new(realms: &[RealmSettings], audience: &str) -> Self;
-//     pub async fn verify(&self, jwt: &str, now_unix: i64) -> Result<VerifiedRequest, RequestRejection>;
-// }
-// pub struct AssertionSigner;  // from SigningSettings (PEM PKCS#8) or ephemeral
-// impl AssertionSigner {
-//     pub fn from_settings(s: &SigningSettings) -> Result<Self, KeyError>;
-//     pub fn sign(&self, claims: &AssertionClaims) -> Result<String, KeyError>;
-//     pub fn jwks(&self) -> serde_json::Value;   // current + previous public keys
-//     pub fn kid(&self) -> &str;
-// }
+/// base64url without padding, as JOSE uses it; padding or other alphabets are refused.
+pub(crate) fn b64url_decode(s: &str) -> Result<Vec<u8>, String> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|e| format!("not base64url ({e})"))
+}
+
+pub(crate) fn b64url_encode(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}

@@ -13,6 +13,8 @@
                 </div>
             </form>
         </#if>
-        <p><a id="otp-sidecar-back-to-login" href="${url.loginRestartFlowUrl}">${msg("otpSidecarBackToLogin")}</a></p>
+        <div class="${properties.kcFormGroupClass!}">
+            <a id="otp-sidecar-back-to-login" href="${url.loginRestartFlowUrl}">${msg("otpSidecarBackToLogin")}</a>
+        </div>
     </#if>
 </@layout.registrationLayout>

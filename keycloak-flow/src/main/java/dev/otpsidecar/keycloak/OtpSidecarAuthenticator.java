@@ -70,10 +70,11 @@ public class OtpSidecarAuthenticator implements Authenticator {
             return;
         }
         UserModel user = context.getUser();
-        if (user == null || refuseIfLockedOut(context, user)) {
-            if (user == null) {
-                misconfigured(context, "no user identified before the otp-sidecar step");
-            }
+        if (user == null) {
+            misconfigured(context, "no user identified before the otp-sidecar step");
+            return;
+        }
+        if (refuseIfLockedOut(context, user)) {
             return;
         }
 

@@ -114,7 +114,7 @@ public final class OtpSidecarConfig {
     private static URI url(Map<String, String> config, String key, List<String> problems) {
         String value = trimmed(config.get(key));
         if (value == null) {
-            problems.add(key + ": missing; expected an https:// URL (http:// only for localhost or 127.0.0.1)");
+            problems.add(key + ": missing; expected an https:// URL (http:// only for localhost, 127.0.0.1 or [::1])");
             return null;
         }
         URI uri;
@@ -140,7 +140,7 @@ public final class OtpSidecarConfig {
         if (scheme.equals("http") && isLoopback(host)) {
             return uri;
         }
-        problems.add(key + ": '" + value + "' must use https (http is accepted only for localhost or 127.0.0.1)");
+        problems.add(key + ": '" + value + "' must use https (http is accepted only for localhost, 127.0.0.1 or [::1])");
         return null;
     }
 

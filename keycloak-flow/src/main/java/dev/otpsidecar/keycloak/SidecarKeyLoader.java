@@ -30,6 +30,7 @@ final class SidecarKeyLoader implements PublicKeyLoader {
     }
 
     @Override
+    @SuppressWarnings("deprecation") // JWK.Use is deprecated, but it is what JWKSUtils takes in 26.7
     public PublicKeysWrapper loadKeys() throws Exception {
         JSONWebKeySet jwks = JWKSHttpUtils.sendJwksRequest(session, jwksUrl.toString());
         if (jwks == null || jwks.getKeys() == null) {

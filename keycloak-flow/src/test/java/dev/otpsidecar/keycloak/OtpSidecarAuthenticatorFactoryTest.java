@@ -141,7 +141,7 @@ class OtpSidecarAuthenticatorFactoryTest {
         }
         assertNotNull(config, "authenticatorConfig " + alias);
         Map<String, String> map = new HashMap<>();
-        config.fields().forEachRemaining(e -> map.put(e.getKey(), e.getValue().asText()));
+        config.properties().forEach(e -> map.put(e.getKey(), e.getValue().asText()));
         OtpSidecarConfig parsed = OtpSidecarConfig.parse(map);
         assertEquals("http://localhost:18081/authorize", parsed.authorizeUrl().toString());
         assertEquals(new OtpSidecarConfig.OtpPolicy(6, 300, 5, 30, 3), parsed.policy());

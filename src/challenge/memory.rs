@@ -1,0 +1,218 @@
+//! The in-memory store of the embedded default: one mutex over two maps, so
+//! every operation is atomic. Entries past their grace period are purged as
+//! new challenges come in.
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use super::code::mac_eq;
+use super::{
+    ChallengeId, ChallengeRecord, CodeMac, JtiClaim, ResendOutcome, Store, StoreError,
+    VerifyOutcome,
+};
+
+/// Purge at most this often (in `now` seconds), so `create` stays O(1) amortised.
+const PURGE_INTERVAL_SECS: i64 = 30;
+
+#[derive(Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    challenges: HashMap<ChallengeId, Entry>,
+    /// jti -> (challenge, expires_at)
+    jtis: HashMap<String, (ChallengeId, i64)>,
+    last_purge: i64,
+}
+
+struct Entry {
+    record: ChallengeRecord,
+    mac: CodeMac,
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let inner = self.lock();
+        f.debug_struct("MemoryStore")
+            .field("challenges", &inner.challenges.len())
+            .field("jtis", &inner.jtis.len())
+            .finish()
+    }
+}
+
+impl MemoryStore {
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    // Every critical section leaves the maps consistent, so a panic elsewhere
+    // while holding the lock does not make the data unusable.
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Drops challenges past their grace period and expired jtis.
+    pub fn purge(&self, now: i64) {
+        self.lock().purge(now);
+    }
+
+    /// Number of challenges currently kept (for metrics and tests).
+    pub fn len(&self) -> usize {
+        self.lock().challenges.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Inner {
+    fn purge(&mut self, now: i64) {
+        self.challenges.retain(|_, e| !e.record.is_gone(now));
+        self.jtis.retain(|_, (_, expires_at)| now < *expires_at);
+        self.last_purge = now;
+    }
+
+    /// The entry if it is still kept; an entry past its grace period is dropped.
+    fn live(&mut self, id: &ChallengeId, now: i64) -> Option<&mut Entry> {
+        if self
+            .challenges
+            .get(id)
+            .is_some_and(|e| e.record.is_gone(now))
+        {
+            self.challenges.remove(id);
+        }
+        self.challenges.get_mut(id)
+    }
+}
+
+impl Store for MemoryStore {
+    async fn claim_jti(
+        &self,
+        jti: &str,
+        challenge: &ChallengeId,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<JtiClaim, StoreError> {
+        let mut inner = self.lock();
+        if let Some((seen, until)) = inner.jtis.get(jti) {
+            if now < *until {
+                return Ok(JtiClaim::Seen(seen.clone()));
+            }
+        }
+        let until = expires_at.max(now.saturating_add(1));
+        inner
+            .jtis
+            .insert(jti.to_owned(), (challenge.clone(), until));
+        Ok(JtiClaim::Fresh)
+    }
+
+    async fn create(
+        &self,
+        record: &ChallengeRecord,
+        mac: &CodeMac,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if now.saturating_sub(inner.last_purge) >= PURGE_INTERVAL_SECS {
+            inner.purge(now);
+        }
+        if inner.live(&record.id, now).is_some() {
+            return Err(StoreError::Corrupt(format!(
+                "challenge {} already exists",
+                record.id
+            )));
+        }
+        inner.challenges.insert(
+            record.id.clone(),
+            Entry {
+                record: record.clone(),
+                mac: *mac,
+            },
+        );
+        Ok(())
+    }
+
+    async fn get(&self, id: &ChallengeId, now: i64) -> Result<Option<ChallengeRecord>, StoreError> {
+        Ok(self.lock().live(id, now).map(|e| e.record.clone()))
+    }
+
+    async fn verify(
+        &self,
+        id: &ChallengeId,
+        mac: &CodeMac,
+        now: i64,
+    ) -> Result<VerifyOutcome, StoreError> {
+        let mut inner = self.lock();
+        let Some(entry) = inner.live(id, now) else {
+            return Ok(VerifyOutcome::Expired(None));
+        };
+        if entry.record.is_expired(now) {
+            let record = entry.record.clone();
+            inner.challenges.remove(id);
+            return Ok(VerifyOutcome::Expired(Some(Box::new(record))));
+        }
+        if entry.record.attempts.saturating_add(1) > entry.record.policy.max_attempts {
+            let record = entry.record.clone();
+            inner.challenges.remove(id);
+            return Ok(VerifyOutcome::Locked(Box::new(record)));
+        }
+        if mac_eq(&entry.mac, mac) {
+            let record = entry.record.clone();
+            inner.challenges.remove(id);
+            return Ok(VerifyOutcome::Success(Box::new(record)));
+        }
+        entry.record.attempts = entry.record.attempts.saturating_add(1);
+        Ok(VerifyOutcome::Invalid {
+            attempts_left: entry.record.attempts_left(),
+        })
+    }
+
+    async fn resend(
+        &self,
+        id: &ChallengeId,
+        mac: &CodeMac,
+        now: i64,
+    ) -> Result<ResendOutcome, StoreError> {
+        let mut inner = self.lock();
+        let Some(entry) = inner.live(id, now) else {
+            return Ok(ResendOutcome::Expired);
+        };
+        let record = &mut entry.record;
+        if record.is_expired(now) {
+            return Ok(ResendOutcome::Expired);
+        }
+        if record.resends >= record.policy.max_resends {
+            return Ok(ResendOutcome::Exhausted);
+        }
+        let resend_after = record.resend_after();
+        if now < resend_after {
+            return Ok(ResendOutcome::Cooldown {
+                retry_after_secs: u64::try_from(resend_after.saturating_sub(now)).unwrap_or(0),
+            });
+        }
+        entry.mac = *mac;
+        record.resends = record.resends.saturating_add(1);
+        record.last_sent_at = now;
+        Ok(ResendOutcome::Resent(Box::new(record.clone())))
+    }
+
+    async fn take(
+        &self,
+        id: &ChallengeId,
+        now: i64,
+    ) -> Result<Option<ChallengeRecord>, StoreError> {
+        let mut inner = self.lock();
+        let kept = inner.live(id, now).is_some();
+        Ok(if kept {
+            inner.challenges.remove(id).map(|e| e.record)
+        } else {
+            None
+        })
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}

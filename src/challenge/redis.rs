@@ -1,0 +1,457 @@
+//! The Redis store: one hash per challenge under a hash-tagged key, every
+//! state change one Lua script run by `EVALSHA` (loaded on `NOSCRIPT`), so it
+//! works the same on a single server and on Redis Cluster.
+use std::collections::HashMap;
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster_async::ClusterConnection;
+use redis::{Script, Value};
+use sha2::{Digest as _, Sha256};
+
+use super::{
+    ChallengeId, ChallengeRecord, CodeMac, JtiClaim, Policy, ResendOutcome, Store, StoreError,
+    VerifyOutcome, EXPIRED_GRACE_SECS,
+};
+
+/// How long one connection attempt or one command may take.
+const TIMEOUT: Duration = Duration::from_secs(2);
+/// Reconnect attempts per outage detection; a failed command starts another round.
+const RECONNECT_RETRIES: usize = 2;
+
+static VERIFY: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("verify.lua")));
+static RESEND: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("resend.lua")));
+static CREATE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("create.lua")));
+static TAKE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("take.lua")));
+static CLAIM_JTI: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("claim_jti.lua")));
+
+/// A store on one Redis server (default) or, as [`ClusterStore`], on a
+/// Redis Cluster. Cloning is cheap and shares the connection.
+#[derive(Clone)]
+pub struct RedisStore<C = ConnectionManager> {
+    conn: C,
+}
+
+/// [`RedisStore`] on a Redis Cluster.
+pub type ClusterStore = RedisStore<ClusterConnection>;
+
+impl<C> std::fmt::Debug for RedisStore<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RedisStore")
+    }
+}
+
+impl RedisStore {
+    /// Connects to one server (`redis://` or `rediss://`, the latter verified
+    /// against the system's trust store); fails when it cannot be reached now.
+    /// Afterwards the connection is re-established by itself after any outage.
+    pub async fn connect(url: &str) -> Result<RedisStore, StoreError> {
+        RedisStore::connect_with_ca(url, None).await
+    }
+
+    /// [`RedisStore::connect`], trusting only `ca_pem` (PEM certificates) for
+    /// `rediss://` instead of the system's trust store.
+    pub async fn connect_with_ca(
+        url: &str,
+        ca_pem: Option<&[u8]>,
+    ) -> Result<RedisStore, StoreError> {
+        let client = match ca_pem {
+            None => redis::Client::open(url),
+            Some(pem) => redis::Client::build_with_tls(url, tls_roots(pem)),
+        }
+        .map_err(|e| StoreError::Unavailable(format!("invalid Redis URL: {e}")))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(TIMEOUT))
+            .set_response_timeout(Some(TIMEOUT))
+            .set_number_of_retries(RECONNECT_RETRIES)
+            .set_max_delay(Duration::from_millis(500));
+        let conn = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(unavailable)?;
+        Ok(RedisStore { conn })
+    }
+}
+
+impl ClusterStore {
+    /// Connects to a Redis Cluster through any of its `nodes`
+    /// (`redis://host:port` or `rediss://host:port` each); `ca_pem` as in
+    /// [`RedisStore::connect_with_ca`].
+    pub async fn connect_cluster(
+        nodes: &[String],
+        ca_pem: Option<&[u8]>,
+    ) -> Result<ClusterStore, StoreError> {
+        let mut builder = redis::cluster::ClusterClient::builder(nodes.iter().map(String::as_str))
+            .connection_timeout(TIMEOUT)
+            .response_timeout(TIMEOUT);
+        if let Some(pem) = ca_pem {
+            builder = builder.certs(tls_roots(pem));
+        }
+        let client = builder
+            .build()
+            .map_err(|e| StoreError::Unavailable(format!("invalid Redis Cluster URL: {e}")))?;
+        let conn = client.get_async_connection().await.map_err(unavailable)?;
+        Ok(RedisStore { conn })
+    }
+}
+
+fn tls_roots(ca_pem: &[u8]) -> redis::TlsCertificates {
+    redis::TlsCertificates {
+        client_tls: None,
+        root_cert: Some(ca_pem.to_vec()),
+    }
+}
+
+fn unavailable(e: redis::RedisError) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+/// Our scripts answer `CORRUPT ...` when a hash lacks a field they need.
+fn script_error(e: redis::RedisError) -> StoreError {
+    if e.code() == Some("CORRUPT") {
+        StoreError::Corrupt(e.to_string())
+    } else {
+        unavailable(e)
+    }
+}
+
+fn challenge_key(id: &ChallengeId) -> String {
+    format!("{{ch:{}}}", id.as_str())
+}
+
+fn jti_key(jti: &str) -> String {
+    let digest = Sha256::digest(jti.as_bytes());
+    let mut key = String::with_capacity(8 + 64 + 1);
+    key.push_str("{ch:jti:");
+    for b in digest {
+        key.push_str(&format!("{b:02x}"));
+    }
+    key.push('}');
+    key
+}
+
+/// Field/value pairs of the hash, without the MAC.
+fn record_fields(record: &ChallengeRecord) -> Vec<(&'static str, String)> {
+    let p = &record.policy;
+    let mut fields = vec![
+        ("id", record.id.as_str().to_owned()),
+        ("subject", record.subject.clone()),
+        ("email", record.email.clone()),
+        ("realm", record.realm.clone()),
+        ("nonce", record.nonce.clone()),
+        ("request_jti", record.request_jti.clone()),
+        ("return_uri", record.return_uri.clone()),
+        ("csrf_token", record.csrf_token.clone()),
+        ("length", p.length.to_string()),
+        ("ttl_secs", p.ttl_secs.to_string()),
+        ("max_attempts", p.max_attempts.to_string()),
+        ("resend_cooldown_secs", p.resend_cooldown_secs.to_string()),
+        ("max_resends", p.max_resends.to_string()),
+        ("attempts", record.attempts.to_string()),
+        ("resends", record.resends.to_string()),
+        ("created_at", record.created_at.to_string()),
+        ("last_sent_at", record.last_sent_at.to_string()),
+        ("expires_at", record.expires_at.to_string()),
+    ];
+    for (name, value) in [
+        ("name", &record.name),
+        ("locale", &record.locale),
+        ("azp", &record.azp),
+    ] {
+        if let Some(v) = value {
+            fields.push((name, v.clone()));
+        }
+    }
+    fields
+}
+
+fn bytes(v: &Value) -> Option<&[u8]> {
+    match v {
+        Value::BulkString(b) => Some(b),
+        Value::SimpleString(s) => Some(s.as_bytes()),
+        _ => None,
+    }
+}
+
+/// The record from a flat field/value list (as HGETALL or our scripts return it).
+fn parse_record(fields: &[Value]) -> Result<ChallengeRecord, StoreError> {
+    let mut map: HashMap<&str, &str> = HashMap::with_capacity(fields.len() / 2);
+    for pair in fields.chunks(2) {
+        let [k, v] = pair else {
+            return Err(StoreError::Corrupt("odd field list".into()));
+        };
+        let (Some(k), Some(v)) = (bytes(k), bytes(v)) else {
+            return Err(StoreError::Corrupt("non-string hash field".into()));
+        };
+        let k = std::str::from_utf8(k)
+            .map_err(|_| StoreError::Corrupt("non-UTF-8 field name".into()))?;
+        if k == "mac" {
+            continue;
+        }
+        let v = std::str::from_utf8(v)
+            .map_err(|_| StoreError::Corrupt(format!("field {k} is not UTF-8")))?;
+        map.insert(k, v);
+    }
+    let text = |k: &str| -> Result<String, StoreError> {
+        map.get(k)
+            .map(|v| (*v).to_owned())
+            .ok_or_else(|| StoreError::Corrupt(format!("challenge field {k} is missing")))
+    };
+    fn num<T: std::str::FromStr>(map: &HashMap<&str, &str>, k: &str) -> Result<T, StoreError> {
+        map.get(k)
+            .ok_or_else(|| StoreError::Corrupt(format!("challenge field {k} is missing")))?
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("challenge field {k} is not a number")))
+    }
+    let id = ChallengeId::parse(&text("id")?)
+        .map_err(|e| StoreError::Corrupt(format!("challenge field id: {e}")))?;
+    Ok(ChallengeRecord {
+        id,
+        subject: text("subject")?,
+        email: text("email")?,
+        name: map.get("name").map(|v| (*v).to_owned()),
+        locale: map.get("locale").map(|v| (*v).to_owned()),
+        realm: text("realm")?,
+        azp: map.get("azp").map(|v| (*v).to_owned()),
+        nonce: text("nonce")?,
+        request_jti: text("request_jti")?,
+        return_uri: text("return_uri")?,
+        csrf_token: text("csrf_token")?,
+        policy: Policy {
+            length: num(&map, "length")?,
+            ttl_secs: num(&map, "ttl_secs")?,
+            max_attempts: num(&map, "max_attempts")?,
+            resend_cooldown_secs: num(&map, "resend_cooldown_secs")?,
+            max_resends: num(&map, "max_resends")?,
+        },
+        attempts: num(&map, "attempts")?,
+        resends: num(&map, "resends")?,
+        created_at: num(&map, "created_at")?,
+        last_sent_at: num(&map, "last_sent_at")?,
+        expires_at: num(&map, "expires_at")?,
+    })
+}
+
+/// `{verdict, payload?}` as our scripts return it.
+fn parse_verdict(reply: &Value) -> Result<(&str, Option<&Value>), StoreError> {
+    let Value::Array(items) = reply else {
+        return Err(StoreError::Corrupt(format!(
+            "script returned {reply:?}, expected an array"
+        )));
+    };
+    let verdict = items
+        .first()
+        .and_then(bytes)
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .ok_or_else(|| StoreError::Corrupt("script reply has no verdict".into()))?;
+    Ok((verdict, items.get(1)))
+}
+
+fn record_payload(payload: Option<&Value>) -> Result<Box<ChallengeRecord>, StoreError> {
+    match payload {
+        Some(Value::Array(fields)) => parse_record(fields).map(Box::new),
+        other => Err(StoreError::Corrupt(format!(
+            "script reply carries {other:?}, expected a record"
+        ))),
+    }
+}
+
+fn int_payload(payload: Option<&Value>) -> Result<i64, StoreError> {
+    match payload {
+        Some(Value::Int(n)) => Ok(*n),
+        other => Err(StoreError::Corrupt(format!(
+            "script reply carries {other:?}, expected an integer"
+        ))),
+    }
+}
+
+fn ttl(expires_at: i64, now: i64) -> i64 {
+    expires_at.saturating_sub(now).max(1)
+}
+
+impl<C> Store for RedisStore<C>
+where
+    C: ConnectionLike + Clone + Send + Sync + 'static,
+{
+    async fn claim_jti(
+        &self,
+        jti: &str,
+        challenge: &ChallengeId,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<JtiClaim, StoreError> {
+        let mut conn = self.conn.clone();
+        let seen: Option<String> = CLAIM_JTI
+            .key(jti_key(jti))
+            .arg(now)
+            .arg(expires_at)
+            .arg(challenge.as_str())
+            .arg(ttl(expires_at, now))
+            .invoke_async(&mut conn)
+            .await
+            .map_err(script_error)?;
+        match seen {
+            None => Ok(JtiClaim::Fresh),
+            Some(id) => ChallengeId::parse(&id)
+                .map(JtiClaim::Seen)
+                .map_err(|e| StoreError::Corrupt(format!("jti bound to a bad id: {e}"))),
+        }
+    }
+
+    async fn create(
+        &self,
+        record: &ChallengeRecord,
+        mac: &CodeMac,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        let mut call = CREATE.key(challenge_key(&record.id));
+        call.arg(now).arg(EXPIRED_GRACE_SECS).arg(ttl(
+            record.expires_at.saturating_add(EXPIRED_GRACE_SECS),
+            now,
+        ));
+        for (name, value) in record_fields(record) {
+            call.arg(name).arg(value);
+        }
+        call.arg("mac").arg(&mac[..]);
+        let created: i64 = call.invoke_async(&mut conn).await.map_err(script_error)?;
+        if created == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::Corrupt(format!(
+                "challenge {} already exists",
+                record.id
+            )))
+        }
+    }
+
+    async fn get(&self, id: &ChallengeId, now: i64) -> Result<Option<ChallengeRecord>, StoreError> {
+        let mut conn = self.conn.clone();
+        let reply: Value = redis::cmd("HGETALL")
+            .arg(challenge_key(id))
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        let fields = match reply {
+            Value::Array(fields) => fields,
+            // RESP3 answers a map.
+            Value::Map(pairs) => pairs.into_iter().flat_map(|(k, v)| [k, v]).collect(),
+            other => return Err(StoreError::Corrupt(format!("HGETALL returned {other:?}"))),
+        };
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        let record = parse_record(&fields)?;
+        Ok((!record.is_gone(now)).then_some(record))
+    }
+
+    async fn verify(
+        &self,
+        id: &ChallengeId,
+        mac: &CodeMac,
+        now: i64,
+    ) -> Result<VerifyOutcome, StoreError> {
+        let mut conn = self.conn.clone();
+        let reply: Value = VERIFY
+            .key(challenge_key(id))
+            .arg(now)
+            .arg(&mac[..])
+            .arg(EXPIRED_GRACE_SECS)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(script_error)?;
+        let (verdict, payload) = parse_verdict(&reply)?;
+        match verdict {
+            "success" => Ok(VerifyOutcome::Success(record_payload(payload)?)),
+            "locked" => Ok(VerifyOutcome::Locked(record_payload(payload)?)),
+            "expired" => Ok(VerifyOutcome::Expired(match payload {
+                None => None,
+                some => Some(record_payload(some)?),
+            })),
+            "invalid" => Ok(VerifyOutcome::Invalid {
+                attempts_left: u32::try_from(int_payload(payload)?).unwrap_or(0),
+            }),
+            other => Err(StoreError::Corrupt(format!("unknown verdict {other}"))),
+        }
+    }
+
+    async fn resend(
+        &self,
+        id: &ChallengeId,
+        mac: &CodeMac,
+        now: i64,
+    ) -> Result<ResendOutcome, StoreError> {
+        let mut conn = self.conn.clone();
+        let reply: Value = RESEND
+            .key(challenge_key(id))
+            .arg(now)
+            .arg(&mac[..])
+            .arg(EXPIRED_GRACE_SECS)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(script_error)?;
+        let (verdict, payload) = parse_verdict(&reply)?;
+        match verdict {
+            "resent" => Ok(ResendOutcome::Resent(record_payload(payload)?)),
+            "cooldown" => Ok(ResendOutcome::Cooldown {
+                retry_after_secs: u64::try_from(int_payload(payload)?).unwrap_or(0),
+            }),
+            "exhausted" => Ok(ResendOutcome::Exhausted),
+            "expired" => Ok(ResendOutcome::Expired),
+            other => Err(StoreError::Corrupt(format!("unknown verdict {other}"))),
+        }
+    }
+
+    async fn take(
+        &self,
+        id: &ChallengeId,
+        now: i64,
+    ) -> Result<Option<ChallengeRecord>, StoreError> {
+        let mut conn = self.conn.clone();
+        let reply: Value = TAKE
+            .key(challenge_key(id))
+            .invoke_async(&mut conn)
+            .await
+            .map_err(script_error)?;
+        let Value::Array(fields) = reply else {
+            return Err(StoreError::Corrupt(format!("take returned {reply:?}")));
+        };
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        let record = parse_record(&fields)?;
+        Ok((!record.is_gone(now)).then_some(record))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        let pong =
+            tokio::time::timeout(TIMEOUT, redis::cmd("PING").query_async::<String>(&mut conn))
+                .await
+                .map_err(|_| StoreError::Unavailable("Redis did not answer PING in time".into()))?
+                .map_err(unavailable)?;
+        if pong == "PONG" {
+            Ok(())
+        } else {
+            Err(StoreError::Corrupt(format!("PING answered {pong}")))
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_hash_tagged_and_fixed_length() {
+        let id = ChallengeId::parse("AAAAAAAAAAAAAAAAAAAAAA").unwrap();
+        assert_eq!(challenge_key(&id), "{ch:AAAAAAAAAAAAAAAAAAAAAA}");
+        let k = jti_key("abc");
+        assert_eq!(
+            k,
+            "{ch:jti:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad}"
+        );
+        assert_eq!(jti_key(&"x".repeat(10_000)).len(), k.len());
+    }
+}

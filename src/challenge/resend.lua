@@ -1,0 +1,43 @@
+-- Swap in the MAC of a newly sent code, if the rules allow it.
+-- KEYS[1] = {ch:<id>}
+-- ARGV[1] = now (unix s), ARGV[2] = new MAC (32 bytes), ARGV[3] = grace (s)
+-- Returns {'expired'} | {'exhausted'} | {'cooldown', retry_after_secs}
+--       | {'resent', record}. The attempt count is never touched.
+local key = KEYS[1]
+local now = tonumber(ARGV[1])
+local grace = tonumber(ARGV[3])
+
+local f = redis.call('HMGET', key, 'expires_at', 'resends', 'max_resends',
+  'last_sent_at', 'resend_cooldown_secs')
+local expires_at = tonumber(f[1])
+if not expires_at or now > expires_at then
+  return {'expired'}
+end
+local resends = tonumber(f[2])
+local max_resends = tonumber(f[3])
+local last_sent_at = tonumber(f[4])
+local cooldown = tonumber(f[5])
+if not resends or not max_resends or not last_sent_at or not cooldown or #ARGV[2] ~= 32 then
+  return redis.error_reply('CORRUPT challenge record or MAC is malformed')
+end
+
+if resends >= max_resends then
+  return {'exhausted'}
+end
+local resend_after = last_sent_at + cooldown
+if now < resend_after then
+  return {'cooldown', resend_after - now}
+end
+
+redis.call('HSET', key, 'mac', ARGV[2], 'last_sent_at', ARGV[1])
+redis.call('HINCRBY', key, 'resends', 1)
+
+local all = redis.call('HGETALL', key)
+local out = {}
+for i = 1, #all, 2 do
+  if all[i] ~= 'mac' then
+    out[#out + 1] = all[i]
+    out[#out + 1] = all[i + 1]
+  end
+end
+return {'resent', out}

@@ -1,0 +1,62 @@
+-- One verification, atomically.
+-- KEYS[1] = {ch:<id>}
+-- ARGV[1] = now (unix s), ARGV[2] = MAC of the submitted code (32 bytes),
+-- ARGV[3] = grace period (s) the record is kept past expires_at
+-- Returns {'expired'} | {'expired', record} | {'locked', record}
+--       | {'success', record} | {'invalid', attempts_left}
+-- where record = flat field/value list of the hash without the MAC.
+local key = KEYS[1]
+local now = tonumber(ARGV[1])
+local given = ARGV[2]
+local grace = tonumber(ARGV[3])
+
+local f = redis.call('HMGET', key, 'expires_at', 'attempts', 'max_attempts', 'mac')
+local expires_at = tonumber(f[1])
+if not expires_at or now > expires_at + grace then
+  return {'expired'}
+end
+local attempts = tonumber(f[2])
+local max_attempts = tonumber(f[3])
+local stored = f[4]
+if not attempts or not max_attempts or not stored or #stored ~= 32 or #given ~= 32 then
+  return redis.error_reply('CORRUPT challenge record or MAC is malformed')
+end
+
+local function record()
+  local all = redis.call('HGETALL', key)
+  local out = {}
+  for i = 1, #all, 2 do
+    if all[i] ~= 'mac' then
+      out[#out + 1] = all[i]
+      out[#out + 1] = all[i + 1]
+    end
+  end
+  return out
+end
+
+if now > expires_at then
+  local r = record()
+  redis.call('DEL', key)
+  return {'expired', r}
+end
+
+if attempts + 1 > max_attempts then
+  local r = record()
+  redis.call('DEL', key)
+  return {'locked', r}
+end
+
+-- Constant time: every byte is compared, no early exit.
+local diff = 0
+for i = 1, 32 do
+  diff = bit.bor(diff, bit.bxor(string.byte(stored, i), string.byte(given, i)))
+end
+
+if diff == 0 then
+  local r = record()
+  redis.call('DEL', key)
+  return {'success', r}
+end
+
+attempts = redis.call('HINCRBY', key, 'attempts', 1)
+return {'invalid', max_attempts - attempts}

@@ -1,0 +1,769 @@
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::*;
+
+/// A scratch directory removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Self {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "otp-sidecar-config-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    fn file(&self, name: &str, contents: &str) -> PathBuf {
+        let p = self.0.join(name);
+        std::fs::write(&p, contents).unwrap();
+        p
+    }
+
+    fn pepper(&self) -> PathBuf {
+        self.file("pepper", "4b1d6c0e9f2a8b7c3d5e1f0a9b8c7d6e5f4a3b2c1d0e")
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn key(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/keys")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn production(scratch: &Scratch) -> String {
+    format!(
+        r#"
+[server]
+bind = "0.0.0.0:8080"
+public_url = "https://id.example.com/otp/"
+
+[store]
+redis_url = "rediss://:redis-secret-pw@redis:6379"
+
+[mail]
+smtp_url = "smtps://login:smtp-secret-pw@smtp.example.com:465"
+from = "Acme Login <login@example.com>"
+
+[[realms]]
+issuer = "https://id.example.com/realms/acme"
+jwks_uri = "http://localhost:8080/realms/acme/protocol/openid-connect/certs"
+
+[[realms]]
+issuer = "https://id.example.com/realms/beta"
+
+[signing]
+key_file = "{key}"
+
+[secrets]
+pepper_file = "{pepper}"
+"#,
+        key = key("sidecar-es256.pem"),
+        pepper = scratch.pepper().display()
+    )
+}
+
+fn load(toml: &str) -> Result<Settings, ConfigErrors> {
+    load_env(toml, &[])
+}
+
+fn load_env(toml: &str, env: &[(&str, &str)]) -> Result<Settings, ConfigErrors> {
+    let scratch = Scratch::new();
+    let path = scratch.file("otp-sidecar.toml", toml);
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Settings::load_with_env(Some(&path), &env)
+}
+
+fn errors(toml: &str) -> ConfigErrors {
+    match load(toml) {
+        Err(e) => e,
+        Ok(s) => panic!("accepted: {s:?}"),
+    }
+}
+
+/// The error for `key`, or a failure listing what was reported.
+fn error_for<'a>(errs: &'a ConfigErrors, key: &str) -> &'a ConfigError {
+    errs.iter()
+        .find(|e| e.key == key)
+        .unwrap_or_else(|| panic!("no error for {key}; got:\n{errs}"))
+}
+
+/// A valid loopback config with one realm, to which tests add one problem.
+const LOCAL: &str = r#"
+[[realms]]
+issuer = "http://localhost:8081/realms/acme"
+"#;
+
+#[test]
+fn no_configuration_at_all_is_the_embedded_default() {
+    let env = vec![("PATH".to_string(), "/usr/bin".to_string())];
+    let s = Settings::load_with_env(None, &env).unwrap();
+    assert!(s.embedded);
+    assert_eq!(s.server.bind.to_string(), "127.0.0.1:8080");
+    assert_eq!(s.server.public_url.as_str(), "http://127.0.0.1:8080/");
+    assert_eq!(s.issuer(), "http://127.0.0.1:8080");
+    assert!(!s.server.secure_cookies);
+    assert!(s.store.redis_url.is_none() && s.mail.smtp_url.is_none());
+    assert!(s.signing.key_file.is_none());
+    assert_eq!(s.signing.algorithm, SigningAlgorithm::Es256);
+    assert_eq!(s.signing.audience, "otp-sidecar");
+    assert_eq!(s.realms.len(), 1);
+    assert_eq!(
+        s.realms[0].issuer.as_str(),
+        "http://127.0.0.1:8080/demo/realms/demo"
+    );
+    assert_eq!(
+        s.realms[0].jwks_uri.as_str(),
+        "http://127.0.0.1:8080/demo/realms/demo/protocol/openid-connect/certs"
+    );
+    assert_eq!(s.otp.length.default, 6);
+
+    let other = Settings::embedded_at("127.0.0.1:41234".parse().unwrap());
+    assert_eq!(
+        other.realms[0].issuer.as_str(),
+        "http://127.0.0.1:41234/demo/realms/demo"
+    );
+}
+
+#[test]
+fn a_single_env_variable_is_configuration() {
+    let env = vec![(
+        "OTP_SIDECAR__SERVER__BIND".to_string(),
+        "127.0.0.1:9000".to_string(),
+    )];
+    let errs = Settings::load_with_env(None, &env).unwrap_err();
+    // Configured, so the demo realm is not implied: realms are required.
+    error_for(&errs, "realms");
+}
+
+#[test]
+fn a_production_config_loads() {
+    let scratch = Scratch::new();
+    let s = load(&production(&scratch)).unwrap();
+    assert!(!s.embedded);
+    assert_eq!(s.server.bind.to_string(), "0.0.0.0:8080");
+    assert_eq!(s.server.public_url.as_str(), "https://id.example.com/otp");
+    assert_eq!(s.issuer(), "https://id.example.com/otp");
+    assert!(s.server.secure_cookies);
+    assert_eq!(s.mail.from, "Acme Login <login@example.com>");
+    assert_eq!(s.mail.timeout_secs, 10);
+    assert_eq!(s.realms.len(), 2);
+    assert_eq!(
+        s.realms[0].jwks_uri.as_str(),
+        "http://localhost:8080/realms/acme/protocol/openid-connect/certs"
+    );
+    assert_eq!(
+        s.realms[1].jwks_uri.as_str(),
+        "https://id.example.com/realms/beta/protocol/openid-connect/certs"
+    );
+    assert_eq!(s.signing.algorithm, SigningAlgorithm::Es256);
+    let o = &s.otp;
+    assert_eq!((o.length.default, o.length.min, o.length.max), (6, 4, 10));
+    assert_eq!((o.ttl_secs.default, o.max_attempts.default), (300, 5));
+    assert_eq!(
+        (o.resend_cooldown_secs.default, o.max_resends.default),
+        (30, 3)
+    );
+}
+
+#[test]
+fn secrets_never_show_in_debug_summary_or_errors() {
+    let scratch = Scratch::new();
+    let s = load(&production(&scratch)).unwrap();
+    for text in [format!("{s:?}"), s.summary()] {
+        assert!(!text.contains("redis-secret-pw"), "{text}");
+        assert!(!text.contains("smtp-secret-pw"), "{text}");
+    }
+    assert!(s.summary().contains("smtp.example.com"));
+    let bad = production(&scratch).replace(
+        "smtps://login:smtp-secret-pw@smtp.example.com:465",
+        "smtp://login:smtp-secret-pw@smtp.example.com:25",
+    );
+    let errs = errors(&bad);
+    let text = errs.to_string();
+    assert!(text.contains("mail.smtp_url"), "{text}");
+    assert!(!text.contains("smtp-secret-pw"), "{text}");
+}
+
+#[test]
+fn unknown_keys_are_errors_with_the_closest_key_suggested() {
+    let errs = errors(&format!(
+        r#"{LOCAL}
+[server]
+bnid = "127.0.0.1:8080"
+
+[sever]
+x = 1
+
+[otp.length]
+defualt = 6
+
+[mail]
+colour = "blue"
+"#
+    ));
+    let e = error_for(&errs, "server.bnid");
+    assert!(e.message.contains("did you mean server.bind?"), "{e}");
+    assert!(error_for(&errs, "sever")
+        .message
+        .contains("did you mean server?"));
+    assert!(error_for(&errs, "otp.length.defualt")
+        .message
+        .contains("did you mean otp.length.default?"));
+    let e = error_for(&errs, "mail.colour");
+    assert!(
+        e.message
+            .contains("valid keys here: smtp_url, from, timeout_secs"),
+        "{e}"
+    );
+    assert!(
+        e.origin.as_deref().unwrap().ends_with("otp-sidecar.toml"),
+        "{e}"
+    );
+    let e = errors(&format!(
+        "{LOCAL}\n[[realms]]\nissuer = \"http://localhost:8081/realms/b\"\njwks = \"x\"\n"
+    ));
+    assert!(error_for(&e, "realms[1].jwks")
+        .message
+        .contains("did you mean realms[1].jwks_uri?"));
+}
+
+#[test]
+fn wrong_types_say_what_was_found_and_expected() {
+    let errs = errors(&format!(
+        r#"{LOCAL}
+[server]
+bind = 8080
+
+[otp]
+ttl = "300"
+
+[mail]
+timeout_secs = 1.5
+
+[apps]
+account = 3
+"#
+    ));
+    assert_eq!(
+        error_for(&errs, "server.bind").message,
+        "found an integer, expected a string"
+    );
+    assert_eq!(
+        error_for(&errs, "otp.ttl").message,
+        "found a string, expected an integer"
+    );
+    assert_eq!(
+        error_for(&errs, "mail.timeout_secs").message,
+        "found a float, expected an integer"
+    );
+    error_for(&errs, "apps.account");
+    let errs = errors("realms = \"https://id.example.com/realms/acme\"\n");
+    assert!(error_for(&errs, "realms")
+        .message
+        .contains("expected an array of tables"));
+    let errs = errors(&format!("server = \"x\"\n{LOCAL}"));
+    assert!(error_for(&errs, "server")
+        .message
+        .contains("expected a table"));
+}
+
+#[test]
+fn partial_sections_name_the_missing_key() {
+    let errs = errors(
+        r#"
+[[realms]]
+jwks_uri = "https://id.example.com/certs"
+
+[mail]
+smtp_url = "smtps://smtp.example.com"
+"#,
+    );
+    assert!(error_for(&errs, "realms[0].issuer")
+        .message
+        .starts_with("missing"));
+    assert!(error_for(&errs, "mail.from").message.starts_with("missing"));
+    let errs = errors("[server]\nbind = \"127.0.0.1:8080\"\n");
+    assert!(error_for(&errs, "realms").message.starts_with("missing"));
+    let errs = errors("realms = []\n");
+    error_for(&errs, "realms");
+}
+
+#[test]
+fn bad_urls_and_values() {
+    let errs = errors(
+        r#"
+[server]
+public_url = "not a url"
+
+[[realms]]
+issuer = "http://localhost:8081/realms/ok"
+
+[[realms]]
+issuer = "ftp://id.example.com/realms/acme"
+jwks_uri = "javascript:alert(1)"
+
+[[realms]]
+issuer = "http://localhost:8081/realms/ok/"
+
+[[realms]]
+issuer = "https://user@id.example.com/realms/x"
+
+[store]
+redis_url = "http://redis:6379"
+
+[signing]
+algorithm = "HS256"
+audience = ""
+
+[branding]
+primary_color = "blue"
+logo_url = "http://cdn.example.com/logo.png"
+product_name = ""
+"#,
+    );
+    error_for(&errs, "server.public_url");
+    assert!(error_for(&errs, "realms[1].issuer").message.contains("ftp"));
+    error_for(&errs, "realms[1].jwks_uri");
+    assert!(error_for(&errs, "realms[2].issuer")
+        .message
+        .contains("each realm issuer once"));
+    error_for(&errs, "realms[3].issuer");
+    error_for(&errs, "store.redis_url");
+    assert!(error_for(&errs, "signing.algorithm")
+        .message
+        .contains("\"ES256\", \"EdDSA\", \"RS256\""));
+    error_for(&errs, "signing.audience");
+    assert!(error_for(&errs, "branding.primary_color")
+        .message
+        .contains("#rrggbb"));
+    error_for(&errs, "branding.logo_url");
+    error_for(&errs, "branding.product_name");
+    assert!(!errs.iter().any(|e| e.key == "realms[0].issuer"), "{errs}");
+}
+
+#[test]
+fn unreadable_files_are_reported() {
+    let missing = std::env::temp_dir().join("otp-sidecar-no-such-file.toml");
+    let errs = Settings::load_with_env(Some(&missing), &[]).unwrap_err();
+    assert!(errs.0[0].message.contains("cannot read"), "{errs}");
+
+    let errs = errors(&format!(
+        r#"{LOCAL}
+[signing]
+key_file = "/nonexistent/signing.pem"
+previous_key_files = ["{ok}", "/nonexistent/old.pem"]
+
+[secrets]
+pepper_file = "/nonexistent/pepper"
+
+[templates]
+dir = "/nonexistent/templates"
+"#,
+        ok = key("sidecar-ed25519.pub.pem")
+    ));
+    assert!(error_for(&errs, "signing.key_file")
+        .message
+        .contains("cannot read"));
+    assert!(error_for(&errs, "secrets.pepper_file")
+        .message
+        .contains("cannot be read"));
+    assert!(error_for(&errs, "templates.dir")
+        .message
+        .contains("not a readable directory"));
+
+    let errs = errors(&format!(
+        "{LOCAL}\n[signing]\nkey_file = \"{}\"\nprevious_key_files = [\"{}\", \"/nonexistent/old.pem\"]\n",
+        key("sidecar-es256.pem"),
+        key("sidecar-ed25519.pub.pem")
+    ));
+    assert!(error_for(&errs, "signing.previous_key_files[1]")
+        .message
+        .contains("old.pem"));
+}
+
+#[test]
+fn invalid_toml_reports_where() {
+    let errs = errors("[server\nbind = 1\n");
+    assert_eq!(errs.len(), 1);
+    assert!(errs.0[0].message.contains("not valid TOML"), "{errs}");
+    assert!(errs.0[0].message.contains("line 1"), "{errs}");
+}
+
+#[test]
+fn key_algorithm_must_match() {
+    let errs = errors(&format!(
+        "{LOCAL}\n[signing]\nkey_file = \"{}\"\n",
+        key("sidecar-ed25519.pem")
+    ));
+    let e = error_for(&errs, "signing.key_file");
+    assert!(e.message.contains("signing.algorithm is ES256"), "{e}");
+    assert!(e.message.contains("EdDSA"), "{e}");
+    let ok = load(&format!(
+        "{LOCAL}\n[signing]\nkey_file = \"{}\"\nalgorithm = \"EdDSA\"\n",
+        key("sidecar-ed25519.pem")
+    ))
+    .unwrap();
+    assert_eq!(ok.signing.algorithm, SigningAlgorithm::EdDsa);
+}
+
+#[test]
+fn non_loopback_bind_needs_redis_key_pepper_smtp_and_https() {
+    let errs = errors(
+        r#"
+[server]
+bind = "0.0.0.0:8080"
+public_url = "http://id.example.com/otp"
+
+[[realms]]
+issuer = "https://id.example.com/realms/acme"
+"#,
+    );
+    for key in [
+        "store.redis_url",
+        "signing.key_file",
+        "secrets.pepper_file",
+        "mail.smtp_url",
+        "server.public_url",
+    ] {
+        let e = error_for(&errs, key);
+        assert!(e.message.contains("0.0.0.0:8080"), "{e}");
+    }
+    assert_eq!(errs.len(), 5, "{errs}");
+
+    let errs = errors("[server]\nbind = \"[::]:8080\"\n");
+    error_for(&errs, "server.public_url"); // required off loopback
+}
+
+#[test]
+fn smtp_must_be_tls_unless_loopback() {
+    let scratch = Scratch::new();
+    let base = production(&scratch);
+    let smtps = "smtps://login:smtp-secret-pw@smtp.example.com:465";
+    for bad in [
+        "smtp://smtp.example.com:25",
+        "smtp://smtp.example.com:587?tls=opportunistic",
+        "smtp://smtp.example.com:587?tls=none",
+        "smtps://smtp.example.com:465?tls=opportunistic",
+        "http://smtp.example.com",
+        "smtp://",
+    ] {
+        let errs = errors(&base.replace(smtps, bad));
+        error_for(&errs, "mail.smtp_url");
+    }
+    for good in [
+        "smtp://login:pw@smtp.example.com:587?tls=required",
+        "smtps://smtp.example.com",
+        "smtp://127.0.0.1:2525",
+        "smtp://localhost:25",
+        "smtp://[::1]:2525",
+    ] {
+        load(&base.replace(smtps, good)).unwrap_or_else(|e| panic!("{good}: {e}"));
+    }
+}
+
+#[test]
+fn pepper_rules() {
+    let scratch = Scratch::new();
+    // Redis needs a pepper even on loopback.
+    let errs = errors(&format!(
+        "{LOCAL}\n[store]\nredis_url = \"redis://127.0.0.1:6379\"\n"
+    ));
+    assert!(error_for(&errs, "secrets.pepper_file")
+        .message
+        .contains("store.redis_url"));
+    // Too short.
+    let short = scratch.file("short", "0123456789abcdef0123456789abcd\n");
+    let errs = errors(&format!(
+        "{LOCAL}\n[secrets]\npepper_file = \"{}\"\n",
+        short.display()
+    ));
+    assert!(error_for(&errs, "secrets.pepper_file")
+        .message
+        .contains("30 bytes"));
+    let ok = load(&format!(
+        "{LOCAL}\n[store]\nredis_url = \"redis://127.0.0.1:6379\"\n[secrets]\npepper_file = \"{}\"\n",
+        scratch.pepper().display()
+    ))
+    .unwrap();
+    assert!(ok.store.redis_url.is_some());
+}
+
+#[test]
+fn public_url_must_be_https_unless_loopback() {
+    let errs = errors(&format!(
+        "{LOCAL}\n[server]\npublic_url = \"http://id.example.com\"\n"
+    ));
+    error_for(&errs, "server.public_url");
+    let ok = load(&format!(
+        "{LOCAL}\n[server]\npublic_url = \"http://localhost:8080/otp\"\n"
+    ))
+    .unwrap();
+    assert_eq!(ok.issuer(), "http://localhost:8080/otp");
+    assert!(!ok.server.secure_cookies);
+}
+
+#[test]
+fn otp_policy_shapes_and_bounds() {
+    let ok = load(&format!(
+        r#"{LOCAL}
+[otp]
+length = 8
+ttl = {{ default = 120, max = 300 }}
+max_attempts = {{ min = 3, max = 5 }}
+resend_cooldown = 0
+
+[otp.max_resends]
+default = 0
+min = 0
+max = 2
+"#
+    ))
+    .unwrap();
+    let o = &ok.otp;
+    assert_eq!((o.length.default, o.length.min, o.length.max), (8, 4, 10));
+    assert_eq!(
+        (o.ttl_secs.default, o.ttl_secs.min, o.ttl_secs.max),
+        (120, 60, 300)
+    );
+    assert_eq!(
+        (
+            o.max_attempts.default,
+            o.max_attempts.min,
+            o.max_attempts.max
+        ),
+        (5, 3, 5)
+    );
+    assert_eq!(o.resend_cooldown_secs.default, 0);
+    assert_eq!((o.max_resends.default, o.max_resends.max), (0, 2));
+    assert_eq!(o.ttl_secs.clamp(Some(900)), 300);
+    assert_eq!(o.ttl_secs.clamp(Some(10)), 60);
+    assert_eq!(o.ttl_secs.clamp(None), 120);
+
+    let errs = errors(&format!(
+        r#"{LOCAL}
+[otp]
+length = 12
+ttl = {{ min = 500, max = 100 }}
+max_attempts = {{ default = 9, max = 5 }}
+resend_cooldown = -1
+max_resends = {{ max = 11 }}
+"#
+    ));
+    assert!(error_for(&errs, "otp.length").message.contains("4..=10"));
+    assert!(error_for(&errs, "otp.ttl.min")
+        .message
+        .contains("min <= max"));
+    assert!(
+        error_for(&errs, "otp.max_attempts.default")
+            .message
+            .contains("3..=5")
+            || error_for(&errs, "otp.max_attempts.default")
+                .message
+                .contains("1..=5")
+    );
+    assert!(error_for(&errs, "otp.resend_cooldown")
+        .message
+        .contains("0..=600"));
+    assert!(error_for(&errs, "otp.max_resends.max")
+        .message
+        .contains("0..=10"));
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let errs = errors(
+        r##"
+[server]
+bind = "0.0.0.0:99999"
+public_url = "ftp://x"
+extra = true
+
+[[realms]]
+issuer = "https://id.example.com/realms/acme"
+
+[[realms]]
+issuer = "nope"
+
+[mail]
+from = "not a mailbox"
+
+[otp]
+length = 3
+ttl = 9999
+
+[branding]
+primary_color = "#12345"
+
+[unknown_section]
+"##,
+    );
+    let keys: Vec<&str> = errs.iter().map(|e| e.key.as_str()).collect();
+    for key in [
+        "server.bind",
+        "server.public_url",
+        "server.extra",
+        "realms[1].issuer",
+        "mail.from",
+        "otp.length",
+        "otp.ttl",
+        "branding.primary_color",
+        "unknown_section",
+    ] {
+        assert!(keys.contains(&key), "{key} missing from\n{errs}");
+    }
+    let text = errs.to_string();
+    assert!(
+        text.starts_with(&format!("{} configuration problems:", errs.len())),
+        "{text}"
+    );
+}
+
+#[test]
+fn env_overrides_the_file_and_names_the_variable() {
+    let scratch = Scratch::new();
+    let s = load_env(
+        &production(&scratch),
+        &[
+            ("OTP_SIDECAR__SERVER__BIND", "0.0.0.0:9090"),
+            ("OTP_SIDECAR__OTP__LENGTH__MAX", "8"),
+            ("OTP_SIDECAR__MAIL__TIMEOUT_SECS", "30"),
+            ("OTP_SIDECAR__BRANDING__PRODUCT_NAME", "Acme Sign-in"),
+            ("UNRELATED", "x"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(s.server.bind.to_string(), "0.0.0.0:9090");
+    assert_eq!(s.otp.length.max, 8);
+    assert_eq!(s.mail.timeout_secs, 30);
+    assert_eq!(s.branding.product_name, "Acme Sign-in");
+
+    let errs = load_env(
+        &production(&scratch),
+        &[
+            ("OTP_SIDECAR__SERVER__BINDD", "0.0.0.0:9090"),
+            ("OTP_SIDECAR__OTP__TTL", "five minutes"),
+            ("OTP_SIDECAR__SERVER__BIND__PORT", "1"),
+            ("OTP_SIDECAR____X", "1"),
+        ],
+    )
+    .unwrap_err();
+    let e = error_for(&errs, "server.bindd");
+    assert_eq!(
+        e.origin.as_deref(),
+        Some("environment variable OTP_SIDECAR__SERVER__BINDD")
+    );
+    assert!(e.message.contains("did you mean server.bind?"));
+    let e = error_for(&errs, "otp.ttl");
+    assert!(e.message.contains("\"five minutes\""), "{e}");
+    assert_eq!(
+        e.origin.as_deref(),
+        Some("environment variable OTP_SIDECAR__OTP__TTL")
+    );
+    error_for(&errs, "server.bind.port");
+    error_for(&errs, "OTP_SIDECAR____X");
+}
+
+#[test]
+fn env_alone_can_configure_everything() {
+    let scratch = Scratch::new();
+    let pepper = scratch.pepper().display().to_string();
+    let key_file = key("sidecar-es256.pem");
+    let env: Vec<(String, String)> = [
+        ("OTP_SIDECAR__SERVER__BIND", "0.0.0.0:8080"),
+        (
+            "OTP_SIDECAR__SERVER__PUBLIC_URL",
+            "https://id.example.com/otp",
+        ),
+        ("OTP_SIDECAR__STORE__REDIS_URL", "redis://redis:6379"),
+        ("OTP_SIDECAR__MAIL__SMTP_URL", "smtps://smtp.example.com"),
+        ("OTP_SIDECAR__MAIL__FROM", "login@example.com"),
+        (
+            "OTP_SIDECAR__REALMS",
+            r#"[{ issuer = "https://id.example.com/realms/acme" }]"#,
+        ),
+        ("OTP_SIDECAR__SIGNING__KEY_FILE", &key_file),
+        (
+            "OTP_SIDECAR__SIGNING__PREVIOUS_KEY_FILES",
+            &format!(
+                "{}, {}",
+                key("sidecar-ed25519.pub.pem"),
+                key("sidecar-rs256.pem")
+            ),
+        ),
+        ("OTP_SIDECAR__SECRETS__PEPPER_FILE", &pepper),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let s = Settings::load_with_env(None, &env).unwrap();
+    assert!(!s.embedded);
+    assert_eq!(
+        s.realms[0].issuer.as_str(),
+        "https://id.example.com/realms/acme"
+    );
+    assert_eq!(s.signing.previous_key_files.len(), 2);
+
+    let mut bad = env.clone();
+    bad.push(("OTP_SIDECAR__APPS".into(), "[1, ".into()));
+    let errs = Settings::load_with_env(None, &bad).unwrap_err();
+    error_for(&errs, "apps");
+}
+
+#[test]
+fn apps_and_templates() {
+    let scratch = Scratch::new();
+    let ok = load(&format!(
+        "{LOCAL}\n[apps]\naccount-console = \"Your account\"\n\"my.app\" = \"My App\"\n[templates]\ndir = \"{}\"\n",
+        scratch.0.display()
+    ))
+    .unwrap();
+    assert_eq!(
+        ok.apps.get("account-console").map(String::as_str),
+        Some("Your account")
+    );
+    assert_eq!(ok.apps.get("my.app").map(String::as_str), Some("My App"));
+    assert_eq!(ok.templates_dir.as_deref(), Some(scratch.0.as_path()));
+}
+
+#[test]
+fn check_file_prints_every_problem_or_a_summary() {
+    let scratch = Scratch::new();
+    let good = scratch.file("good.toml", &production(&scratch));
+    let out = check_file(&good, &[]).unwrap();
+    assert!(out.starts_with("ok: "), "{out}");
+    assert!(
+        out.contains(
+            "realms [https://id.example.com/realms/acme, https://id.example.com/realms/beta]"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("secret-pw"), "{out}");
+
+    let bad = scratch.file("bad.toml", "[server]\nbind = 1\nport = 2\n");
+    let env = vec![("OTP_SIDECAR__OTP__TTL".to_string(), "x".to_string())];
+    let out = check_file(&bad, &env).unwrap_err();
+    assert!(out.contains("with 1 OTP_SIDECAR__* override"), "{out}");
+    for line in [
+        "  - server.bind: found an integer, expected a string",
+        "  - server.port: unknown key",
+        "  - otp.ttl: found \"x\", expected an integer",
+        "  - realms: missing",
+    ] {
+        assert!(out.contains(line), "{line} not in\n{out}");
+    }
+}

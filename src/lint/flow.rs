@@ -1,0 +1,1144 @@
+//! Rules for how the `otp-sidecar` authenticator is wired into the realm's flows.
+//!
+//! The walk follows Keycloak 26's `DefaultAuthenticationFlow`: executions run
+//! in priority order; in a flow with any REQUIRED or CONDITIONAL execution the
+//! ALTERNATIVE ones are ignored; a CONDITIONAL sub-flow with no enabled
+//! condition step is skipped on every login; CONDITIONAL on a plain step is not
+//! a condition at all (it runs as REQUIRED).
+
+use std::collections::HashSet;
+
+use super::doc::{bool_of, int_of, scalar_text, BoolVal, IntVal, Node, Pointer, Pos};
+use super::otp_policy::closest;
+use super::rules;
+use super::Sink;
+
+pub const AUTHENTICATOR_ID: &str = "otp-sidecar";
+
+/// Steps after which the user is known. `idp-*` covers the first-broker-login
+/// and post-broker-login steps, where the brokered user is already set.
+pub const IDENTIFYING: [&str; 7] = [
+    "auth-username-password-form",
+    "auth-username-form",
+    "auth-cookie",
+    "identity-provider-redirector",
+    "auth-spnego",
+    "auth-x509-client-username-form",
+    "webauthn-authenticator-passwordless",
+];
+
+/// Alternatives that may sit next to the branch holding our step: the SSO
+/// cookie (the user passed the step when the session began) and IdP redirects.
+pub const ACCEPTED_ALTERNATIVES: [&str; 2] = ["auth-cookie", "identity-provider-redirector"];
+
+pub fn identifies(authenticator: &str) -> bool {
+    IDENTIFYING.contains(&authenticator) || authenticator.starts_with("idp-")
+}
+
+/// How a config value is checked.
+pub enum Check {
+    Url,
+    Any,
+    Range(i64, i64),
+    Bool,
+}
+
+/// The authenticator's config keys (keycloak-flow's `OtpSidecarConfig`): whether
+/// it refuses to run without the key, and the check its value gets. Bounds are
+/// the sidecar's; keys left out take the authenticator's defaults.
+pub const CONFIG_KEYS: [(&str, bool, Check); 10] = [
+    ("otp.sidecar.public.url", true, Check::Url),
+    ("otp.sidecar.jwks.url", true, Check::Url),
+    ("otp.sidecar.issuer", true, Check::Url),
+    ("otp.sidecar.audience", false, Check::Any),
+    ("otp.code.length", false, Check::Range(4, 10)),
+    ("otp.ttl", false, Check::Range(60, 600)),
+    ("otp.max.attempts", false, Check::Range(1, 10)),
+    ("otp.resend.cooldown", false, Check::Range(0, 600)),
+    ("otp.max.resends", false, Check::Range(0, 10)),
+    ("otp.require.verified.email", false, Check::Bool),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Req {
+    Required,
+    Conditional,
+    Alternative,
+    Disabled,
+    Missing,
+    Other,
+}
+
+fn req_of(node: &Node) -> Req {
+    match node.get("requirement").and_then(Node::as_str) {
+        Some("REQUIRED") => Req::Required,
+        Some("CONDITIONAL") => Req::Conditional,
+        Some("ALTERNATIVE") => Req::Alternative,
+        Some("DISABLED") => Req::Disabled,
+        None => Req::Missing,
+        Some(_) => Req::Other,
+    }
+}
+
+struct Exec<'a> {
+    node: &'a Node,
+    ptr: Pointer,
+    authenticator: Option<&'a str>,
+    sub_flow: Option<&'a str>,
+    is_flow: bool,
+    req: Req,
+}
+
+impl Exec<'_> {
+    fn is_condition(&self) -> bool {
+        !self.is_flow
+            && self
+                .authenticator
+                .is_some_and(|a| a.starts_with("conditional-"))
+    }
+
+    fn is_sidecar(&self) -> bool {
+        !self.is_flow && self.authenticator == Some(AUTHENTICATOR_ID)
+    }
+
+    /// Where a finding about this execution points: its `authenticator` (or `flowAlias`).
+    fn anchor(&self) -> (Pointer, Pos) {
+        let key = if self.is_flow {
+            "flowAlias"
+        } else {
+            "authenticator"
+        };
+        match self.node.get(key) {
+            Some(n) => (self.ptr.key(key), n.pos),
+            None => (self.ptr.clone(), self.node.pos),
+        }
+    }
+
+    fn requirement_at(&self) -> (Pointer, Pos) {
+        match self.node.get("requirement") {
+            Some(n) => (self.ptr.key("requirement"), n.pos),
+            None => (self.ptr.clone(), self.node.pos),
+        }
+    }
+
+    fn name(&self) -> String {
+        match (self.is_flow, self.sub_flow, self.authenticator) {
+            (true, Some(a), _) => format!("sub-flow \"{a}\""),
+            (_, _, Some(a)) => format!("\"{a}\""),
+            _ => "an execution".into(),
+        }
+    }
+}
+
+struct Flow<'a> {
+    alias: Option<&'a str>,
+    id: Option<&'a str>,
+    /// In run order (by priority when every execution has one, else as listed).
+    execs: Vec<Exec<'a>>,
+}
+
+struct Model<'a> {
+    flows: Vec<Flow<'a>>,
+}
+
+impl<'a> Model<'a> {
+    fn build(realm: &'a Node, base: &Pointer) -> Self {
+        let flows_ptr = base.key("authenticationFlows");
+        let flows = realm
+            .get("authenticationFlows")
+            .map(Node::items)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .map(|(fi, f)| {
+                let fptr = flows_ptr.index(fi).key("authenticationExecutions");
+                let mut execs: Vec<(Option<i64>, Exec<'a>)> = f
+                    .get("authenticationExecutions")
+                    .map(Node::items)
+                    .unwrap_or_default()
+                    .iter()
+                    .enumerate()
+                    .map(|(ei, e)| {
+                        let priority = e.get("priority").and_then(|p| match int_of(p) {
+                            IntVal::Int(i) => Some(i),
+                            _ => None,
+                        });
+                        let is_flow = e
+                            .get("authenticatorFlow")
+                            .is_some_and(|b| matches!(bool_of(b), BoolVal::Bool(true)));
+                        let exec = Exec {
+                            node: e,
+                            ptr: fptr.index(ei),
+                            authenticator: e.get("authenticator").and_then(Node::as_str),
+                            sub_flow: e.get("flowAlias").and_then(Node::as_str),
+                            is_flow,
+                            req: req_of(e),
+                        };
+                        (priority, exec)
+                    })
+                    .collect();
+                if execs.iter().all(|(p, _)| p.is_some()) {
+                    execs.sort_by_key(|(p, _)| *p);
+                }
+                Flow {
+                    alias: f.get("alias").and_then(Node::as_str),
+                    id: f.get("id").and_then(Node::as_str),
+                    execs: execs.into_iter().map(|(_, e)| e).collect(),
+                }
+            })
+            .collect();
+        Model { flows }
+    }
+
+    fn by_alias(&self, alias: &str) -> Option<usize> {
+        self.flows.iter().position(|f| f.alias == Some(alias))
+    }
+
+    /// Client overrides hold a flow id in exports; config-cli also accepts the alias.
+    fn by_id_or_alias(&self, key: &str) -> Option<usize> {
+        self.flows
+            .iter()
+            .position(|f| f.id == Some(key))
+            .or_else(|| self.by_alias(key))
+    }
+
+    fn has_condition(&self, fi: usize) -> bool {
+        self.flows[fi]
+            .execs
+            .iter()
+            .any(|e| e.is_condition() && e.req != Req::Disabled)
+    }
+
+    /// Whether a REQUIRED/CONDITIONAL execution makes Keycloak ignore the alternatives.
+    fn has_required(&self, fi: usize) -> bool {
+        self.flows[fi]
+            .execs
+            .iter()
+            .any(|e| !e.is_condition() && matches!(e.req, Req::Required | Req::Conditional))
+    }
+
+    fn contains_sidecar(&self, fi: usize, seen: &mut HashSet<usize>) -> bool {
+        if !seen.insert(fi) {
+            return false;
+        }
+        self.flows[fi].execs.iter().any(|e| {
+            e.is_sidecar()
+                || (e.is_flow
+                    && e.sub_flow
+                        .and_then(|a| self.by_alias(a))
+                        .is_some_and(|s| self.contains_sidecar(s, seen)))
+        })
+    }
+
+    fn exec_identifies(&self, e: &Exec<'_>, seen: &mut HashSet<usize>) -> bool {
+        if e.is_flow {
+            e.sub_flow
+                .and_then(|a| self.by_alias(a))
+                .is_some_and(|s| self.flow_identifies(s, seen))
+        } else {
+            e.authenticator.is_some_and(identifies)
+        }
+    }
+
+    /// Whether every way through the flow identifies the user.
+    fn flow_identifies(&self, fi: usize, seen: &mut HashSet<usize>) -> bool {
+        if !seen.insert(fi) {
+            return false;
+        }
+        let flow = &self.flows[fi];
+        let result = if self.has_required(fi) {
+            flow.execs.iter().any(|e| {
+                (e.req == Req::Required || (!e.is_flow && e.req == Req::Conditional))
+                    && self.exec_identifies(e, seen)
+            })
+        } else {
+            let alts: Vec<&Exec<'_>> = flow
+                .execs
+                .iter()
+                .filter(|e| e.req == Req::Alternative)
+                .collect();
+            !alts.is_empty() && alts.iter().all(|e| self.exec_identifies(e, seen))
+        };
+        seen.remove(&fi);
+        result
+    }
+}
+
+/// One way from a bound flow down to a step: (flow, position in run order) per level.
+type Path = Vec<(usize, usize)>;
+
+fn walk(model: &Model<'_>, fi: usize, path: &mut Path, out: &mut Vec<Path>, sink: &mut Sink) {
+    for (k, e) in model.flows[fi].execs.iter().enumerate() {
+        path.push((fi, k));
+        if e.is_sidecar() {
+            out.push(path.clone());
+        } else if e.is_flow {
+            match e.sub_flow.and_then(|a| model.by_alias(a)) {
+                Some(sub) if !path.iter().any(|(f, _)| *f == sub) => {
+                    walk(model, sub, path, out, sink)
+                }
+                Some(_) => {}
+                None => {
+                    let (ptr, pos) = e.anchor();
+                    let what = e.sub_flow.map_or_else(
+                        || "a sub-flow execution without flowAlias".to_string(),
+                        |a| format!("sub-flow \"{a}\""),
+                    );
+                    sink.report(
+                        &rules::FLOW_UNKNOWN,
+                        ptr,
+                        pos,
+                        format!("{what} names no flow in this realm"),
+                    );
+                }
+            }
+        }
+        path.pop();
+    }
+}
+
+pub fn check(realm: &Node, base: &Pointer, sink: &mut Sink) {
+    let model = Model::build(realm, base);
+    let sidecars: Vec<(usize, usize)> = model
+        .flows
+        .iter()
+        .enumerate()
+        .flat_map(|(fi, f)| {
+            f.execs
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.is_sidecar())
+                .map(move |(k, _)| (fi, k))
+        })
+        .collect();
+    if sidecars.is_empty() {
+        return;
+    }
+
+    check_brute_force(realm, base, sink);
+
+    // The flows a login can start in: (flow, whether the user is already known there).
+    let mut roots: Vec<(usize, bool)> = Vec::new();
+    let mut resolve = |node: &Node, ptr: Pointer, what: &str, by_id: bool| -> Option<usize> {
+        let found = node.as_str().and_then(|k| {
+            if by_id {
+                model.by_id_or_alias(k)
+            } else {
+                model.by_alias(k)
+            }
+        });
+        if found.is_none() {
+            sink.report(
+                &rules::FLOW_UNKNOWN,
+                ptr,
+                node.pos,
+                format!(
+                    "{what} {} names no flow in this realm",
+                    scalar_text(node)
+                        .map_or_else(|| node.kind().to_string(), |s| format!("\"{s}\""))
+                ),
+            );
+        }
+        found
+    };
+    // On import Keycloak binds the flows aliased "browser" and "first broker login"
+    // when browserFlow / firstBrokerLoginFlow are absent.
+    for (key, default, broker) in [
+        ("browserFlow", "browser", false),
+        ("firstBrokerLoginFlow", "first broker login", true),
+    ] {
+        match realm.get(key) {
+            Some(node) => {
+                roots.extend(resolve(node, base.key(key), key, false).map(|f| (f, broker)))
+            }
+            None => roots.extend(model.by_alias(default).map(|f| (f, broker))),
+        }
+    }
+    for (ci, client) in realm
+        .get("clients")
+        .map(Node::items)
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        if let Some(node) = client
+            .get("authenticationFlowBindingOverrides")
+            .and_then(|o| o.get("browser"))
+        {
+            let ptr = base
+                .key("clients")
+                .index(ci)
+                .key("authenticationFlowBindingOverrides")
+                .key("browser");
+            roots.extend(
+                resolve(node, ptr, "the client's browser flow override", true).map(|f| (f, false)),
+            );
+        }
+    }
+    // After a broker login the user is known: these flows start identified.
+    for (ii, idp) in realm
+        .get("identityProviders")
+        .map(Node::items)
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        for key in ["firstBrokerLoginFlowAlias", "postBrokerLoginFlowAlias"] {
+            if let Some(node) = idp.get(key) {
+                let ptr = base.key("identityProviders").index(ii).key(key);
+                roots.extend(resolve(node, ptr, key, false).map(|f| (f, true)));
+            }
+        }
+    }
+    roots.sort_unstable();
+    roots.dedup();
+
+    let mut paths = Vec::new();
+    for &(root, broker) in &roots {
+        let mut found = Vec::new();
+        walk(&model, root, &mut Vec::new(), &mut found, sink);
+        paths.extend(found.into_iter().map(|p| (p, broker)));
+    }
+    let reached: HashSet<(usize, usize)> = paths
+        .iter()
+        .filter_map(|(p, _)| p.last().copied())
+        .collect();
+
+    let unreached: Vec<(usize, usize)> = sidecars
+        .iter()
+        .copied()
+        .filter(|s| !reached.contains(s))
+        .collect();
+    if reached.is_empty() {
+        if let Some(&(fi, k)) = unreached.first() {
+            let (ptr, pos) = model.flows[fi].execs[k].anchor();
+            let flows: Vec<String> = unreached
+                .iter()
+                .map(|(f, _)| format!("\"{}\"", model.flows[*f].alias.unwrap_or("?")))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let bound: Vec<String> = roots
+                .iter()
+                .map(|(f, _)| format!("\"{}\"", model.flows[*f].alias.unwrap_or("?")))
+                .collect();
+            let bound = if bound.is_empty() {
+                "no login flow is bound".to_string()
+            } else {
+                format!("the bound flows are {}", bound.join(", "))
+            };
+            sink.report(
+                &rules::SIDECAR_NOT_BOUND,
+                ptr,
+                pos,
+                format!(
+                    "otp-sidecar appears only in flow {} which no binding reaches ({bound}); set browserFlow or a client's browser override to it",
+                    flows.join(", ")
+                ),
+            );
+        }
+    } else {
+        for (fi, k) in unreached {
+            let (ptr, pos) = model.flows[fi].execs[k].anchor();
+            sink.report(
+                &rules::SIDECAR_UNBOUND_FLOW,
+                ptr,
+                pos,
+                format!(
+                    "this otp-sidecar step is in flow \"{}\", which no binding reaches",
+                    model.flows[fi].alias.unwrap_or("?")
+                ),
+            );
+        }
+    }
+
+    for (path, broker) in &paths {
+        check_path(&model, path, *broker, sink);
+        if let Some(&(fi, k)) = path.last() {
+            check_config(realm, base, &model.flows[fi].execs[k], sink);
+        }
+    }
+}
+
+fn check_brute_force(realm: &Node, base: &Pointer, sink: &mut Sink) {
+    match realm.get("bruteForceProtected") {
+        Some(n) => match bool_of(n) {
+            BoolVal::Bool(true) | BoolVal::Opaque => {}
+            _ => sink.report(
+                &rules::SIDECAR_BRUTE_FORCE,
+                base.key("bruteForceProtected"),
+                n.pos,
+                "bruteForceProtected is not true in a realm using otp-sidecar; set it to true"
+                    .into(),
+            ),
+        },
+        None => {
+            let (ptr, pos) = realm.entry("realm").map_or((base.clone(), realm.pos), |e| {
+                (base.key("realm"), e.key_pos)
+            });
+            sink.report(
+                &rules::SIDECAR_BRUTE_FORCE,
+                ptr,
+                pos,
+                "bruteForceProtected is not set (Keycloak's default is off) in a realm using otp-sidecar; set it to true".into(),
+            );
+        }
+    }
+}
+
+fn check_path(model: &Model<'_>, path: &Path, identified_at_start: bool, sink: &mut Sink) {
+    let Some(&(leaf_flow, leaf_k)) = path.last() else {
+        return;
+    };
+    let leaf = &model.flows[leaf_flow].execs[leaf_k];
+
+    // The step itself.
+    let entered_by_condition = path.len() >= 2
+        && path.get(path.len() - 2).is_some_and(|&(f, k)| {
+            model.flows[f].execs[k].req == Req::Conditional && model.has_condition(leaf_flow)
+        });
+    let problem = match leaf.req {
+        Req::Required => None,
+        Req::Conditional if entered_by_condition => None,
+        Req::Conditional => Some("is CONDITIONAL, which on a step (not a sub-flow) is no condition; make it REQUIRED, inside a CONDITIONAL sub-flow with a condition step if it should not always run".to_string()),
+        Req::Alternative if model.has_required(leaf_flow) => Some("is ALTERNATIVE next to REQUIRED/CONDITIONAL executions, so Keycloak ignores it; make it REQUIRED".into()),
+        Req::Alternative => Some("is ALTERNATIVE, so any other alternative that succeeds skips it; make it REQUIRED".into()),
+        Req::Disabled => Some("is DISABLED; make it REQUIRED".into()),
+        Req::Missing => Some("has no requirement; set it to REQUIRED".into()),
+        Req::Other => Some("has an unknown requirement; set it to REQUIRED".into()),
+    };
+    if let Some(p) = problem {
+        let (ptr, pos) = leaf.requirement_at();
+        sink.report(
+            &rules::SIDECAR_REQUIREMENT,
+            ptr,
+            pos,
+            format!("the otp-sidecar step {p}"),
+        );
+    }
+
+    // Every sub-flow on the way down.
+    for (level, &(fi, k)) in path.iter().enumerate().take(path.len() - 1) {
+        let branch = &model.flows[fi].execs[k];
+        let sub = path.get(level + 1).map(|&(f, _)| f).unwrap_or(fi);
+        let problem = match branch.req {
+            Req::Required => None,
+            Req::Conditional if model.has_condition(sub) => None,
+            Req::Conditional => Some("is CONDITIONAL without an enabled condition step, so Keycloak skips it on every login; add a condition step or make it REQUIRED".to_string()),
+            Req::Alternative if model.has_required(fi) => Some("is ALTERNATIVE next to REQUIRED/CONDITIONAL executions, so Keycloak ignores it".into()),
+            Req::Alternative => {
+                check_bypass(model, fi, k, sink);
+                None
+            }
+            Req::Disabled => Some("is DISABLED".into()),
+            Req::Missing => Some("has no requirement".into()),
+            Req::Other => Some("has an unknown requirement".into()),
+        };
+        if let Some(p) = problem {
+            let (ptr, pos) = branch.requirement_at();
+            sink.report(
+                &rules::SIDECAR_REQUIREMENT,
+                ptr,
+                pos,
+                format!("{} holds the otp-sidecar step but {p}", branch.name()),
+            );
+        }
+    }
+    // Something before the step, on every way to it, identifies the user.
+    let mut identified = identified_at_start;
+    for &(fi, k) in path.iter().rev() {
+        if identified {
+            break;
+        }
+        let flow = &model.flows[fi];
+        identified = flow.execs[..k].iter().any(|e| {
+            (e.req == Req::Required || (!e.is_flow && e.req == Req::Conditional))
+                && model.exec_identifies(e, &mut HashSet::new())
+        });
+    }
+    if !identified {
+        let (ptr, pos) = leaf.anchor();
+        sink.report(
+            &rules::SIDECAR_IDENTIFY,
+            ptr,
+            pos,
+            format!(
+                "no REQUIRED step before the otp-sidecar step identifies the user (one of {}, or idp-*)",
+                IDENTIFYING.join(", ")
+            ),
+        );
+    }
+}
+
+/// Alternatives next to an ALTERNATIVE branch holding the step: each one that
+/// can finish the login on its own is a way around the step.
+fn check_bypass(model: &Model<'_>, fi: usize, k: usize, sink: &mut Sink) {
+    for (j, other) in model.flows[fi].execs.iter().enumerate() {
+        if j == k || other.req != Req::Alternative {
+            continue;
+        }
+        let accepted = if other.is_flow {
+            other
+                .sub_flow
+                .and_then(|a| model.by_alias(a))
+                .is_some_and(|s| model.contains_sidecar(s, &mut HashSet::new()))
+        } else {
+            other
+                .authenticator
+                .is_some_and(|a| ACCEPTED_ALTERNATIVES.contains(&a))
+        };
+        if !accepted {
+            let (ptr, pos) = other.anchor();
+            sink.report(
+                &rules::SIDECAR_BYPASS,
+                ptr,
+                pos,
+                format!(
+                    "{} is an alternative to the branch holding the otp-sidecar step and can finish the login without it",
+                    other.name()
+                ),
+            );
+        }
+    }
+}
+
+fn is_loopback(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(ip) => *ip == std::net::Ipv4Addr::LOCALHOST,
+        url::Host::Ipv6(ip) => *ip == std::net::Ipv6Addr::LOCALHOST,
+    }
+}
+
+fn url_problem(value: &str) -> Option<String> {
+    let url = match url::Url::parse(value) {
+        Ok(u) => u,
+        Err(e) => return Some(format!("is not a URL ({e})")),
+    };
+    let Some(host) = url.host() else {
+        return Some("has no host".into());
+    };
+    if !url.username().is_empty() || url.password().is_some() {
+        return Some("must not carry user info".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Some("must not carry a query or a fragment".into());
+    }
+    match url.scheme() {
+        "https" => None,
+        "http" if is_loopback(&host) => None,
+        "http" => Some(
+            "uses plain http to a host other than localhost, 127.0.0.1 or ::1; use https".into(),
+        ),
+        s => Some(format!("has scheme \"{s}\"; use https")),
+    }
+}
+
+fn check_config(realm: &Node, base: &Pointer, exec: &Exec<'_>, sink: &mut Sink) {
+    let Some(alias_node) = exec.node.get("authenticatorConfig") else {
+        let (ptr, pos) = exec.anchor();
+        sink.report(
+            &rules::SIDECAR_CONFIG_MISSING,
+            ptr,
+            pos,
+            "the otp-sidecar step has no authenticatorConfig; it needs the sidecar's URL and settings".into(),
+        );
+        return;
+    };
+    let alias = alias_node.as_str().unwrap_or_default();
+    let configs = realm
+        .get("authenticatorConfig")
+        .map(Node::items)
+        .unwrap_or_default();
+    let Some((ci, cfg)) = configs
+        .iter()
+        .enumerate()
+        .rev()
+        .find(|(_, c)| c.get("alias").and_then(Node::as_str) == Some(alias))
+    else {
+        sink.report(
+            &rules::SIDECAR_CONFIG_MISSING,
+            exec.ptr.key("authenticatorConfig"),
+            alias_node.pos,
+            format!("authenticatorConfig \"{alias}\" is not among the realm's authenticatorConfig entries"),
+        );
+        return;
+    };
+    let cptr = base.key("authenticatorConfig").index(ci);
+    let names: Vec<&str> = CONFIG_KEYS.iter().map(|(k, ..)| *k).collect();
+    let required: Vec<&str> = CONFIG_KEYS
+        .iter()
+        .filter(|(_, r, _)| *r)
+        .map(|(k, ..)| *k)
+        .collect();
+    let Some(map) = cfg.get("config") else {
+        sink.report(
+            &rules::SIDECAR_CONFIG_INCOMPLETE,
+            cptr.clone(),
+            cfg.pos,
+            format!(
+                "authenticatorConfig \"{alias}\" has no config; the authenticator needs {}",
+                required.join(", ")
+            ),
+        );
+        return;
+    };
+    let mptr = cptr.key("config");
+    for e in map.entries() {
+        if !names.contains(&e.key.as_str()) {
+            let hint = closest(&e.key, &names)
+                .map(|c| format!("; did you mean \"{c}\"?"))
+                .unwrap_or_else(|| format!("; the authenticator reads {}", names.join(", ")));
+            sink.report(
+                &rules::SIDECAR_CONFIG_UNKNOWN_KEY,
+                mptr.key(&e.key),
+                e.key_pos,
+                format!("config key \"{}\" is not read by otp-sidecar{hint}", e.key),
+            );
+        }
+    }
+    let missing: Vec<&str> = required
+        .iter()
+        .copied()
+        .filter(|k| map.get(k).is_none())
+        .collect();
+    if !missing.is_empty() {
+        sink.report(
+            &rules::SIDECAR_CONFIG_INCOMPLETE,
+            mptr.clone(),
+            map.pos,
+            format!(
+                "authenticatorConfig \"{alias}\" lacks {}, without which the authenticator refuses to run",
+                missing.join(", ")
+            ),
+        );
+    }
+    for (key, _, check) in &CONFIG_KEYS {
+        let Some(node) = map.get(key) else { continue };
+        let Some(text) = scalar_text(node) else {
+            sink.report(
+                &rules::SIDECAR_CONFIG_INVALID,
+                mptr.key(key),
+                node.pos,
+                format!("{key} must be a single value, found {}", node.kind()),
+            );
+            continue;
+        };
+        if super::doc::is_substitution(&text) {
+            continue;
+        }
+        let text = text.trim();
+        let problem = match check {
+            Check::Url => url_problem(text),
+            Check::Any => None,
+            Check::Range(lo, hi) => match text.parse::<i64>() {
+                Ok(n) if (*lo..=*hi).contains(&n) => None,
+                Ok(n) => Some(format!("is {n}; the sidecar accepts {lo}..={hi}")),
+                Err(_) => Some(format!("is \"{text}\", not an integer in {lo}..={hi}")),
+            },
+            Check::Bool
+                if text.eq_ignore_ascii_case("true") || text.eq_ignore_ascii_case("false") =>
+            {
+                None
+            }
+            Check::Bool => Some(format!("is \"{text}\", not true or false")),
+        };
+        if let Some(p) = problem {
+            sink.report(
+                &rules::SIDECAR_CONFIG_INVALID,
+                mptr.key(key),
+                node.pos,
+                format!("{key} {p}"),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::super::doc::parse_json;
+    use super::*;
+
+    const CONFIG: &str = r#"{"alias":"otp","config":{"otp.sidecar.public.url":"https://id.example.com/otp","otp.sidecar.jwks.url":"https://id.example.com/otp/.well-known/jwks.json","otp.sidecar.issuer":"https://id.example.com/otp","otp.sidecar.audience":"otp-sidecar","otp.code.length":"6","otp.ttl":"300","otp.max.attempts":"5","otp.resend.cooldown":"30","otp.max.resends":"3","otp.require.verified.email":"true"}}"#;
+
+    fn exec(auth: &str, req: &str) -> String {
+        let cfg = if auth == AUTHENTICATOR_ID {
+            r#","authenticatorConfig":"otp""#
+        } else {
+            ""
+        };
+        format!(
+            r#"{{"authenticator":"{auth}","authenticatorFlow":false,"requirement":"{req}"{cfg}}}"#
+        )
+    }
+
+    fn sub(alias: &str, req: &str) -> String {
+        format!(r#"{{"authenticatorFlow":true,"flowAlias":"{alias}","requirement":"{req}"}}"#)
+    }
+
+    fn flow(alias: &str, execs: &[String]) -> String {
+        format!(
+            r#"{{"id":"id-{alias}","alias":"{alias}","providerId":"basic-flow","topLevel":true,"authenticationExecutions":[{}]}}"#,
+            execs.join(",")
+        )
+    }
+
+    fn realm(extra: &str, flows: &[String]) -> String {
+        format!(
+            r#"{{"realm":"r","bruteForceProtected":true,"browserFlow":"main","authenticatorConfig":[{CONFIG}],"authenticationFlows":[{}]{extra}}}"#,
+            flows.join(",")
+        )
+    }
+
+    fn hits(json: &str) -> Vec<(String, String)> {
+        let node = parse_json(json).unwrap();
+        let mut sink = Sink::new();
+        check(&node, &Pointer::root(), &mut sink);
+        sink.hits
+            .into_iter()
+            .map(|h| (h.rule.id.to_string(), h.pointer.as_str().to_string()))
+            .collect()
+    }
+
+    fn standard() -> Vec<String> {
+        vec![
+            flow(
+                "main",
+                &[
+                    exec("auth-cookie", "ALTERNATIVE"),
+                    sub("forms", "ALTERNATIVE"),
+                ],
+            ),
+            flow(
+                "forms",
+                &[
+                    exec("auth-username-password-form", "REQUIRED"),
+                    exec(AUTHENTICATOR_ID, "REQUIRED"),
+                ],
+            ),
+        ]
+    }
+
+    #[test]
+    fn standard_shape_is_clean() {
+        assert_eq!(hits(&realm("", &standard())), vec![]);
+    }
+
+    #[test]
+    fn realm_without_the_step_is_not_checked() {
+        assert_eq!(hits(r#"{"realm":"master"}"#), vec![]);
+    }
+
+    #[test]
+    fn not_bound_and_unbound_flow() {
+        let mut flows = standard();
+        flows[0] = flow("main", &[exec("auth-username-password-form", "REQUIRED")]);
+        let got = hits(&realm("", &flows));
+        assert_eq!(
+            got,
+            vec![(
+                "otp-sidecar/not-bound".into(),
+                "/authenticationFlows/1/authenticationExecutions/1/authenticator".into()
+            )]
+        );
+
+        let mut flows = standard();
+        flows.push(flow(
+            "spare",
+            &[
+                exec("auth-username-form", "REQUIRED"),
+                exec(AUTHENTICATOR_ID, "REQUIRED"),
+            ],
+        ));
+        let got = hits(&realm("", &flows));
+        assert_eq!(
+            got,
+            vec![(
+                "otp-sidecar/unbound-flow".into(),
+                "/authenticationFlows/2/authenticationExecutions/1/authenticator".into()
+            )]
+        );
+    }
+
+    #[test]
+    fn client_override_by_id_or_alias_binds() {
+        let mut flows = standard();
+        flows[0] = flow("main", &[exec("auth-username-password-form", "REQUIRED")]);
+        flows.push(flow("client", &[sub("forms", "REQUIRED")]));
+        for key in ["id-client", "client"] {
+            let extra = format!(
+                r#","clients":[{{"clientId":"app","authenticationFlowBindingOverrides":{{"browser":"{key}"}}}}]"#
+            );
+            assert_eq!(hits(&realm(&extra, &flows)), vec![]);
+        }
+        let extra = r#","clients":[{"clientId":"app","authenticationFlowBindingOverrides":{"browser":"nope"}}]"#;
+        let got = hits(&realm(extra, &flows));
+        assert!(
+            got.contains(&(
+                "flow/unknown-flow".into(),
+                "/clients/0/authenticationFlowBindingOverrides/browser".into()
+            )),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn broker_flows_bind_and_start_identified() {
+        // The step only in an IdP's post-broker-login flow: bound, and the user is known.
+        let flows = vec![
+            flow("main", &[exec("identity-provider-redirector", "REQUIRED")]),
+            flow("after idp", &[exec(AUTHENTICATOR_ID, "REQUIRED")]),
+        ];
+        let extra = r#","identityProviders":[{"alias":"corp","providerId":"oidc","postBrokerLoginFlowAlias":"after idp"}]"#;
+        assert_eq!(hits(&realm(extra, &flows)), vec![]);
+        let extra = r#","identityProviders":[{"alias":"corp","providerId":"oidc","postBrokerLoginFlowAlias":"after"}]"#;
+        let got = hits(&realm(extra, &flows));
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "flow/unknown-flow".into(),
+                    "/identityProviders/0/postBrokerLoginFlowAlias".into()
+                ),
+                (
+                    "otp-sidecar/not-bound".into(),
+                    "/authenticationFlows/1/authenticationExecutions/0/authenticator".into()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn requirement_shapes() {
+        let mut flows = standard();
+        flows[1] = flow(
+            "forms",
+            &[
+                exec("auth-username-password-form", "REQUIRED"),
+                exec(AUTHENTICATOR_ID, "ALTERNATIVE"),
+            ],
+        );
+        assert_eq!(
+            hits(&realm("", &flows)),
+            vec![(
+                "otp-sidecar/requirement".into(),
+                "/authenticationFlows/1/authenticationExecutions/1/requirement".into()
+            )]
+        );
+
+        // CONDITIONAL sub-flow without a condition: skipped on every login.
+        let flows = vec![
+            flow(
+                "main",
+                &[
+                    exec("auth-username-password-form", "REQUIRED"),
+                    sub("cond", "CONDITIONAL"),
+                ],
+            ),
+            flow("cond", &[exec(AUTHENTICATOR_ID, "REQUIRED")]),
+        ];
+        assert_eq!(
+            hits(&realm("", &flows)),
+            vec![(
+                "otp-sidecar/requirement".into(),
+                "/authenticationFlows/0/authenticationExecutions/1/requirement".into()
+            )]
+        );
+
+        // With a condition it is fine, and so is a CONDITIONAL step inside it.
+        for req in ["REQUIRED", "CONDITIONAL"] {
+            let flows = vec![
+                flow(
+                    "main",
+                    &[
+                        exec("auth-username-password-form", "REQUIRED"),
+                        sub("cond", "CONDITIONAL"),
+                    ],
+                ),
+                flow(
+                    "cond",
+                    &[
+                        exec("conditional-user-role", "REQUIRED"),
+                        exec(AUTHENTICATOR_ID, req),
+                    ],
+                ),
+            ];
+            assert_eq!(hits(&realm("", &flows)), vec![], "{req}");
+        }
+
+        // An ALTERNATIVE sub-flow next to a REQUIRED step is ignored.
+        let flows = vec![
+            flow(
+                "main",
+                &[
+                    exec("auth-username-password-form", "REQUIRED"),
+                    sub("alt", "ALTERNATIVE"),
+                ],
+            ),
+            flow("alt", &[exec(AUTHENTICATOR_ID, "REQUIRED")]),
+        ];
+        assert_eq!(
+            hits(&realm("", &flows)),
+            vec![(
+                "otp-sidecar/requirement".into(),
+                "/authenticationFlows/0/authenticationExecutions/1/requirement".into()
+            )]
+        );
+    }
+
+    #[test]
+    fn bypass_alternative() {
+        let mut flows = standard();
+        flows[0] = flow(
+            "main",
+            &[
+                exec("auth-cookie", "ALTERNATIVE"),
+                exec("auth-username-password-form", "ALTERNATIVE"),
+                sub("forms", "ALTERNATIVE"),
+            ],
+        );
+        assert_eq!(
+            hits(&realm("", &flows)),
+            vec![(
+                "otp-sidecar/bypass".into(),
+                "/authenticationFlows/0/authenticationExecutions/1/authenticator".into()
+            )]
+        );
+    }
+
+    #[test]
+    fn user_identification() {
+        let flows = vec![flow(
+            "main",
+            &[
+                exec(AUTHENTICATOR_ID, "REQUIRED"),
+                exec("auth-username-password-form", "REQUIRED"),
+            ],
+        )];
+        assert_eq!(
+            hits(&realm("", &flows)),
+            vec![(
+                "otp-sidecar/user-not-identified".into(),
+                "/authenticationFlows/0/authenticationExecutions/0/authenticator".into()
+            )]
+        );
+        // Priorities decide the order, not the listing.
+        let flows = vec![flow(
+            "main",
+            &[
+                exec(AUTHENTICATOR_ID, "REQUIRED").replace("{", r#"{"priority":20,"#),
+                exec("auth-username-form", "REQUIRED").replace("{", r#"{"priority":10,"#),
+            ],
+        )];
+        assert_eq!(hits(&realm("", &flows)), vec![]);
+        // A REQUIRED sub-flow whose alternatives all identify the user counts.
+        let flows = vec![
+            flow(
+                "main",
+                &[sub("login", "REQUIRED"), exec(AUTHENTICATOR_ID, "REQUIRED")],
+            ),
+            flow(
+                "login",
+                &[exec("auth-cookie", "ALTERNATIVE"), sub("pw", "ALTERNATIVE")],
+            ),
+            flow("pw", &[exec("auth-username-password-form", "REQUIRED")]),
+        ];
+        assert_eq!(hits(&realm("", &flows)), vec![]);
+    }
+
+    #[test]
+    fn config_rules() {
+        let with = |cfg: &str| realm("", &standard()).replace(CONFIG, cfg);
+        assert_eq!(
+            hits(&with(&CONFIG.replace(
+                "https://id.example.com/otp\",\"otp.sidecar.jwks",
+                "http://id.example.com/otp\",\"otp.sidecar.jwks"
+            ))),
+            vec![(
+                "otp-sidecar/config-invalid".into(),
+                "/authenticatorConfig/0/config/otp.sidecar.public.url".into()
+            )]
+        );
+        assert_eq!(
+            hits(&with(&CONFIG.replace(
+                "https://id.example.com/otp\",\"otp.sidecar.jwks",
+                "http://127.0.0.1:8081\",\"otp.sidecar.jwks"
+            ))),
+            vec![]
+        );
+        assert_eq!(
+            hits(&with(
+                &CONFIG.replace("\"otp.ttl\":\"300\"", "\"otp.ttl\":\"30\"")
+            )),
+            vec![(
+                "otp-sidecar/config-invalid".into(),
+                "/authenticatorConfig/0/config/otp.ttl".into()
+            )]
+        );
+        assert_eq!(
+            hits(&with(&CONFIG.replace(
+                "\"otp.sidecar.issuer\":\"https://id.example.com/otp\",",
+                ""
+            ))),
+            vec![(
+                "otp-sidecar/config-incomplete".into(),
+                "/authenticatorConfig/0/config".into()
+            )]
+        );
+        assert_eq!(
+            hits(&with(&CONFIG.replace(
+                "\"otp.ttl\":\"300\"",
+                "\"otp.ttl\":\"300\",\"otp.max.attempt\":\"5\""
+            ))),
+            vec![(
+                "otp-sidecar/config-unknown-key".into(),
+                "/authenticatorConfig/0/config/otp.max.attempt".into()
+            )]
+        );
+        assert_eq!(
+            hits(&with(
+                &CONFIG.replace("\"alias\":\"otp\"", "\"alias\":\"other\"")
+            )),
+            vec![(
+                "otp-sidecar/config-missing".into(),
+                "/authenticationFlows/1/authenticationExecutions/1/authenticatorConfig".into()
+            )]
+        );
+        assert_eq!(
+            hits(&with(&CONFIG.replace("\"5\"", "\"$(env:MAX)\""))),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn brute_force() {
+        let json = realm("", &standard()).replace("\"bruteForceProtected\":true,", "");
+        assert_eq!(
+            hits(&json),
+            vec![("otp-sidecar/brute-force".into(), "/realm".into())]
+        );
+        let json = realm("", &standard()).replace(
+            "\"bruteForceProtected\":true",
+            "\"bruteForceProtected\":false",
+        );
+        assert_eq!(
+            hits(&json),
+            vec![(
+                "otp-sidecar/brute-force".into(),
+                "/bruteForceProtected".into()
+            )]
+        );
+    }
+
+    #[test]
+    fn url_checks() {
+        assert!(url_problem("https://a.example").is_none());
+        assert!(url_problem("http://localhost:8081/x").is_none());
+        assert!(url_problem("http://[::1]:8081").is_none());
+        assert!(url_problem("http://a.example").is_some());
+        assert!(url_problem("https://u:p@a.example").is_some());
+        assert!(url_problem("ftp://a.example").is_some());
+        assert!(url_problem("not a url").is_some());
+    }
+}

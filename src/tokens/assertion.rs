@@ -1,0 +1,672 @@
+//! The sidecar's own signing key: assertions out, public keys in our JWKS.
+//!
+//! Keys are PKCS#8 PEM files (ES256 by default; EdDSA and RS256 selectable)
+//! or, on loopback only, an ephemeral key from the OS CSPRNG. The `kid` is
+//! the RFC 7638 thumbprint, so it changes exactly when the key does.
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use rand_core::{OsRng, RngCore};
+use rsa::pkcs1::EncodeRsaPrivateKey;
+use rsa::traits::PublicKeyParts;
+use serde::Serialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::{b64url_encode, AssertionClaims};
+use crate::config::{SigningAlgorithm, SigningSettings};
+
+/// Smallest RSA key we sign with (bits).
+const MIN_RSA_BITS: usize = 2048;
+/// RSA size of an ephemeral RS256 key (bits).
+const EPHEMERAL_RSA_BITS: usize = 2048;
+
+/// Why a signing key could not be loaded or used; names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("{path}: cannot read ({message})")]
+    Read { path: PathBuf, message: String },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error(
+        "{path}: holds {found} key but signing.algorithm is {configured}; \
+         set signing.algorithm = \"{found_alg}\" or use a {configured} key"
+    )]
+    AlgorithmMismatch {
+        path: PathBuf,
+        found: &'static str,
+        found_alg: &'static str,
+        configured: &'static str,
+    },
+    #[error("cannot generate an ephemeral key: {0}")]
+    Generate(String),
+    #[error("cannot sign: {0}")]
+    Sign(String),
+}
+
+impl SigningAlgorithm {
+    /// The JOSE `alg` name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Es256 => "ES256",
+            Self::EdDsa => "EdDSA",
+            Self::Rs256 => "RS256",
+        }
+    }
+
+    /// Parses a JOSE `alg` name (exact spelling).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "ES256" => Some(Self::Es256),
+            "EdDSA" => Some(Self::EdDsa),
+            "RS256" => Some(Self::Rs256),
+            _ => None,
+        }
+    }
+
+    fn jose(self) -> Algorithm {
+        match self {
+            Self::Es256 => Algorithm::ES256,
+            Self::EdDsa => Algorithm::EdDSA,
+            Self::Rs256 => Algorithm::RS256,
+        }
+    }
+
+    fn key_kind(self) -> &'static str {
+        match self {
+            Self::Es256 => "an EC P-256",
+            Self::EdDsa => "an Ed25519",
+            Self::Rs256 => "an RSA",
+        }
+    }
+}
+
+impl fmt::Display for SigningAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Public parameters of a key, as the JWK members RFC 7638 hashes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum PublicParams {
+    Ec { x: String, y: String },
+    Okp { x: String },
+    Rsa { n: String, e: String },
+}
+
+impl PublicParams {
+    fn algorithm(&self) -> SigningAlgorithm {
+        match self {
+            Self::Ec { .. } => SigningAlgorithm::Es256,
+            Self::Okp { .. } => SigningAlgorithm::EdDsa,
+            Self::Rsa { .. } => SigningAlgorithm::Rs256,
+        }
+    }
+
+    /// The required members only, in lexicographic order (RFC 7638 section 3.2).
+    fn canonical_json(&self) -> String {
+        match self {
+            Self::Ec { x, y } => format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#),
+            Self::Okp { x } => format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#),
+            Self::Rsa { n, e } => format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#),
+        }
+    }
+
+    fn jwk(&self, kid: &str) -> Value {
+        let alg = self.algorithm().as_str();
+        match self {
+            Self::Ec { x, y } => json!({
+                "kty": "EC", "crv": "P-256", "x": x, "y": y,
+                "alg": alg, "use": "sig", "kid": kid,
+            }),
+            Self::Okp { x } => json!({
+                "kty": "OKP", "crv": "Ed25519", "x": x,
+                "alg": alg, "use": "sig", "kid": kid,
+            }),
+            Self::Rsa { n, e } => json!({
+                "kty": "RSA", "n": n, "e": e,
+                "alg": alg, "use": "sig", "kid": kid,
+            }),
+        }
+    }
+}
+
+/// RFC 7638 JWK thumbprint (SHA-256, base64url) of a public JWK given as JSON.
+/// Returns `None` for key types other than EC P-256, OKP Ed25519 and RSA.
+pub fn thumbprint(jwk: &Value) -> Option<String> {
+    let s = |k: &str| jwk.get(k).and_then(Value::as_str).map(str::to_string);
+    let params = match (s("kty")?.as_str(), s("crv").as_deref()) {
+        ("EC", Some("P-256")) => PublicParams::Ec {
+            x: s("x")?,
+            y: s("y")?,
+        },
+        ("OKP", Some("Ed25519")) => PublicParams::Okp { x: s("x")? },
+        ("RSA", _) => PublicParams::Rsa {
+            n: s("n")?,
+            e: s("e")?,
+        },
+        _ => return None,
+    };
+    Some(params_thumbprint(&params))
+}
+
+fn params_thumbprint(params: &PublicParams) -> String {
+    b64url_encode(&Sha256::digest(params.canonical_json().as_bytes()))
+}
+
+/// A key we sign with: the private part stays inside `EncodingKey`.
+struct SigningKey {
+    algorithm: SigningAlgorithm,
+    kid: String,
+    encoding: EncodingKey,
+    public: PublicParams,
+}
+
+/// Signs assertions with the current key and publishes current + previous public keys.
+pub struct AssertionSigner {
+    current: SigningKey,
+    /// Public keys still published during a rotation, by kid.
+    previous: Vec<(String, PublicParams)>,
+    ephemeral: bool,
+}
+
+impl fmt::Debug for AssertionSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AssertionSigner")
+            .field("algorithm", &self.current.algorithm)
+            .field("kid", &self.current.kid)
+            .field(
+                "previous",
+                &self.previous.iter().map(|p| &p.0).collect::<Vec<_>>(),
+            )
+            .field("ephemeral", &self.ephemeral)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AssertionSigner {
+    /// The configured key file, or an ephemeral key when none is set
+    /// (config validation allows that on loopback only).
+    pub fn from_settings(settings: &SigningSettings) -> Result<Self, KeyError> {
+        let mut signer = match &settings.key_file {
+            Some(path) => Self::from_pem_file(settings.algorithm, path)?,
+            None => Self::ephemeral(settings.algorithm)?,
+        };
+        for path in &settings.previous_key_files {
+            let pem = read(path)?;
+            let public = load_public(path, &pem)?;
+            let kid = params_thumbprint(&public);
+            if kid != signer.current.kid && !signer.previous.iter().any(|(k, _)| *k == kid) {
+                signer.previous.push((kid, public));
+            }
+        }
+        Ok(signer)
+    }
+
+    /// A PKCS#8 PEM private key of the given algorithm.
+    pub fn from_pem_file(algorithm: SigningAlgorithm, path: &Path) -> Result<Self, KeyError> {
+        let pem = read(path)?;
+        Self::from_pem(algorithm, path, &pem)
+    }
+
+    /// Like [`Self::from_pem_file`] with the PEM text given; `path` only names it in errors.
+    pub fn from_pem(
+        algorithm: SigningAlgorithm,
+        path: &Path,
+        pem: &[u8],
+    ) -> Result<Self, KeyError> {
+        let current = load_private(path, pem)?;
+        if current.algorithm != algorithm {
+            return Err(KeyError::AlgorithmMismatch {
+                path: path.to_path_buf(),
+                found: current.algorithm.key_kind(),
+                found_alg: current.algorithm.as_str(),
+                configured: algorithm.as_str(),
+            });
+        }
+        Ok(Self {
+            current,
+            previous: Vec::new(),
+            ephemeral: false,
+        })
+    }
+
+    /// A fresh key from the OS CSPRNG, gone when the process exits.
+    pub fn ephemeral(algorithm: SigningAlgorithm) -> Result<Self, KeyError> {
+        let gen = |e: &dyn fmt::Display| KeyError::Generate(e.to_string());
+        let der = match algorithm {
+            SigningAlgorithm::Es256 => p256::SecretKey::random(&mut OsRng)
+                .to_pkcs8_der()
+                .map_err(|e| gen(&e))?,
+            SigningAlgorithm::EdDsa => {
+                let mut seed = [0u8; 32];
+                OsRng.try_fill_bytes(&mut seed).map_err(|e| gen(&e))?;
+                ed25519_dalek::SigningKey::from_bytes(&seed)
+                    .to_pkcs8_der()
+                    .map_err(|e| gen(&e))?
+            }
+            SigningAlgorithm::Rs256 => rsa::RsaPrivateKey::new(&mut OsRng, EPHEMERAL_RSA_BITS)
+                .map_err(|e| gen(&e))?
+                .to_pkcs8_der()
+                .map_err(|e| gen(&e))?,
+        };
+        let current = load_private_der(Path::new("(ephemeral key)"), der.as_bytes())?;
+        Ok(Self {
+            current,
+            previous: Vec::new(),
+            ephemeral: true,
+        })
+    }
+
+    /// Signs an assertion: header `alg`, `kid`, `typ: "JWT"`.
+    pub fn sign(&self, claims: &AssertionClaims) -> Result<String, KeyError> {
+        self.sign_payload(claims)
+    }
+
+    /// Signs any claims set with the current key. The demo realm and tests use
+    /// this to play Keycloak's part; the service signs only [`AssertionClaims`].
+    pub fn sign_payload<T: Serialize>(&self, claims: &T) -> Result<String, KeyError> {
+        let mut header = Header::new(self.current.algorithm.jose());
+        header.kid = Some(self.current.kid.clone());
+        header.typ = Some("JWT".into());
+        jsonwebtoken::encode(&header, claims, &self.current.encoding)
+            .map_err(|e| KeyError::Sign(e.to_string()))
+    }
+
+    /// `{"keys": [...]}` with the current key first, then the previous ones.
+    pub fn jwks(&self) -> Value {
+        let mut keys = vec![self.current.public.jwk(&self.current.kid)];
+        keys.extend(self.previous.iter().map(|(kid, p)| p.jwk(kid)));
+        json!({ "keys": keys })
+    }
+
+    /// The current key's RFC 7638 thumbprint.
+    pub fn kid(&self) -> &str {
+        &self.current.kid
+    }
+
+    pub fn algorithm(&self) -> SigningAlgorithm {
+        self.current.algorithm
+    }
+
+    /// True when the key was generated at start-up (no `signing.key_file`).
+    pub fn is_ephemeral(&self) -> bool {
+        self.ephemeral
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, KeyError> {
+    std::fs::read(path).map_err(|e| KeyError::Read {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+fn invalid(path: &Path, message: impl Into<String>) -> KeyError {
+    KeyError::Invalid {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
+}
+
+fn parse_pem(path: &Path, pem: &[u8]) -> Result<pem::Pem, KeyError> {
+    let parsed = pem::parse(pem).map_err(|e| invalid(path, format!("not a PEM file ({e})")))?;
+    match parsed.tag() {
+        "PRIVATE KEY" | "PUBLIC KEY" => Ok(parsed),
+        "EC PRIVATE KEY" | "RSA PRIVATE KEY" => Err(invalid(
+            path,
+            format!(
+                "holds a {} (not PKCS#8); convert it with \
+                 `openssl pkcs8 -topk8 -nocrypt -in OLD -out NEW`",
+                parsed.tag()
+            ),
+        )),
+        "ENCRYPTED PRIVATE KEY" => Err(invalid(
+            path,
+            "holds an encrypted key; store it unencrypted (PKCS#8) with file permissions 0600",
+        )),
+        other => Err(invalid(
+            path,
+            format!("holds a {other} block, expected PRIVATE KEY (PKCS#8)"),
+        )),
+    }
+}
+
+fn load_private(path: &Path, pem: &[u8]) -> Result<SigningKey, KeyError> {
+    let parsed = parse_pem(path, pem)?;
+    if parsed.tag() != "PRIVATE KEY" {
+        return Err(invalid(
+            path,
+            "holds a public key; the signing key must be a private key (PKCS#8)",
+        ));
+    }
+    load_private_der(path, parsed.contents())
+}
+
+fn load_private_der(path: &Path, der: &[u8]) -> Result<SigningKey, KeyError> {
+    let (algorithm, encoding, public) = if let Ok(key) = p256::SecretKey::from_pkcs8_der(der) {
+        let public = ec_params(&key.public_key());
+        (
+            SigningAlgorithm::Es256,
+            EncodingKey::from_ec_der(der),
+            public,
+        )
+    } else if let Ok(key) = ed25519_dalek::SigningKey::from_pkcs8_der(der) {
+        let public = PublicParams::Okp {
+            x: b64url_encode(key.verifying_key().as_bytes()),
+        };
+        (
+            SigningAlgorithm::EdDsa,
+            EncodingKey::from_ed_der(der),
+            public,
+        )
+    } else if let Ok(key) = rsa::RsaPrivateKey::from_pkcs8_der(der) {
+        check_rsa_size(path, key.size())?;
+        let pkcs1 = key
+            .to_pkcs1_der()
+            .map_err(|e| invalid(path, format!("RSA key: {e}")))?;
+        let public = rsa_params(&key.to_public_key());
+        (
+            SigningAlgorithm::Rs256,
+            EncodingKey::from_rsa_der(pkcs1.as_bytes()),
+            public,
+        )
+    } else {
+        return Err(invalid(
+            path,
+            "not a PKCS#8 EC P-256, Ed25519 or RSA private key",
+        ));
+    };
+    let kid = params_thumbprint(&public);
+    Ok(SigningKey {
+        algorithm,
+        kid,
+        encoding,
+        public,
+    })
+}
+
+/// Public parameters from a PEM private (PKCS#8) or public (SPKI) key.
+fn load_public(path: &Path, pem: &[u8]) -> Result<PublicParams, KeyError> {
+    let parsed = parse_pem(path, pem)?;
+    if parsed.tag() == "PRIVATE KEY" {
+        return Ok(load_private_der(path, parsed.contents())?.public);
+    }
+    let der = parsed.contents();
+    if let Ok(key) = p256::PublicKey::from_public_key_der(der) {
+        Ok(ec_params(&key))
+    } else if let Ok(key) = ed25519_dalek::VerifyingKey::from_public_key_der(der) {
+        Ok(PublicParams::Okp {
+            x: b64url_encode(key.as_bytes()),
+        })
+    } else if let Ok(key) = rsa::RsaPublicKey::from_public_key_der(der) {
+        check_rsa_size(path, key.size())?;
+        Ok(rsa_params(&key))
+    } else {
+        Err(invalid(
+            path,
+            "not an EC P-256, Ed25519 or RSA public key (SPKI)",
+        ))
+    }
+}
+
+fn check_rsa_size(path: &Path, bytes: usize) -> Result<(), KeyError> {
+    if bytes * 8 < MIN_RSA_BITS {
+        return Err(invalid(
+            path,
+            format!(
+                "RSA key of {} bits; at least {MIN_RSA_BITS} required",
+                bytes * 8
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn ec_params(key: &p256::PublicKey) -> PublicParams {
+    use p256::elliptic_curve::sec1::ToEncodedPoint;
+    let point = key.to_encoded_point(false);
+    let coord = |c: Option<&p256::FieldBytes>| c.map(|b| b64url_encode(b)).unwrap_or_default();
+    PublicParams::Ec {
+        x: coord(point.x()),
+        y: coord(point.y()),
+    }
+}
+
+fn rsa_params(key: &rsa::RsaPublicKey) -> PublicParams {
+    PublicParams::Rsa {
+        n: b64url_encode(&key.n().to_bytes_be()),
+        e: b64url_encode(&key.e().to_bytes_be()),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::{DecodingKey, Validation};
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/keys")
+            .join(name)
+    }
+
+    fn settings(alg: SigningAlgorithm, key: Option<&str>, previous: &[&str]) -> SigningSettings {
+        SigningSettings {
+            key_file: key.map(fixture),
+            previous_key_files: previous.iter().map(|p| fixture(p)).collect(),
+            algorithm: alg,
+            audience: "otp-sidecar".into(),
+        }
+    }
+
+    fn claims() -> AssertionClaims {
+        AssertionClaims {
+            iss: "https://id.example.com/otp".into(),
+            aud: "https://id.example.com/realms/acme".into(),
+            sub: "user-1".into(),
+            nonce: "n".repeat(22),
+            req_jti: "req-1".into(),
+            jti: "as-1".into(),
+            iat: 1_700_000_000,
+            exp: 1_700_000_060,
+            result: super::super::AssertionResult::Success,
+            amr: vec!["otp".into()],
+            otp_channel: "email".into(),
+        }
+    }
+
+    /// Verifies `jwt` with the key published under its kid, as Keycloak would.
+    fn verify_with_jwks(jwt: &str, jwks: &Value) -> AssertionClaims {
+        let header = jsonwebtoken::decode_header(jwt).unwrap();
+        assert_eq!(header.typ.as_deref(), Some("JWT"));
+        let kid = header.kid.unwrap();
+        let jwk = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["kid"] == kid.as_str())
+            .unwrap();
+        assert_eq!(thumbprint(jwk).unwrap(), kid);
+        let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(jwk.clone()).unwrap();
+        let key = DecodingKey::from_jwk(&jwk).unwrap();
+        let mut validation = Validation::new(header.alg);
+        validation.set_audience(&["https://id.example.com/realms/acme"]);
+        validation.validate_exp = false;
+        jsonwebtoken::decode::<AssertionClaims>(jwt, &key, &validation)
+            .unwrap()
+            .claims
+    }
+
+    #[test]
+    fn rfc7638_example_thumbprint() {
+        let jwk = json!({
+            "kty": "RSA",
+            "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+            "e": "AQAB",
+            "alg": "RS256",
+            "kid": "2011-04-29"
+        });
+        assert_eq!(
+            thumbprint(&jwk).unwrap(),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
+    }
+
+    #[test]
+    fn signs_and_verifies_with_each_algorithm() {
+        for (alg, file) in [
+            (SigningAlgorithm::Es256, "sidecar-es256.pem"),
+            (SigningAlgorithm::EdDsa, "sidecar-ed25519.pem"),
+            (SigningAlgorithm::Rs256, "sidecar-rs256.pem"),
+        ] {
+            let signer = AssertionSigner::from_settings(&settings(alg, Some(file), &[])).unwrap();
+            assert_eq!(signer.algorithm(), alg);
+            assert!(!signer.is_ephemeral());
+            let jwt = signer.sign(&claims()).unwrap();
+            let header = jsonwebtoken::decode_header(&jwt).unwrap();
+            assert_eq!(header.alg, alg.jose());
+            assert_eq!(header.kid.as_deref(), Some(signer.kid()));
+            let jwks = signer.jwks();
+            let key = &jwks["keys"][0];
+            assert_eq!(key["alg"], alg.as_str());
+            assert_eq!(key["use"], "sig");
+            assert!(key.get("d").is_none(), "private part published: {key}");
+            let back = verify_with_jwks(&jwt, &jwks);
+            assert_eq!(back.sub, "user-1");
+            assert_eq!(back.result, super::super::AssertionResult::Success);
+        }
+    }
+
+    #[test]
+    fn ec_jwk_members() {
+        let signer = AssertionSigner::from_settings(&settings(
+            SigningAlgorithm::Es256,
+            Some("sidecar-es256.pem"),
+            &[],
+        ))
+        .unwrap();
+        let key = &signer.jwks()["keys"][0];
+        assert_eq!(key["kty"], "EC");
+        assert_eq!(key["crv"], "P-256");
+        assert_eq!(key["x"].as_str().unwrap().len(), 43);
+        assert_eq!(key["y"].as_str().unwrap().len(), 43);
+        assert_eq!(key["kid"], signer.kid());
+    }
+
+    #[test]
+    fn ephemeral_keys_are_fresh_and_work() {
+        let a = AssertionSigner::ephemeral(SigningAlgorithm::Es256).unwrap();
+        let b = AssertionSigner::ephemeral(SigningAlgorithm::Es256).unwrap();
+        assert_ne!(a.kid(), b.kid());
+        assert!(a.is_ephemeral());
+        verify_with_jwks(&a.sign(&claims()).unwrap(), &a.jwks());
+        let ed = AssertionSigner::ephemeral(SigningAlgorithm::EdDsa).unwrap();
+        verify_with_jwks(&ed.sign(&claims()).unwrap(), &ed.jwks());
+        let from_settings =
+            AssertionSigner::from_settings(&settings(SigningAlgorithm::Es256, None, &[])).unwrap();
+        assert!(from_settings.is_ephemeral());
+    }
+
+    #[test]
+    fn previous_keys_are_published_from_private_or_public_pem() {
+        let signer = AssertionSigner::from_settings(&settings(
+            SigningAlgorithm::Es256,
+            Some("sidecar-es256.pem"),
+            &[
+                "sidecar-ed25519.pub.pem",
+                "sidecar-rs256.pem",
+                "sidecar-es256.pub.pem", // the current key again: not duplicated
+            ],
+        ))
+        .unwrap();
+        let jwks = signer.jwks();
+        let keys = jwks["keys"].as_array().unwrap();
+        assert_eq!(keys.len(), 3, "{jwks}");
+        assert_eq!(keys[0]["kid"], signer.kid());
+        assert_eq!(keys[1]["kty"], "OKP");
+        assert_eq!(keys[1]["alg"], "EdDSA");
+        assert_eq!(keys[2]["kty"], "RSA");
+        assert!(keys[2].get("d").is_none());
+        // An assertion signed by the previous key still verifies against this JWKS.
+        let old = AssertionSigner::from_settings(&settings(
+            SigningAlgorithm::EdDsa,
+            Some("sidecar-ed25519.pem"),
+            &[],
+        ))
+        .unwrap();
+        verify_with_jwks(&old.sign(&claims()).unwrap(), &jwks);
+        // Public and private forms give the same kid.
+        assert_eq!(keys[1]["kid"], old.kid());
+    }
+
+    #[test]
+    fn algorithm_must_match_the_key() {
+        let err = AssertionSigner::from_settings(&settings(
+            SigningAlgorithm::Es256,
+            Some("sidecar-ed25519.pem"),
+            &[],
+        ))
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, KeyError::AlgorithmMismatch { .. }), "{msg}");
+        assert!(
+            msg.contains("Ed25519") && msg.contains("ES256") && msg.contains("sidecar-ed25519.pem"),
+            "{msg}"
+        );
+        let err = AssertionSigner::from_settings(&settings(
+            SigningAlgorithm::Rs256,
+            Some("sidecar-es256.pem"),
+            &[],
+        ))
+        .unwrap_err();
+        assert!(err.to_string().contains("EC P-256"), "{err}");
+    }
+
+    #[test]
+    fn unusable_key_files_name_the_file_and_the_problem() {
+        let cases = [
+            ("missing.pem", "cannot read"),
+            ("sidecar-es256.pub.pem", "public key"),
+            ("sidecar-es256.sec1.pem", "openssl pkcs8 -topk8"),
+            ("README.md", "not a PEM"),
+        ];
+        for (file, expected) in cases {
+            let err =
+                AssertionSigner::from_settings(&settings(SigningAlgorithm::Es256, Some(file), &[]))
+                    .unwrap_err()
+                    .to_string();
+            assert!(
+                err.contains(file) && err.contains(expected),
+                "{file}: {err}"
+            );
+        }
+        let err = AssertionSigner::from_settings(&settings(
+            SigningAlgorithm::Es256,
+            Some("sidecar-es256.pem"),
+            &["missing-previous.pem"],
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("missing-previous.pem"), "{err}");
+    }
+
+    #[test]
+    fn debug_never_shows_key_material() {
+        let signer = AssertionSigner::from_settings(&settings(
+            SigningAlgorithm::Es256,
+            Some("sidecar-es256.pem"),
+            &[],
+        ))
+        .unwrap();
+        let pem = std::fs::read_to_string(fixture("sidecar-es256.pem")).unwrap();
+        let body: String = pem.lines().nth(1).unwrap().chars().take(20).collect();
+        let debug = format!("{signer:?}");
+        assert!(debug.contains(signer.kid()));
+        assert!(!debug.contains(&body));
+    }
+}
