@@ -139,7 +139,7 @@ describe('login to demo-app with an emailed code', { concurrency: 1 }, () => {
     }
   });
 
-  test('wrong codes until locked: Keycloak error page, counted by brute-force detection', { timeout: CASE_TIMEOUT }, async () => {
+  test('wrong codes until locked: Keycloak error page, counted by brute-force detection', { timeout: CASE_TIMEOUT }, async (t) => {
     const b = await Browser.open();
     try {
       const failuresBefore = (await admin.bruteForceStatus(alice.id)).numFailures ?? 0;
@@ -164,6 +164,7 @@ describe('login to demo-app with an emailed code', { concurrency: 1 }, () => {
       assert.ok(await b.page.getByRole('button', { name: /send a new code/i }).isVisible(), 'offers a new code');
 
       const failuresAfter = (await admin.bruteForceStatus(alice.id)).numFailures ?? 0;
+      t.diagnostic(`brute-force numFailures for alice: ${failuresBefore} -> ${failuresAfter}`);
       assert.ok(failuresAfter > failuresBefore,
         `brute-force detection counted the failure (numFailures ${failuresBefore} -> ${failuresAfter})`);
     } finally {
