@@ -339,7 +339,8 @@ start_mail() {
 
 start_sidecar() {
 	local run=$1 bin
-	bin=$(sidecar_bin)
+	# The binary this run was prepared with, so a restart runs the same one.
+	if [[ -f "$run/sidecar-bin" ]]; then bin=$(cat "$run/sidecar-bin"); else bin=$(sidecar_bin); fi
 	require_port "$SIDECAR_PORT" sidecar
 	"$bin" config check "$run/sidecar.toml" >>"$run/logs/sidecar.log" 2>&1 || {
 		tail -n 20 "$run/logs/sidecar.log" >&2
@@ -438,6 +439,7 @@ start_all() {
 	t0=$(now)
 	start_keycloak "$run"
 	prepare_services
+	sidecar_bin >"$run/sidecar-bin"
 	start_redis "$run"
 	start_mail "$run"
 	start_sidecar "$run"
