@@ -200,9 +200,6 @@ if [ -n "$sidecar" ] && [ -x "$sidecar" ]; then
         for d in deploy/kubernetes/base/templates deploy/operator/templates; do
             run "otp-sidecar templates check $d" timeout 120 "$sidecar" templates check "$d"
         done
-    elif grep -qi "unrecognized subcommand" <<<"$help"; then
-        # TEMPORARY: remove this branch once `otp-sidecar templates check` is on main.
-        note "SKIPPED: $sidecar has no 'templates check' subcommand yet; overrides checked by name only"
     else
         note "$help"
         result "otp-sidecar templates check --help" 1
