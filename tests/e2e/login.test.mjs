@@ -116,7 +116,7 @@ describe('login to demo-app with an emailed code', { concurrency: 1 }, () => {
 
       const before = callback.requests.length;
       await submitCode(b.page, codeFrom(message));
-      await b.page.waitForURL((u) => u.href.startsWith(env.DEMO_REDIRECT_URI), { timeout: 30_000 });
+      await b.waitForUrl((u) => u.href.startsWith(env.DEMO_REDIRECT_URI), 'back at the client');
       await b.shot('01-success-back-at-client');
 
       const arrived = callback.since(before);
@@ -134,6 +134,24 @@ describe('login to demo-app with an emailed code', { concurrency: 1 }, () => {
       assert.equal(claims.sub, alice.id, 'ID token sub is alice\'s user id');
       assert.equal(claims.email, ALICE.email);
       assert.ok(decodeJwtPayload(tokens.access_token).sub === alice.id);
+    } finally {
+      await b.close();
+    }
+  });
+
+  test('the code page loads every resource it references', { timeout: CASE_TIMEOUT }, async () => {
+    const b = await Browser.open();
+    const broken = [];
+    b.page.on('response', (r) => {
+      if (r.url().startsWith(`${sidecarOrigin}/`) && r.status() >= 400) broken.push(`${r.status()} ${r.url()}`);
+    });
+    b.page.on('requestfailed', (r) => {
+      if (r.url().startsWith(`${sidecarOrigin}/`)) broken.push(`${r.failure()?.errorText} ${r.url()}`);
+    });
+    try {
+      await untilCodeArrives(b);
+      await b.page.waitForLoadState('networkidle');
+      assert.deepEqual(broken, [], 'stylesheets, scripts and images of the code page load');
     } finally {
       await b.close();
     }
@@ -184,7 +202,7 @@ describe('login to demo-app with an emailed code', { concurrency: 1 }, () => {
       });
       const { code } = await untilCodeArrives(b);
       await submitCode(b.page, code);
-      await b.page.waitForURL((u) => u.href.startsWith(env.DEMO_REDIRECT_URI), { timeout: 30_000 });
+      await b.waitForUrl((u) => u.href.startsWith(env.DEMO_REDIRECT_URI), 'back at the client');
       assert.ok(captured, 'the browser posted an assertion to Keycloak');
       assert.equal(decodeJwtPayload(captured.assertion).result, 'success');
 
@@ -269,7 +287,7 @@ describe('login to demo-app with an emailed code', { concurrency: 1 }, () => {
       await waitForCodePage(b.page);
       const message = await mail.waitForMessage(ALICE.email, seen);
       await submitCode(b.page, codeFrom(message));
-      await b.page.waitForURL((u) => u.href.startsWith(env.DEMO_REDIRECT_URI), { timeout: 30_000 });
+      await b.waitForUrl((u) => u.href.startsWith(env.DEMO_REDIRECT_URI), 'back at the client');
       assert.equal(callback.since(before).length, 1, 'the login completed after the sidecar came back');
     } finally {
       await b.close();
@@ -317,7 +335,7 @@ describe('login to demo-app with an emailed code', { concurrency: 1 }, () => {
 
       const before = callback.requests.length;
       await submitCode(b.page, code);
-      await b.page.waitForURL((u) => u.href.startsWith(env.DEMO_REDIRECT_URI), { timeout: 30_000 });
+      await b.waitForUrl((u) => u.href.startsWith(env.DEMO_REDIRECT_URI), 'back at the client');
       assert.equal(callback.since(before).length, 1, 'the first code completed the login');
     } finally {
       await b.close();

@@ -24,12 +24,26 @@ export class Browser {
     b.context.setDefaultTimeout(30_000);
     b.context.setDefaultNavigationTimeout(30_000);
     b.page = b.context.pages()[0] ?? await b.context.newPage();
+    // Browser-side errors (CSP violations, failed loads) explain a navigation that never happens.
+    b.consoleErrors = [];
+    b.page.on('console', (m) => { if (m.type() === 'error') b.consoleErrors.push(m.text()); });
     return b;
   }
 
   async close() {
     await this.context?.close().catch(() => {});
     fs.rmSync(this.profile, { recursive: true, force: true });
+  }
+
+  /** Waits until the browser shows a URL matching `predicate`; failing, says what it shows and why. */
+  async waitForUrl(predicate, what, timeout = 30_000) {
+    try {
+      await this.page.waitForURL(predicate, { timeout });
+    } catch (e) {
+      await this.page.waitForTimeout(1_000); // console messages trail the failed navigation
+      const errors = this.consoleErrors.slice(-5).map((t) => `  console: ${t}`).join('\n');
+      throw new Error(`${what}: the browser stays on ${this.page.url()} (${e.message.split('\n')[0]})\n${errors}`);
+    }
   }
 
   /** Saves what the user sees now as target/screenshots/e2e/<name>.png. */
