@@ -35,7 +35,7 @@ apt_install() {
 }
 
 prerequisites() {
-  apt_install redis-server redis-tools chromium ca-certificates openssl unzip python3-venv
+  apt_install redis-server redis-tools chromium ca-certificates openssl unzip curl maven python3-venv pkg-config libssl-dev
 }
 
 rust_checks() {
@@ -46,15 +46,14 @@ rust_tests() {
   cargo test --locked
 }
 
-java_tests() {
-  mvn -B -q -f keycloak-flow/pom.xml package
-}
 
 stage prerequisites prerequisites
 stage rust-lint rust_checks
 stage rust-tests rust_tests
-stage java-tests java_tests
+stage templates-browser ./scripts/test-templates-browser.sh
+stage keycloak-authenticator ./keycloak-flow/it/run.sh
 stage deploy-checks ./scripts/check-deploy.sh
+stage keycloak-e2e ./scripts/test-e2e.sh
 
 printf '\nstages: %d passed, %d failed\n' "$stages_passed" "$stages_failed"
 [ "$stages_failed" -eq 0 ] || { printf 'failed: %s\n' "${failed_names[*]}"; exit 1; }
