@@ -1,0 +1,125 @@
+// Keycloak over HTTP: the admin REST API and the OIDC endpoints of the test realm.
+import crypto from 'node:crypto';
+
+const TIMEOUT = 15_000;
+
+async function json(res, what) {
+  const body = await res.text();
+  if (!res.ok) throw new Error(`${what}: HTTP ${res.status} ${body.slice(0, 500)}`);
+  return body ? JSON.parse(body) : null;
+}
+
+export class KeycloakAdmin {
+  constructor(env) {
+    this.base = env.KEYCLOAK_URL;
+    this.realm = env.KEYCLOAK_REALM ?? 'acme';
+    this.user = env.KEYCLOAK_ADMIN_USER;
+    this.password = env.KEYCLOAK_ADMIN_PASSWORD;
+  }
+
+  async token() {
+    const res = await fetch(`${this.base}/realms/master/protocol/openid-connect/token`, {
+      method: 'POST',
+      body: new URLSearchParams({
+        grant_type: 'password', client_id: 'admin-cli', username: this.user, password: this.password,
+      }),
+      signal: AbortSignal.timeout(TIMEOUT),
+    });
+    return (await json(res, 'admin token')).access_token;
+  }
+
+  async get(path) {
+    const res = await fetch(`${this.base}/admin/realms/${this.realm}${path}`, {
+      headers: { authorization: `Bearer ${await this.token()}` },
+      signal: AbortSignal.timeout(TIMEOUT),
+    });
+    return json(res, `GET ${path}`);
+  }
+
+  async delete(path) {
+    const res = await fetch(`${this.base}/admin/realms/${this.realm}${path}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${await this.token()}` },
+      signal: AbortSignal.timeout(TIMEOUT),
+    });
+    return json(res, `DELETE ${path}`);
+  }
+
+  async post(path) {
+    const res = await fetch(`${this.base}/admin/realms/${this.realm}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await this.token()}` },
+      signal: AbortSignal.timeout(TIMEOUT),
+    });
+    return json(res, `POST ${path}`);
+  }
+
+  /** Empties Keycloak's cache of external public keys (the sidecar's JWKS among them). */
+  clearKeysCache() {
+    return this.post('/clear-keys-cache');
+  }
+
+  async userByUsername(username) {
+    const users = await this.get(`/users?username=${encodeURIComponent(username)}&exact=true`);
+    if (users.length !== 1) throw new Error(`expected one user ${username}, found ${users.length}`);
+    return users[0];
+  }
+
+  bruteForceStatus(userId) {
+    return this.get(`/attack-detection/brute-force/users/${userId}`);
+  }
+
+  clearBruteForce(userId) {
+    return this.delete(`/attack-detection/brute-force/users/${userId}`);
+  }
+}
+
+export function authorizationUrl(env, { state, nonce }) {
+  const url = new URL(`${env.KEYCLOAK_ISSUER}/protocol/openid-connect/auth`);
+  url.search = new URLSearchParams({
+    client_id: env.DEMO_CLIENT_ID,
+    response_type: 'code',
+    scope: 'openid email profile',
+    redirect_uri: env.DEMO_REDIRECT_URI,
+    state,
+    nonce,
+  }).toString();
+  return url.toString();
+}
+
+/** Exchanges an authorization code at the token endpoint with the client secret. */
+export async function exchangeCode(env, code, clientSecret) {
+  const res = await fetch(`${env.KEYCLOAK_ISSUER}/protocol/openid-connect/token`, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${env.DEMO_CLIENT_ID}:${clientSecret}`).toString('base64')}`,
+    },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code', code, redirect_uri: env.DEMO_REDIRECT_URI,
+    }),
+    signal: AbortSignal.timeout(TIMEOUT),
+  });
+  return json(res, 'token exchange');
+}
+
+const b64url = (s) => Buffer.from(s, 'base64url');
+
+/** Verifies an RS256 ID token against the realm's JWKS and returns its claims. */
+export async function verifyIdToken(env, idToken) {
+  const [h, p, s] = idToken.split('.');
+  const header = JSON.parse(b64url(h));
+  if (header.alg !== 'RS256') throw new Error(`ID token alg ${header.alg}, expected RS256`);
+  const res = await fetch(`${env.KEYCLOAK_ISSUER}/protocol/openid-connect/certs`, {
+    signal: AbortSignal.timeout(TIMEOUT),
+  });
+  const { keys } = await json(res, 'realm JWKS');
+  const jwk = keys.find((k) => k.kid === header.kid);
+  if (!jwk) throw new Error(`ID token kid ${header.kid} not in the realm JWKS`);
+  const ok = crypto.verify('RSA-SHA256', Buffer.from(`${h}.${p}`), crypto.createPublicKey({ key: jwk, format: 'jwk' }), b64url(s));
+  if (!ok) throw new Error('ID token signature does not verify with the realm key');
+  return JSON.parse(b64url(p));
+}
+
+export function decodeJwtPayload(jwt) {
+  return JSON.parse(b64url(jwt.split('.')[1]));
+}
