@@ -208,7 +208,7 @@ fn security_headers() -> DefaultHeaders {
         .add((header::PRAGMA, "no-cache"))
         .add((
             header::CONTENT_SECURITY_POLICY,
-            pages::content_security_policy(None),
+            pages::content_security_policy(pages::FormTarget::SelfOnly),
         ))
         .add((header::REFERRER_POLICY, "no-referrer"))
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))

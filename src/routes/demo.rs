@@ -17,7 +17,7 @@ use crate::templates::model::FormField;
 
 use super::dev::dev_page;
 use super::flow::random_token;
-use super::pages::{error_page, redirect_page};
+use super::pages::{error_page, redirect_page, FormTarget};
 use super::AppState;
 
 /// Path of the demo realm under the public URL.
@@ -125,7 +125,7 @@ pub async fn start(state: web::Data<AppState>, form: web::Form<StartForm>) -> Ht
                 name: "request".into(),
                 value: request,
             }],
-            None,
+            FormTarget::SelfOnly,
             "en",
         ),
         Err(e) => {

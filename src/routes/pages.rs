@@ -12,12 +12,27 @@ use crate::templates::{Page, PageContext};
 use super::flow::{app_info, locale};
 use super::{AppState, CHALLENGE_COOKIE};
 
-/// CSP of every page; `form_action` adds one origin (the redirect page's target).
-pub fn content_security_policy(form_action: Option<&str>) -> String {
-    let extra = form_action.map(|o| format!(" {o}")).unwrap_or_default();
+/// Where a page's forms may go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormTarget {
+    /// Forms post back to us only (`form-action 'self'`).
+    SelfOnly,
+    /// The assertion page posts to Keycloak, which answers with a redirect to
+    /// the client's redirect URI. Browsers apply `form-action` to that whole
+    /// redirect chain, and the client's origin is unknown to us, so this page
+    /// carries no `form-action`; its only form has a fixed, checked target.
+    ReturnUri,
+}
+
+/// CSP of every page.
+pub fn content_security_policy(forms: FormTarget) -> String {
+    let form_action = match forms {
+        FormTarget::SelfOnly => "form-action 'self'; ",
+        FormTarget::ReturnUri => "",
+    };
     format!(
         "default-src 'none'; style-src 'self'; img-src 'self' https: data:; script-src 'self'; \
-         form-action 'self'{extra}; frame-ancestors 'none'; base-uri 'none'"
+         {form_action}frame-ancestors 'none'; base-uri 'none'"
     )
 }
 
@@ -106,13 +121,12 @@ pub fn code_page(
     }
 }
 
-/// The auto-submitting POST form to `action` with `fields`. `target_origin`
-/// is added to the CSP's `form-action` when the target is not us.
+/// The auto-submitting POST form to `action` with `fields`.
 pub fn redirect_page(
     state: &AppState,
     action: &str,
     fields: Vec<FormField>,
-    target_origin: Option<&str>,
+    forms: FormTarget,
     locale: &str,
 ) -> HttpResponse {
     let ctx = PageContext {
@@ -125,7 +139,7 @@ pub fn redirect_page(
             .content_type(ContentType::html())
             .insert_header((
                 header::CONTENT_SECURITY_POLICY,
-                content_security_policy(target_origin),
+                content_security_policy(forms),
             ))
             .body(body),
         None => error_page(state, PageError::Internal),
@@ -139,13 +153,6 @@ pub fn assertion_page(
     record: &ChallengeRecord,
     assertion: String,
 ) -> HttpResponse {
-    let origin = match url::Url::parse(&record.return_uri) {
-        Ok(url) => url.origin().ascii_serialization(),
-        Err(e) => {
-            tracing::error!(error = %e, "stored return_uri does not parse");
-            return error_page(state, PageError::Internal);
-        }
-    };
     let mut response = redirect_page(
         state,
         &record.return_uri,
@@ -153,7 +160,7 @@ pub fn assertion_page(
             name: "assertion".to_string(),
             value: assertion,
         }],
-        Some(&origin),
+        FormTarget::ReturnUri,
         locale(record),
     );
     if response.status().is_success() {
@@ -192,10 +199,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn csp_adds_only_the_given_origin_to_form_action() {
-        let csp = content_security_policy(Some("https://id.example.com"));
-        assert!(csp.contains("form-action 'self' https://id.example.com;"));
-        assert!(csp.contains("frame-ancestors 'none'"));
-        assert!(content_security_policy(None).contains("form-action 'self';"));
+    fn csp_restricts_form_action_except_on_the_assertion_page() {
+        let own = content_security_policy(FormTarget::SelfOnly);
+        assert!(own.contains("form-action 'self';"), "{own}");
+        let assertion = content_security_policy(FormTarget::ReturnUri);
+        assert!(!assertion.contains("form-action"), "{assertion}");
+        for csp in [own, assertion] {
+            assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"));
+        }
     }
 }

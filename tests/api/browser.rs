@@ -39,7 +39,8 @@ async fn full_flow_ends_with_a_verifiable_success_assertion() {
     // The code page, with its security headers and a CSRF token in every form.
     let page = app.get("/challenge", Some(&cookie)).await;
     assert_eq!(page.status(), StatusCode::OK);
-    assert_security_headers(&page);
+    let csp = assert_security_headers(&page);
+    assert!(csp.contains("form-action 'self';"), "{csp}");
     let html = page.text().await.unwrap();
     assert!(html.contains("j***@example.com"), "{html}");
     assert!(html.contains(r#"autocomplete="one-time-code""#));
@@ -56,17 +57,9 @@ async fn full_flow_ends_with_a_verifiable_success_assertion() {
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     let csp = assert_security_headers(&response);
-    let realm_origin = app
-        .realm
-        .issuer
-        .split("/realms")
-        .next()
-        .unwrap()
-        .to_string();
-    assert!(
-        csp.contains(&format!("form-action 'self' {realm_origin};")),
-        "{csp}"
-    );
+    // Keycloak redirects on to the client after this POST; a form-action
+    // here would make the browser block that redirect.
+    assert!(!csp.contains("form-action"), "{csp}");
     assert!(set_cookie(&response).is_some_and(|c| c.contains("Max-Age=0") || c.contains("expires")));
     let html = response.text().await.unwrap();
     assert_eq!(form_action(&html, "").unwrap(), app.realm.return_uri());

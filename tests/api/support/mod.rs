@@ -333,7 +333,6 @@ pub fn assert_security_headers(response: &Response) -> String {
         "style-src 'self'",
         "frame-ancestors 'none'",
         "base-uri 'none'",
-        "form-action 'self'",
     ] {
         assert!(csp.contains(directive), "CSP lacks {directive}: {csp}");
     }
