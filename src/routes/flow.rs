@@ -13,7 +13,9 @@ use crate::error::{ApiError, PageError};
 use crate::telemetry::{challenge_ref, mask_email};
 use crate::templates::model::AppInfo;
 use crate::templates::MailContext;
-use crate::tokens::{AssertionClaims, AssertionResult, RequestRejection, RequestedPolicy};
+use crate::tokens::{
+    AssertionClaims, AssertionResult, RequestRejection, RequestedPolicy, CLOCK_LEEWAY_SECS,
+};
 
 use super::AppState;
 
@@ -134,9 +136,12 @@ pub async fn start(
         Err(rejection) => return Err(reject(state, rejection)),
     };
     let id = ChallengeId::generate();
+    // Remember the jti for as long as the verifier would still accept the
+    // request: `exp` plus the clock leeway.
+    let accepted_until = request.exp.saturating_add(CLOCK_LEEWAY_SECS);
     match state
         .store
-        .claim_jti(&request.jti, &id, request.exp, now)
+        .claim_jti(&request.jti, &id, accepted_until, now)
         .await?
     {
         JtiClaim::Fresh => {}

@@ -21,6 +21,9 @@ pub const CLOCK_LEEWAY_SECS: i64 = 60;
 pub const MAX_REQUEST_LIFETIME_SECS: i64 = 300;
 /// A request JWT is a few hundred bytes; refuse anything absurd before decoding.
 const MAX_JWT_LEN: usize = 16 * 1024;
+/// A `kid` is echoed into log lines (unknown kid, alg mismatch): bounded.
+/// Keycloak's are 43 characters.
+const MAX_KID_LEN: usize = 256;
 
 struct Realm {
     issuer: Issuer,
@@ -88,6 +91,9 @@ impl RequestVerifier {
             ));
         }
         let kid = match header.get("kid") {
+            Some(Value::String(kid)) if kid.len() > MAX_KID_LEN => {
+                return Err(malformed("header kid is longer than 256 bytes"))
+            }
             Some(Value::String(kid)) if !kid.is_empty() => kid.as_str(),
             _ => return Err(malformed("header has no kid")),
         };

@@ -149,3 +149,21 @@ async fn a_replayed_request_is_refused() {
     assert_eq!(rejection_count(&metrics, "replayed"), 2);
     assert_eq!(app.smtp.to("replay@example.com").len(), 1);
 }
+
+#[tokio::test]
+async fn a_request_replayed_within_the_clock_leeway_after_exp_is_refused() {
+    let app = spawn_app().await;
+    let now = app.now();
+    let mut claims = app.realm.claims("late-replay@example.com", now);
+    claims["exp"] = json!(now + 10);
+    let request = app.realm.sign(&claims);
+    assert_eq!(app.api_create(&request).await.status(), StatusCode::CREATED);
+    // Past exp but inside the 60 s leeway the signature checks still accept:
+    // the jti must still be remembered.
+    app.clock.advance(40);
+    let replay = app.api_create(&request).await;
+    assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
+    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    assert_eq!(rejection_count(&metrics, "replayed"), 1);
+    assert_eq!(app.smtp.to("late-replay@example.com").len(), 1);
+}

@@ -377,6 +377,17 @@ fn forged(kid: &str) -> String {
 }
 
 #[tokio::test]
+async fn an_oversized_kid_is_refused_and_never_echoed_whole() {
+    let realm = realm_rs256();
+    let server = JwksServer::start(&realm.jwks()).await;
+    let v = verifier(&server);
+    let r = refusal(&v, &forged(&"k".repeat(5000))).await;
+    assert_eq!(r.code(), "malformed", "{r:?}");
+    assert!(r.to_string().len() < 300, "log detail is bounded: {r}");
+    assert_eq!(server.hits(), 0, "no fetch for a kid no realm can have");
+}
+
+#[tokio::test]
 async fn unknown_kid_right_after_a_fetch_is_refused_without_fetching() {
     let realm = realm_rs256();
     let server = JwksServer::start(&realm.jwks()).await;
