@@ -3,6 +3,8 @@
 //! claims as a realm signs them, and a reader for criterion's results.
 #![allow(dead_code)]
 
+pub mod smtp;
+
 use std::collections::BTreeMap;
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
