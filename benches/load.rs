@@ -23,6 +23,7 @@
 //!
 //! Run: `cargo bench --bench load` (or `scripts/bench.sh load`).
 //! `OTP_BENCH_STORES=memory` (or `redis`) runs one store only.
+//! `OTP_BENCH_SERVICE_BIN=/path/to/otp-sidecar` measures another build.
 //! Run by `cargo test --benches`, it does a 20-challenge smoke run instead.
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -40,7 +41,15 @@ mod support;
 use support::smtp::SmtpSink;
 use support::{fixture, free_port, request_claims, JwksServer, RedisServer};
 
+/// The binary cargo built alongside this benchmark (release settings).
 const SERVICE_BIN: &str = env!("CARGO_BIN_EXE_otp-sidecar");
+
+/// `OTP_BENCH_SERVICE_BIN` (another build to measure), else [`SERVICE_BIN`].
+fn service_bin() -> PathBuf {
+    std::env::var_os("OTP_BENCH_SERVICE_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(SERVICE_BIN))
+}
 /// The service's default code length; requests carry no `otp` policy.
 const CODE_LENGTH: usize = 6;
 /// Longest wait for one HTTP answer or one mail.
@@ -112,6 +121,32 @@ fn memory_of(pid: u32) -> Memory {
         rss_kib: field("VmRSS:"),
         hwm_kib: field("VmHWM:"),
     }
+}
+
+/// CPU time (user + system) a process has used so far, from /proc/<pid>/stat.
+fn cpu_time_of(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let field = |n: usize| -> u64 {
+        rest.split_whitespace()
+            .nth(n)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after ")".
+    let ticks = field(11) + field(12);
+    Duration::from_secs_f64(ticks as f64 / clock_ticks_per_second())
+}
+
+fn clock_ticks_per_second() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
 }
 
 fn mib(kib: u64) -> String {
@@ -200,7 +235,8 @@ pepper_file = {pepper}
     let log_err = log.try_clone().map_err(|e| e.to_string())?;
 
     let started = Instant::now();
-    let child = Command::new(SERVICE_BIN)
+    let bin = service_bin();
+    let child = Command::new(&bin)
         .arg("run")
         .arg("--config")
         .arg(&config_path)
@@ -209,7 +245,7 @@ pepper_file = {pepper}
         .stdout(log)
         .stderr(log_err)
         .spawn()
-        .map_err(|e| format!("cannot start {SERVICE_BIN}: {e}"))?;
+        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
     let mut service = Service { child, base, dir };
     loop {
         if let Ok(Some(status)) = service.child.try_wait() {
@@ -455,6 +491,8 @@ struct Outcome {
     create: [Duration; 3],
     verify: [Duration; 3],
     ready_in: Duration,
+    /// CPU time the service used during the measured phase.
+    service_cpu: Duration,
     idle: Memory,
     after: Memory,
     redis_after: Option<Memory>,
@@ -511,6 +549,7 @@ async fn run_store(
         "[{store}] {} challenges, {} clients, at most {:?}",
         knobs.challenges, knobs.concurrency, knobs.max_time
     );
+    let cpu_before = cpu_time_of(pid);
     let start = Instant::now();
     let mut tally = drive(
         client,
@@ -522,6 +561,7 @@ async fn run_store(
     )
     .await;
     let elapsed = start.elapsed();
+    let service_cpu = cpu_time_of(pid).saturating_sub(cpu_before);
     let after = memory_of(pid);
     let redis_after = redis.as_ref().map(|r| memory_of(r.pid()));
 
@@ -550,6 +590,7 @@ async fn run_store(
         create: p(&tally.create),
         verify: p(&tally.verify),
         ready_in,
+        service_cpu,
         idle,
         after,
         redis_after,
@@ -607,6 +648,13 @@ fn print_summary(knobs: &Knobs, outcomes: &[Outcome]) {
          service = release binary as a child process; mail = SMTP sink on loopback",
         knobs.challenges, knobs.concurrency, knobs.max_time
     );
+    let bin = service_bin();
+    let size = std::fs::metadata(&bin).map_or(0, |m| m.len());
+    println!(
+        "service binary: {} ({:.1} MiB)",
+        bin.display(),
+        size as f64 / (1024.0 * 1024.0)
+    );
     for o in outcomes {
         println!("\n[{}]", o.store);
         println!(
@@ -627,6 +675,11 @@ fn print_summary(knobs: &Knobs, outcomes: &[Outcome]) {
             ms(o.verify[0]),
             ms(o.verify[1]),
             ms(o.verify[2])
+        );
+        println!(
+            "  service CPU      {:.2} s in the measured phase, {} per challenge",
+            o.service_cpu.as_secs_f64(),
+            ms(o.service_cpu / u32::try_from(o.done.max(1)).unwrap_or(u32::MAX))
         );
         println!("  start to ready   {}", ms(o.ready_in));
         println!(
@@ -667,6 +720,13 @@ fn print_summary(knobs: &Knobs, outcomes: &[Outcome]) {
             "  verify p50 / p99  {} / {}",
             ratio(secs(r.verify[0]), secs(m.verify[0])),
             ratio(secs(r.verify[2]), secs(m.verify[2]))
+        );
+        println!(
+            "  service CPU per challenge {}",
+            ratio(
+                secs(r.service_cpu) / r.done.max(1) as f64,
+                secs(m.service_cpu) / m.done.max(1) as f64
+            )
         );
         println!(
             "  service VmHWM     {}",
