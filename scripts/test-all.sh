@@ -1,8 +1,60 @@
 #!/usr/bin/env bash
-# Every test of the project, in order. Installs its own prerequisites.
-set -euo pipefail
+# The one test command (`make test`): installs what it needs, then runs every
+# test of the project, Keycloak end-to-end included. Each stage reports its
+# own runner's summary; the last line sums up the stages.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server; }
-cargo fmt --all -- --check
-cargo clippy --all-targets -- -D warnings
-cargo test
+
+stages_passed=0
+stages_failed=0
+failed_names=()
+
+stage() {
+  local name=$1
+  shift
+  local start=$SECONDS
+  printf '\n==> stage %s\n' "$name"
+  if "$@"; then
+    stages_passed=$((stages_passed + 1))
+    printf '==> stage %s passed in %ds\n' "$name" $((SECONDS - start))
+  else
+    stages_failed=$((stages_failed + 1))
+    failed_names+=("$name")
+    printf '==> stage %s FAILED after %ds\n' "$name" $((SECONDS - start))
+  fi
+}
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "installing ${missing[*]} (apt)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+prerequisites() {
+  apt_install redis-server redis-tools chromium ca-certificates openssl unzip python3-venv
+}
+
+rust_checks() {
+  cargo fmt --all -- --check && cargo clippy --all-targets --locked -- -D warnings
+}
+
+rust_tests() {
+  cargo test --locked
+}
+
+java_tests() {
+  mvn -B -q -f keycloak-flow/pom.xml package
+}
+
+stage prerequisites prerequisites
+stage rust-lint rust_checks
+stage rust-tests rust_tests
+stage java-tests java_tests
+stage deploy-checks ./scripts/check-deploy.sh
+
+printf '\nstages: %d passed, %d failed\n' "$stages_passed" "$stages_failed"
+[ "$stages_failed" -eq 0 ] || { printf 'failed: %s\n' "${failed_names[*]}"; exit 1; }

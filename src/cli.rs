@@ -4,6 +4,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::config::Settings;
+use crate::telemetry;
+use crate::Application;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "otp-sidecar",
@@ -33,6 +37,11 @@ pub enum Command {
         #[command(subcommand)]
         action: ConfigCommand,
     },
+    /// Work on the mail and page templates.
+    Templates {
+        #[command(subcommand)]
+        command: TemplatesCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -58,12 +67,33 @@ pub enum ConfigCommand {
     Check { file: PathBuf },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum TemplatesCommand {
+    /// Parse every template and message file (built-ins merged with DIR), render
+    /// each with sample data in every locale, report every problem; exit 1 on any.
+    Check {
+        /// Override directory (any subset of the built-in files).
+        dir: Option<PathBuf>,
+    },
+    /// Serve a live gallery of every mail and page in every locale, reloaded
+    /// when a file in DIR changes.
+    Preview {
+        dir: Option<PathBuf>,
+        /// Loopback address to serve on.
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        bind: std::net::SocketAddr,
+    },
+    /// Render every sample of every template in every locale to files under OUT.
+    Render {
+        dir: Option<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command.unwrap_or(Command::Run) {
-        Command::Run => {
-            eprintln!("otp-sidecar: not built yet");
-            ExitCode::FAILURE
-        }
+        Command::Run => serve(cli.config),
         Command::Realm {
             command:
                 RealmCommand::Lint {
@@ -75,6 +105,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Config {
             action: ConfigCommand::Check { file },
         } => config_check(&file),
+        Command::Templates { command } => templates(cli.config.as_deref(), command),
     }
 }
 
@@ -92,4 +123,74 @@ fn config_check(file: &std::path::Path) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Templates subcommands use the branding and override directory of `--config`
+/// when given, so a designer previews exactly what the deployment will serve.
+fn templates(config: Option<&std::path::Path>, command: TemplatesCommand) -> ExitCode {
+    let (branding, dir) = match config {
+        None => (crate::templates::Branding::default(), None),
+        Some(path) => match crate::config::Settings::load(Some(path)) {
+            Ok(settings) => (settings.branding, settings.templates_dir),
+            Err(problems) => {
+                eprint!("{problems}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    crate::templates::cli::run(command, branding, dir)
+}
+
+/// `otp-sidecar run`: JSON logs on stdout, serve until SIGTERM/SIGINT.
+fn serve(config: Option<PathBuf>) -> ExitCode {
+    if let Err(e) = telemetry::init(telemetry::subscriber("info", std::io::stdout)) {
+        eprintln!("otp-sidecar: cannot install the log subscriber: {e}");
+        return ExitCode::FAILURE;
+    }
+    let settings = match Settings::load(config.as_deref()) {
+        Ok(settings) => settings,
+        Err(errors) => {
+            eprintln!("otp-sidecar: the configuration has problems:\n{errors}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("otp-sidecar: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let embedded = settings.embedded;
+        let public_url = settings.server.public_url.to_string();
+        let app = match Application::build(settings).await {
+            Ok(app) => app,
+            Err(e) => {
+                tracing::error!(error = %e, "startup failed");
+                eprintln!("otp-sidecar: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        tracing::info!(port = app.port(), public_url, embedded, "listening");
+        if embedded {
+            eprintln!(
+                "otp-sidecar: embedded default (in-memory store, outbox, ephemeral keys).\n  \
+                 demo:   {public_url}demo\n  outbox: {public_url}dev/outbox"
+            );
+        }
+        match app.run_until_stopped().await {
+            Ok(()) => {
+                tracing::info!("stopped");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "server failed");
+                ExitCode::FAILURE
+            }
+        }
+    })
 }

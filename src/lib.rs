@@ -7,7 +7,280 @@
 
 pub mod challenge;
 pub mod cli;
+pub mod clock;
 pub mod config;
+pub mod error;
 pub mod lint;
+pub mod mail;
+pub mod metrics;
+pub mod routes;
+pub mod telemetry;
 pub mod templates;
 pub mod tokens;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::dev::{Server, ServerHandle, Service as _};
+use actix_web::http::header;
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{web, App, HttpServer};
+
+use crate::challenge::{AnyStore, Pepper};
+use crate::clock::{Clock, SystemClock};
+use crate::config::Settings;
+use crate::error::{ApiError, PageError};
+use crate::mail::Mailer;
+use crate::metrics::{HttpLabels, Metrics};
+use crate::routes::{assets::Assets, demo::DemoRealm, pages, AppState, Paths};
+use crate::templates::Templates;
+use crate::tokens::{AssertionSigner, RequestVerifier};
+
+/// Largest form or JSON body we read (a request JWT is a few KiB).
+const BODY_LIMIT: usize = 32 * 1024;
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot bind {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("refusing to listen on {0}: {1}")]
+    Unsafe(String, &'static str),
+    #[error("templates: {0}")]
+    Templates(String),
+    #[error("signing key: {0}")]
+    Signing(String),
+    #[error("pepper: {0}")]
+    Pepper(String),
+    #[error("store: {0}")]
+    Store(String),
+    #[error("mail: {0}")]
+    Mail(#[from] mail::MailSetupError),
+    #[error("demo realm: {0}")]
+    Demo(String),
+}
+
+/// A bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Bind `settings.server.bind` (port 0 picks a free one) with the wall clock.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let listener =
+            TcpListener::bind(settings.server.bind).map_err(|source| StartupError::Bind {
+                addr: settings.server.bind.to_string(),
+                source,
+            })?;
+        Self::build_on(settings, listener, Arc::new(SystemClock)).await
+    }
+
+    /// Serve on an already bound listener with the given clock (tests).
+    pub async fn build_on(
+        settings: Settings,
+        listener: TcpListener,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartupError> {
+        let local = listener.local_addr().map_err(|source| StartupError::Bind {
+            addr: settings.server.bind.to_string(),
+            source,
+        })?;
+        if !local.ip().is_loopback() {
+            // Defence in depth: configuration validation refuses these too.
+            if settings.embedded {
+                return Err(StartupError::Unsafe(
+                    local.to_string(),
+                    "the embedded default only listens on loopback",
+                ));
+            }
+            if settings.store.redis_url.is_none() {
+                return Err(StartupError::Unsafe(
+                    local.to_string(),
+                    "the in-memory store is for loopback only; set store.redis_url",
+                ));
+            }
+            if settings.mail.smtp_url.is_none() {
+                return Err(StartupError::Unsafe(
+                    local.to_string(),
+                    "the outbox is for loopback only; set mail.smtp_url",
+                ));
+            }
+        }
+        let state = web::Data::new(app_state(settings, clock).await?);
+        let port = local.port();
+        let with_demo = state.demo.is_some();
+        let prefix = state.paths.prefix.clone();
+        let server =
+            HttpServer::new(move || {
+                let observed = state.clone();
+                App::new()
+                    .app_data(state.clone())
+                    .app_data(
+                        web::JsonConfig::default()
+                            .limit(BODY_LIMIT)
+                            .error_handler(|e, _| ApiError::BadJson(e.to_string()).into()),
+                    )
+                    .app_data(web::FormConfig::default().limit(BODY_LIMIT).error_handler(
+                        |e, req| {
+                            tracing::warn!(error = %e, "form refused");
+                            let response = match req.app_data::<web::Data<AppState>>() {
+                                Some(state) => pages::error_page(state, PageError::InvalidRequest),
+                                None => actix_web::HttpResponse::BadRequest().finish(),
+                            };
+                            actix_web::error::InternalError::from_response(e, response).into()
+                        },
+                    ))
+                    .app_data(
+                        web::PathConfig::default().error_handler(|_, _| ApiError::NotFound.into()),
+                    )
+                    .wrap(security_headers())
+                    .wrap_fn(move |req, srv| {
+                        let started = Instant::now();
+                        let method = req.method().to_string();
+                        let state = observed.clone();
+                        let response = srv.call(req);
+                        async move {
+                            let response = response.await?;
+                            let route = response
+                                .request()
+                                .match_pattern()
+                                .unwrap_or_else(|| "unmatched".to_string());
+                            let status = response.status().as_u16();
+                            let elapsed = started.elapsed();
+                            state.metrics.observe_http(
+                                HttpLabels {
+                                    method: method.clone(),
+                                    route: route.clone(),
+                                    status,
+                                },
+                                elapsed.as_secs_f64(),
+                            );
+                            tracing::info!(
+                                method,
+                                route,
+                                status,
+                                latency_ms = elapsed.as_millis() as u64,
+                                "http request"
+                            );
+                            Ok(response)
+                        }
+                    })
+                    .configure(routes::configure_ops)
+                    .service(web::scope(&prefix).configure(|cfg| routes::configure(cfg, with_demo)))
+                    .default_service(web::to(routes::not_found))
+            })
+            .shutdown_timeout(10)
+            .listen(listener)
+            .map_err(|source| StartupError::Bind {
+                addr: local.to_string(),
+                source,
+            })?
+            .run();
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Stops the server gracefully (tests; SIGTERM does the same).
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serve until SIGTERM/SIGINT (graceful: in-flight requests finish).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Headers every response gets unless the handler set its own (the redirect
+/// page widens `form-action`; static assets and the JWKS may be cached).
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::CACHE_CONTROL, "no-store"))
+        .add((header::PRAGMA, "no-cache"))
+        .add((
+            header::CONTENT_SECURITY_POLICY,
+            pages::content_security_policy(None),
+        ))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+}
+
+async fn app_state(
+    mut settings: Settings,
+    clock: Arc<dyn Clock>,
+) -> Result<AppState, StartupError> {
+    let paths = Paths::new(&settings.server.public_url);
+    let demo = if settings.embedded {
+        let realm = DemoRealm::generate(&paths.issuer).map_err(StartupError::Demo)?;
+        add_demo_realm(&mut settings, &realm.issuer)?;
+        Some(realm)
+    } else {
+        None
+    };
+    let templates = Templates::load(settings.templates_dir.as_deref(), settings.branding.clone())
+        .map_err(|errors| {
+        StartupError::Templates(
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    })?;
+    let signer = AssertionSigner::from_settings(&settings.signing)
+        .map_err(|e| StartupError::Signing(e.to_string()))?;
+    let verifier = RequestVerifier::new(&settings.realms, &settings.signing.audience);
+    let pepper = match &settings.secrets.pepper_file {
+        Some(path) => Pepper::from_file(path).map_err(|e| StartupError::Pepper(e.to_string()))?,
+        None => Pepper::random(),
+    };
+    let store = AnyStore::connect(
+        settings
+            .store
+            .redis_url
+            .as_ref()
+            .map(secrecy::ExposeSecret::expose_secret),
+    )
+    .await
+    .map_err(|e| StartupError::Store(e.to_string()))?;
+    let mailer = Mailer::from_settings(&settings.mail)?;
+    let assets = Assets::new(settings.templates_dir.as_deref());
+    Ok(AppState {
+        settings,
+        clock,
+        verifier,
+        signer,
+        store,
+        pepper,
+        templates,
+        mailer,
+        metrics: Metrics::new(),
+        assets,
+        paths,
+        demo,
+    })
+}
+
+/// The embedded default trusts its own demo realm, at the URL it really serves.
+fn add_demo_realm(settings: &mut Settings, issuer: &str) -> Result<(), StartupError> {
+    let issuer_url = url::Url::parse(issuer).map_err(|e| StartupError::Demo(e.to_string()))?;
+    let jwks_uri = url::Url::parse(&format!("{issuer}/protocol/openid-connect/certs"))
+        .map_err(|e| StartupError::Demo(e.to_string()))?;
+    let issuer = tokens::Issuer::parse(issuer_url.as_str())
+        .map_err(|e| StartupError::Demo(e.to_string()))?;
+    settings.realms.retain(|r| r.issuer != issuer);
+    settings
+        .realms
+        .push(config::RealmSettings { issuer, jwks_uri });
+    Ok(())
+}

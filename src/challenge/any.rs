@@ -16,15 +16,27 @@ impl AnyStore {
     /// `None`: the in-memory store. `redis://…` / `rediss://…`: one Redis
     /// server. `redis+cluster://[user:pass@]host1:port1,host2:port2` (or
     /// `rediss+cluster://`): a Redis Cluster, the listed nodes being seeds.
+    /// `rediss` URLs are verified against the system's trust store.
     pub async fn connect(redis_url: Option<&str>) -> Result<AnyStore, StoreError> {
+        AnyStore::connect_with_ca(redis_url, None).await
+    }
+
+    /// [`AnyStore::connect`], trusting only the PEM certificates `ca_pem` for
+    /// `rediss` URLs (a private CA) instead of the system's trust store.
+    pub async fn connect_with_ca(
+        redis_url: Option<&str>,
+        ca_pem: Option<&[u8]>,
+    ) -> Result<AnyStore, StoreError> {
         let Some(url) = redis_url else {
             return Ok(AnyStore::Memory(MemoryStore::new()));
         };
         match cluster_nodes(url)? {
             Some(nodes) => Ok(AnyStore::Cluster(
-                ClusterStore::connect_cluster(&nodes).await?,
+                ClusterStore::connect_cluster(&nodes, ca_pem).await?,
             )),
-            None => Ok(AnyStore::Redis(RedisStore::connect(url).await?)),
+            None => Ok(AnyStore::Redis(
+                RedisStore::connect_with_ca(url, ca_pem).await?,
+            )),
         }
     }
 

@@ -37,20 +37,38 @@
 //! * [`Store::claim_jti`] binds a request `jti` to a challenge until the given
 //!   `expires_at` (at least one second); a second claim is `Seen(first id)`.
 //!
+//! # Codes and secrets (`code.rs`)
+//!
+//! [`Code::generate`] draws digits from the OS CSPRNG by byte rejection
+//! sampling (bytes >= 250 are redrawn), length clamped to 4..=10;
+//! [`Code::parse`] drops white space and dashes and refuses anything but
+//! ASCII digits of the exact length. Only [`mac`] (`HMAC-SHA256(pepper, id ||
+//! code)`) is stored; [`Pepper`] needs >= 32 bytes. Neither `Code` nor
+//! `Pepper` prints its secret in `Debug`.
+//!
+//! [`MemoryStore`] keeps everything under one mutex and purges entries past
+//! their grace period when `create` runs (at most every 30 s of `now`).
+//!
 //! # Redis layout (cluster-safe: every script touches exactly one key)
 //!
 //! * `{ch:<id>}`: a hash with every [`ChallengeRecord`] field (absent
 //!   optional fields are absent hash fields) plus `mac` (32 raw bytes); TTL =
 //!   `expires_at + EXPIRED_GRACE_SECS - now`.
-//! * `{ch:jti:<hex sha256(jti)>}`: the challenge id, `SET NX EX` remaining
-//!   request lifetime.
+//! * `{ch:jti:<hex sha256(jti)>}`: `"<expires_at> <challenge id>"`, written
+//!   by `claim_jti.lua` unless a claim that is live at `now` exists; TTL = the
+//!   remaining request lifetime. Hashing bounds the key length whatever the jti.
 //! * Scripts (`verify.lua`, `resend.lua`, ...) run by `EVALSHA`, loaded on
 //!   `NOSCRIPT`. The MAC compare inside `verify.lua` XORs all 32 bytes without
 //!   an early exit.
 //! * [`AnyStore::connect`]: no URL -> memory; `redis://` or `rediss://` -> one
-//!   server through a reconnecting [`redis::aio::ConnectionManager`];
-//!   `redis+cluster://host1:port,host2:port` (or `rediss+cluster://`) ->
-//!   Redis Cluster, the listed nodes being seeds.
+//!   server through a reconnecting `redis::aio::ConnectionManager` (2 s
+//!   connect and response timeouts; a command during an outage fails fast and
+//!   starts a reconnect); `redis+cluster://[user:pass@]host1:port1,host2:port2`
+//!   (or `rediss+cluster://`) -> Redis Cluster, the listed nodes being seeds.
+//!   `rediss` is verified against the system trust store, or only against a
+//!   given CA with [`AnyStore::connect_with_ca`].
+//! * A duplicate challenge id (never expected from 128 random bits) makes
+//!   [`Store::create`] fail with [`StoreError::Corrupt`] instead of overwriting.
 use std::future::Future;
 
 use serde::{Deserialize, Serialize};
@@ -70,6 +88,13 @@ pub use self::code::{
 };
 pub use self::memory::MemoryStore;
 pub use self::redis::{ClusterStore, RedisStore};
+
+/// The Redis ACL rules the store needs and nothing more (single server),
+/// e.g. `ACL SETUSER otp on >password ` followed by these. Keep
+/// `maxmemory-policy noeviction` on that Redis: an evicted challenge would
+/// look unknown.
+pub const REDIS_ACL: &str = "resetkeys ~{ch:* resetchannels -@all +ping +hgetall +evalsha \
+    +eval +script|load +hget +hmget +hset +hincrby +exists +del +expire +get +set";
 
 /// How long past `expires_at` a challenge is still kept, so a late submission
 /// still yields the `expired` assertion (15 minutes).

@@ -43,12 +43,24 @@ impl<C> std::fmt::Debug for RedisStore<C> {
 }
 
 impl RedisStore {
-    /// Connects to one server (`redis://` or `rediss://`); fails when it cannot
-    /// be reached now. Afterwards the connection is re-established by itself
-    /// after any outage.
+    /// Connects to one server (`redis://` or `rediss://`, the latter verified
+    /// against the system's trust store); fails when it cannot be reached now.
+    /// Afterwards the connection is re-established by itself after any outage.
     pub async fn connect(url: &str) -> Result<RedisStore, StoreError> {
-        let client = redis::Client::open(url)
-            .map_err(|e| StoreError::Unavailable(format!("invalid Redis URL: {e}")))?;
+        RedisStore::connect_with_ca(url, None).await
+    }
+
+    /// [`RedisStore::connect`], trusting only `ca_pem` (PEM certificates) for
+    /// `rediss://` instead of the system's trust store.
+    pub async fn connect_with_ca(
+        url: &str,
+        ca_pem: Option<&[u8]>,
+    ) -> Result<RedisStore, StoreError> {
+        let client = match ca_pem {
+            None => redis::Client::open(url),
+            Some(pem) => redis::Client::build_with_tls(url, tls_roots(pem)),
+        }
+        .map_err(|e| StoreError::Unavailable(format!("invalid Redis URL: {e}")))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(TIMEOUT))
             .set_response_timeout(Some(TIMEOUT))
@@ -63,15 +75,30 @@ impl RedisStore {
 
 impl ClusterStore {
     /// Connects to a Redis Cluster through any of its `nodes`
-    /// (`redis://host:port` or `rediss://host:port` each).
-    pub async fn connect_cluster(nodes: &[String]) -> Result<ClusterStore, StoreError> {
-        let client = redis::cluster::ClusterClient::builder(nodes.iter().map(String::as_str))
+    /// (`redis://host:port` or `rediss://host:port` each); `ca_pem` as in
+    /// [`RedisStore::connect_with_ca`].
+    pub async fn connect_cluster(
+        nodes: &[String],
+        ca_pem: Option<&[u8]>,
+    ) -> Result<ClusterStore, StoreError> {
+        let mut builder = redis::cluster::ClusterClient::builder(nodes.iter().map(String::as_str))
             .connection_timeout(TIMEOUT)
-            .response_timeout(TIMEOUT)
+            .response_timeout(TIMEOUT);
+        if let Some(pem) = ca_pem {
+            builder = builder.certs(tls_roots(pem));
+        }
+        let client = builder
             .build()
             .map_err(|e| StoreError::Unavailable(format!("invalid Redis Cluster URL: {e}")))?;
         let conn = client.get_async_connection().await.map_err(unavailable)?;
         Ok(RedisStore { conn })
+    }
+}
+
+fn tls_roots(ca_pem: &[u8]) -> redis::TlsCertificates {
+    redis::TlsCertificates {
+        client_tls: None,
+        root_cert: Some(ca_pem.to_vec()),
     }
 }
 

@@ -66,7 +66,7 @@ impl Made {
         let (head, last) = digits.split_at(digits.len() - 1);
         let last = (last.parse::<u8>().unwrap() + 1 + n % 9) % 10;
         let wrong = Code::parse(&format!("{head}{last}"), self.record.policy.length).unwrap();
-        assert_ne!(&wrong, &self.code);
+        assert_ne!(wrong.expose(), self.code.expose());
         mac(&self.pepper, &self.record.id, &wrong)
     }
 }
@@ -338,7 +338,7 @@ pub(super) async fn resend_respects_cooldown_and_keeps_attempts<S: Store>(store:
     }
     assert_eq!(store.get(id, T0 + 31).await.unwrap().unwrap().attempts, 2);
     // The old code is dead and costs an attempt.
-    if made.code != new_code {
+    if made.code.expose() != new_code.expose() {
         assert_eq!(
             expect_invalid(store.verify(id, &made.mac(), T0 + 31).await.unwrap()),
             2
@@ -537,6 +537,8 @@ pub(crate) struct RedisServer {
     port: u16,
     dir: std::path::PathBuf,
     extra: Vec<String>,
+    /// Serves TLS only, with certificates made by [`make_certificates`].
+    tls: bool,
 }
 
 fn free_port() -> u16 {
@@ -549,7 +551,13 @@ fn free_port() -> u16 {
 
 impl RedisServer {
     pub(crate) fn start() -> RedisServer {
-        RedisServer::start_with(&[], false)
+        RedisServer::start_with(&[], false, false)
+    }
+
+    /// A server that speaks TLS only, with a certificate for 127.0.0.1 from
+    /// its own CA ([`RedisServer::ca_pem`]).
+    pub(crate) fn start_tls() -> RedisServer {
+        RedisServer::start_with(&[], false, true)
     }
 
     /// A node for a Redis Cluster (not yet joined to one).
@@ -564,11 +572,12 @@ impl RedisServer {
                 "2000",
             ],
             true,
+            false,
         )
     }
 
     /// Started with extra `redis-server` arguments.
-    fn start_with(extra: &[&str], cluster: bool) -> RedisServer {
+    fn start_with(extra: &[&str], cluster: bool, tls: bool) -> RedisServer {
         // A free port can be taken by someone else before redis binds it: retry.
         let mut last_error = String::new();
         for _ in 0..5 {
@@ -583,7 +592,11 @@ impl RedisServer {
                 port: free_port(),
                 dir,
                 extra: extra.iter().map(|s| (*s).to_owned()).collect(),
+                tls,
             };
+            if tls {
+                make_certificates(&server.dir);
+            }
             // Cluster mode: the bus port is picked along with the port.
             if cluster {
                 server.extra.push("--cluster-port".into());
@@ -599,8 +612,17 @@ impl RedisServer {
 
     fn launch(&mut self) -> Result<(), String> {
         let mut cmd = std::process::Command::new("redis-server");
-        cmd.args(["--port", &self.port.to_string()])
-            .args(["--bind", "127.0.0.1"])
+        if self.tls {
+            let file = |name: &str| self.dir.join(name).display().to_string();
+            cmd.args(["--port", "0", "--tls-port", &self.port.to_string()])
+                .args(["--tls-cert-file", &file("server.crt")])
+                .args(["--tls-key-file", &file("server.key")])
+                .args(["--tls-ca-cert-file", &file("ca.crt")])
+                .args(["--tls-auth-clients", "no"]);
+        } else {
+            cmd.args(["--port", &self.port.to_string()]);
+        }
+        cmd.args(["--bind", "127.0.0.1"])
             .args(["--save", ""])
             .args(["--appendonly", "no"])
             .args(["--dir", &self.dir.display().to_string()])
@@ -635,14 +657,28 @@ impl RedisServer {
         Err("redis-server did not answer PING within 10 s".into())
     }
 
+    /// True when *our* child answers on the port: a free port can be grabbed
+    /// by another test's server before ours binds it, so the pid must match.
     fn answers_ping(&self) -> bool {
-        use std::io::{Read as _, Write as _};
-        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
+        let Some(pid) = self.child.as_ref().map(std::process::Child::id) else {
             return false;
         };
-        let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
-        let mut buf = [0u8; 7];
-        s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
+        let client = if self.tls {
+            ::redis::Client::build_with_tls(
+                self.url(),
+                ::redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(self.ca_pem()),
+                },
+            )
+        } else {
+            ::redis::Client::open(self.url())
+        };
+        let info: Option<String> = client
+            .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(1)))
+            .and_then(|mut c| ::redis::cmd("INFO").arg("server").query(&mut c))
+            .ok();
+        info.is_some_and(|info| info.contains(&format!("process_id:{pid}\r\n")))
     }
 
     pub(crate) fn port(&self) -> u16 {
@@ -650,7 +686,13 @@ impl RedisServer {
     }
 
     pub(crate) fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        let scheme = if self.tls { "rediss" } else { "redis" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
+    }
+
+    /// The CA certificate (PEM) of a TLS server.
+    pub(crate) fn ca_pem(&self) -> Vec<u8> {
+        std::fs::read(self.dir.join("ca.crt")).unwrap()
     }
 
     /// Kills the server (like a crash) and waits for it to be gone.
@@ -675,6 +717,83 @@ impl RedisServer {
             }
         }
     }
+}
+
+/// A CA and a server certificate for 127.0.0.1 signed by it, in `dir`.
+fn make_certificates(dir: &std::path::Path) {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "the TLS store test needs the openssl command (apt-get install openssl): {e}"
+                )
+            });
+        assert!(
+            out.status.success(),
+            "openssl {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    run(&[
+        &["req", "-x509"][..],
+        &ec[..],
+        &[
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=otp-sidecar test CA",
+        ],
+    ]
+    .concat());
+    run(&[
+        &["req", "-new"][..],
+        &ec[..],
+        &[
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    ]
+    .concat());
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+    ]);
 }
 
 impl Drop for RedisServer {
@@ -829,6 +948,96 @@ mod redis_single {
     }
 }
 
+/// The whole suite as a Redis user restricted to [`super::REDIS_ACL`]: the
+/// documented ACL is enough.
+mod redis_acl {
+    use super::*;
+
+    async fn harness() -> (Arc<RedisStore>, RedisServer) {
+        let server = RedisServer::start();
+        let admin = ::redis::Client::open(server.url()).unwrap();
+        let mut conn = admin.get_multiplexed_async_connection().await.unwrap();
+        let mut setuser = ::redis::cmd("ACL");
+        setuser
+            .arg("SETUSER")
+            .arg("otp")
+            .arg("on")
+            .arg(">s3cret-pass");
+        for rule in REDIS_ACL.split_whitespace() {
+            setuser.arg(rule);
+        }
+        let () = setuser.query_async(&mut conn).await.unwrap();
+        // The default user is switched off: only the restricted one can work.
+        let () = ::redis::cmd("ACL")
+            .arg("SETUSER")
+            .arg("default")
+            .arg("off")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let url = server.url().replace("redis://", "redis://otp:s3cret-pass@");
+        let store = RedisStore::connect(&url).await.unwrap();
+        (Arc::new(store), server)
+    }
+
+    store_suite!(harness);
+
+    #[tokio::test]
+    async fn keys_outside_the_pattern_are_out_of_reach() {
+        bounded(async {
+            let (_store, server) = harness().await;
+            let url = server.url().replace("redis://", "redis://otp:s3cret-pass@");
+            let client = ::redis::Client::open(url).unwrap();
+            let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+            let denied: Result<Option<String>, _> = ::redis::cmd("GET")
+                .arg("other")
+                .query_async(&mut conn)
+                .await;
+            assert!(denied.is_err());
+            let denied: Result<(), _> = ::redis::cmd("FLUSHALL").query_async(&mut conn).await;
+            assert!(denied.is_err());
+        })
+        .await;
+    }
+}
+
+mod redis_tls {
+    use super::*;
+
+    async fn harness() -> (Arc<RedisStore>, RedisServer) {
+        let server = tokio::task::spawn_blocking(RedisServer::start_tls)
+            .await
+            .unwrap();
+        let store = RedisStore::connect_with_ca(&server.url(), Some(&server.ca_pem()))
+            .await
+            .unwrap();
+        (Arc::new(store), server)
+    }
+
+    store_suite!(harness);
+
+    #[tokio::test]
+    async fn a_server_certificate_from_an_unknown_ca_is_refused() {
+        bounded(async {
+            let server = tokio::task::spawn_blocking(RedisServer::start_tls)
+                .await
+                .unwrap();
+            // The system trust store does not know our test CA.
+            let err = AnyStore::connect(Some(&server.url())).await.unwrap_err();
+            assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+            assert!(err.to_string().contains("UnknownIssuer"), "{err}");
+            // Plain text to a TLS port does not get through either.
+            let plain = server.url().replace("rediss://", "redis://");
+            assert!(AnyStore::connect(Some(&plain)).await.is_err());
+            let store = AnyStore::connect_with_ca(Some(&server.url()), Some(&server.ca_pem()))
+                .await
+                .unwrap();
+            store.ping().await.unwrap();
+        })
+        .await;
+    }
+}
+
 mod redis_cluster {
     use super::*;
 
@@ -912,7 +1121,7 @@ mod redis_cluster {
     async fn harness() -> (Arc<ClusterStore>, Cluster) {
         let cluster = tokio::task::spawn_blocking(Cluster::start).await.unwrap();
         let nodes: Vec<String> = cluster.nodes.iter().map(RedisServer::url).collect();
-        let store = ClusterStore::connect_cluster(&nodes).await.unwrap();
+        let store = ClusterStore::connect_cluster(&nodes, None).await.unwrap();
         (Arc::new(store), cluster)
     }
 

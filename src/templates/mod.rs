@@ -1,23 +1,87 @@
 //! Handlebars templates for mails and pages: built-ins compiled into the
-//! binary, any subset overridable from a directory, strict mode so a typo
-//! fails at load time instead of during a user's login.
+//! binary, any subset overridable from a directory, messages per locale in
+//! Fluent files, and a check (run at load time and by `otp-sidecar templates
+//! check`) that renders everything with sample data in every locale, so a typo
+//! fails at start-up instead of during a user's login.
 //!
 //! The data each template receives is the versioned model in [`model`];
 //! `templates/README.md` documents it for designers.
 
+pub mod brand;
+pub mod check;
+pub mod cli;
+pub mod files;
+pub mod gallery;
+pub mod helpers;
+pub mod locale;
 pub mod model;
+pub mod preview;
+pub mod samples;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use handlebars::Handlebars;
-use rust_embed::RustEmbed;
 
-pub use model::{Branding, MailContext, Page, PageContext, RenderedMail};
+pub use model::{AppInfo, Branding, FormField, MailContext, Page, PageContext, RenderedMail};
 
-#[derive(RustEmbed)]
-#[folder = "templates/"]
-#[include = "*.hbs"]
-struct BuiltIn;
+use files::FileSet;
+use helpers::Collector;
+use locale::Locales;
+
+/// One thing wrong with a template, message file or setting, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Problem {
+    pub file: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    /// The locale the problem shows in, when it depends on the locale.
+    pub locale: Option<String>,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn file(file: impl Into<String>, message: impl Into<String>) -> Self {
+        Problem {
+            file: file.into(),
+            line: None,
+            column: None,
+            locale: None,
+            message: message.into(),
+        }
+    }
+
+    pub fn at(
+        file: impl Into<String>,
+        line: usize,
+        column: usize,
+        message: impl Into<String>,
+    ) -> Self {
+        Problem {
+            file: file.into(),
+            line: Some(line),
+            column: Some(column),
+            locale: None,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(col) = self.column {
+                write!(f, ":{col}")?;
+            }
+        }
+        if let Some(locale) = &self.locale {
+            return write!(f, ": [{locale}] {}", self.message);
+        }
+        write!(f, ": {}", self.message)
+    }
+}
 
 /// What went wrong while loading or rendering a template, with the file.
 #[derive(Debug, thiserror::Error)]
@@ -26,56 +90,195 @@ pub enum TemplateError {
     Load { file: String, message: String },
     #[error("rendering {template}: {message}")]
     Render { template: String, message: String },
+    /// Found by the check; carries file, line and column.
+    #[error("{0}")]
+    Check(Problem),
+}
+
+/// Templates whose output is plain text (no HTML escaping).
+fn is_text_template(name: &str) -> bool {
+    name.ends_with(".txt") || name.ends_with(".subject")
+}
+
+/// The parsed template set and its messages, without any checking.
+pub(crate) struct Engine {
+    pub(crate) html: Handlebars<'static>,
+    pub(crate) text: Handlebars<'static>,
+    pub(crate) files: FileSet,
+    pub(crate) locales: Arc<Locales>,
+    /// Template name -> path relative to the template root.
+    pub(crate) names: Vec<(String, String)>,
+}
+
+impl Engine {
+    /// Parse every template; parse errors come back as problems.
+    pub(crate) fn build(
+        files: FileSet,
+        locales: Arc<Locales>,
+        collector: Option<Collector>,
+    ) -> (Engine, Vec<Problem>) {
+        let mut problems = Vec::new();
+        let mut html = Handlebars::new();
+        let mut text = Handlebars::new();
+        text.register_escape_fn(handlebars::no_escape);
+        let mut names = Vec::new();
+        for registry in [&mut html, &mut text] {
+            registry.set_strict_mode(true);
+            registry.register_helper(
+                "t",
+                Box::new(helpers::Translate {
+                    locales: locales.clone(),
+                    collector: collector.clone(),
+                }),
+            );
+            registry.register_helper(
+                "datetime",
+                Box::new(helpers::DateTime {
+                    locales: locales.clone(),
+                    collector: collector.clone(),
+                }),
+            );
+        }
+        for (rel, file) in files.iter() {
+            let Some(name) = rel.strip_suffix(".hbs") else {
+                continue;
+            };
+            let source = file.text();
+            let mut failed = false;
+            for registry in [&mut html, &mut text] {
+                if let Err(e) = registry.register_template_string(name, source.as_ref()) {
+                    if !failed {
+                        let (line, column) = e.pos().unwrap_or((0, 0));
+                        problems.push(Problem {
+                            file: files.display(rel),
+                            line: (line > 0).then_some(line),
+                            column: (line > 0).then_some(column),
+                            locale: None,
+                            message: format!("Handlebars syntax: {}", e.reason()),
+                        });
+                    }
+                    failed = true;
+                }
+            }
+            names.push((name.to_string(), rel.clone()));
+        }
+        (
+            Engine {
+                html,
+                text,
+                files,
+                locales,
+                names,
+            },
+            problems,
+        )
+    }
+
+    fn registry(&self, name: &str) -> &Handlebars<'static> {
+        if is_text_template(name) {
+            &self.text
+        } else {
+            &self.html
+        }
+    }
+
+    pub(crate) fn render(
+        &self,
+        name: &str,
+        data: &serde_json::Value,
+    ) -> Result<String, handlebars::RenderError> {
+        self.registry(name).render(name, data)
+    }
+
+    pub(crate) fn rel_of(&self, name: &str) -> Option<&str> {
+        self.names
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, rel)| rel.as_str())
+    }
+}
+
+/// The template data every template receives (schema 1); `ctx` is the
+/// template's own context.
+pub(crate) fn template_data<T: serde::Serialize>(
+    locales: &Locales,
+    branding: &Branding,
+    requested_locale: &str,
+    static_base: Option<&str>,
+    now: i64,
+    ctx: &T,
+) -> serde_json::Value {
+    let ctx = serde_json::to_value(ctx).unwrap_or_default();
+    // Seconds until "send a new code" works: templates cannot subtract.
+    let resend_in_seconds = ctx
+        .get("resend_available_at")
+        .and_then(|v| v.as_i64())
+        .map(|at| (at - now).max(0));
+    serde_json::json!({
+        "schema": model::SCHEMA_VERSION,
+        "resend_in_seconds": resend_in_seconds,
+        "locale": locales.resolve(requested_locale),
+        "branding": branding,
+        "palette": brand::palette(branding),
+        "static_base": static_base.unwrap_or("/static").trim_end_matches('/'),
+        "now": now,
+        "ctx": ctx,
+    })
+}
+
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Inline the mail's `<style>` block into `style=` attributes (what Gmail and
+/// Outlook need); `@media` rules (dark mode, small screens) stay in the block.
+pub(crate) fn inline_css(html: &str) -> Result<String, String> {
+    css_inline::CSSInliner::options()
+        .keep_at_rules(true)
+        .load_remote_stylesheets(false)
+        .build()
+        .inline(html)
+        .map_err(|e| e.to_string())
 }
 
 /// The loaded template set. Cheap to share behind an `Arc`.
 pub struct Templates {
-    registry: Handlebars<'static>,
+    engine: Engine,
     branding: Branding,
+    brand_css: String,
 }
 
 impl Templates {
     /// Built-ins, overridden file by file from `override_dir` when given.
+    /// Runs the full check first: any problem (syntax, missing variable,
+    /// unknown helper, missing message in any locale) refuses the set, with
+    /// every problem listed.
     pub fn load(
         override_dir: Option<&Path>,
         branding: Branding,
     ) -> Result<Self, Vec<TemplateError>> {
-        let mut registry = Handlebars::new();
-        registry.set_strict_mode(true);
-        let mut errors = Vec::new();
-        for file in BuiltIn::iter() {
-            let name = file.trim_end_matches(".hbs").to_string();
-            let source = match override_dir.map(|d| d.join(file.as_ref())) {
-                Some(path) if path.is_file() => {
-                    std::fs::read_to_string(&path).map_err(|e| TemplateError::Load {
-                        file: path.display().to_string(),
-                        message: e.to_string(),
-                    })
-                }
-                _ => BuiltIn::get(&file)
-                    .map(|f| String::from_utf8_lossy(&f.data).into_owned())
-                    .ok_or_else(|| TemplateError::Load {
-                        file: file.to_string(),
-                        message: "missing built-in".into(),
-                    }),
-            };
-            match source.and_then(|s| {
-                registry
-                    .register_template_string(&name, s)
-                    .map_err(|e| TemplateError::Load {
-                        file: file.to_string(),
-                        message: e.to_string(),
-                    })
-            }) {
-                Ok(()) => {}
-                Err(e) => errors.push(e),
-            }
+        let (files, mut problems) = FileSet::load(override_dir);
+        // Check exactly the files that will be served.
+        problems.extend(check::check_files(files.clone(), &branding));
+        if !problems.is_empty() {
+            return Err(problems.into_iter().map(TemplateError::Check).collect());
         }
-        if errors.is_empty() {
-            Ok(Self { registry, branding })
-        } else {
-            Err(errors)
+        let (locales, locale_problems) = Locales::load(&files);
+        problems.extend(locale_problems);
+        let (engine, parse_problems) = Engine::build(files, Arc::new(locales), None);
+        problems.extend(parse_problems);
+        if !problems.is_empty() {
+            return Err(problems.into_iter().map(TemplateError::Check).collect());
         }
+        let brand_css = brand::css(&branding);
+        Ok(Self {
+            engine,
+            branding,
+            brand_css,
+        })
     }
 
     /// Subject, HTML and plain-text body of the code mail.
@@ -84,10 +287,15 @@ impl Templates {
         locale: &str,
         ctx: &MailContext,
     ) -> Result<RenderedMail, TemplateError> {
-        let data = self.data(locale, ctx);
+        let data = self.data(locale, None, ctx);
+        let html = self.render("mail/code.html", &data)?;
+        let html = inline_css(&html).map_err(|message| TemplateError::Render {
+            template: "mail/code.html".into(),
+            message: format!("inlining CSS: {message}"),
+        })?;
         Ok(RenderedMail {
-            subject: self.render("mail/code.subject", &data)?.trim().to_string(),
-            html: self.render("mail/code.html", &data)?,
+            subject: single_line(&self.render("mail/code.subject", &data)?),
+            html,
             text: self.render("mail/code.txt", &data)?,
         })
     }
@@ -99,24 +307,118 @@ impl Templates {
         locale: &str,
         ctx: &PageContext,
     ) -> Result<String, TemplateError> {
-        self.render(page.template_name(), &self.data(locale, ctx))
+        let data = self.data(locale, ctx.static_base.as_deref(), ctx);
+        self.render(page.template_name(), &data)
     }
 
-    fn data<T: serde::Serialize>(&self, locale: &str, ctx: &T) -> serde_json::Value {
-        serde_json::json!({
-            "schema": model::SCHEMA_VERSION,
-            "locale": locale,
-            "branding": &self.branding,
-            "ctx": ctx,
-        })
+    /// The locale a request's `locale` claim resolves to (`de-AT` -> `de` when
+    /// there is no `de-AT`; unknown -> `en`).
+    pub fn resolve_locale(&self, requested: &str) -> String {
+        self.engine.locales.resolve(requested)
+    }
+
+    /// Locales that have messages.
+    pub fn locales(&self) -> Vec<String> {
+        self.engine.locales.tags().cloned().collect()
+    }
+
+    /// A file under `static/` (the override's when present) with its content
+    /// type. `brand.css` is generated from the branding configuration unless
+    /// the override directory has its own.
+    pub fn static_asset(&self, name: &str) -> Option<(&'static str, Vec<u8>)> {
+        if name.is_empty() || name.contains('/') || name.contains('\\') || name.starts_with('.') {
+            return None;
+        }
+        if let Some(file) = self.engine.files.get(&format!("static/{name}")) {
+            return Some((content_type(name), file.bytes.clone()));
+        }
+        if name == "brand.css" {
+            return Some((content_type(name), self.brand_css.clone().into_bytes()));
+        }
+        None
+    }
+
+    /// Names of every static asset (`brand.css` included).
+    pub fn static_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .engine
+            .files
+            .iter()
+            .filter_map(|(rel, _)| rel.strip_prefix("static/").map(str::to_string))
+            .collect();
+        if !names.iter().any(|n| n == "brand.css") {
+            names.push("brand.css".into());
+        }
+        names.sort();
+        names
+    }
+
+    fn data<T: serde::Serialize>(
+        &self,
+        locale: &str,
+        static_base: Option<&str>,
+        ctx: &T,
+    ) -> serde_json::Value {
+        template_data(
+            &self.engine.locales,
+            &self.branding,
+            locale,
+            static_base,
+            unix_now(),
+            ctx,
+        )
     }
 
     fn render(&self, name: &str, data: &serde_json::Value) -> Result<String, TemplateError> {
-        self.registry
+        self.engine
             .render(name, data)
             .map_err(|e| TemplateError::Render {
                 template: name.to_string(),
                 message: e.to_string(),
             })
+    }
+}
+
+/// Subjects are one line: collapse whitespace and newlines.
+pub(crate) fn single_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+pub fn content_type(name: &str) -> &'static str {
+    match name.rsplit('.').next().unwrap_or("") {
+        "css" => "text/css; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "ico" => "image/x-icon",
+        "woff2" => "font/woff2",
+        "woff" => "font/woff",
+        "json" => "application/json",
+        "txt" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn templates_can_be_shared_across_workers() {
+        assert_send_sync::<Templates>();
+    }
+
+    #[test]
+    fn builtins_check_clean() {
+        let problems = check::check(None, &Branding::default());
+        for p in &problems {
+            eprintln!("{p}");
+        }
+        assert!(problems.is_empty());
     }
 }

@@ -25,7 +25,7 @@ impl Default for Branding {
 }
 
 /// The application the user is signing in to (`azp`, with its display name).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct AppInfo {
     pub client_id: String,
     /// Display name from `[apps]` in the configuration, else the client id.
@@ -106,9 +106,13 @@ pub struct PageContext {
     pub app: Option<AppInfo>,
     /// Notice on the code page: `sent`, `resent`, `invalid_code`, `cooldown`.
     pub notice: Option<String>,
-    /// Error page reason: `invalid_request`, `send_failed`, `no_challenge`, `internal`.
+    /// Error page reason: `invalid_request`, `send_failed`, `no_challenge`,
+    /// `internal`, `expired`, `locked`.
     pub error: Option<String>,
     /// Redirect page: where to POST, and the hidden fields.
     pub redirect_action: Option<String>,
     pub redirect_fields: Vec<FormField>,
+    /// URL path under which `static/*` is served (e.g. `/otp/static`);
+    /// `None` means `/static`.
+    pub static_base: Option<String>,
 }

@@ -1,1 +1,9 @@
 //! Black-box tests: a real app on a free port, real Redis, real SMTP.
+mod api;
+mod browser;
+mod demo;
+mod mail;
+mod ops;
+mod refusals;
+mod secrets;
+mod support;

@@ -1,0 +1,311 @@
+package dev.otpsidecar.keycloak;
+
+import java.security.PublicKey;
+import java.time.Clock;
+
+import jakarta.ws.rs.core.MultivaluedMap;
+import jakarta.ws.rs.core.Response;
+
+import org.jboss.logging.Logger;
+import org.keycloak.authentication.AuthenticationFlowContext;
+import org.keycloak.authentication.AuthenticationFlowError;
+import org.keycloak.authentication.Authenticator;
+import org.keycloak.authentication.authenticators.util.AuthenticatorUtils;
+import org.keycloak.crypto.Algorithm;
+import org.keycloak.crypto.KeyWrapper;
+import org.keycloak.crypto.SignatureProvider;
+import org.keycloak.crypto.SignatureSignerContext;
+import org.keycloak.events.Details;
+import org.keycloak.events.Errors;
+import org.keycloak.forms.login.LoginFormsProvider;
+import org.keycloak.keys.PublicKeyStorageProvider;
+import org.keycloak.models.AuthenticatorConfigModel;
+import org.keycloak.models.KeycloakSession;
+import org.keycloak.models.RealmModel;
+import org.keycloak.models.UserModel;
+import org.keycloak.services.Urls;
+
+/**
+ * Hands the email one-time-code step to the otp-sidecar (PROTOCOL.md sections 1 and 5):
+ * authenticate() sends the browser to the sidecar with a signed request, action() checks the
+ * assertion the browser brings back. Every non-success is an event and a page with "send a new code".
+ */
+public class OtpSidecarAuthenticator implements Authenticator {
+
+    private static final Logger LOG = Logger.getLogger(OtpSidecarAuthenticator.class);
+
+    /** Auth-session note holding the nonce of the pending request. */
+    public static final String NONCE_NOTE = "otp-sidecar.nonce";
+    /** Form field the sidecar posts back (PROTOCOL.md section 4). */
+    public static final String ASSERTION_PARAM = "assertion";
+    /** Form field of our error page's "send a new code" button. */
+    public static final String RESTART_PARAM = "restart";
+
+    static final String REDIRECT_TEMPLATE = "otp-sidecar-redirect.ftl";
+    static final String ERROR_TEMPLATE = "otp-sidecar-error.ftl";
+    private static final String JTI_KEY_PREFIX = "otp-sidecar.assertion.jti:";
+
+    private final Clock clock;
+
+    public OtpSidecarAuthenticator(Clock clock) {
+        this.clock = clock;
+    }
+
+    @Override
+    public void authenticate(AuthenticationFlowContext context) {
+        // Re-rendering the step (refresh, back) keeps the nonce, so the sidecar can recognise the same
+        // pending login; only "send a new code" starts over with a new one.
+        sendRequest(context, false);
+    }
+
+    @Override
+    public void action(AuthenticationFlowContext context) {
+        MultivaluedMap<String, String> form = context.getHttpRequest().getDecodedFormParameters();
+        if (form.containsKey(RESTART_PARAM)) {
+            sendRequest(context, true);
+            return;
+        }
+        OtpSidecarConfig config = configOrFailSafe(context);
+        if (config == null) {
+            return;
+        }
+        UserModel user = context.getUser();
+        if (user == null) {
+            misconfigured(context, "no user identified before the otp-sidecar step");
+            return;
+        }
+        if (refuseIfLockedOut(context, user)) {
+            return;
+        }
+
+        String assertion = form.getFirst(ASSERTION_PARAM);
+        if (assertion == null || assertion.isBlank()) {
+            countedFailure(context, user, StepFailure.INVALID_ASSERTION.eventError(), "missing_assertion",
+                    "the form carried no 'assertion'", StepFailure.INVALID_ASSERTION.messageKey());
+            return;
+        }
+
+        String realmIssuer = realmIssuer(context);
+        String nonce = context.getAuthenticationSession().getAuthNote(NONCE_NOTE);
+        AssertionVerifier verifier = new AssertionVerifier(clock,
+                keyResolver(context.getSession(), context.getRealm(), config),
+                (key, lifespan) -> context.getSession().singleUseObjects().putIfAbsent(JTI_KEY_PREFIX + key, lifespan));
+        AssertionVerifier.Verified verified;
+        try {
+            verified = verifier.verify(assertion,
+                    new AssertionVerifier.Expected(config.issuer(), realmIssuer, nonce, user.getId()));
+        } catch (AssertionVerifier.Rejected rejected) {
+            if (rejected.reason() == AssertionVerifier.Reason.KEYS_UNAVAILABLE) {
+                // Our dependency is down: not evidence of a guess, so not counted; the user can retry.
+                LOG.warnf("otp-sidecar: sidecar keys unavailable at %s: %s", config.jwksUrl(), rejected.getMessage());
+                context.getEvent().user(user)
+                        .detail(Details.REASON, rejected.reason().code())
+                        .detail(Details.AUTHENTICATION_ERROR_DETAIL, rejected.getMessage())
+                        .error(Errors.INVALID_TOKEN);
+                context.challenge(errorPage(context, "otpSidecarErrorUnavailable", true));
+                return;
+            }
+            LOG.infof("otp-sidecar: assertion refused for user %s: %s (%s)", user.getId(),
+                    rejected.reason().code(), rejected.getMessage());
+            countedFailure(context, user, StepFailure.INVALID_ASSERTION.eventError(), rejected.reason().code(),
+                    rejected.getMessage(), StepFailure.INVALID_ASSERTION.messageKey());
+            return;
+        }
+
+        // The challenge behind this nonce is finished either way; "send a new code" makes a new one.
+        context.getAuthenticationSession().removeAuthNote(NONCE_NOTE);
+        StepFailure failure = StepFailure.of(verified.result());
+        if (failure == null) {
+            context.getEvent().user(user).detail(Details.REASON, "success");
+            context.success();
+            return;
+        }
+        countedFailure(context, user, failure.eventError(), failure.reason(),
+                "sidecar result '" + verified.result().wire() + "'", failure.messageKey());
+    }
+
+    private void sendRequest(AuthenticationFlowContext context, boolean freshNonce) {
+        OtpSidecarConfig config = configOrFailSafe(context);
+        if (config == null) {
+            return;
+        }
+        UserModel user = context.getUser();
+        if (user == null) {
+            misconfigured(context, "no user identified before the otp-sidecar step");
+            return;
+        }
+        if (refuseIfLockedOut(context, user)) {
+            return;
+        }
+        String email = user.getEmail();
+        if (email == null || email.isBlank()) {
+            refuseUser(context, user, "no_email", "otpSidecarErrorNoEmail");
+            return;
+        }
+        if (config.requireVerifiedEmail() && !user.isEmailVerified()) {
+            refuseUser(context, user, "email_not_verified", "otpSidecarErrorEmailNotVerified");
+            return;
+        }
+
+        String nonce = context.getAuthenticationSession().getAuthNote(NONCE_NOTE);
+        if (freshNonce || nonce == null) {
+            nonce = RequestTokenBuilder.newNonce();
+            context.getAuthenticationSession().setAuthNote(NONCE_NOTE, nonce);
+        }
+        KeycloakSession session = context.getSession();
+        RequestTokenBuilder.Request request = new RequestTokenBuilder.Request(
+                realmIssuer(context),
+                config.audience(),
+                user.getId(),
+                email,
+                displayName(user),
+                session.getContext().resolveLocale(user).toLanguageTag(),
+                context.getAuthenticationSession().getClient().getClientId(),
+                nonce,
+                context.getActionUrl(context.generateAccessCode()).toString(),
+                config.policy());
+        String requestJwt;
+        try {
+            SignatureProvider provider = session.getProvider(SignatureProvider.class, Algorithm.RS256);
+            SignatureSignerContext signer = provider.signer();
+            requestJwt = new RequestTokenBuilder(clock).sign(request, signer);
+        } catch (Exception e) {
+            // Typically: the realm has no active RS256 key.
+            LOG.errorf("otp-sidecar: cannot sign the request with the realm's RS256 key in realm %s: %s",
+                    context.getRealm().getName(), e.toString());
+            context.getEvent().user(user)
+                    .detail(Details.REASON, "request_signing_failed")
+                    .detail(Details.AUTHENTICATION_ERROR_DETAIL, "no usable active RS256 realm key")
+                    .error(Errors.INVALID_CONFIG);
+            context.challenge(errorPage(context, "otpSidecarErrorMisconfigured", false));
+            return;
+        }
+        Response page = context.form()
+                .setAttribute("otpSidecarAuthorizeUrl", config.authorizeUrl().toString())
+                .setAttribute("otpSidecarRequest", requestJwt)
+                .createForm(REDIRECT_TEMPLATE);
+        context.challenge(page);
+    }
+
+    /** Parses the config; when it is unusable shows a clear page, emits an event and returns null. */
+    private OtpSidecarConfig configOrFailSafe(AuthenticationFlowContext context) {
+        AuthenticatorConfigModel model = context.getAuthenticatorConfig();
+        try {
+            return OtpSidecarConfig.parse(model == null ? null : model.getConfig());
+        } catch (OtpSidecarConfig.InvalidConfigException e) {
+            misconfigured(context, e.getMessage());
+            return null;
+        }
+    }
+
+    private void misconfigured(AuthenticationFlowContext context, String problems) {
+        LOG.errorf("otp-sidecar: execution in realm %s is misconfigured: %s", context.getRealm().getName(), problems);
+        if (context.getUser() != null) {
+            context.getEvent().user(context.getUser());
+        }
+        context.getEvent()
+                .detail(Details.REASON, "misconfigured")
+                .detail(Details.AUTHENTICATION_ERROR_DETAIL, problems)
+                .error(Errors.INVALID_CONFIG);
+        context.challenge(errorPage(context, "otpSidecarErrorMisconfigured", false));
+    }
+
+    /** A user this step cannot serve: clear page, event, nothing counted (no secret was tried). */
+    private void refuseUser(AuthenticationFlowContext context, UserModel user, String reason, String message) {
+        context.getEvent().user(user).detail(Details.REASON, reason).error(Errors.INVALID_EMAIL);
+        context.challenge(errorPage(context, message, false));
+    }
+
+    /**
+     * Failed steps only count toward a lockout if a locked-out user is also stopped here;
+     * otherwise the lockout would only bite at the next password entry.
+     */
+    private boolean refuseIfLockedOut(AuthenticationFlowContext context, UserModel user) {
+        String error = AuthenticatorUtils.getDisabledByBruteForceEventError(context, user);
+        if (error == null) {
+            return false;
+        }
+        context.getEvent().user(user).detail(Details.REASON, "user_locked_out").error(error);
+        context.challenge(errorPage(context, Errors.USER_TEMPORARILY_DISABLED.equals(error)
+                ? "otpSidecarErrorTemporarilyLocked" : "otpSidecarErrorAccountLocked", false));
+        return true;
+    }
+
+    /**
+     * A failed step: event with the reason, and failureChallenge, which Keycloak's flow turns into
+     * BruteForceProtector.failedLogin when the realm has brute-force detection on.
+     */
+    private void countedFailure(AuthenticationFlowContext context, UserModel user, String error, String reason,
+                                String detail, String message) {
+        context.getEvent().user(user)
+                .detail(Details.REASON, reason)
+                .detail(Details.AUTHENTICATION_ERROR_DETAIL, detail)
+                .error(error);
+        context.failureChallenge(AuthenticationFlowError.INVALID_CREDENTIALS, errorPage(context, message, true));
+    }
+
+    private static Response errorPage(AuthenticationFlowContext context, String message, boolean canRestart) {
+        LoginFormsProvider form = context.form()
+                .setError(message)
+                .setAttribute("otpSidecarMessage", message)
+                .setAttribute("otpSidecarCanRestart", canRestart);
+        return form.createForm(ERROR_TEMPLATE);
+    }
+
+    private static AssertionVerifier.KeyResolver keyResolver(KeycloakSession session, RealmModel realm,
+                                                             OtpSidecarConfig config) {
+        return (kid, algorithm) -> {
+            PublicKeyStorageProvider storage = session.getProvider(PublicKeyStorageProvider.class);
+            KeyWrapper key;
+            try {
+                key = storage.getPublicKey(SidecarKeyLoader.modelKey(realm.getId(), config.jwksUrl()), kid, algorithm,
+                        new SidecarKeyLoader(session, config.jwksUrl()));
+            } catch (RuntimeException e) {
+                throw new AssertionVerifier.KeysUnavailableException(
+                        "fetching " + config.jwksUrl() + " failed: " + rootMessage(e), e);
+            }
+            if (key == null || !(key.getPublicKey() instanceof PublicKey publicKey)) {
+                return null;
+            }
+            return publicKey;
+        };
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getClass().getSimpleName() + (t.getMessage() == null ? "" : ": " + t.getMessage());
+    }
+
+    static String realmIssuer(AuthenticationFlowContext context) {
+        return Urls.realmIssuer(context.getSession().getContext().getUri().getBaseUri(), context.getRealm().getName());
+    }
+
+    private static String displayName(UserModel user) {
+        String first = user.getFirstName() == null ? "" : user.getFirstName().trim();
+        String last = user.getLastName() == null ? "" : user.getLastName().trim();
+        String name = (first + " " + last).trim();
+        return name.isEmpty() ? null : name;
+    }
+
+    @Override
+    public boolean requiresUser() {
+        return true;
+    }
+
+    @Override
+    public boolean configuredFor(KeycloakSession session, RealmModel realm, UserModel user) {
+        return user.getEmail() != null && !user.getEmail().isBlank();
+    }
+
+    @Override
+    public void setRequiredActions(KeycloakSession session, RealmModel realm, UserModel user) {
+        // Nothing to set up: the user's email address is the only "credential".
+    }
+
+    @Override
+    public void close() {
+    }
+}

@@ -1,0 +1,89 @@
+package dev.otpsidecar.keycloak;
+
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.UUID;
+
+import org.keycloak.crypto.SignatureSignerContext;
+import org.keycloak.jose.jws.JWSBuilder;
+
+/**
+ * Builds and signs the request JWT of PROTOCOL.md section 1. Knows nothing of the Keycloak session:
+ * the authenticator passes the values in, so the claims are testable with any signer.
+ */
+public final class RequestTokenBuilder {
+
+    /** Lifetime of a request; the protocol allows at most 300 s. */
+    public static final long LIFETIME_SECONDS = 120;
+
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    /** The values that go into one request. `name` and `locale` may be null. */
+    public record Request(String realmIssuer, String audience, String userId, String email, String name,
+                          String locale, String clientId, String nonce, String returnUri,
+                          OtpSidecarConfig.OtpPolicy policy) {
+        public Request {
+            Objects.requireNonNull(realmIssuer, "realmIssuer");
+            Objects.requireNonNull(audience, "audience");
+            Objects.requireNonNull(userId, "userId");
+            Objects.requireNonNull(email, "email");
+            Objects.requireNonNull(clientId, "clientId");
+            Objects.requireNonNull(nonce, "nonce");
+            Objects.requireNonNull(returnUri, "returnUri");
+            Objects.requireNonNull(policy, "policy");
+        }
+    }
+
+    private final Clock clock;
+
+    public RequestTokenBuilder(Clock clock) {
+        this.clock = Objects.requireNonNull(clock);
+    }
+
+    /** 128 random bits from a CSPRNG, base64url without padding. */
+    public static String newNonce() {
+        byte[] bytes = new byte[16];
+        RANDOM.nextBytes(bytes);
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+    }
+
+    /** The claims, in the order PROTOCOL.md lists them. */
+    public Map<String, Object> claims(Request request) {
+        long iat = clock.instant().getEpochSecond();
+        Map<String, Object> claims = new LinkedHashMap<>();
+        claims.put("iss", request.realmIssuer());
+        claims.put("aud", request.audience());
+        claims.put("sub", request.userId());
+        claims.put("email", request.email());
+        if (request.name() != null && !request.name().isBlank()) {
+            claims.put("name", request.name());
+        }
+        if (request.locale() != null && !request.locale().isBlank()) {
+            claims.put("locale", request.locale());
+        }
+        claims.put("azp", request.clientId());
+        claims.put("nonce", request.nonce());
+        claims.put("return_uri", request.returnUri());
+        claims.put("iat", iat);
+        claims.put("exp", iat + LIFETIME_SECONDS);
+        claims.put("jti", UUID.randomUUID().toString());
+        OtpSidecarConfig.OtpPolicy p = request.policy();
+        Map<String, Object> otp = new LinkedHashMap<>();
+        otp.put("length", p.length());
+        otp.put("ttl", p.ttl());
+        otp.put("max_attempts", p.maxAttempts());
+        otp.put("resend_cooldown", p.resendCooldown());
+        otp.put("max_resends", p.maxResends());
+        claims.put("otp", otp);
+        return claims;
+    }
+
+    /** Signs with the given signer; the header carries alg and kid from the signer and typ JWT. */
+    public String sign(Request request, SignatureSignerContext signer) {
+        return new JWSBuilder().type("JWT").jsonContent(claims(request)).sign(signer);
+    }
+}

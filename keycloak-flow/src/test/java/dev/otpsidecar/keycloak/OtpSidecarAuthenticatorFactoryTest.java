@@ -1,0 +1,164 @@
+package dev.otpsidecar.keycloak;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.io.InputStream;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import org.junit.jupiter.api.Test;
+import org.keycloak.models.AuthenticationExecutionModel.Requirement;
+import org.keycloak.provider.ProviderConfigProperty;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+class OtpSidecarAuthenticatorFactoryTest {
+
+    final OtpSidecarAuthenticatorFactory factory = new OtpSidecarAuthenticatorFactory();
+
+    @Test
+    void identity() {
+        assertEquals("otp-sidecar", factory.getId());
+        assertEquals("Email code (otp-sidecar)", factory.getDisplayType());
+        assertTrue(factory.isConfigurable());
+        assertFalse(factory.isUserSetupAllowed());
+        assertArrayEquals(new Requirement[] {Requirement.REQUIRED, Requirement.ALTERNATIVE, Requirement.CONDITIONAL,
+                Requirement.DISABLED}, factory.getRequirementChoices());
+        // A category outside password/otp/recovery codes would make brute-force detection ignore our failures.
+        assertNull(factory.getReferenceCategory());
+        assertTrue(factory.create(null).requiresUser());
+    }
+
+    @Test
+    void offersEverySetting() {
+        Set<String> names = factory.getConfigProperties().stream().map(ProviderConfigProperty::getName)
+                .collect(Collectors.toSet());
+        assertEquals(Set.of(OtpSidecarConfig.PUBLIC_URL, OtpSidecarConfig.JWKS_URL, OtpSidecarConfig.ISSUER,
+                OtpSidecarConfig.AUDIENCE, OtpSidecarConfig.CODE_LENGTH, OtpSidecarConfig.TTL,
+                OtpSidecarConfig.MAX_ATTEMPTS, OtpSidecarConfig.RESEND_COOLDOWN, OtpSidecarConfig.MAX_RESENDS,
+                OtpSidecarConfig.REQUIRE_VERIFIED_EMAIL), names);
+        for (ProviderConfigProperty p : factory.getConfigProperties()) {
+            if (p.getName().endsWith(".url") || p.getName().equals(OtpSidecarConfig.ISSUER)) {
+                assertTrue(p.isRequired(), p.getName() + " must be required in the admin console");
+            }
+        }
+    }
+
+    /** The admin console can only pick from these options, so every one must pass validation. */
+    @Test
+    void everyNumberTheAdminConsoleOffersIsValid() throws Exception {
+        int lists = 0;
+        for (ProviderConfigProperty p : factory.getConfigProperties()) {
+            if (!ProviderConfigProperty.LIST_TYPE.equals(p.getType())) {
+                continue;
+            }
+            lists++;
+            assertTrue(p.getOptions().contains(p.getDefaultValue()), p.getName() + " default not offered");
+            for (String option : p.getOptions()) {
+                Map<String, String> config = OtpSidecarConfigTest.valid();
+                config.put(p.getName(), option);
+                OtpSidecarConfig.parse(config);
+            }
+        }
+        assertEquals(5, lists);
+    }
+
+    @Test
+    void defaultsOfTheConsoleMatchTheParser() throws Exception {
+        Map<String, String> defaults = new HashMap<>(OtpSidecarConfigTest.valid());
+        for (ProviderConfigProperty p : factory.getConfigProperties()) {
+            if (p.getDefaultValue() != null) {
+                defaults.put(p.getName(), p.getDefaultValue().toString());
+            }
+        }
+        assertEquals(OtpSidecarConfig.parse(OtpSidecarConfigTest.valid()).policy(), OtpSidecarConfig.parse(defaults).policy());
+    }
+
+    @Test
+    void everyMessageExistsInEnglishAndGerman() throws Exception {
+        Properties en = messages("en");
+        Properties de = messages("de");
+        assertEquals(en.keySet(), de.keySet());
+        for (StepFailure f : StepFailure.values()) {
+            assertNotNull(en.getProperty(f.messageKey()), f.messageKey());
+            assertNotNull(en.getProperty(f.messageKey() + "Hint"), f.messageKey() + "Hint");
+        }
+        for (Object key : en.keySet()) {
+            assertFalse(en.getProperty((String) key).contains("'"), key + ": MessageFormat would eat the apostrophe");
+            assertFalse(de.getProperty((String) key).contains("'"), key + ": MessageFormat would eat the apostrophe");
+        }
+    }
+
+    private static Properties messages(String locale) throws Exception {
+        Properties p = new Properties();
+        try (InputStream in = OtpSidecarAuthenticatorFactoryTest.class
+                .getResourceAsStream("/theme-resources/messages/messages_" + locale + ".properties")) {
+            assertNotNull(in, locale);
+            p.load(new java.io.InputStreamReader(in, java.nio.charset.StandardCharsets.UTF_8));
+        }
+        return p;
+    }
+
+    /** The shipped realm wires the step as documented, with a config that passes validation. */
+    @Test
+    void acmeRealmImportIsWiredAndValid() throws Exception {
+        JsonNode realm = new ObjectMapper().readTree(new File("realm/acme-realm.json"));
+        assertEquals("acme", realm.get("realm").asText());
+        assertTrue(realm.get("bruteForceProtected").asBoolean());
+        assertFalse(realm.get("permanentLockout").asBoolean());
+        assertEquals(30, realm.get("failureFactor").asInt());
+        assertEquals("browser-otp-sidecar", realm.get("browserFlow").asText());
+
+        Map<String, JsonNode> flows = new HashMap<>();
+        realm.get("authenticationFlows").forEach(f -> flows.put(f.get("alias").asText(), f));
+        List<JsonNode> top = list(flows.get("browser-otp-sidecar").get("authenticationExecutions"));
+        assertEquals("auth-cookie", top.get(0).get("authenticator").asText());
+        assertEquals("ALTERNATIVE", top.get(0).get("requirement").asText());
+        assertEquals("ALTERNATIVE", top.get(1).get("requirement").asText());
+        List<JsonNode> forms = list(flows.get(top.get(1).get("flowAlias").asText()).get("authenticationExecutions"));
+        assertEquals("auth-username-password-form", forms.get(0).get("authenticator").asText());
+        assertEquals("REQUIRED", forms.get(0).get("requirement").asText());
+        assertEquals("otp-sidecar", forms.get(1).get("authenticator").asText());
+        assertEquals("REQUIRED", forms.get(1).get("requirement").asText());
+
+        String alias = forms.get(1).get("authenticatorConfig").asText();
+        JsonNode config = null;
+        for (JsonNode c : realm.get("authenticatorConfig")) {
+            if (c.get("alias").asText().equals(alias)) {
+                config = c.get("config");
+            }
+        }
+        assertNotNull(config, "authenticatorConfig " + alias);
+        Map<String, String> map = new HashMap<>();
+        config.properties().forEach(e -> map.put(e.getKey(), e.getValue().asText()));
+        OtpSidecarConfig parsed = OtpSidecarConfig.parse(map);
+        assertEquals("http://localhost:18081/authorize", parsed.authorizeUrl().toString());
+        assertEquals(new OtpSidecarConfig.OtpPolicy(6, 300, 5, 30, 3), parsed.policy());
+    }
+
+    @Test
+    void configCliYamlDescribesTheSameRealmAsTheImportJson() throws Exception {
+        JsonNode json = new ObjectMapper().readTree(new File("realm/acme-realm.json"));
+        JsonNode yaml = new ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory())
+                .readTree(new File("realm/acme-realm.yaml"));
+        assertEquals(json, yaml);
+    }
+
+    private static List<JsonNode> list(JsonNode array) {
+        List<JsonNode> out = new java.util.ArrayList<>();
+        array.forEach(out::add);
+        out.sort((a, b) -> Integer.compare(a.get("priority").asInt(), b.get("priority").asInt()));
+        return out;
+    }
+}

@@ -1,0 +1,441 @@
+//! The flow shared by the browser pages and the JSON API: start a challenge
+//! from a request JWT, mail codes, verify, and sign assertions.
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use rand_core::RngCore as _;
+
+use crate::challenge::{
+    generate_csrf_token, mac, ChallengeId, ChallengeRecord, Code, CodeError, JtiClaim, Policy,
+    ResendOutcome, Store as _, StoreError, VerifyOutcome,
+};
+use crate::config::{Bound, OtpSettings};
+use crate::error::{ApiError, PageError};
+use crate::telemetry::{challenge_ref, mask_email};
+use crate::templates::model::AppInfo;
+use crate::templates::MailContext;
+use crate::tokens::{AssertionClaims, AssertionResult, RequestRejection, RequestedPolicy};
+
+use super::AppState;
+
+/// Lifetime of an assertion (PROTOCOL.md section 4: at most 60 s).
+pub const ASSERTION_TTL_SECS: i64 = 60;
+
+/// Why the flow stopped; each maps to a page and a JSON error.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    #[error("request refused: {0}")]
+    Rejected(RequestRejection),
+    /// The challenge exists (and can be cancelled); its mail did not go out.
+    #[error("code mail not sent")]
+    SendFailed(Box<ChallengeRecord>),
+    /// What was typed cannot be a code (not counted as an attempt).
+    #[error("{0}")]
+    MalformedCode(CodeError),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl FlowError {
+    pub fn page(&self) -> PageError {
+        match self {
+            Self::Rejected(RequestRejection::JwksUnavailable(_)) => PageError::Unavailable,
+            Self::Rejected(_) => PageError::InvalidRequest,
+            Self::SendFailed(_) => PageError::SendFailed,
+            Self::MalformedCode(_) => PageError::InvalidRequest,
+            Self::Store(StoreError::Unavailable(_)) => PageError::Unavailable,
+            Self::Store(_) | Self::Internal(_) => PageError::Internal,
+        }
+    }
+
+    pub fn api(&self) -> ApiError {
+        match self {
+            Self::Rejected(RequestRejection::JwksUnavailable(_)) => ApiError::RealmUnavailable,
+            Self::Rejected(_) => ApiError::InvalidRequest,
+            Self::SendFailed(_) => ApiError::SendFailed,
+            Self::MalformedCode(e) => ApiError::MalformedCode(e.to_string()),
+            Self::Store(StoreError::Unavailable(_)) => ApiError::Unavailable,
+            Self::Store(_) | Self::Internal(_) => ApiError::Internal,
+        }
+    }
+}
+
+/// What starting from a request JWT did.
+#[derive(Debug)]
+pub enum Started {
+    /// New challenge, first code mailed.
+    Created(Box<ChallengeRecord>),
+    /// The same request again from the browser already bound to its
+    /// challenge (back/refresh): no new mail.
+    Resumed(ChallengeId),
+}
+
+/// `n` random bytes from the OS CSPRNG, base64url without padding.
+pub fn random_token(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
+    rand_core::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn clamp<T>(name: &'static str, requested: Option<T>, bound: &Bound<T>, jti: &str) -> T
+where
+    T: Ord + Copy + std::fmt::Display,
+{
+    let Some(value) = requested else {
+        return bound.default;
+    };
+    let applied = value.max(bound.min).min(bound.max);
+    if applied != value {
+        tracing::info!(
+            policy = name,
+            requested = %value,
+            applied = %applied,
+            min = %bound.min,
+            max = %bound.max,
+            req_jti = jti,
+            "request otp policy clamped to the configured bounds"
+        );
+    }
+    applied
+}
+
+/// The request's `otp` object clamped to the configured bounds, each clamp logged.
+pub fn effective_policy(
+    requested: Option<&RequestedPolicy>,
+    otp: &OtpSettings,
+    jti: &str,
+) -> Policy {
+    let r = requested.cloned().unwrap_or_default();
+    Policy {
+        length: clamp("length", r.length, &otp.length, jti),
+        ttl_secs: clamp("ttl", r.ttl, &otp.ttl_secs, jti),
+        max_attempts: clamp("max_attempts", r.max_attempts, &otp.max_attempts, jti),
+        resend_cooldown_secs: clamp(
+            "resend_cooldown",
+            r.resend_cooldown,
+            &otp.resend_cooldown_secs,
+            jti,
+        ),
+        max_resends: clamp("max_resends", r.max_resends, &otp.max_resends, jti),
+    }
+}
+
+/// Verify the request, claim its jti, create the challenge and mail the first code.
+/// `browser_challenge` is the challenge cookie, when a browser sent one.
+pub async fn start(
+    state: &AppState,
+    request_jwt: &str,
+    browser_challenge: Option<&str>,
+) -> Result<Started, FlowError> {
+    let now = state.clock.now();
+    let request = match state.verifier.verify(request_jwt, now).await {
+        Ok(r) => r,
+        Err(rejection) => return Err(reject(state, rejection)),
+    };
+    let id = ChallengeId::generate();
+    match state
+        .store
+        .claim_jti(&request.jti, &id, request.exp, now)
+        .await?
+    {
+        JtiClaim::Fresh => {}
+        JtiClaim::Seen(previous) => {
+            let same_browser = browser_challenge
+                .is_some_and(|c| crate::challenge::csrf_token_matches(previous.as_str(), c));
+            if same_browser && state.store.get(&previous, now).await?.is_some() {
+                tracing::info!(
+                    challenge = challenge_ref(previous.as_str()),
+                    "request re-posted by its own browser; showing the code page again, no new mail"
+                );
+                return Ok(Started::Resumed(previous));
+            }
+            return Err(reject(state, RequestRejection::Replayed));
+        }
+    }
+    let policy = effective_policy(request.otp.as_ref(), &state.settings.otp, &request.jti);
+    let code = Code::generate(policy.length);
+    let record = ChallengeRecord {
+        id: id.clone(),
+        subject: request.sub.clone(),
+        email: request.email.clone(),
+        name: request.name.clone(),
+        locale: request.locale.clone(),
+        realm: request.issuer.as_str().to_string(),
+        azp: request.azp.clone(),
+        nonce: request.nonce.clone(),
+        request_jti: request.jti.clone(),
+        return_uri: request.return_uri.as_str().to_string(),
+        csrf_token: generate_csrf_token(),
+        policy,
+        attempts: 0,
+        resends: 0,
+        created_at: now,
+        last_sent_at: now,
+        expires_at: now.saturating_add_unsigned(policy.ttl_secs),
+    };
+    state
+        .store
+        .create(&record, &mac(&state.pepper, &id, &code), now)
+        .await?;
+    state.metrics.challenges_created.inc();
+    tracing::info!(
+        challenge = challenge_ref(id.as_str()),
+        realm = %record.realm,
+        azp = record.azp.as_deref().unwrap_or(""),
+        email = %mask_email(&record.email),
+        length = policy.length,
+        ttl = policy.ttl_secs,
+        max_attempts = policy.max_attempts,
+        "challenge created"
+    );
+    deliver(state, &record, &code, false).await?;
+    Ok(Started::Created(Box::new(record)))
+}
+
+fn reject(state: &AppState, rejection: RequestRejection) -> FlowError {
+    state.metrics.rejection(rejection.code());
+    tracing::warn!(reason = rejection.code(), detail = %rejection, "request refused");
+    FlowError::Rejected(rejection)
+}
+
+/// The application the user signs in to, with its configured display name.
+pub fn app_info(state: &AppState, record: &ChallengeRecord) -> AppInfo {
+    match &record.azp {
+        Some(azp) => AppInfo {
+            client_id: azp.clone(),
+            name: state
+                .settings
+                .apps
+                .get(azp)
+                .cloned()
+                .unwrap_or_else(|| azp.clone()),
+        },
+        None => AppInfo {
+            client_id: String::new(),
+            name: state.settings.branding.product_name.clone(),
+        },
+    }
+}
+
+pub fn locale(record: &ChallengeRecord) -> &str {
+    record.locale.as_deref().unwrap_or("en")
+}
+
+/// Render and send one code mail.
+async fn deliver(
+    state: &AppState,
+    record: &ChallengeRecord,
+    code: &Code,
+    resent: bool,
+) -> Result<(), FlowError> {
+    let now = state.clock.now();
+    let remaining = u64::try_from(record.expires_at.saturating_sub(now)).unwrap_or(0);
+    let context = MailContext {
+        code: code.expose().to_string(),
+        app: app_info(state, record),
+        name: record.name.clone(),
+        email: record.email.clone(),
+        expires_at: record.expires_at,
+        expires_in_minutes: remaining.div_ceil(60),
+        resent,
+    };
+    let mail = state
+        .templates
+        .render_mail(locale(record), &context)
+        .map_err(|e| {
+            tracing::error!(error = %e, "code mail could not be rendered");
+            state.metrics.mail("failed");
+            FlowError::Internal("mail template".into())
+        })?;
+    match state
+        .mailer
+        .send(&record.email, record.name.as_deref(), &mail)
+        .await
+    {
+        Ok(()) => {
+            state.metrics.mail("sent");
+            tracing::info!(
+                challenge = challenge_ref(record.id.as_str()),
+                email = %mask_email(&record.email),
+                resent,
+                "code mail sent"
+            );
+            Ok(())
+        }
+        Err(e) => {
+            state.metrics.mail("failed");
+            tracing::error!(
+                challenge = challenge_ref(record.id.as_str()),
+                email = %mask_email(&record.email),
+                smtp_reply = %e,
+                "code mail not sent"
+            );
+            Err(FlowError::SendFailed(Box::new(record.clone())))
+        }
+    }
+}
+
+/// Check a submitted code (one atomic store step) and count the result.
+/// `length` is the challenge's code length: input that cannot be a code of
+/// that length is refused without spending an attempt.
+pub async fn verify(
+    state: &AppState,
+    id: &ChallengeId,
+    length: u8,
+    submitted: &str,
+) -> Result<VerifyOutcome, FlowError> {
+    let now = state.clock.now();
+    let code = Code::parse(submitted, length).map_err(|e| {
+        state.metrics.verification("malformed");
+        FlowError::MalformedCode(e)
+    })?;
+    let outcome = state
+        .store
+        .verify(id, &mac(&state.pepper, id, &code), now)
+        .await?;
+    let result = match &outcome {
+        VerifyOutcome::Success(_) => "success",
+        VerifyOutcome::Invalid { .. } => "invalid",
+        VerifyOutcome::Locked(_) => "locked",
+        VerifyOutcome::Expired(_) => "expired",
+    };
+    state.metrics.verification(result);
+    tracing::info!(
+        challenge = challenge_ref(id.as_str()),
+        result,
+        "code verified"
+    );
+    Ok(outcome)
+}
+
+/// What a resend did.
+pub enum Resent {
+    Sent(Box<ChallengeRecord>),
+    Cooldown { retry_after_secs: u64 },
+    Exhausted,
+    Expired,
+}
+
+/// New code for the same challenge (cooldown and maximum enforced by the store).
+pub async fn resend(state: &AppState, id: &ChallengeId) -> Result<Resent, FlowError> {
+    let now = state.clock.now();
+    let Some(record) = state.store.get(id, now).await? else {
+        return Ok(Resent::Expired);
+    };
+    let code = Code::generate(record.policy.length);
+    match state
+        .store
+        .resend(id, &mac(&state.pepper, id, &code), now)
+        .await?
+    {
+        ResendOutcome::Resent(record) => {
+            deliver(state, &record, &code, true).await?;
+            Ok(Resent::Sent(record))
+        }
+        ResendOutcome::Cooldown { retry_after_secs } => Ok(Resent::Cooldown { retry_after_secs }),
+        ResendOutcome::Exhausted => Ok(Resent::Exhausted),
+        ResendOutcome::Expired => Ok(Resent::Expired),
+    }
+}
+
+/// Sign the assertion for `record` (PROTOCOL.md section 4).
+pub fn assertion(
+    state: &AppState,
+    record: &ChallengeRecord,
+    result: AssertionResult,
+) -> Result<String, FlowError> {
+    let now = state.clock.now();
+    let claims = AssertionClaims {
+        iss: state.paths.issuer.clone(),
+        aud: record.realm.clone(),
+        sub: record.subject.clone(),
+        nonce: record.nonce.clone(),
+        req_jti: record.request_jti.clone(),
+        jti: random_token(16),
+        iat: now,
+        exp: now + ASSERTION_TTL_SECS,
+        result,
+        amr: vec!["otp".to_string()],
+        otp_channel: "email".to_string(),
+    };
+    state.signer.sign(&claims).map_err(|e| {
+        tracing::error!(error = %e, "assertion could not be signed");
+        FlowError::Internal("signing".into())
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn otp() -> OtpSettings {
+        OtpSettings {
+            length: Bound {
+                default: 6,
+                min: 4,
+                max: 10,
+            },
+            ttl_secs: Bound {
+                default: 300,
+                min: 60,
+                max: 600,
+            },
+            max_attempts: Bound {
+                default: 5,
+                min: 1,
+                max: 10,
+            },
+            resend_cooldown_secs: Bound {
+                default: 30,
+                min: 10,
+                max: 300,
+            },
+            max_resends: Bound {
+                default: 3,
+                min: 0,
+                max: 5,
+            },
+        }
+    }
+
+    #[test]
+    fn defaults_apply_without_a_policy() {
+        let p = effective_policy(None, &otp(), "j");
+        assert_eq!(
+            p,
+            Policy {
+                length: 6,
+                ttl_secs: 300,
+                max_attempts: 5,
+                resend_cooldown_secs: 30,
+                max_resends: 3
+            }
+        );
+    }
+
+    #[test]
+    fn requested_values_are_clamped_to_the_bounds() {
+        let requested = RequestedPolicy {
+            length: Some(2),
+            ttl: Some(3600),
+            max_attempts: Some(3),
+            resend_cooldown: None,
+            max_resends: Some(99),
+        };
+        let p = effective_policy(Some(&requested), &otp(), "j");
+        assert_eq!(p.length, 4);
+        assert_eq!(p.ttl_secs, 600);
+        assert_eq!(p.max_attempts, 3);
+        assert_eq!(p.resend_cooldown_secs, 30);
+        assert_eq!(p.max_resends, 5);
+    }
+
+    #[test]
+    fn random_tokens_differ_and_have_the_right_size() {
+        let a = random_token(16);
+        assert_eq!(a.len(), 22);
+        assert_ne!(a, random_token(16));
+    }
+}

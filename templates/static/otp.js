@@ -1,0 +1,60 @@
+// Progressive enhancement only: every page works without this file.
+// Served from 'self' (the pages' CSP forbids inline script).
+(function () {
+  "use strict";
+
+  // Redirect page: submit the form at once (its button stays for no-script).
+  var auto = document.querySelector("form[data-auto-submit]");
+  if (auto) {
+    window.setTimeout(function () { auto.submit(); }, 0);
+  }
+
+  // Code field: accept a pasted or autofilled code with spaces or dashes.
+  var input = document.getElementById("code");
+  if (input) {
+    var length = parseInt(input.getAttribute("data-code-length") || "0", 10);
+    var clean = function (value) {
+      var digits = value.replace(/[^0-9]/g, "");
+      return length > 0 ? digits.slice(0, length) : digits;
+    };
+    input.addEventListener("paste", function (event) {
+      var data = event.clipboardData && event.clipboardData.getData("text");
+      if (!data) { return; }
+      event.preventDefault();
+      input.value = clean(data);
+      if (length > 0 && input.value.length === length && input.form) {
+        input.form.requestSubmit ? input.form.requestSubmit() : input.form.submit();
+      }
+    });
+    input.addEventListener("input", function () {
+      var cleaned = clean(input.value);
+      if (cleaned !== input.value) { input.value = cleaned; }
+    });
+  }
+
+  // Resend button: wait out the cooldown with a visible countdown.
+  var resend = document.querySelector("button[data-resend-at]");
+  if (resend) {
+    var at = parseInt(resend.getAttribute("data-resend-at") || "0", 10);
+    var serverNow = parseInt(resend.getAttribute("data-now") || "0", 10);
+    // Trust the server's clock, not the device's.
+    var readyAt = Date.now() + Math.max(0, at - serverNow) * 1000;
+    var label = resend.querySelector(".countdown");
+    var wait = document.querySelector("[data-resend-wait]");
+    var tick = function () {
+      var left = Math.ceil((readyAt - Date.now()) / 1000);
+      if (left > 0) {
+        resend.disabled = true;
+        if (label) {
+          label.textContent = "(" + Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0") + ")";
+        }
+        window.setTimeout(tick, 1000 - ((readyAt - Date.now()) % 1000 || 0));
+      } else {
+        resend.disabled = false;
+        if (label) { label.textContent = ""; }
+        if (wait) { wait.hidden = true; }
+      }
+    };
+    tick();
+  }
+})();

@@ -1,0 +1,284 @@
+//! The JSON API of PROTOCOL.md section 6.
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::support::spawn_app;
+
+#[tokio::test]
+async fn create_verify_returns_a_success_assertion() {
+    let app = spawn_app().await;
+    let now = app.now();
+    let response = app.api_create(&app.request("api@example.com")).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let body: Value = response.json().await.unwrap();
+    let id = body["challenge_id"].as_str().unwrap();
+    let ttl = app.settings.otp.ttl_secs.default as i64;
+    let cooldown = app.settings.otp.resend_cooldown_secs.default as i64;
+    assert_eq!(body["expires_at"], now + ttl);
+    assert_eq!(body["resend_after"], now + cooldown);
+    let code = app.smtp.wait_for("api@example.com", 1).await.code(6);
+
+    let response = app.api_verify(id, &code).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["result"], "success");
+    let claims = app
+        .verify_assertion(body["assertion"].as_str().unwrap())
+        .await;
+    assert_eq!(claims["result"], "success");
+
+    let again = app.api_verify(id, &code).await;
+    assert_eq!(again.status(), StatusCode::GONE);
+    assert_eq!(again.json::<Value>().await.unwrap()["error"], "expired");
+}
+
+#[tokio::test]
+async fn fifty_concurrent_correct_submissions_succeed_exactly_once() {
+    let app = Arc::new(spawn_app().await);
+    let (id, code) = app.start_api_challenge("race@example.com").await;
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let (app, id, code) = (app.clone(), id.clone(), code.clone());
+        tasks.push(tokio::spawn(async move {
+            app.api_verify(&id, &code).await.status()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    let successes = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    assert_eq!(successes, 1, "{statuses:?}");
+    assert!(statuses
+        .iter()
+        .all(|s| *s == StatusCode::OK || *s == StatusCode::GONE));
+}
+
+#[tokio::test]
+async fn hundred_concurrent_wrong_guesses_evaluate_at_most_max_attempts() {
+    let app = Arc::new(spawn_app().await);
+    let (id, code) = app.start_api_challenge("guess@example.com").await;
+    let max = app.settings.otp.max_attempts.default as usize;
+    let mut tasks = Vec::new();
+    for i in 0..100u32 {
+        let (app, id) = (app.clone(), id.clone());
+        let mut guess = format!("{:06}", (i * 7919) % 1_000_000);
+        if guess == code {
+            guess = format!("{:06}", (i * 7919 + 1) % 1_000_000);
+        }
+        tasks.push(tokio::spawn(async move {
+            let response = app.api_verify(&id, &guess).await;
+            (response.status(), response.json::<Value>().await.unwrap())
+        }));
+    }
+    let mut invalid = 0;
+    let mut locked = 0;
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        match status {
+            StatusCode::BAD_REQUEST => {
+                assert_eq!(body["error"], "invalid_code");
+                invalid += 1;
+            }
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert_eq!(body["error"], "locked");
+                locked += 1;
+            }
+            StatusCode::GONE => {}
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert!(invalid <= max, "{invalid} wrong guesses were evaluated");
+    assert_eq!(invalid, max);
+    assert!(locked >= 1);
+    // Locked for good: the right code no longer helps.
+    let late = app.api_verify(&id, &code).await.status();
+    assert!(
+        late == StatusCode::TOO_MANY_REQUESTS || late == StatusCode::GONE,
+        "{late}"
+    );
+}
+
+#[tokio::test]
+async fn wrong_code_reports_attempts_left() {
+    let app = spawn_app().await;
+    let (id, code) = app.start_api_challenge("left@example.com").await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let response = app.api_verify(&id, wrong).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_code");
+    assert_eq!(
+        body["attempts_left"],
+        app.settings.otp.max_attempts.default - 1
+    );
+    assert!(body["message"].is_string());
+    // Something that cannot be a code is refused without spending an attempt.
+    let response = app.api_verify(&id, "12ab").await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["error"],
+        "malformed_code"
+    );
+    let response = app.api_verify(&id, wrong).await;
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["attempts_left"],
+        app.settings.otp.max_attempts.default - 2
+    );
+}
+
+#[tokio::test]
+async fn resend_has_a_cooldown_a_maximum_and_keeps_attempts() {
+    let app = spawn_app().await;
+    let email = "cool@example.com";
+    let (id, first) = app.start_api_challenge(email).await;
+    let wrong = if first == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    assert_eq!(
+        app.api_verify(&id, wrong).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+
+    let cooldown = app.settings.otp.resend_cooldown_secs.default;
+    let response = app.api_resend(&id).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "cooldown");
+    assert_eq!(body["retry_after"], cooldown);
+    assert_eq!(app.smtp.to(email).len(), 1);
+
+    app.clock.advance(cooldown as i64);
+    let response = app.api_resend(&id).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let second = app.smtp.wait_for(email, 2).await.code(6);
+
+    // Attempts were not reset by the resend.
+    let response = app.api_verify(&id, wrong).await;
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["attempts_left"],
+        app.settings.otp.max_attempts.default - 2
+    );
+
+    // Up to the maximum, then refused.
+    let max_resends = app.settings.otp.max_resends.default;
+    for n in 1..max_resends {
+        app.clock.advance(cooldown as i64);
+        assert_eq!(
+            app.api_resend(&id).await.status(),
+            StatusCode::ACCEPTED,
+            "resend {n}"
+        );
+    }
+    app.clock.advance(cooldown as i64);
+    let response = app.api_resend(&id).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["error"],
+        "resend_limit"
+    );
+    let newest = app
+        .smtp
+        .wait_for(email, 1 + max_resends as usize)
+        .await
+        .code(6);
+    let _ = second;
+    let response = app.api_verify(&id, &newest).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_challenge_expires_with_the_clock() {
+    let app = spawn_app().await;
+    let (id, code) = app.start_api_challenge("expire@example.com").await;
+    app.clock
+        .advance(app.settings.otp.ttl_secs.default as i64 + 1);
+    let response = app.api_verify(&id, &code).await;
+    assert_eq!(response.status(), StatusCode::GONE);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "expired");
+    assert!(body["message"].is_string());
+}
+
+#[tokio::test]
+async fn policy_in_the_request_is_clamped() {
+    let app = spawn_app().await;
+    let email = "policy@example.com";
+    let mut claims = app.realm.claims(email, app.now());
+    claims["otp"] = json!({ "length": 8, "ttl": 100000, "max_attempts": 2 });
+    let response = app.api_create(&app.realm.sign(&claims)).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let body: Value = response.json().await.unwrap();
+    let max_ttl = app.settings.otp.ttl_secs.max as i64;
+    assert_eq!(body["expires_at"], app.now() + max_ttl);
+    let code = app.smtp.wait_for(email, 1).await.code(8);
+    let id = body["challenge_id"].as_str().unwrap();
+    let wrong = if code == "00000000" {
+        "11111111"
+    } else {
+        "00000000"
+    };
+    let body: Value = app.api_verify(id, wrong).await.json().await.unwrap();
+    assert_eq!(body["attempts_left"], 1);
+}
+
+#[tokio::test]
+async fn errors_are_json_everywhere() {
+    let app = spawn_app().await;
+    let cases = [
+        (
+            app.client.get(app.url("/nowhere")),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            app.client.get(app.url("/api/v1/challenges")),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+        (
+            app.client
+                .post(app.url("/api/v1/challenges"))
+                .header("content-type", "application/json")
+                .body("{not json"),
+            StatusCode::BAD_REQUEST,
+            "bad_json",
+        ),
+        (
+            app.client
+                .post(app.url("/api/v1/challenges"))
+                .json(&json!({"req": "x"})),
+            StatusCode::BAD_REQUEST,
+            "bad_json",
+        ),
+        (
+            app.client
+                .post(app.url("/api/v1/challenges/AAAAAAAAAAAAAAAAAAAAAA/verify"))
+                .json(&json!({"code": "123456"})),
+            StatusCode::GONE,
+            "expired",
+        ),
+        (
+            app.client
+                .post(app.url("/api/v1/challenges/..%2F..%2Fetc/verify"))
+                .json(&json!({"code": "123456"})),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+    ];
+    for (request, status, error) in cases {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), status, "{error}");
+        assert!(response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json"));
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"], error);
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+}

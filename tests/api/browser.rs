@@ -1,0 +1,427 @@
+//! The browser flow: authorize -> code page -> verify/resend/cancel -> assertion.
+use reqwest::StatusCode;
+
+use crate::support::{
+    assert_security_headers, challenge_cookie, field, form_action, input_names, set_cookie,
+    spawn_app,
+};
+
+#[tokio::test]
+async fn full_flow_ends_with_a_verifiable_success_assertion() {
+    let app = spawn_app().await;
+    let email = "jane@example.com";
+    let request_claims = app.realm.claims(email, app.now());
+    let request = app.realm.sign(&request_claims);
+
+    // Keycloak's auto-POST lands on /authorize: 303 to the code page, with the cookie.
+    let response = app.authorize(&request, None).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], "/challenge");
+    let cookie_header = set_cookie(&response).unwrap();
+    for attribute in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
+        assert!(cookie_header.contains(attribute), "{cookie_header}");
+    }
+    let cookie = challenge_cookie(&response).unwrap();
+
+    // One mail, multipart text + HTML, from the configured sender.
+    let mail = app.smtp.wait_for(email, 1).await;
+    assert!(mail.from.contains("login@example.com"), "{}", mail.from);
+    let from = mail.header("From").unwrap();
+    assert!(
+        from.contains("Acme Login") && from.contains("<login@example.com>"),
+        "{from}"
+    );
+    assert!(!mail.subject().is_empty());
+    assert!(mail.raw.contains("multipart/alternative"));
+    assert!(mail.raw.contains("text/plain") && mail.raw.contains("text/html"));
+    let code = mail.code(6);
+
+    // The code page, with its security headers and a CSRF token in every form.
+    let page = app.get("/challenge", Some(&cookie)).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_security_headers(&page);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("j***@example.com"), "{html}");
+    assert!(html.contains(r#"autocomplete="one-time-code""#));
+    let csrf = field(&html, "csrf_token").unwrap();
+    assert_eq!(form_action(&html, "verify").unwrap(), "/challenge/verify");
+
+    // The right code: an auto-POST page carrying only the assertion, to return_uri.
+    let response = app
+        .post_form(
+            "/challenge/verify",
+            Some(&cookie),
+            &[("csrf_token", &csrf), ("code", &code)],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let csp = assert_security_headers(&response);
+    let realm_origin = app
+        .realm
+        .issuer
+        .split("/realms")
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains(&format!("form-action 'self' {realm_origin};")),
+        "{csp}"
+    );
+    assert!(set_cookie(&response).is_some_and(|c| c.contains("Max-Age=0") || c.contains("expires")));
+    let html = response.text().await.unwrap();
+    assert_eq!(form_action(&html, "").unwrap(), app.realm.return_uri());
+    assert_eq!(input_names(&html), ["assertion"]);
+    assert!(!html.contains("authenticationExecution") && !html.contains("tryAnotherWay"));
+    let assertion = field(&html, "assertion").unwrap();
+
+    let claims = app.verify_assertion(&assertion).await;
+    assert_eq!(claims["iss"], app.address.as_str());
+    assert_eq!(claims["aud"], app.realm.issuer.as_str());
+    assert_eq!(claims["sub"], "user-1");
+    assert_eq!(claims["nonce"], request_claims["nonce"]);
+    assert_eq!(claims["req_jti"], request_claims["jti"]);
+    assert_eq!(claims["result"], "success");
+    assert_eq!(claims["amr"], serde_json::json!(["otp"]));
+    assert_eq!(claims["otp_channel"], "email");
+    assert!(claims["jti"].as_str().is_some_and(|j| j.len() >= 16));
+
+    // One use: the challenge is gone.
+    let again = app
+        .post_form(
+            "/challenge/verify",
+            Some(&cookie),
+            &[("csrf_token", &csrf), ("code", &code)],
+        )
+        .await;
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn back_or_refresh_repost_shows_the_code_page_without_a_second_mail() {
+    let app = spawn_app().await;
+    let email = "back@example.com";
+    let request = app.request(email);
+    let first = app.authorize(&request, None).await;
+    let cookie = challenge_cookie(&first).unwrap();
+    app.smtp.wait_for(email, 1).await;
+
+    // Same browser (cookie), same request: back to the code page, no mail.
+    let again = app.authorize(&request, Some(&cookie)).await;
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
+    assert_eq!(challenge_cookie(&again).unwrap(), cookie);
+    // GETs never send mail either.
+    for _ in 0..3 {
+        assert_eq!(
+            app.get("/challenge", Some(&cookie)).await.status(),
+            StatusCode::OK
+        );
+    }
+
+    // Another browser (no or another cookie) replaying the request: refused.
+    let replay = app.authorize(&request, None).await;
+    assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
+    let replay = app
+        .authorize(&request, Some("AAAAAAAAAAAAAAAAAAAAAA"))
+        .await;
+    assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
+
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(app.smtp.to(email).len(), 1, "exactly one mail was sent");
+}
+
+#[tokio::test]
+async fn wrong_codes_count_down_then_lock_with_a_locked_assertion() {
+    let app = spawn_app().await;
+    let (cookie, code) = app.start_browser_flow("wrong@example.com").await;
+    let html = app
+        .get("/challenge", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = field(&html, "csrf_token").unwrap();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let max = app.settings.otp.max_attempts.default;
+    for _ in 1..max {
+        let response = app
+            .post_form(
+                "/challenge/verify",
+                Some(&cookie),
+                &[("csrf_token", &csrf), ("code", wrong)],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let html = response.text().await.unwrap();
+        assert!(field(&html, "code").is_none_or(|v| v.is_empty()));
+        assert!(
+            form_action(&html, "verify").is_some(),
+            "still the code page"
+        );
+    }
+    // The last attempt ends the flow: Keycloak gets `locked`.
+    let response = app
+        .post_form(
+            "/challenge/verify",
+            Some(&cookie),
+            &[("csrf_token", &csrf), ("code", wrong)],
+        )
+        .await;
+    let html = response.text().await.unwrap();
+    let assertion = field(&html, "assertion").expect("locked assertion page");
+    let claims = app.verify_assertion(&assertion).await;
+    assert_eq!(claims["result"], "locked");
+    // Even the right code no longer works.
+    let response = app
+        .post_form(
+            "/challenge/verify",
+            Some(&cookie),
+            &[("csrf_token", &csrf), ("code", &code)],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_malformed_code_costs_no_attempt() {
+    let app = spawn_app().await;
+    let (cookie, code) = app.start_browser_flow("typo@example.com").await;
+    let html = app
+        .get("/challenge", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = field(&html, "csrf_token").unwrap();
+    for typo in ["12345", "abcdef", "1234567"] {
+        let response = app
+            .post_form(
+                "/challenge/verify",
+                Some(&cookie),
+                &[("csrf_token", &csrf), ("code", typo)],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let spaced = format!("{} {}", &code[..3], &code[3..]);
+    let response = app
+        .post_form(
+            "/challenge/verify",
+            Some(&cookie),
+            &[("csrf_token", &csrf), ("code", &spaced)],
+        )
+        .await;
+    let assertion = field(&response.text().await.unwrap(), "assertion").unwrap();
+    assert_eq!(app.verify_assertion(&assertion).await["result"], "success");
+}
+
+#[tokio::test]
+async fn csrf_mismatch_is_refused_and_spends_nothing() {
+    let app = spawn_app().await;
+    let (cookie, code) = app.start_browser_flow("csrf@example.com").await;
+    for (path, fields) in [
+        (
+            "/challenge/verify",
+            vec![("csrf_token", "forged"), ("code", code.as_str())],
+        ),
+        ("/challenge/verify", vec![("code", code.as_str())]),
+        ("/challenge/resend", vec![("csrf_token", "forged")]),
+        ("/challenge/cancel", vec![("csrf_token", "")]),
+    ] {
+        let response = app.post_form(path, Some(&cookie), &fields).await;
+        assert!(
+            response.status() == StatusCode::FORBIDDEN
+                || response.status() == StatusCode::BAD_REQUEST,
+            "{path}: {}",
+            response.status()
+        );
+        assert_security_headers(&response);
+        assert!(field(&response.text().await.unwrap(), "assertion").is_none());
+    }
+    // The challenge is intact: the right code with the right token still works.
+    let html = app
+        .get("/challenge", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = field(&html, "csrf_token").unwrap();
+    let response = app
+        .post_form(
+            "/challenge/verify",
+            Some(&cookie),
+            &[("csrf_token", &csrf), ("code", &code)],
+        )
+        .await;
+    let assertion = field(&response.text().await.unwrap(), "assertion").unwrap();
+    assert_eq!(app.verify_assertion(&assertion).await["result"], "success");
+}
+
+#[tokio::test]
+async fn cancel_hands_back_a_cancelled_assertion() {
+    let app = spawn_app().await;
+    let (cookie, _) = app.start_browser_flow("cancel@example.com").await;
+    let html = app
+        .get("/challenge", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = field(&html, "csrf_token").unwrap();
+    let response = app
+        .post_form("/challenge/cancel", Some(&cookie), &[("csrf_token", &csrf)])
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.unwrap();
+    assert_eq!(input_names(&html), ["assertion"]);
+    let claims = app
+        .verify_assertion(&field(&html, "assertion").unwrap())
+        .await;
+    assert_eq!(claims["result"], "cancelled");
+}
+
+#[tokio::test]
+async fn resend_waits_for_the_cooldown_and_keeps_the_attempt_count() {
+    let app = spawn_app().await;
+    let email = "resend@example.com";
+    let (cookie, first_code) = app.start_browser_flow(email).await;
+    let html = app
+        .get("/challenge", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = field(&html, "csrf_token").unwrap();
+    let wrong = if first_code == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let response = app
+        .post_form(
+            "/challenge/verify",
+            Some(&cookie),
+            &[("csrf_token", &csrf), ("code", wrong)],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    // Within the cooldown: no mail.
+    let response = app
+        .post_form("/challenge/resend", Some(&cookie), &[("csrf_token", &csrf)])
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(app.smtp.to(email).len(), 1);
+
+    app.clock
+        .advance(app.settings.otp.resend_cooldown_secs.default as i64);
+    let response = app
+        .post_form("/challenge/resend", Some(&cookie), &[("csrf_token", &csrf)])
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let second_code = app.smtp.wait_for(email, 2).await.code(6);
+
+    // The old code is dead (if it differs); the new one works.
+    if second_code != first_code {
+        let response = app
+            .post_form(
+                "/challenge/verify",
+                Some(&cookie),
+                &[("csrf_token", &csrf), ("code", &first_code)],
+            )
+            .await;
+        assert!(field(&response.text().await.unwrap(), "assertion").is_none());
+    }
+    let response = app
+        .post_form(
+            "/challenge/verify",
+            Some(&cookie),
+            &[("csrf_token", &csrf), ("code", &second_code)],
+        )
+        .await;
+    let assertion = field(&response.text().await.unwrap(), "assertion").unwrap();
+    assert_eq!(app.verify_assertion(&assertion).await["result"], "success");
+}
+
+#[tokio::test]
+async fn an_expired_challenge_returns_the_expired_assertion() {
+    let app = spawn_app().await;
+    let (cookie, code) = app.start_browser_flow("late@example.com").await;
+    let html = app
+        .get("/challenge", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = field(&html, "csrf_token").unwrap();
+    app.clock
+        .advance(app.settings.otp.ttl_secs.default as i64 + 1);
+    let response = app
+        .post_form(
+            "/challenge/verify",
+            Some(&cookie),
+            &[("csrf_token", &csrf), ("code", &code)],
+        )
+        .await;
+    let assertion = field(&response.text().await.unwrap(), "assertion").unwrap();
+    assert_eq!(app.verify_assertion(&assertion).await["result"], "expired");
+}
+
+#[tokio::test]
+async fn no_or_unknown_cookie_gets_the_error_page() {
+    let app = spawn_app().await;
+    for cookie in [None, Some("not-an-id"), Some("AAAAAAAAAAAAAAAAAAAAAA")] {
+        let response = app.get("/challenge", cookie).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{cookie:?}");
+        assert_security_headers(&response);
+        assert!(response
+            .headers()
+            .get("content-type")
+            .is_some_and(|v| v.to_str().unwrap().starts_with("text/html")));
+    }
+}
+
+#[tokio::test]
+async fn a_public_url_with_a_path_serves_everything_under_it() {
+    let app = crate::support::spawn_app_with(|s| {
+        let mut url = s.server.public_url.clone();
+        url.set_path("/otp");
+        s.server.public_url = url;
+    })
+    .await;
+    let response = app
+        .post_form(
+            "/otp/authorize",
+            None,
+            &[("request", &app.request("path@example.com"))],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], "/otp/challenge");
+    assert!(set_cookie(&response).unwrap().contains("Path=/otp"));
+    let cookie = challenge_cookie(&response).unwrap();
+    let html = app
+        .get("/otp/challenge", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        form_action(&html, "verify").unwrap(),
+        "/otp/challenge/verify"
+    );
+    assert!(html.contains("/otp/static/"), "assets under the prefix");
+    assert_eq!(
+        app.get("/otp/static/otp.js", None).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get("/otp/.well-known/jwks.json", None).await.status(),
+        StatusCode::OK
+    );
+    // Probes stay at the root.
+    assert_eq!(app.get("/healthz", None).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("/challenge", Some(&cookie)).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}

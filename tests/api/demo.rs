@@ -1,0 +1,157 @@
+//! The embedded default: in-memory store, outbox, ephemeral keys and the demo
+//! realm, clicked through like a newcomer would.
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use otp_sidecar::clock::SystemClock;
+use otp_sidecar::config::Settings;
+use otp_sidecar::Application;
+use reqwest::StatusCode;
+
+use crate::support::{challenge_cookie, field, form_action, input_names, logs};
+
+#[tokio::test]
+async fn the_demo_realm_completes_the_whole_flow() {
+    logs::install();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let settings = Settings::embedded_at(listener.local_addr().unwrap());
+    assert!(settings.embedded);
+    let app = Application::build_on(settings, listener, Arc::new(SystemClock))
+        .await
+        .unwrap();
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let url = |p: &str| format!("{address}{p}");
+
+    let page = client.get(url("/demo")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert_eq!(form_action(&html, "").unwrap(), "/demo/start");
+
+    // The demo "realm" signs a request and auto-POSTs it to /authorize.
+    let html = client
+        .post(url("/demo/start"))
+        .form(&[("email", "newcomer@example.com"), ("name", "New Comer")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(form_action(&html, "").unwrap(), "/authorize");
+    let request = field(&html, "request").unwrap();
+
+    let response = client
+        .post(url("/authorize"))
+        .form(&[("request", request.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        response.text().await.unwrap()
+    );
+    let cookie = format!("otp_challenge={}", challenge_cookie(&response).unwrap());
+
+    // The mail is in the outbox.
+    let outbox = client
+        .get(url("/dev/outbox"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(outbox.contains("newcomer@example.com"), "{outbox}");
+    let code = outbox
+        .lines()
+        .map(str::trim)
+        .find(|l| l.len() == 6 && l.bytes().all(|b| b.is_ascii_digit()))
+        .expect("code line in the outbox")
+        .to_string();
+
+    let html = client
+        .get(url("/challenge"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = field(&html, "csrf_token").unwrap();
+    let html = client
+        .post(url("/challenge/verify"))
+        .header("cookie", &cookie)
+        .form(&[("csrf_token", csrf.as_str()), ("code", code.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let target = form_action(&html, "").unwrap();
+    assert_eq!(
+        target,
+        format!("{address}/demo/realms/demo/login-actions/authenticate")
+    );
+    assert_eq!(input_names(&html), ["assertion"]);
+    let assertion = field(&html, "assertion").unwrap();
+
+    // The demo's return_uri verifies the assertion with our JWKS.
+    let html = client
+        .post(&target)
+        .form(&[("assertion", assertion.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Assertion received: success"), "{html}");
+    assert!(html.contains("&quot;otp_channel&quot;") || html.contains("otp_channel"));
+
+    // A forged assertion is refused by the demo too.
+    let html = client
+        .post(&target)
+        .form(&[("assertion", "eyJhbGciOiJub25lIn0.e30.")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Assertion refused"), "{html}");
+    handle.stop(false).await;
+}
+
+#[tokio::test]
+async fn the_embedded_default_refuses_a_non_loopback_address() {
+    let listener = match TcpListener::bind("0.0.0.0:0") {
+        Ok(l) => l,
+        Err(_) => return, // no such interface here; nothing to show
+    };
+    let settings = Settings::embedded();
+    let result = Application::build_on(settings, listener, Arc::new(SystemClock)).await;
+    let error = result.err().expect("refused").to_string();
+    assert!(error.contains("loopback"), "{error}");
+}
+
+#[tokio::test]
+async fn dev_routes_do_not_exist_outside_the_embedded_default() {
+    let app = crate::support::spawn_app().await;
+    for path in ["/dev/outbox", "/demo"] {
+        assert_eq!(
+            app.get(path, None).await.status(),
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+}

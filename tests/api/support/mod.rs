@@ -1,0 +1,341 @@
+//! `spawn_app()`: the service on a free port with a real Redis, a real SMTP
+//! server, a test realm and a clock the test moves.
+pub mod logs;
+pub mod realm;
+pub mod redis;
+pub mod smtp;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::ServerHandle;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{DecodingKey, Validation};
+use otp_sidecar::clock::{Clock as _, ManualClock};
+use otp_sidecar::config::{RealmSettings, Settings};
+use otp_sidecar::tokens::Issuer;
+use otp_sidecar::Application;
+use reqwest::header::{COOKIE, SET_COOKIE};
+use reqwest::{Response, StatusCode};
+use secrecy::SecretString;
+use serde_json::{json, Value};
+
+pub use realm::TestRealm;
+pub use redis::RedisServer;
+pub use smtp::SmtpSink;
+
+pub const SIDECAR_KEY: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/keys/sidecar-es256.pem"
+);
+pub const FROM: &str = "Acme Login <login@example.com>";
+
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`, also the sidecar's public URL (issuer).
+    pub address: String,
+    pub client: reqwest::Client,
+    pub clock: Arc<ManualClock>,
+    pub realm: TestRealm,
+    pub smtp: SmtpSink,
+    pub redis: RedisServer,
+    pub settings: Settings,
+    handle: ServerHandle,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // The stop command is sent at once; no need to wait for completion.
+        drop(self.handle.stop(false));
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Like [`spawn_app`], with a chance to adjust the settings first.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    logs::install();
+    let redis = RedisServer::start();
+    let smtp = SmtpSink::start();
+    let realm = TestRealm::start();
+    let dir = tempfile::tempdir().unwrap();
+    let pepper = dir.path().join("pepper");
+    std::fs::write(&pepper, realm::random() + &realm::random()).unwrap();
+
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let address = format!("http://127.0.0.1:{port}");
+
+    let mut settings = Settings::embedded();
+    settings.embedded = false;
+    settings.server.bind = listener.local_addr().unwrap();
+    settings.server.public_url = url::Url::parse(&address).unwrap();
+    settings.server.secure_cookies = true;
+    settings.store.redis_url = Some(SecretString::from(redis.url()));
+    settings.mail.smtp_url = Some(SecretString::from(smtp.url()));
+    settings.mail.from = FROM.to_string();
+    settings.mail.timeout_secs = 5;
+    settings.realms = vec![RealmSettings {
+        issuer: Issuer::parse(&realm.issuer).unwrap(),
+        jwks_uri: url::Url::parse(&realm.jwks_uri).unwrap(),
+    }];
+    settings.signing.key_file = Some(SIDECAR_KEY.into());
+    settings.secrets.pepper_file = Some(pepper);
+    adjust(&mut settings);
+
+    let clock = Arc::new(ManualClock::starting_now());
+    let app = Application::build_on(settings.clone(), listener, clock.clone())
+        .await
+        .unwrap();
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        clock,
+        realm,
+        smtp,
+        redis,
+        settings,
+        handle,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// A request JWT for `email`, valid at the app's clock.
+    pub fn request(&self, email: &str) -> String {
+        self.realm.request(email, self.now())
+    }
+
+    pub async fn get(&self, path: &str, cookie: Option<&str>) -> Response {
+        let mut req = self.client.get(self.url(path));
+        if let Some(c) = cookie {
+            req = req.header(COOKIE, format!("otp_challenge={c}"));
+        }
+        req.send().await.unwrap()
+    }
+
+    pub async fn post_form(
+        &self,
+        path: &str,
+        cookie: Option<&str>,
+        fields: &[(&str, &str)],
+    ) -> Response {
+        let mut req = self.client.post(self.url(path)).form(fields);
+        if let Some(c) = cookie {
+            req = req.header(COOKIE, format!("otp_challenge={c}"));
+        }
+        req.send().await.unwrap()
+    }
+
+    pub async fn authorize(&self, request: &str, cookie: Option<&str>) -> Response {
+        self.post_form("/authorize", cookie, &[("request", request)])
+            .await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn api_create(&self, request: &str) -> Response {
+        self.post_json("/api/v1/challenges", &json!({ "request": request }))
+            .await
+    }
+
+    pub async fn api_verify(&self, id: &str, code: &str) -> Response {
+        self.post_json(
+            &format!("/api/v1/challenges/{id}/verify"),
+            &json!({ "code": code }),
+        )
+        .await
+    }
+
+    pub async fn api_resend(&self, id: &str) -> Response {
+        self.client
+            .post(self.url(&format!("/api/v1/challenges/{id}/resend")))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Starts a browser flow for `email`: returns the challenge cookie and the code.
+    pub async fn start_browser_flow(&self, email: &str) -> (String, String) {
+        let before = self.smtp.to(email).len();
+        let response = self.authorize(&self.request(email), None).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let cookie = challenge_cookie(&response).expect("challenge cookie");
+        let mail = self.smtp.wait_for(email, before + 1).await;
+        (cookie, mail.code(6))
+    }
+
+    /// Starts an API challenge for `email`: returns the id and the code.
+    pub async fn start_api_challenge(&self, email: &str) -> (String, String) {
+        let before = self.smtp.to(email).len();
+        let response = self.api_create(&self.request(email)).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.unwrap();
+        let mail = self.smtp.wait_for(email, before + 1).await;
+        (
+            body["challenge_id"].as_str().unwrap().to_string(),
+            mail.code(6),
+        )
+    }
+
+    /// Checks an assertion like Keycloak does, against our published JWKS.
+    pub async fn verify_assertion(&self, assertion: &str) -> Value {
+        let jwks: JwkSet = self
+            .client
+            .get(self.url("/.well-known/jwks.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let header = jsonwebtoken::decode_header(assertion).unwrap();
+        let kid = header.kid.clone().expect("assertion has a kid");
+        let jwk = jwks.find(&kid).expect("kid published in our JWKS");
+        let key = DecodingKey::from_jwk(jwk).unwrap();
+        let mut validation = Validation::new(header.alg);
+        validation.set_audience(&[&self.realm.issuer]);
+        validation.set_issuer(&[&self.address]);
+        // The app's clock may run ahead of the wall clock in a test.
+        validation.validate_exp = false;
+        let claims = jsonwebtoken::decode::<Value>(assertion, &key, &validation)
+            .unwrap()
+            .claims;
+        let exp = claims["exp"].as_i64().unwrap();
+        let iat = claims["iat"].as_i64().unwrap();
+        assert!(exp > iat && exp - iat <= 60, "exp at most 60 s after iat");
+        assert!(iat <= self.now() && exp > self.now());
+        claims
+    }
+}
+
+/// Value of the `otp_challenge` cookie a response sets.
+pub fn challenge_cookie(response: &Response) -> Option<String> {
+    set_cookie(response).and_then(|c| {
+        c.split(';')
+            .next()
+            .and_then(|kv| kv.trim().strip_prefix("otp_challenge="))
+            .map(str::to_string)
+    })
+}
+
+/// The whole `Set-Cookie` header of the challenge cookie.
+pub fn set_cookie(response: &Response) -> Option<String> {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("otp_challenge="))
+        .map(str::to_string)
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&#x3D;", "=")
+        .replace("&#x2F;", "/")
+        .replace("&#x27;", "'")
+        .replace("&#x60;", "`")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The tag (from `<` to `>`) containing `needle`.
+fn tag_with<'a>(html: &'a str, needle: &str) -> Option<&'a str> {
+    let at = html.find(needle)?;
+    let start = html[..=at].rfind('<')?;
+    let end = at + html[at..].find('>')?;
+    Some(&html[start..=end])
+}
+
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let key = format!("{name}=\"");
+    let start = tag.find(&key)? + key.len();
+    let end = start + tag[start..].find('"')?;
+    Some(unescape(&tag[start..end]))
+}
+
+/// Value of the (hidden) input named `name`.
+pub fn field(html: &str, name: &str) -> Option<String> {
+    attribute(tag_with(html, &format!("name=\"{name}\""))?, "value")
+}
+
+/// `action` of the first form (or of the form whose action contains `contains`).
+pub fn form_action(html: &str, contains: &str) -> Option<String> {
+    let mut rest = html;
+    while let Some(at) = rest.find("<form") {
+        let tag = tag_with(&rest[at..], "<form")?;
+        if let Some(action) = attribute(tag, "action") {
+            if action.contains(contains) {
+                return Some(action);
+            }
+        }
+        rest = &rest[at + 5..];
+    }
+    None
+}
+
+/// Every `name` of the inputs inside the page's forms.
+pub fn input_names(html: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = html;
+    while let Some(at) = rest.find("<input") {
+        if let Some(tag) = tag_with(&rest[at..], "<input") {
+            if let Some(name) = attribute(tag, "name") {
+                names.push(name);
+            }
+        }
+        rest = &rest[at + 6..];
+    }
+    names
+}
+
+/// Security headers every page carries; returns the CSP.
+pub fn assert_security_headers(response: &Response) -> String {
+    let h = response.headers();
+    let get = |n: &str| {
+        h.get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(get("cache-control"), "no-store");
+    assert_eq!(get("pragma"), "no-cache");
+    assert_eq!(get("referrer-policy"), "no-referrer");
+    assert_eq!(get("x-content-type-options"), "nosniff");
+    let csp = get("content-security-policy");
+    for directive in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+    ] {
+        assert!(csp.contains(directive), "CSP lacks {directive}: {csp}");
+    }
+    csp
+}

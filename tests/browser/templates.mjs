@@ -1,0 +1,235 @@
+// Headless-Chromium pass over every template in every locale: starts
+// `otp-sidecar templates preview` on a free loopback port, opens each page and
+// each HTML mail, saves a PNG under target/screenshots/templates/, runs
+// axe-core and fails on any serious or critical violation, on any
+// Content-Security-Policy violation or script error, and when the pages'
+// small scripts (auto-submit, paste, resend countdown) misbehave.
+//
+//   cargo build && (cd tests/browser && npm ci && node templates.mjs)
+//
+// Env: OTP_SIDECAR_BIN (default target/debug/otp-sidecar), CHROMIUM
+// (default /usr/bin/chromium), TEMPLATES_DIR (an override directory to check).
+import { spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+import { AxeBuilder } from "@axe-core/playwright";
+import { chromium } from "playwright-core";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const bin = process.env.OTP_SIDECAR_BIN || join(root, "target/debug/otp-sidecar");
+const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
+const shots = join(root, "target/screenshots/templates");
+const TOTAL_TIMEOUT_MS = 10 * 60 * 1000;
+// TEMPLATES_ONLY=code-sent,mail-code limits the pass to those samples.
+const only = process.env.TEMPLATES_ONLY ? process.env.TEMPLATES_ONLY.split(",") : null;
+const debug = process.env.DEBUG ? (...a) => console.log(new Date().toISOString(), ...a) : () => {};
+
+const failures = [];
+const fail = (what) => {
+  failures.push(what);
+  console.error(`FAIL ${what}`);
+};
+
+const killer = setTimeout(() => {
+  console.error(`FAIL: gave up after ${TOTAL_TIMEOUT_MS / 1000} s`);
+  process.exit(1);
+}, TOTAL_TIMEOUT_MS);
+
+/** Start the preview on a free port; resolve with its base URL. */
+function startPreview() {
+  const args = ["templates", "preview", "--bind", "127.0.0.1:0"];
+  if (process.env.TEMPLATES_DIR) args.splice(2, 0, process.env.TEMPLATES_DIR);
+  const child = spawn(bin, args, { stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error("preview did not start within 30 s")), 30_000);
+    child.on("error", reject);
+    child.on("exit", (code) => reject(new Error(`preview exited with ${code}`)));
+    createInterface({ input: child.stdout }).on("line", (line) => {
+      const m = line.match(/^preview: (http:\/\/127\.0\.0\.1:\d+)\//);
+      if (m) {
+        clearTimeout(timer);
+        resolveUrl({ child, base: m[1] });
+      }
+    });
+  });
+}
+
+/** Only loopback: anything else is answered locally, never fetched. */
+async function loopbackOnly(page, base, posted) {
+  await page.route("**/*", async (route) => {
+    const url = route.request().url();
+    // Form posts (verify, resend, cancel, the redirect) are recorded, not sent.
+    if (route.request().method() === "POST") {
+      posted.push({ url, body: route.request().postData() || "" });
+      return route.fulfill({
+        status: 200,
+        contentType: "text/html",
+        body: "<!doctype html><html lang=en><title>posted</title><main><h1>posted</h1></main>",
+      });
+    }
+    if (url.startsWith(base)) return route.continue();
+    return route.fulfill({ status: 404, body: "" });
+  });
+}
+
+/** Open a view, collect CSP violations and script errors while it loads. */
+async function open(context, base, path, { stubScript = false } = {}) {
+  const page = await context.newPage();
+  const problems = [];
+  page.on("console", (msg) => {
+    if (msg.type() === "error") problems.push(`console: ${msg.text()}`);
+  });
+  page.on("pageerror", (err) => problems.push(`script error: ${err.message}`));
+  const posted = [];
+  await loopbackOnly(page, base, posted);
+  if (stubScript) {
+    await page.route("**/static/otp.js", (route) =>
+      route.fulfill({ status: 200, contentType: "text/javascript", body: "" }),
+    );
+  }
+  const response = await page.goto(base + path, { waitUntil: "load", timeout: 20_000 });
+  return { page, problems, posted, response };
+}
+
+async function axe(page, label) {
+  const result = await new AxeBuilder({ page })
+    .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"])
+    .analyze();
+  for (const v of result.violations) {
+    const where = v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ");
+    const line = `${label}: axe ${v.impact} ${v.id}: ${v.help} [${where}]`;
+    if (v.impact === "serious" || v.impact === "critical") fail(line);
+    else console.warn(`warn ${line}`);
+  }
+  return result.violations.length;
+}
+
+async function main() {
+  mkdirSync(shots, { recursive: true });
+  const { child, base } = await startPreview();
+  const browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  try {
+    const index = await (await fetch(`${base}/__index.json`)).json();
+    if (!index.locales) throw new Error(`templates have problems:\n${index.problems.join("\n")}`);
+    const schemes = ["light", "dark"];
+    let views = 0;
+    for (const scheme of schemes) {
+      // Light in every locale; dark in English (the colours do not depend on the language).
+      const locales = scheme === "light" ? index.locales : ["en"];
+      const viewport = { width: 480, height: 900 };
+      const withJs = await browser.newContext({ colorScheme: scheme, viewport });
+      // How a no-script browser sees the redirect page (axe needs script, so
+      // this one is only photographed).
+      const noJs = await browser.newContext({ colorScheme: scheme, viewport, javaScriptEnabled: false });
+      for (const locale of locales) {
+        for (const sample of index.samples) {
+          if (only && !only.includes(sample.id)) continue;
+          const label = `${locale}/${sample.id}${scheme === "dark" ? " (dark)" : ""}`;
+          const path = `/view/${locale}/${sample.id}.html`;
+          const suffix = scheme === "dark" ? "-dark" : "";
+          // The redirect page would leave at once: look at it with its script stubbed.
+          const redirect = sample.id === "redirect";
+          if (redirect) {
+            const still = await open(noJs, base, path);
+            await still.page.screenshot({ path: join(shots, `${locale}-${sample.id}-noscript${suffix}.png`), fullPage: true });
+            await still.page.close();
+          }
+          const { page, problems, response } = await open(withJs, base, path, { stubScript: redirect });
+          if (!response || response.status() !== 200) fail(`${label}: HTTP ${response && response.status()}`);
+          for (const p of problems) fail(`${label}: ${p}`);
+          const lang = await page.getAttribute("html", "lang");
+          if (lang !== locale) fail(`${label}: <html lang="${lang}">, expected "${locale}"`);
+          debug(label, "loaded");
+          const file = join(shots, `${locale}-${sample.id}${suffix}.png`);
+          await page.screenshot({ path: file, fullPage: true });
+          debug(label, "shot");
+          await axe(page, label);
+          debug(label, "axe done");
+          await page.close();
+          views += 1;
+        }
+      }
+      await withJs.close();
+      await noJs.close();
+    }
+    console.log(`${views} views checked; screenshots in ${shots}`);
+    await behaviour(browser, base);
+  } finally {
+    await browser.close();
+    child.kill("SIGTERM");
+  }
+}
+
+/** What the small page script must do, seen from the browser. */
+async function behaviour(browser, base) {
+  const context = await browser.newContext();
+  // Redirect: posts its fields to the action by itself.
+  {
+    const { page, posted, problems } = await open(context, base, "/view/en/redirect.html");
+    await page.waitForURL((u) => !u.href.startsWith(base), { timeout: 10_000 }).catch(() => {});
+    for (const p of problems) fail(`redirect auto-submit: ${p}`);
+    if (posted.length !== 1 || !posted[0].body.startsWith("assertion=")) {
+      fail(`redirect auto-submit: expected one POST with the assertion, got ${JSON.stringify(posted)}`);
+    }
+    await page.close();
+  }
+  // Code page: a pasted code with spaces is cleaned and submitted.
+  {
+    const { page, posted } = await open(context, base, "/view/en/code-sent.html");
+    await page.focus("#code");
+    await page.evaluate(() => {
+      const data = new DataTransfer();
+      data.setData("text", " 482 913 ");
+      document.getElementById("code").dispatchEvent(
+        new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }),
+      );
+    });
+    await page.waitForURL((u) => !u.href.includes("/view/"), { timeout: 10_000 }).catch(() => {});
+    const body = posted[0] && posted[0].body;
+    if (!body || !body.includes("code=482913")) fail(`paste: expected code=482913 posted, got ${body}`);
+    await page.close();
+  }
+  // Code page: the resend button waits out the cooldown, then works.
+  {
+    const { page } = await open(context, base, "/view/en/code-cooldown.html");
+    const button = page.locator("button[data-resend-at]");
+    if (!(await button.isDisabled())) fail("countdown: resend button enabled during the cooldown");
+    const label = await page.locator(".countdown").textContent();
+    if (!/^\(0:2\d\)$/.test(label || "")) fail(`countdown: label "${label}"`);
+    await page.close();
+  }
+  // Code page with no resend left: no resend button at all.
+  {
+    const { page } = await open(context, base, "/view/en/code-no-resend.html");
+    if ((await page.locator("button[data-resend-at]").count()) !== 0) fail("no-resend: button shown");
+    await page.close();
+  }
+  await context.close();
+}
+
+main()
+  .catch((e) => fail(`run: ${e.stack || e}`))
+  .finally(() => {
+    clearTimeout(killer);
+    if (failures.length) {
+      console.error(`${failures.length} failure(s)`);
+      process.exit(1);
+    }
+    console.log("templates: browser pass ok");
+  });
