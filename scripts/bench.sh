@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 if ! command -v redis-server >/dev/null; then
     echo "redis-server not found: installing it (apt-get)"
-    apt-get update -qq && apt-get install -y -qq redis-server
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
 fi
 
 which=${1:-all}
