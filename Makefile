@@ -2,3 +2,8 @@
 .PHONY: test
 test:
 	./scripts/test-all.sh
+
+# Benchmarks (figures and ratios, nothing asserted); not part of `make test`.
+.PHONY: bench
+bench:
+	./scripts/bench.sh

@@ -1,0 +1,325 @@
+//! What the benchmarks share: the fixture keys, a real `redis-server` on a
+//! free loopback port, a realm JWKS endpoint served over real HTTP, request
+//! claims as a realm signs them, and a reader for criterion's results.
+#![allow(dead_code)]
+
+pub mod smtp;
+
+use std::collections::BTreeMap;
+use std::io::{Read as _, Write as _};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+/// The realm issuer the benchmarks play.
+pub const ISSUER: &str = "https://id.example.com/realms/acme";
+/// The sidecar's audience.
+pub const AUDIENCE: &str = "otp-sidecar";
+/// A return target that passes the issuer check.
+pub const RETURN_URI: &str = "https://id.example.com/realms/acme/login-actions/authenticate?session_code=s-1&execution=e1&client_id=app&tab_id=t1";
+
+/// A key file under `tests/fixtures/keys` (public test keys, see its README).
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/keys")
+        .join(name)
+}
+
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free loopback port: {e}"))
+}
+
+/// The claims of a request JWT as the realm's authenticator builds them,
+/// valid from `now - 10` for 290 s.
+pub fn request_claims(jti: &str, email: &str, now: i64) -> Value {
+    json!({
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": format!("user-{jti}"),
+        "email": email,
+        "name": "Jane Doe",
+        "locale": "en",
+        "azp": "account-console",
+        "nonce": format!("nonce-{jti}"),
+        "return_uri": RETURN_URI,
+        "iat": now - 10,
+        "exp": now + 290,
+        "jti": jti,
+    })
+}
+
+/// A real `redis-server` on a free loopback port, no persistence, in its own
+/// scratch directory; killed and cleaned up on drop.
+pub struct RedisServer {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl RedisServer {
+    /// Starts one and waits until it answers `PING` (at most 10 s).
+    /// `Err` when `redis-server` is not installed or does not come up.
+    pub fn start() -> Result<RedisServer, String> {
+        let mut last = String::new();
+        // A free port can be taken before redis binds it: try a few.
+        for _ in 0..5 {
+            let port = free_port();
+            let dir = std::env::temp_dir().join(format!(
+                "otp-sidecar-bench-redis-{}-{port}",
+                std::process::id()
+            ));
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            let child = Command::new("redis-server")
+                .args(["--port", &port.to_string()])
+                .args(["--bind", "127.0.0.1"])
+                .args(["--save", ""])
+                .args(["--appendonly", "no"])
+                .args(["--daemonize", "no"])
+                .arg("--dir")
+                .arg(&dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .map_err(|e| {
+                    format!("cannot start redis-server ({e}); install it (scripts/bench.sh does)")
+                })?;
+            let mut server = RedisServer { child, port, dir };
+            match server.wait_ready(Duration::from_secs(10)) {
+                Ok(()) => return Ok(server),
+                Err(e) => last = e,
+            }
+        }
+        Err(format!("redis-server did not come up: {last}"))
+    }
+
+    fn wait_ready(&mut self, limit: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("exited with {status}"));
+            }
+            if ping(self.port) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(format!("no PONG on port {} within {limit:?}", self.port));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+fn ping(port: u16) -> bool {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
+    let mut buf = [0u8; 7];
+    s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A realm's JWKS endpoint on 127.0.0.1:0, answering every GET with the same
+/// document (HTTP/1.1, one request per connection). Runs on the current
+/// tokio runtime; stops when dropped.
+pub struct JwksServer {
+    pub url: url::Url,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl JwksServer {
+    pub async fn start(jwks: &Value) -> JwksServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("cannot bind the JWKS server: {e}"));
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("JWKS server address: {e}"));
+        let body: Arc<str> = jwks.to_string().into();
+        let task = tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let body = body.clone();
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 1024];
+                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 16 * 1024 {
+                        match sock.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let response = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = sock.write_all(response.as_bytes()).await;
+                    let _ = sock.shutdown().await;
+                });
+            }
+        });
+        let url = url::Url::parse(&format!(
+            "http://{addr}/realms/acme/protocol/openid-connect/certs"
+        ))
+        .unwrap_or_else(|e| panic!("JWKS URL: {e}"));
+        JwksServer { url, task }
+    }
+}
+
+impl Drop for JwksServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Where criterion writes its results: `$CRITERION_HOME`, else
+/// `<target>/criterion` next to the running benchmark executable
+/// (`<target>/<profile>/deps/<bench>`). Sets `CRITERION_HOME` so criterion
+/// writes exactly there; call first thing in `main`, before any thread starts.
+pub fn criterion_home() -> PathBuf {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return PathBuf::from(home);
+    }
+    let home = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .or_else(|| {
+            let exe = std::env::current_exe().ok()?;
+            Some(exe.parent()?.parent()?.parent()?.to_path_buf())
+        })
+        .unwrap_or_else(|| PathBuf::from("target"))
+        .join("criterion");
+    // Single-threaded at this point: nothing else reads the environment.
+    std::env::set_var("CRITERION_HOME", &home);
+    home
+}
+
+/// One criterion result: the typical time per iteration (criterion's slope
+/// estimate, else its mean) and the elements per iteration, if declared.
+#[derive(Debug, Clone, Copy)]
+pub struct Measured {
+    pub nanos: f64,
+    pub elements: Option<u64>,
+}
+
+impl Measured {
+    /// Elements (or iterations) per second.
+    pub fn per_second(&self) -> f64 {
+        let n = self.elements.unwrap_or(1) as f64;
+        if self.nanos > 0.0 {
+            n * 1e9 / self.nanos
+        } else {
+            f64::NAN
+        }
+    }
+}
+
+/// Every result criterion wrote under `home` at or after `since`, by full id
+/// (`group/function`). Results of benchmarks a filter skipped are older and
+/// left out.
+pub fn criterion_results(home: &Path, since: SystemTime) -> BTreeMap<String, Measured> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![home.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.file_name().and_then(|n| n.to_str()) != Some("estimates.json")
+                || path.parent().and_then(|p| p.file_name()) != Some("new".as_ref())
+            {
+                continue;
+            }
+            let fresh = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t >= since);
+            if !fresh {
+                continue;
+            }
+            let Some(new_dir) = path.parent() else {
+                continue;
+            };
+            let read = |name: &str| -> Option<Value> {
+                serde_json::from_slice(&std::fs::read(new_dir.join(name)).ok()?).ok()
+            };
+            let (Some(estimates), Some(benchmark)) =
+                (read("estimates.json"), read("benchmark.json"))
+            else {
+                continue;
+            };
+            let typical = estimates
+                .get("slope")
+                .filter(|s| !s.is_null())
+                .or_else(|| estimates.get("mean"))
+                .and_then(|e| e.get("point_estimate"))
+                .and_then(Value::as_f64);
+            let Some(nanos) = typical else { continue };
+            let Some(id) = benchmark.get("full_id").and_then(Value::as_str) else {
+                continue;
+            };
+            let elements = benchmark
+                .get("throughput")
+                .and_then(|t| t.get("Elements"))
+                .and_then(Value::as_u64);
+            out.insert(id.to_string(), Measured { nanos, elements });
+        }
+    }
+    out
+}
+
+/// A duration in ns, µs, ms or s, three significant figures.
+pub fn human(nanos: f64) -> String {
+    let (value, unit) = if nanos < 1e3 {
+        (nanos, "ns")
+    } else if nanos < 1e6 {
+        (nanos / 1e3, "µs")
+    } else if nanos < 1e9 {
+        (nanos / 1e6, "ms")
+    } else {
+        (nanos / 1e9, "s")
+    };
+    let digits = if value < 10.0 {
+        2
+    } else if value < 100.0 {
+        1
+    } else {
+        0
+    };
+    format!("{value:.digits$} {unit}")
+}
