@@ -344,6 +344,45 @@ def test_sidecar_keys_down():
         jwks_available.set()
 
 
+def start_stand_in():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["SIDECAR_PORT"])), JwksHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def stop_stand_in(server):
+    server.shutdown()
+    server.server_close()
+
+
+def test_sidecar_down_before_login(stand_in, user_id):
+    """The stand-in is stopped and Keycloak's key cache cleared: the step must not send the browser away."""
+    admin("POST", "/clear-keys-cache")
+    stop_stand_in(stand_in)
+    since = int(time.time() * 1000)
+    before = failures_of(user_id)
+    try:
+        opener = browser()
+        _, _, page = authorize(opener)
+        status, headers, page = submit_password(opener, page)
+        check("sidecar down before the login: Keycloak error page, no request, no redirect to the sidecar",
+              status == 200 and "not available right now" in page and "otp-sidecar-send-new-code" in page
+              and 'name="request"' not in page and SIDECAR not in page and "Location" not in headers
+              and "Exception" not in page, (status, headers.get("Location"), page[-1500:]))
+        check("sidecar down before the login: LOGIN_ERROR event with reason sidecar_unavailable",
+              "sidecar_unavailable" in error_reasons(since), error_reasons(since))
+        time.sleep(1)  # Keycloak records brute-force failures on a background executor
+        check("sidecar down before the login: not counted for brute force", failures_of(user_id) == before,
+              (before, failures_of(user_id)))
+    finally:
+        stand_in = start_stand_in()
+    request, _ = send_new_code(opener, page)
+    status, headers, page = post_assertion(opener, request, sign(assertion_claims(request)))
+    check("sidecar back: 'Send a new code' sends the request and the login completes",
+          redirected_with_code(status, headers), (status, page[-800:]))
+    return stand_in
+
+
 # ---- the other two wirings ----
 
 def _quoted(alias):
@@ -443,8 +482,7 @@ def test_conditional(config, user_id):
 
 
 def main():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["SIDECAR_PORT"])), JwksHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = start_stand_in()
     try:
         config = point_step_at_stand_in()
         user_id = admin("GET", "/users?username=alice&exact=true")[0]["id"]
@@ -457,9 +495,10 @@ def main():
         test_step_up(config)
         test_conditional(config, user_id)
         test_sidecar_keys_down()
+        server = test_sidecar_down_before_login(server, user_id)
         admin("DELETE", f"/attack-detection/brute-force/users/{user_id}")
     finally:
-        server.shutdown()
+        stop_stand_in(server)
     print(f"{sum(results)}/{len(results)} checks passed", flush=True)
     return 0 if results and all(results) else 1
 

@@ -2,6 +2,7 @@ package dev.otpsidecar.keycloak;
 
 import java.security.PublicKey;
 import java.time.Clock;
+import java.util.List;
 
 import jakarta.ws.rs.core.MultivaluedMap;
 import jakarta.ws.rs.core.Response;
@@ -43,6 +44,8 @@ public class OtpSidecarAuthenticator implements Authenticator {
 
     static final String REDIRECT_TEMPLATE = "otp-sidecar-redirect.ftl";
     static final String ERROR_TEMPLATE = "otp-sidecar-error.ftl";
+    /** Event reason when the sidecar's keys cannot be loaded before the browser is sent there. */
+    static final String SIDECAR_UNAVAILABLE = "sidecar_unavailable";
     private static final String JTI_KEY_PREFIX = "otp-sidecar.assertion.jti:";
 
     private final Clock clock;
@@ -144,6 +147,21 @@ public class OtpSidecarAuthenticator implements Authenticator {
         }
         if (config.requireVerifiedEmail() && !user.isEmailVerified()) {
             refuseUser(context, user, "email_not_verified", "otpSidecarErrorEmailNotVerified");
+            return;
+        }
+
+        // Sending the browser to a sidecar that is down would leave the user on the browser's own
+        // connection error page; stay in Keycloak with a page that can retry instead.
+        String unavailable = sidecarKeysProblem(context.getSession(), context.getRealm(), config);
+        if (unavailable != null) {
+            // Our dependency is down: not evidence of a guess, so not counted; the user can retry.
+            LOG.warnf("otp-sidecar: not sending user %s to the sidecar, its keys are unavailable: %s",
+                    user.getId(), unavailable);
+            context.getEvent().user(user)
+                    .detail(Details.REASON, SIDECAR_UNAVAILABLE)
+                    .detail(Details.AUTHENTICATION_ERROR_DETAIL, unavailable)
+                    .error(Errors.GENERIC_AUTHENTICATION_ERROR);
+            context.challenge(errorPage(context, "otpSidecarErrorUnavailable", true));
             return;
         }
 
@@ -269,6 +287,26 @@ public class OtpSidecarAuthenticator implements Authenticator {
             }
             return publicKey;
         };
+    }
+
+    /**
+     * Whether the sidecar can be used: its signing keys load through the same storage action() uses.
+     * With the keys cached this is a cache lookup; with a cold cache it fetches the JWKS (short timeouts,
+     * see {@link SidecarKeyLoader}). Returns null when usable, else what went wrong.
+     */
+    static String sidecarKeysProblem(KeycloakSession session, RealmModel realm, OtpSidecarConfig config) {
+        PublicKeyStorageProvider storage = session.getProvider(PublicKeyStorageProvider.class);
+        List<KeyWrapper> keys;
+        try {
+            keys = storage.getKeys(SidecarKeyLoader.modelKey(realm.getId(), config.jwksUrl()),
+                    new SidecarKeyLoader(session, config.jwksUrl()));
+        } catch (RuntimeException e) {
+            return "fetching " + config.jwksUrl() + " failed: " + rootMessage(e);
+        }
+        if (keys == null || keys.isEmpty()) {
+            return "no signing keys from " + config.jwksUrl();
+        }
+        return null;
     }
 
     private static String rootMessage(Throwable e) {
