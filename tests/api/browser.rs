@@ -435,6 +435,23 @@ async fn a_public_url_with_a_path_serves_everything_under_it() {
         app.get("/otp/static/otp.js", None).await.status(),
         StatusCode::OK
     );
+    let favicon = app.get("/otp/favicon.ico", None).await;
+    assert_eq!(favicon.status(), StatusCode::NO_CONTENT);
+    assert_security_headers(&favicon);
+    // The code page's redirects stay under the prefix too.
+    let csrf = field(&html, "csrf_token").unwrap();
+    let response = app
+        .post_form(
+            "/otp/challenge/verify",
+            Some(&cookie),
+            &[("csrf_token", &csrf), ("code", "12345")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        response.headers()["location"],
+        "/otp/challenge?notice=invalid_code"
+    );
     assert_eq!(
         app.get("/otp/.well-known/jwks.json", None).await.status(),
         StatusCode::OK
@@ -563,4 +580,16 @@ async fn resend_outcomes_redirect_with_their_notice() {
     assert_eq!(page.status(), StatusCode::OK);
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(app.smtp.to(email).len(), 2);
+}
+
+#[tokio::test]
+async fn the_favicon_is_an_empty_answer_with_the_security_headers() {
+    let app = spawn_app().await;
+    let response = app.get("/favicon.ico", None).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_security_headers(&response);
+    assert!(response.bytes().await.unwrap().is_empty());
+    // Only GET.
+    let response = app.post_form("/favicon.ico", None, &[]).await;
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
 }
