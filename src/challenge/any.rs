@@ -1,7 +1,7 @@
 //! [`AnyStore`]: the store chosen by configuration, as one concrete type
 //! (the [`Store`] trait is not object-safe).
 use super::{
-    ChallengeId, ChallengeRecord, ClusterStore, CodeMac, JtiClaim, MemoryStore, RedisStore,
+    ChallengeId, ChallengeRecord, ClusterStore, CodeMac, JtiClaim, MemoryStore, Rebind, RedisStore,
     ResendOutcome, Store, StoreError, VerifyOutcome,
 };
 
@@ -146,6 +146,19 @@ impl Store for AnyStore {
             AnyStore::Memory(s) => s.resend(id, mac, now).await,
             AnyStore::Redis(s) => s.resend(id, mac, now).await,
             AnyStore::Cluster(s) => s.resend(id, mac, now).await,
+        }
+    }
+
+    async fn rebind(
+        &self,
+        id: &ChallengeId,
+        rebind: &Rebind<'_>,
+        now: i64,
+    ) -> Result<Option<ChallengeRecord>, StoreError> {
+        match self {
+            AnyStore::Memory(s) => s.rebind(id, rebind, now).await,
+            AnyStore::Redis(s) => s.rebind(id, rebind, now).await,
+            AnyStore::Cluster(s) => s.rebind(id, rebind, now).await,
         }
     }
 

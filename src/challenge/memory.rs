@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::code::mac_eq;
 use super::{
-    ChallengeId, ChallengeRecord, CodeMac, JtiClaim, ResendOutcome, Store, StoreError,
+    ChallengeId, ChallengeRecord, CodeMac, JtiClaim, Rebind, ResendOutcome, Store, StoreError,
     VerifyOutcome,
 };
 
@@ -196,6 +196,24 @@ impl Store for MemoryStore {
         record.resends = record.resends.saturating_add(1);
         record.last_sent_at = now;
         Ok(ResendOutcome::Resent(Box::new(record.clone())))
+    }
+
+    async fn rebind(
+        &self,
+        id: &ChallengeId,
+        rebind: &Rebind<'_>,
+        now: i64,
+    ) -> Result<Option<ChallengeRecord>, StoreError> {
+        let mut inner = self.lock();
+        let Some(entry) = inner.live(id, now) else {
+            return Ok(None);
+        };
+        if !rebind.matches(&entry.record, now) {
+            return Ok(None);
+        }
+        entry.record.return_uri = rebind.return_uri.to_owned();
+        entry.record.request_jti = rebind.request_jti.to_owned();
+        Ok(Some(entry.record.clone()))
     }
 
     async fn take(

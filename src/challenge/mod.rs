@@ -34,6 +34,14 @@
 //!   `resends += 1`, `last_sent_at = now`. `attempts` and `expires_at` are
 //!   unchanged: a resend neither resets the failed-attempt count nor extends
 //!   the challenge past the realm's own login timeout.
+//! * [`Store::rebind`]: Keycloak re-rendering its step page (a reload) sends
+//!   a new request (new `jti`, new `return_uri`) for the same login (same
+//!   realm, subject and nonce). In one atomic step: unknown, expired
+//!   (`now > expires_at`), or realm, subject or nonce different (the nonce
+//!   compared in constant time) -> `None`, nothing changes; otherwise
+//!   `return_uri` and `request_jti` are replaced and the updated record is
+//!   returned. Attempts, resends, expiry, CSRF token and the code's MAC are
+//!   unchanged: the mailed code keeps working and no new mail is due.
 //! * [`Store::claim_jti`] binds a request `jti` to a challenge until the given
 //!   `expires_at` (at least one second); a second claim is `Seen(first id)`.
 //!
@@ -210,6 +218,32 @@ pub enum ResendOutcome {
     Expired,
 }
 
+/// A newer request of the same login, for [`Store::rebind`]: the challenge
+/// must have been made for `realm`, `subject` and `nonce`; it then answers to
+/// `return_uri` and `request_jti`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rebind<'a> {
+    pub realm: &'a str,
+    pub subject: &'a str,
+    pub nonce: &'a str,
+    pub return_uri: &'a str,
+    pub request_jti: &'a str,
+}
+
+impl Rebind<'_> {
+    /// True when `record` belongs to the same login (nonce in constant time)
+    /// and has not expired at `now`.
+    pub fn matches(&self, record: &ChallengeRecord, now: i64) -> bool {
+        let nonce_eq: bool =
+            subtle::ConstantTimeEq::ct_eq(record.nonce.as_bytes(), self.nonce.as_bytes()).into();
+        // Every comparison runs; no early exit on the nonce.
+        !record.is_expired(now)
+            & (record.realm == self.realm)
+            & (record.subject == self.subject)
+            & nonce_eq
+    }
+}
+
 /// Result of claiming a request's `jti`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JtiClaim {
@@ -268,6 +302,16 @@ pub trait Store: Send + Sync {
         mac: &CodeMac,
         now: i64,
     ) -> impl Future<Output = Result<ResendOutcome, StoreError>> + Send;
+    /// Atomically point a live challenge of the same login (realm, subject,
+    /// nonce) at a newer request: store its `return_uri` and `request_jti`,
+    /// nothing else. `None` (and no change) when unknown, expired or a
+    /// different login.
+    fn rebind(
+        &self,
+        id: &ChallengeId,
+        rebind: &Rebind<'_>,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<ChallengeRecord>, StoreError>> + Send;
     /// Delete and return (cancel).
     fn take(
         &self,

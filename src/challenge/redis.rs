@@ -11,8 +11,8 @@ use redis::{Script, Value};
 use sha2::{Digest as _, Sha256};
 
 use super::{
-    ChallengeId, ChallengeRecord, CodeMac, JtiClaim, Policy, ResendOutcome, Store, StoreError,
-    VerifyOutcome, EXPIRED_GRACE_SECS,
+    ChallengeId, ChallengeRecord, CodeMac, JtiClaim, Policy, Rebind, ResendOutcome, Store,
+    StoreError, VerifyOutcome, EXPIRED_GRACE_SECS,
 };
 
 /// How long one connection attempt or one command may take.
@@ -23,6 +23,7 @@ const RECONNECT_RETRIES: usize = 2;
 static VERIFY: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("verify.lua")));
 static RESEND: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("resend.lua")));
 static CREATE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("create.lua")));
+static REBIND: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("rebind.lua")));
 static TAKE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("take.lua")));
 static CLAIM_JTI: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("claim_jti.lua")));
 
@@ -398,6 +399,32 @@ where
             }),
             "exhausted" => Ok(ResendOutcome::Exhausted),
             "expired" => Ok(ResendOutcome::Expired),
+            other => Err(StoreError::Corrupt(format!("unknown verdict {other}"))),
+        }
+    }
+
+    async fn rebind(
+        &self,
+        id: &ChallengeId,
+        rebind: &Rebind<'_>,
+        now: i64,
+    ) -> Result<Option<ChallengeRecord>, StoreError> {
+        let mut conn = self.conn.clone();
+        let reply: Value = REBIND
+            .key(challenge_key(id))
+            .arg(now)
+            .arg(rebind.realm)
+            .arg(rebind.subject)
+            .arg(rebind.nonce)
+            .arg(rebind.return_uri)
+            .arg(rebind.request_jti)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(script_error)?;
+        let (verdict, payload) = parse_verdict(&reply)?;
+        match verdict {
+            "rebound" => Ok(Some(*record_payload(payload)?)),
+            "unchanged" => Ok(None),
             other => Err(StoreError::Corrupt(format!("unknown verdict {other}"))),
         }
     }

@@ -454,6 +454,112 @@ pub(super) async fn take_returns_the_record_once<S: Store>(store: Arc<S>) {
     );
 }
 
+pub(super) async fn rebind_follows_the_newer_request_and_keeps_the_rest<S: Store>(store: Arc<S>) {
+    let made = make(&*store, policy(), T0).await;
+    let id = &made.record.id;
+    // One wrong code first: a rebind must not reset it.
+    expect_invalid(store.verify(id, &made.wrong_mac(0), T0 + 1).await.unwrap());
+    let before = store.get(id, T0 + 2).await.unwrap().unwrap();
+    let newer = Rebind {
+        realm: &made.record.realm,
+        subject: &made.record.subject,
+        nonce: &made.record.nonce,
+        return_uri: "https://id.example.com/realms/acme/login-actions/authenticate?code=y",
+        request_jti: "jti-newer",
+    };
+    let rebound = store.rebind(id, &newer, T0 + 2).await.unwrap().unwrap();
+    let expected = ChallengeRecord {
+        return_uri: newer.return_uri.into(),
+        request_jti: "jti-newer".into(),
+        ..before.clone()
+    };
+    assert_eq!(rebound, expected);
+    assert_eq!(rebound.attempts, 1);
+    assert_eq!(store.get(id, T0 + 3).await.unwrap(), Some(expected.clone()));
+
+    // Another login (realm, subject or nonce differ, also by length only)
+    // changes nothing.
+    let other_nonce = format!("{}x", made.record.nonce);
+    let truncated = &made.record.nonce[..made.record.nonce.len() - 1];
+    for (realm, subject, nonce) in [
+        (
+            "https://id.example.com/realms/other",
+            made.record.subject.as_str(),
+            made.record.nonce.as_str(),
+        ),
+        (
+            made.record.realm.as_str(),
+            "someone-else",
+            made.record.nonce.as_str(),
+        ),
+        (
+            made.record.realm.as_str(),
+            made.record.subject.as_str(),
+            other_nonce.as_str(),
+        ),
+        (
+            made.record.realm.as_str(),
+            made.record.subject.as_str(),
+            truncated,
+        ),
+        (made.record.realm.as_str(), made.record.subject.as_str(), ""),
+    ] {
+        let attempt = Rebind {
+            realm,
+            subject,
+            nonce,
+            return_uri: "https://id.example.com/realms/acme/login-actions/authenticate?code=evil",
+            request_jti: "jti-other",
+        };
+        assert_eq!(store.rebind(id, &attempt, T0 + 4).await.unwrap(), None);
+    }
+    assert_eq!(store.get(id, T0 + 4).await.unwrap(), Some(expected.clone()));
+
+    // The mailed code still works, and the success carries the new return_uri.
+    match store.verify(id, &made.mac(), T0 + 5).await.unwrap() {
+        VerifyOutcome::Success(record) => assert_eq!(*record, expected),
+        other => panic!("expected Success, got {other:?}"),
+    }
+    // Gone (used) or unknown: nothing to rebind.
+    assert_eq!(store.rebind(id, &newer, T0 + 6).await.unwrap(), None);
+    assert_eq!(
+        store
+            .rebind(&ChallengeId::generate(), &newer, T0 + 6)
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Expired (still kept for the `expired` assertion): not rebound.
+    let late = make(&*store, policy(), T0).await;
+    let same = Rebind {
+        realm: &late.record.realm,
+        subject: &late.record.subject,
+        nonce: &late.record.nonce,
+        ..newer
+    };
+    assert_eq!(
+        store
+            .rebind(&late.record.id, &same, late.record.expires_at + 1)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .get(&late.record.id, late.record.expires_at + 1)
+            .await
+            .unwrap(),
+        Some(late.record.clone())
+    );
+    // Up to and including expires_at it is still live.
+    assert!(store
+        .rebind(&late.record.id, &same, late.record.expires_at)
+        .await
+        .unwrap()
+        .is_some());
+}
+
 pub(super) async fn ping_answers<S: Store>(store: Arc<S>) {
     store.ping().await.unwrap();
 }
@@ -480,6 +586,7 @@ macro_rules! store_suite {
             resends_are_limited,
             jti_is_claimed_once,
             take_returns_the_record_once,
+            rebind_follows_the_newer_request_and_keeps_the_rest,
             ping_answers,
         );
     };

@@ -7,6 +7,12 @@ use crate::error::ApiError;
 
 use super::AppState;
 
+/// `GET /favicon.ico`: 204 No Content (with the usual security headers), so
+/// a browser that asks for an icon gets a clean answer, not a 404 in its console.
+pub async fn favicon() -> HttpResponse {
+    HttpResponse::NoContent().finish()
+}
+
 pub async fn serve(
     state: web::Data<AppState>,
     file: web::Path<String>,

@@ -1,5 +1,6 @@
 //! The code page and its three forms (verify, resend, cancel). Each form
 //! carries the challenge's CSRF token; the browser is bound by the cookie.
+use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
@@ -17,6 +18,37 @@ use super::{AppState, CHALLENGE_COOKIE};
 #[derive(Deserialize)]
 pub struct CsrfForm {
     csrf_token: String,
+}
+
+/// The notices the code page knows (`GET /challenge?notice=...`, the outcome
+/// of the form just posted: Post/Redirect/Get). `sent` is the default.
+pub const NOTICES: [&str; 5] = [
+    "sent",
+    "invalid_code",
+    "resent",
+    "cooldown",
+    "no_resends_left",
+];
+
+/// The `notice` of the query if it is one of [`NOTICES`], else `sent`: any
+/// other value (or query) is ignored, and what a notice says (attempts left,
+/// cooldown) is read from the store, never from the URL.
+fn known_notice(query: &str) -> &'static str {
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(name, _)| name == "notice")
+        .and_then(|(_, given)| NOTICES.iter().copied().find(|known| *known == given))
+        .unwrap_or("sent")
+}
+
+/// 303 to the code page with `notice`, so a reload repeats a GET, never the
+/// form (a wrong code must not be spent twice by a refresh).
+fn see_notice(state: &AppState, notice: &'static str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((
+            header::LOCATION,
+            format!("{}?notice={notice}", state.paths.at("/challenge")),
+        ))
+        .finish()
 }
 
 #[derive(Deserialize)]
@@ -84,11 +116,17 @@ fn is_expired(state: &AppState, record: &ChallengeRecord) -> bool {
     record.is_expired(state.clock.now())
 }
 
-/// `GET /challenge`: the code form. Never sends mail.
+/// `GET /challenge`: the code form, with the notice of the last form posted.
+/// Never sends mail.
 pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     match bound_challenge(&req, &state).await {
         Ok((id, record)) if is_expired(&state, &record) => expired(&state, &id, &record).await,
-        Ok((_, record)) => code_page(&state, &record, Some("sent"), None),
+        Ok((_, record)) => code_page(
+            &state,
+            &record,
+            Some(known_notice(req.query_string())),
+            None,
+        ),
         Err(response) => response,
     }
 }
@@ -113,10 +151,9 @@ pub async fn verify(
                 Err(e) => error_page(&state, FlowError::from(e).page()),
             }
         }
-        Ok(VerifyOutcome::Invalid { attempts_left }) => {
-            code_page(&state, &record, Some("invalid_code"), Some(attempts_left))
+        Ok(VerifyOutcome::Invalid { .. }) | Err(FlowError::MalformedCode(_)) => {
+            see_notice(&state, "invalid_code")
         }
-        Err(FlowError::MalformedCode(_)) => code_page(&state, &record, Some("invalid_code"), None),
         Ok(VerifyOutcome::Locked(record)) => finish(&state, &record, AssertionResult::Locked),
         Ok(VerifyOutcome::Expired(Some(record))) => {
             finish(&state, &record, AssertionResult::Expired)
@@ -144,9 +181,9 @@ pub async fn resend(
         return expired(&state, &id, &record).await;
     }
     match flow::resend(&state, &id).await {
-        Ok(Resent::Sent(updated)) => code_page(&state, &updated, Some("resent"), None),
-        Ok(Resent::Cooldown { .. }) => code_page(&state, &record, Some("cooldown"), None),
-        Ok(Resent::Exhausted) => code_page(&state, &record, Some("no_resends_left"), None),
+        Ok(Resent::Sent(_)) => see_notice(&state, "resent"),
+        Ok(Resent::Cooldown { .. }) => see_notice(&state, "cooldown"),
+        Ok(Resent::Exhausted) => see_notice(&state, "no_resends_left"),
         Ok(Resent::Expired) => expired(&state, &id, &record).await,
         Err(FlowError::SendFailed(updated)) => send_failed_page(&state, &updated),
         Err(e) => error_page(&state, e.page()),
@@ -173,5 +210,30 @@ pub async fn cancel(
         }
         Ok(None) => error_page(&state, PageError::NoChallenge),
         Err(e) => error_page(&state, FlowError::from(e).page()),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_known_notices_come_through() {
+        for notice in NOTICES {
+            assert_eq!(known_notice(&format!("notice={notice}")), notice);
+        }
+        assert_eq!(known_notice("x=1&notice=cooldown"), "cooldown");
+        for other in [
+            "",
+            "notice=",
+            "notice=%3Cscript%3E",
+            "notice=invalid_code%00",
+            "notice=INVALID_CODE",
+            "notic=invalid_code",
+            "%ZZ",
+        ] {
+            assert_eq!(known_notice(other), "sent", "{other}");
+        }
     }
 }

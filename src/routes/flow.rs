@@ -6,7 +6,7 @@ use rand_core::RngCore as _;
 
 use crate::challenge::{
     generate_csrf_token, mac, ChallengeId, ChallengeRecord, Code, CodeError, JtiClaim, Policy,
-    ResendOutcome, Store as _, StoreError, VerifyOutcome,
+    Rebind, ResendOutcome, Store as _, StoreError, VerifyOutcome,
 };
 use crate::config::{Bound, OtpSettings};
 use crate::error::{ApiError, PageError};
@@ -135,7 +135,19 @@ pub async fn start(
         Ok(r) => r,
         Err(rejection) => return Err(reject(state, rejection)),
     };
-    let id = ChallengeId::generate();
+    let newer = Rebind {
+        realm: request.issuer.as_str(),
+        subject: &request.sub,
+        nonce: &request.nonce,
+        return_uri: request.return_uri.as_str(),
+        request_jti: &request.jti,
+    };
+    // Keycloak re-rendered its step (a reload): a new request for the login
+    // this browser already has a live challenge for. Its jti is bound to that
+    // challenge, so a back/refresh re-POST of it resumes too.
+    let same_login =
+        same_login_challenge(state, browser_challenge, &newer, &request.email, now).await?;
+    let id = same_login.clone().unwrap_or_else(ChallengeId::generate);
     // Remember the jti for as long as the verifier would still accept the
     // request: `exp` plus the clock leeway.
     let accepted_until = request.exp.saturating_add(CLOCK_LEEWAY_SECS);
@@ -159,6 +171,21 @@ pub async fn start(
             return Err(reject(state, RequestRejection::Replayed));
         }
     }
+    let id = match same_login {
+        Some(existing) => match state.store.rebind(&existing, &newer, now).await? {
+            Some(record) => {
+                tracing::info!(
+                    challenge = challenge_ref(existing.as_str()),
+                    attempts = record.attempts,
+                    "newer request of the same login (re-rendered step); challenge rebound, no new mail"
+                );
+                return Ok(Started::Resumed(existing));
+            }
+            // Expired or used in the meantime: a new challenge after all.
+            None => ChallengeId::generate(),
+        },
+        None => id,
+    };
     let policy = effective_policy(request.otp.as_ref(), &state.settings.otp, &request.jti);
     let code = Code::generate(policy.length);
     let record = ChallengeRecord {
@@ -197,6 +224,28 @@ pub async fn start(
     );
     deliver(state, &record, &code, false).await?;
     Ok(Started::Created(Box::new(record)))
+}
+
+/// The challenge named by the browser's cookie, if it is live and was made
+/// for the same login (realm, subject, nonce) as `newer`.
+async fn same_login_challenge(
+    state: &AppState,
+    browser_challenge: Option<&str>,
+    newer: &Rebind<'_>,
+    email: &str,
+    now: i64,
+) -> Result<Option<ChallengeId>, FlowError> {
+    let Some(id) = browser_challenge.and_then(|c| ChallengeId::parse(c).ok()) else {
+        return Ok(None);
+    };
+    Ok(state
+        .store
+        .get(&id, now)
+        .await?
+        // The mailed code went to the record's address: a request for another
+        // address is another login, with its own mail.
+        .filter(|record| record.email == email && newer.matches(record, now))
+        .map(|_| id))
 }
 
 fn reject(state: &AppState, rejection: RequestRejection) -> FlowError {

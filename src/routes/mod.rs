@@ -99,7 +99,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, with_demo: bool) {
         .service(resource("/api/v1/challenges/{id}/verify").route(web::post().to(api::verify)))
         .service(resource("/api/v1/challenges/{id}/resend").route(web::post().to(api::resend)))
         .service(resource("/.well-known/jwks.json").route(web::get().to(jwks::jwks)))
-        .service(resource("/static/{file}").route(web::get().to(assets::serve)));
+        .service(resource("/static/{file}").route(web::get().to(assets::serve)))
+        .service(resource("/favicon.ico").route(web::get().to(assets::favicon)));
     if with_demo {
         cfg.service(resource("/dev/outbox").route(web::get().to(dev::outbox)))
             .service(resource("/demo").route(web::get().to(demo::start_page)))

@@ -3,7 +3,7 @@ use reqwest::StatusCode;
 
 use crate::support::{
     assert_security_headers, challenge_cookie, field, form_action, input_names, set_cookie,
-    spawn_app,
+    spawn_app, spawn_app_with,
 };
 
 #[tokio::test]
@@ -143,8 +143,17 @@ async fn wrong_codes_count_down_then_lock_with_a_locked_assertion() {
                 &[("csrf_token", &csrf), ("code", wrong)],
             )
             .await;
-        assert_eq!(response.status(), StatusCode::OK);
-        let html = response.text().await.unwrap();
+        // Post/Redirect/Get: a reload repeats the GET, not the wrong code.
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            response.headers()["location"],
+            "/challenge?notice=invalid_code"
+        );
+        let page = app
+            .get("/challenge?notice=invalid_code", Some(&cookie))
+            .await;
+        assert_eq!(page.status(), StatusCode::OK);
+        let html = page.text().await.unwrap();
         assert!(field(&html, "code").is_none_or(|v| v.is_empty()));
         assert!(
             form_action(&html, "verify").is_some(),
@@ -193,7 +202,11 @@ async fn a_malformed_code_costs_no_attempt() {
                 &[("csrf_token", &csrf), ("code", typo)],
             )
             .await;
-        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            response.headers()["location"],
+            "/challenge?notice=invalid_code"
+        );
     }
     let spaced = format!("{} {}", &code[..3], &code[3..]);
     let response = app
@@ -296,13 +309,14 @@ async fn resend_waits_for_the_cooldown_and_keeps_the_attempt_count() {
             &[("csrf_token", &csrf), ("code", wrong)],
         )
         .await;
-    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
 
     // Within the cooldown: no mail.
     let response = app
         .post_form("/challenge/resend", Some(&cookie), &[("csrf_token", &csrf)])
         .await;
-    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], "/challenge?notice=cooldown");
     assert_eq!(app.smtp.to(email).len(), 1);
 
     app.clock
@@ -310,8 +324,15 @@ async fn resend_waits_for_the_cooldown_and_keeps_the_attempt_count() {
     let response = app
         .post_form("/challenge/resend", Some(&cookie), &[("csrf_token", &csrf)])
         .await;
-    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], "/challenge?notice=resent");
     let second_code = app.smtp.wait_for(email, 2).await.code(6);
+    // The page after the redirect says so, and reloading it sends nothing.
+    for _ in 0..2 {
+        let page = app.get("/challenge?notice=resent", Some(&cookie)).await;
+        assert_eq!(page.status(), StatusCode::OK);
+        assert!(page.text().await.unwrap().contains("We sent a new code"));
+    }
 
     // The old code is dead (if it differs); the new one works.
     if second_code != first_code {
@@ -407,6 +428,23 @@ async fn a_public_url_with_a_path_serves_everything_under_it() {
         app.get("/otp/static/otp.js", None).await.status(),
         StatusCode::OK
     );
+    let favicon = app.get("/otp/favicon.ico", None).await;
+    assert_eq!(favicon.status(), StatusCode::NO_CONTENT);
+    assert_security_headers(&favicon);
+    // The code page's redirects stay under the prefix too.
+    let csrf = field(&html, "csrf_token").unwrap();
+    let response = app
+        .post_form(
+            "/otp/challenge/verify",
+            Some(&cookie),
+            &[("csrf_token", &csrf), ("code", "12345")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        response.headers()["location"],
+        "/otp/challenge?notice=invalid_code"
+    );
     assert_eq!(
         app.get("/otp/.well-known/jwks.json", None).await.status(),
         StatusCode::OK
@@ -417,4 +455,134 @@ async fn a_public_url_with_a_path_serves_everything_under_it() {
         app.get("/challenge", Some(&cookie)).await.status(),
         StatusCode::NOT_FOUND
     );
+}
+
+/// The page text without Fluent's bidi isolation marks.
+fn plain(html: &str) -> String {
+    html.replace(['\u{2068}', '\u{2069}'], "")
+}
+
+#[tokio::test]
+async fn a_wrong_code_redirects_so_a_reload_spends_no_attempt() {
+    let app = spawn_app().await;
+    let (cookie, code) = app.start_browser_flow("prg@example.com").await;
+    let html = app
+        .get("/challenge", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = field(&html, "csrf_token").unwrap();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let max = app.settings.otp.max_attempts.default;
+    let response = app
+        .post_form(
+            "/challenge/verify",
+            Some(&cookie),
+            &[("csrf_token", &csrf), ("code", wrong)],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_security_headers(&response);
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(location, "/challenge?notice=invalid_code");
+
+    // The browser follows, and the user reloads many times: each is a GET
+    // showing the attempts left as the store counts them, never spending one.
+    let left = format!("You have {} attempts left.", max - 1);
+    for _ in 0..(max + 2) {
+        let page = app.get(&location, Some(&cookie)).await;
+        assert_eq!(page.status(), StatusCode::OK);
+        assert_security_headers(&page);
+        let html = plain(&page.text().await.unwrap());
+        assert!(html.contains("That code is not correct."), "{html}");
+        assert!(html.contains(&left), "{html}");
+    }
+
+    // A notice that is not one of ours is not shown; neither is the text of it.
+    for forged in [
+        "/challenge?notice=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+        "/challenge?notice=locked",
+        "/challenge?notice=invalid_code%22%3E",
+    ] {
+        let page = app.get(forged, Some(&cookie)).await;
+        assert_eq!(page.status(), StatusCode::OK);
+        let html = plain(&page.text().await.unwrap());
+        assert!(!html.contains("<script>alert"), "{forged}");
+        assert!(!html.contains("That code is not correct."), "{forged}");
+        assert!(html.contains("We sent a 6-digit code"), "{forged}: {html}");
+    }
+
+    // The right code still works after all those reloads.
+    let response = app
+        .post_form(
+            "/challenge/verify",
+            Some(&cookie),
+            &[("csrf_token", &csrf), ("code", &code)],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let assertion = field(&response.text().await.unwrap(), "assertion").unwrap();
+    assert_eq!(app.verify_assertion(&assertion).await["result"], "success");
+}
+
+#[tokio::test]
+async fn resend_outcomes_redirect_with_their_notice() {
+    let app = spawn_app_with(|s| s.otp.max_resends.default = 1).await;
+    let email = "prg-resend@example.com";
+    let (cookie, _) = app.start_browser_flow(email).await;
+    let html = app
+        .get("/challenge", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = field(&html, "csrf_token").unwrap();
+    let form = [("csrf_token", csrf.as_str())];
+    let resend = || app.post_form("/challenge/resend", Some(&cookie), &form);
+
+    let response = resend().await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], "/challenge?notice=cooldown");
+    let page = plain(
+        &app.get("/challenge?notice=cooldown", Some(&cookie))
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert!(page.contains("before asking for a new code"), "{page}");
+
+    app.clock
+        .advance(app.settings.otp.resend_cooldown_secs.default as i64);
+    let response = resend().await;
+    assert_eq!(response.headers()["location"], "/challenge?notice=resent");
+    app.smtp.wait_for(email, 2).await;
+
+    app.clock
+        .advance(app.settings.otp.resend_cooldown_secs.default as i64);
+    let response = resend().await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        response.headers()["location"],
+        "/challenge?notice=no_resends_left"
+    );
+    let page = app
+        .get("/challenge?notice=no_resends_left", Some(&cookie))
+        .await;
+    assert_eq!(page.status(), StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(app.smtp.to(email).len(), 2);
+}
+
+#[tokio::test]
+async fn the_favicon_is_an_empty_answer_with_the_security_headers() {
+    let app = spawn_app().await;
+    let response = app.get("/favicon.ico", None).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_security_headers(&response);
+    assert!(response.bytes().await.unwrap().is_empty());
+    // Only GET.
+    let response = app.post_form("/favicon.ico", None, &[]).await;
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
 }

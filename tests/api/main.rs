@@ -6,5 +6,6 @@ mod mail;
 mod ops;
 mod process;
 mod refusals;
+mod rerender;
 mod secrets;
 mod support;

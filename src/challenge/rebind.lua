@@ -1,0 +1,50 @@
+-- Point a live challenge at a newer request of the same login (Keycloak
+-- re-rendered its step page): same realm, subject and nonce.
+-- KEYS[1] = {ch:<id>}
+-- ARGV[1] = now (unix s), ARGV[2] = realm, ARGV[3] = subject, ARGV[4] = nonce,
+-- ARGV[5] = new return_uri, ARGV[6] = new request_jti
+-- Returns {'unchanged'} (unknown, expired or another login) | {'rebound', record}.
+-- Only return_uri and request_jti change; attempts, resends, expiry and the MAC stay.
+local key = KEYS[1]
+local now = tonumber(ARGV[1])
+
+local f = redis.call('HMGET', key, 'expires_at', 'realm', 'subject', 'nonce')
+local expires_at = tonumber(f[1])
+if not expires_at or now > expires_at then
+  return {'unchanged'}
+end
+local realm, subject, nonce = f[2], f[3], f[4]
+if not realm or not subject or not nonce then
+  return redis.error_reply('CORRUPT challenge record is malformed')
+end
+
+-- Constant time for the nonce: every byte position is compared, no early exit.
+local given = ARGV[4]
+local diff = 0
+if #nonce ~= #given then
+  diff = 1
+end
+for i = 1, math.max(#nonce, #given) do
+  diff = bit.bor(diff, bit.bxor(string.byte(nonce, i) or 0, string.byte(given, i) or 0))
+end
+if realm ~= ARGV[2] then
+  diff = 1
+end
+if subject ~= ARGV[3] then
+  diff = 1
+end
+if diff ~= 0 then
+  return {'unchanged'}
+end
+
+redis.call('HSET', key, 'return_uri', ARGV[5], 'request_jti', ARGV[6])
+
+local all = redis.call('HGETALL', key)
+local out = {}
+for i = 1, #all, 2 do
+  if all[i] ~= 'mac' then
+    out[#out + 1] = all[i]
+    out[#out + 1] = all[i + 1]
+  end
+end
+return {'rebound', out}
