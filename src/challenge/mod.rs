@@ -49,10 +49,8 @@
 //!   the first charge (`until = now + window_secs`) and both counters restart
 //!   at zero on the first charge with `now >= until`.
 //! * [`Store::refund_user`]`(user, kind, now)` takes one back (never below
-//!   zero; nothing happens once the window has closed). Callers charge a
-//!   failure *before* a code is evaluated and refund it when the code was right
-//!   or the challenge had expired, so concurrent guesses can never evaluate
-//!   more wrong codes than the budget allows.
+//!   zero; nothing happens once the window has closed), for a caller that
+//!   charged ahead of an outcome that did not happen.
 //! * [`Store::user_usage`]`(user, now)`: both counters, zero once `now >= until`.
 //!
 //! The policy (how many, how long) belongs to the caller; stores only count.

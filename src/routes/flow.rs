@@ -329,6 +329,10 @@ async fn deliver(
 }
 
 /// Check a submitted code (one atomic store step) and count the result.
+/// Every `Invalid` (and the submission the challenge's own cap locks) is
+/// charged to the user's wrong-code budget; once it is spent the code is not
+/// evaluated and the answer is `Locked` (the challenge itself is left to its
+/// own cap and TTL, so it may still be kept).
 /// `length` is the challenge's code length: input that cannot be a code of
 /// that length is refused without spending an attempt.
 pub async fn verify(
@@ -343,48 +347,46 @@ pub async fn verify(
         FlowError::MalformedCode(e)
     })?;
     let budget = state.settings.otp.user;
-    // Charge the user's failure budget before the code is evaluated (refunded
-    // below when it was right or too late), so concurrent guesses across
-    // challenges never evaluate more wrong codes than the budget.
-    let user = state.store.get(id, now).await?.map(|r| UserKey::of(&r));
-    let mut user_left = u32::MAX;
-    if let Some(user) = &user {
-        let failures = state
-            .store
-            .charge_user(user, UserCharge::Failure, budget.window_secs, now)
-            .await?;
-        if failures > budget.max_failures {
+    let known = state.store.get(id, now).await?;
+    let user = known.as_ref().map(UserKey::of);
+    if let (Some(user), Some(record)) = (&user, known) {
+        let usage = state.store.user_usage(user, now).await?;
+        if usage.failures >= budget.max_failures {
             state.metrics.verification("locked");
             tracing::warn!(
                 challenge = challenge_ref(id.as_str()),
                 reason = "user_locked",
                 max_failures = budget.max_failures,
                 window = budget.window_secs,
-                "code not evaluated: the user's wrong-code budget is spent; challenge locked"
+                "code not evaluated: the user's wrong-code budget is spent; answering locked"
             );
-            return Ok(match state.store.take(id, now).await? {
-                Some(record) => VerifyOutcome::Locked(Box::new(record)),
-                None => VerifyOutcome::Expired(None),
-            });
+            // The challenge is left to its own cap and TTL; while the window
+            // lasts every submission to it is answered like this.
+            return Ok(VerifyOutcome::Locked(Box::new(record)));
         }
-        user_left = budget.max_failures.saturating_sub(failures);
     }
     let mut outcome = state
         .store
         .verify(id, &mac(&state.pepper, id, &code), now)
         .await?;
-    match (&mut outcome, &user) {
-        (VerifyOutcome::Success(_) | VerifyOutcome::Expired(_), Some(user)) => {
-            state
-                .store
-                .refund_user(user, UserCharge::Failure, now)
-                .await?;
+    if let Some(user) = &user {
+        match &mut outcome {
+            // The user's budget can end a challenge before its own cap does.
+            VerifyOutcome::Invalid { attempts_left } => {
+                let failures = state
+                    .store
+                    .charge_user(user, UserCharge::Failure, budget.window_secs, now)
+                    .await?;
+                *attempts_left = (*attempts_left).min(budget.max_failures.saturating_sub(failures));
+            }
+            VerifyOutcome::Locked(_) => {
+                state
+                    .store
+                    .charge_user(user, UserCharge::Failure, budget.window_secs, now)
+                    .await?;
+            }
+            VerifyOutcome::Success(_) | VerifyOutcome::Expired(_) => {}
         }
-        // The user's budget can end a challenge before its own cap does.
-        (VerifyOutcome::Invalid { attempts_left }, _) => {
-            *attempts_left = (*attempts_left).min(user_left);
-        }
-        _ => {}
     }
     let result = match &outcome {
         VerifyOutcome::Success(_) => "success",
