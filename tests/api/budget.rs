@@ -180,3 +180,24 @@ async fn challenge_budget_stops_mails_per_user_and_window() {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     app.smtp.wait_for(EMAIL, 4).await;
 }
+
+#[tokio::test]
+async fn a_request_cannot_raise_the_budget() {
+    let app = app(100, 1, 3600).await;
+    // The budget is not part of the request's `otp` policy: asking is refused.
+    let mut claims = app.realm.claims(EMAIL, app.now());
+    claims["otp"] = serde_json::json!({ "user_max_challenges": 100 });
+    let response = app.api_create(&app.realm.sign(&claims)).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(app.smtp.count(), 0);
+    // A policy the request may set leaves the budget as configured.
+    for expected in [StatusCode::CREATED, StatusCode::TOO_MANY_REQUESTS] {
+        let mut claims = app.realm.claims(EMAIL, app.now());
+        claims["otp"] = serde_json::json!({ "max_attempts": 10, "max_resends": 10 });
+        let response = app.api_create(&app.realm.sign(&claims)).await;
+        assert_eq!(response.status(), expected);
+    }
+    app.smtp.wait_for(EMAIL, 1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(app.smtp.count(), 1);
+}
