@@ -103,7 +103,27 @@ pub struct OtpSettings {
     pub max_attempts: Bound<u32>,
     pub resend_cooldown_secs: Bound<u64>,
     pub max_resends: Bound<u32>,
+    /// Per-user budget across challenges (operator-only; a request cannot change it).
+    pub user: UserBudget,
 }
+
+/// `[otp] user_max_failures`, `user_max_challenges`, `user_window`: what one
+/// user (realm issuer + subject) may spend across all challenges in a window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserBudget {
+    /// Wrong codes per window; once spent, every challenge of the user is `locked`.
+    pub max_failures: u32,
+    /// New challenges (code mails) per window.
+    pub max_challenges: u32,
+    pub window_secs: u64,
+}
+
+/// Defaults of [`UserBudget`].
+pub const USER_BUDGET_DEFAULT: UserBudget = UserBudget {
+    max_failures: 10,
+    max_challenges: 10,
+    window_secs: 3600,
+};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Bound<T> {
@@ -150,6 +170,7 @@ pub const OTP_LIMITS: OtpSettings = OtpSettings {
         min: 0,
         max: 10,
     },
+    user: USER_BUDGET_DEFAULT,
 };
 
 /// One configuration problem: the key, what was found, what was expected.
@@ -399,6 +420,9 @@ const OTP_KEYS: &[&str] = &[
     "max_attempts",
     "resend_cooldown",
     "max_resends",
+    "user_max_failures",
+    "user_max_challenges",
+    "user_window",
 ];
 const BOUND_KEYS: &[&str] = &["default", "min", "max"];
 const BRANDING_KEYS: &[&str] = &["product_name", "logo_url", "primary_color"];
@@ -1110,8 +1134,9 @@ impl Walk {
             l.resend_cooldown_secs.map(|v| v as i64),
         );
         let resends = self.bound(t, "max_resends", l.max_resends.map(i64::from));
-        let (length, ttl, attempts, cooldown, resends) =
-            (length?, ttl?, attempts?, cooldown?, resends?);
+        let user = self.user_budget(t);
+        let (length, ttl, attempts, cooldown, resends, user) =
+            (length?, ttl?, attempts?, cooldown?, resends?, user?);
         // Each value was checked against limits that fit the target type.
         Some(OtpSettings {
             length: length.map(|v| u8::try_from(v).unwrap_or(l.length.default)),
@@ -1120,6 +1145,30 @@ impl Walk {
             resend_cooldown_secs: cooldown
                 .map(|v| u64::try_from(v).unwrap_or(l.resend_cooldown_secs.default)),
             max_resends: resends.map(|v| u32::try_from(v).unwrap_or(l.max_resends.default)),
+            user,
+        })
+    }
+
+    /// `[otp] user_max_failures` (1..=100), `user_max_challenges` (1..=100),
+    /// `user_window` (60..=86400 s); plain integers, absent keys keep their defaults.
+    fn user_budget(&mut self, t: &toml::Table) -> Option<UserBudget> {
+        let d = USER_BUDGET_DEFAULT;
+        let mut scalar = |key: &str, lo: i64, hi: i64, default: i64| -> Option<i64> {
+            if t.contains_key(key) {
+                self.bounded(t, "otp", key, lo, hi)
+            } else {
+                Some(default)
+            }
+        };
+        let failures = scalar("user_max_failures", 1, 100, i64::from(d.max_failures));
+        let challenges = scalar("user_max_challenges", 1, 100, i64::from(d.max_challenges));
+        let window = scalar("user_window", 60, 86_400, d.window_secs as i64);
+        let (failures, challenges, window) = (failures?, challenges?, window?);
+        // Each value was checked against bounds that fit the target type.
+        Some(UserBudget {
+            max_failures: u32::try_from(failures).unwrap_or(d.max_failures),
+            max_challenges: u32::try_from(challenges).unwrap_or(d.max_challenges),
+            window_secs: u64::try_from(window).unwrap_or(d.window_secs),
         })
     }
 

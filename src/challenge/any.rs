@@ -2,7 +2,7 @@
 //! (the [`Store`] trait is not object-safe).
 use super::{
     ChallengeId, ChallengeRecord, ClusterStore, CodeMac, JtiClaim, MemoryStore, Rebind, RedisStore,
-    ResendOutcome, Store, StoreError, VerifyOutcome,
+    ResendOutcome, Store, StoreError, UserCharge, UserKey, UserUsage, VerifyOutcome,
 };
 
 #[derive(Debug)]
@@ -171,6 +171,41 @@ impl Store for AnyStore {
             AnyStore::Memory(s) => s.take(id, now).await,
             AnyStore::Redis(s) => s.take(id, now).await,
             AnyStore::Cluster(s) => s.take(id, now).await,
+        }
+    }
+
+    async fn charge_user(
+        &self,
+        user: &UserKey,
+        kind: UserCharge,
+        window_secs: u64,
+        now: i64,
+    ) -> Result<u32, StoreError> {
+        match self {
+            AnyStore::Memory(s) => s.charge_user(user, kind, window_secs, now).await,
+            AnyStore::Redis(s) => s.charge_user(user, kind, window_secs, now).await,
+            AnyStore::Cluster(s) => s.charge_user(user, kind, window_secs, now).await,
+        }
+    }
+
+    async fn refund_user(
+        &self,
+        user: &UserKey,
+        kind: UserCharge,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        match self {
+            AnyStore::Memory(s) => s.refund_user(user, kind, now).await,
+            AnyStore::Redis(s) => s.refund_user(user, kind, now).await,
+            AnyStore::Cluster(s) => s.refund_user(user, kind, now).await,
+        }
+    }
+
+    async fn user_usage(&self, user: &UserKey, now: i64) -> Result<UserUsage, StoreError> {
+        match self {
+            AnyStore::Memory(s) => s.user_usage(user, now).await,
+            AnyStore::Redis(s) => s.user_usage(user, now).await,
+            AnyStore::Cluster(s) => s.user_usage(user, now).await,
         }
     }
 

@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use super::code::mac_eq;
 use super::{
     ChallengeId, ChallengeRecord, CodeMac, JtiClaim, Rebind, ResendOutcome, Store, StoreError,
-    VerifyOutcome,
+    UserCharge, UserKey, UserUsage, VerifyOutcome,
 };
 
 /// Purge at most this often (in `now` seconds), so `create` stays O(1) amortised.
@@ -23,6 +23,8 @@ struct Inner {
     challenges: HashMap<ChallengeId, Entry>,
     /// jti -> (challenge, expires_at)
     jtis: HashMap<String, (ChallengeId, i64)>,
+    /// user -> (window end, counters)
+    users: HashMap<UserKey, (i64, UserUsage)>,
     last_purge: i64,
 }
 
@@ -71,6 +73,7 @@ impl Inner {
     fn purge(&mut self, now: i64) {
         self.challenges.retain(|_, e| !e.record.is_gone(now));
         self.jtis.retain(|_, (_, expires_at)| now < *expires_at);
+        self.users.retain(|_, (until, _)| now < *until);
         self.last_purge = now;
     }
 
@@ -230,7 +233,60 @@ impl Store for MemoryStore {
         })
     }
 
+    async fn charge_user(
+        &self,
+        user: &UserKey,
+        kind: UserCharge,
+        window_secs: u64,
+        now: i64,
+    ) -> Result<u32, StoreError> {
+        let mut inner = self.lock();
+        let entry = inner
+            .users
+            .entry(user.clone())
+            .or_insert((now, UserUsage::default()));
+        if now >= entry.0 {
+            *entry = (
+                now.saturating_add(i64::try_from(window_secs).unwrap_or(i64::MAX)),
+                UserUsage::default(),
+            );
+        }
+        let counter = counter(&mut entry.1, kind);
+        *counter = counter.saturating_add(1);
+        Ok(*counter)
+    }
+
+    async fn refund_user(
+        &self,
+        user: &UserKey,
+        kind: UserCharge,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if let Some((until, usage)) = inner.users.get_mut(user) {
+            if now < *until {
+                let counter = counter(usage, kind);
+                *counter = counter.saturating_sub(1);
+            }
+        }
+        Ok(())
+    }
+
+    async fn user_usage(&self, user: &UserKey, now: i64) -> Result<UserUsage, StoreError> {
+        Ok(match self.lock().users.get(user) {
+            Some((until, usage)) if now < *until => *usage,
+            _ => UserUsage::default(),
+        })
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+}
+
+fn counter(usage: &mut UserUsage, kind: UserCharge) -> &mut u32 {
+    match kind {
+        UserCharge::Failure => &mut usage.failures,
+        UserCharge::Challenge => &mut usage.challenges,
     }
 }

@@ -45,6 +45,24 @@
 //! * [`Store::claim_jti`] binds a request `jti` to a challenge until the given
 //!   `expires_at` (at least one second); a second claim is `Seen(first id)`.
 //!
+//! # Per-user budget
+//!
+//! The attempt cap above is per challenge; a user (a [`UserKey`]: SHA-256 of
+//! realm issuer and subject, so no user id appears in key names) also has a
+//! budget across all of their challenges, counted in a window:
+//!
+//! * [`Store::charge_user`]`(user, kind, window_secs, now)` atomically adds one
+//!   to the `kind` counter ([`UserCharge::Failure`] or
+//!   [`UserCharge::Challenge`]) and returns the new count. The window opens at
+//!   the first charge (`until = now + window_secs`) and both counters restart
+//!   at zero on the first charge with `now >= until`.
+//! * [`Store::refund_user`]`(user, kind, now)` takes one back (never below
+//!   zero; nothing happens once the window has closed), for a caller that
+//!   charged ahead of an outcome that did not happen.
+//! * [`Store::user_usage`]`(user, now)`: both counters, zero once `now >= until`.
+//!
+//! The policy (how many, how long) belongs to the caller; stores only count.
+//!
 //! # Codes and secrets (`code.rs`)
 //!
 //! [`Code::generate`] draws digits from the OS CSPRNG by byte rejection
@@ -62,6 +80,8 @@
 //! * `{ch:<id>}`: a hash with every [`ChallengeRecord`] field (absent
 //!   optional fields are absent hash fields) plus `mac` (32 raw bytes); TTL =
 //!   `expires_at + EXPIRED_GRACE_SECS - now`.
+//! * `{ch:user:<UserKey hex>}`: a hash `until`, `failures`, `challenges`,
+//!   changed only by `user_charge.lua` (charge and refund); TTL = `until - now`.
 //! * `{ch:jti:<hex sha256(jti)>}`: `"<expires_at> <challenge id>"`, written
 //!   by `claim_jti.lua` unless a claim that is live at `now` exists; TTL = the
 //!   remaining request lifetime. Hashing bounds the key length whatever the jti.
@@ -80,6 +100,7 @@
 use std::future::Future;
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
 
 mod any;
 mod code;
@@ -261,6 +282,61 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// A user across challenges: hex SHA-256 of the realm issuer (length-prefixed)
+/// and the subject. Key names carry only this digest, never the user id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UserKey(String);
+
+impl UserKey {
+    pub fn new(issuer: &str, subject: &str) -> UserKey {
+        let mut hash = Sha256::new();
+        hash.update((issuer.len() as u64).to_be_bytes());
+        hash.update(issuer.as_bytes());
+        hash.update(subject.as_bytes());
+        let mut hex = String::with_capacity(64);
+        for b in hash.finalize() {
+            hex.push_str(&format!("{b:02x}"));
+        }
+        UserKey(hex)
+    }
+
+    /// The user of a challenge.
+    pub fn of(record: &ChallengeRecord) -> UserKey {
+        UserKey::new(&record.realm, &record.subject)
+    }
+
+    /// 64 lowercase hex digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Which per-user counter a charge goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserCharge {
+    /// A wrong code (or the submission that found the budget spent).
+    Failure,
+    /// A new challenge, i.e. a code mail.
+    Challenge,
+}
+
+impl UserCharge {
+    /// Field name in the Redis hash.
+    pub fn field(self) -> &'static str {
+        match self {
+            UserCharge::Failure => "failures",
+            UserCharge::Challenge => "challenges",
+        }
+    }
+}
+
+/// Both counters of a user's current window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UserUsage {
+    pub failures: u32,
+    pub challenges: u32,
+}
+
 /// Challenge storage. Every method that changes state is atomic.
 /// `now` is passed in (unix seconds) so tests control time.
 ///
@@ -318,6 +394,28 @@ pub trait Store: Send + Sync {
         id: &ChallengeId,
         now: i64,
     ) -> impl Future<Output = Result<Option<ChallengeRecord>, StoreError>> + Send;
+    /// Add one to the user's `kind` counter (opening a window of
+    /// `window_secs` if none is open at `now`); the new count.
+    fn charge_user(
+        &self,
+        user: &UserKey,
+        kind: UserCharge,
+        window_secs: u64,
+        now: i64,
+    ) -> impl Future<Output = Result<u32, StoreError>> + Send;
+    /// Take one charge back (not below zero; no-op once the window closed).
+    fn refund_user(
+        &self,
+        user: &UserKey,
+        kind: UserCharge,
+        now: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The user's counters in the window open at `now` (zeros if none).
+    fn user_usage(
+        &self,
+        user: &UserKey,
+        now: i64,
+    ) -> impl Future<Output = Result<UserUsage, StoreError>> + Send;
     /// Readiness probe.
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

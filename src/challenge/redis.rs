@@ -12,7 +12,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::{
     ChallengeId, ChallengeRecord, CodeMac, JtiClaim, Policy, Rebind, ResendOutcome, Store,
-    StoreError, VerifyOutcome, EXPIRED_GRACE_SECS,
+    StoreError, UserCharge, UserKey, UserUsage, VerifyOutcome, EXPIRED_GRACE_SECS,
 };
 
 /// How long one connection attempt or one command may take.
@@ -25,6 +25,8 @@ static RESEND: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("res
 static CREATE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("create.lua")));
 static REBIND: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("rebind.lua")));
 static TAKE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("take.lua")));
+static USER_CHARGE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("user_charge.lua")));
 static CLAIM_JTI: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("claim_jti.lua")));
 
 /// A store on one Redis server (default) or, as [`ClusterStore`], on a
@@ -129,6 +131,23 @@ fn jti_key(jti: &str) -> String {
     }
     key.push('}');
     key
+}
+
+fn user_key(user: &UserKey) -> String {
+    format!("{{ch:user:{}}}", user.as_str())
+}
+
+/// A counter as Redis returns it (`nil` when absent).
+fn counter(v: Option<&Value>) -> Result<u32, StoreError> {
+    match v {
+        None | Some(Value::Nil) => Ok(0),
+        Some(Value::Int(n)) => Ok(u32::try_from(*n).unwrap_or(u32::MAX)),
+        Some(other) => bytes(other)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .and_then(|s| s.parse::<i64>().ok())
+            .map(|n| u32::try_from(n.max(0)).unwrap_or(u32::MAX))
+            .ok_or_else(|| StoreError::Corrupt(format!("user counter {other:?}"))),
+    }
 }
 
 /// Field/value pairs of the hash, without the MAC.
@@ -448,6 +467,71 @@ where
         }
         let record = parse_record(&fields)?;
         Ok((!record.is_gone(now)).then_some(record))
+    }
+
+    async fn charge_user(
+        &self,
+        user: &UserKey,
+        kind: UserCharge,
+        window_secs: u64,
+        now: i64,
+    ) -> Result<u32, StoreError> {
+        let mut conn = self.conn.clone();
+        let count: i64 = USER_CHARGE
+            .key(user_key(user))
+            .arg(now)
+            .arg(window_secs)
+            .arg(kind.field())
+            .arg(1)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(script_error)?;
+        Ok(u32::try_from(count).unwrap_or(u32::MAX))
+    }
+
+    async fn refund_user(
+        &self,
+        user: &UserKey,
+        kind: UserCharge,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        let _: i64 = USER_CHARGE
+            .key(user_key(user))
+            .arg(now)
+            .arg(0)
+            .arg(kind.field())
+            .arg(-1)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(script_error)?;
+        Ok(())
+    }
+
+    async fn user_usage(&self, user: &UserKey, now: i64) -> Result<UserUsage, StoreError> {
+        let mut conn = self.conn.clone();
+        let reply: Value = redis::cmd("HMGET")
+            .arg(user_key(user))
+            .arg("until")
+            .arg("failures")
+            .arg("challenges")
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        let Value::Array(items) = reply else {
+            return Err(StoreError::Corrupt(format!("HMGET returned {reply:?}")));
+        };
+        let until = match items.first() {
+            None | Some(Value::Nil) => return Ok(UserUsage::default()),
+            Some(v) => i64::from(counter(Some(v))?),
+        };
+        if now >= until {
+            return Ok(UserUsage::default());
+        }
+        Ok(UserUsage {
+            failures: counter(items.get(1))?,
+            challenges: counter(items.get(2))?,
+        })
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

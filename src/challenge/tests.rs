@@ -560,6 +560,116 @@ pub(super) async fn rebind_follows_the_newer_request_and_keeps_the_rest<S: Store
         .is_some());
 }
 
+pub(super) async fn user_budget_counts_within_its_window<S: Store>(store: Arc<S>) {
+    let jane = UserKey::new("https://id.example.com/realms/acme", "f0e1d2c3-user");
+    let other_realm = UserKey::new("https://id.example.com/realms/beta", "f0e1d2c3-user");
+    assert_eq!(jane.as_str().len(), 64);
+    assert_ne!(jane, other_realm);
+    assert_eq!(
+        store.user_usage(&jane, T0).await.unwrap(),
+        UserUsage::default()
+    );
+    // Refunding with no window open does nothing (and opens none).
+    store
+        .refund_user(&jane, UserCharge::Failure, T0)
+        .await
+        .unwrap();
+    for n in 1..=3 {
+        assert_eq!(
+            store
+                .charge_user(&jane, UserCharge::Failure, 100, T0 + n)
+                .await
+                .unwrap(),
+            u32::try_from(n).unwrap()
+        );
+    }
+    assert_eq!(
+        store
+            .charge_user(&jane, UserCharge::Challenge, 100, T0 + 10)
+            .await
+            .unwrap(),
+        1
+    );
+    store
+        .refund_user(&jane, UserCharge::Failure, T0 + 11)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.user_usage(&jane, T0 + 99).await.unwrap(),
+        UserUsage {
+            failures: 2,
+            challenges: 1
+        }
+    );
+    // Another user (same subject, other realm) has a budget of its own.
+    assert_eq!(
+        store.user_usage(&other_realm, T0 + 99).await.unwrap(),
+        UserUsage::default()
+    );
+    // The window opened at the first charge (T0 + 1) and ends 100 s later,
+    // whatever came after; then both counters start over.
+    assert_eq!(
+        store.user_usage(&jane, T0 + 101).await.unwrap(),
+        UserUsage::default()
+    );
+    store
+        .refund_user(&jane, UserCharge::Challenge, T0 + 101)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .charge_user(&jane, UserCharge::Challenge, 100, T0 + 101)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store.user_usage(&jane, T0 + 102).await.unwrap(),
+        UserUsage {
+            failures: 0,
+            challenges: 1
+        }
+    );
+    // A refund never goes below zero.
+    for _ in 0..3 {
+        store
+            .refund_user(&jane, UserCharge::Failure, T0 + 103)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store
+            .charge_user(&jane, UserCharge::Failure, 100, T0 + 104)
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+pub(super) async fn concurrent_user_charges_are_counted_exactly<S: Store + 'static>(store: Arc<S>) {
+    let user = UserKey::new("https://id.example.com/realms/acme", "concurrent");
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let store = store.clone();
+            let user = user.clone();
+            tokio::spawn(async move {
+                store
+                    .charge_user(&user, UserCharge::Failure, 600, T0)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut counts = Vec::new();
+    for t in tasks {
+        counts.push(t.await.unwrap());
+    }
+    counts.sort_unstable();
+    // Every charge saw a distinct count: none was lost or doubled.
+    assert_eq!(counts, (1..=50).collect::<Vec<u32>>());
+    assert_eq!(store.user_usage(&user, T0 + 1).await.unwrap().failures, 50);
+}
+
 pub(super) async fn ping_answers<S: Store>(store: Arc<S>) {
     store.ping().await.unwrap();
 }
@@ -587,6 +697,8 @@ macro_rules! store_suite {
             jti_is_claimed_once,
             take_returns_the_record_once,
             rebind_follows_the_newer_request_and_keeps_the_rest,
+            user_budget_counts_within_its_window,
+            concurrent_user_charges_are_counted_exactly,
             ping_answers,
         );
     };

@@ -767,3 +767,48 @@ fn check_file_prints_every_problem_or_a_summary() {
         assert!(out.contains(line), "{line} not in\n{out}");
     }
 }
+
+#[test]
+fn user_budget_has_defaults_bounds_and_env_overrides() {
+    let s = load(LOCAL).unwrap();
+    assert_eq!(s.otp.user, crate::config::USER_BUDGET_DEFAULT);
+    assert_eq!(
+        (
+            s.otp.user.max_failures,
+            s.otp.user.max_challenges,
+            s.otp.user.window_secs
+        ),
+        (10, 10, 3600)
+    );
+    let s = load(&format!(
+        "{LOCAL}\n[otp]\nuser_max_failures = 3\nuser_max_challenges = 100\nuser_window = 60\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        (
+            s.otp.user.max_failures,
+            s.otp.user.max_challenges,
+            s.otp.user.window_secs
+        ),
+        (3, 100, 60)
+    );
+    let s = load_env(LOCAL, &[("OTP_SIDECAR__OTP__USER_MAX_FAILURES", "7")]).unwrap();
+    assert_eq!(s.otp.user.max_failures, 7);
+    // Every bad key is reported at once, with its bounds.
+    let errs = errors(&format!(
+        "{LOCAL}\n[otp]\nuser_max_failures = 0\nuser_max_challenges = 101\nuser_window = 59\n"
+    ));
+    assert!(error_for(&errs, "otp.user_max_failures")
+        .message
+        .contains("1..=100"));
+    assert!(error_for(&errs, "otp.user_max_challenges")
+        .message
+        .contains("1..=100"));
+    assert!(error_for(&errs, "otp.user_window")
+        .message
+        .contains("60..=86400"));
+    let errs = errors(&format!("{LOCAL}\n[otp]\nuser_window = \"1h\"\n"));
+    assert!(error_for(&errs, "otp.user_window")
+        .message
+        .contains("an integer"));
+}

@@ -2,8 +2,10 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
+use crate::tokens::AssertionResult;
+
 use super::flow::{self, FlowError, Started};
-use super::pages::{error_page, see_code_page, send_failed_page};
+use super::pages::{assertion_page, error_page, see_code_page, send_failed_page};
 use super::{AppState, CHALLENGE_COOKIE};
 
 #[derive(Deserialize)]
@@ -21,6 +23,13 @@ pub async fn authorize(
         Ok(Started::Created(record)) => see_code_page(&state, record.id.as_str()),
         Ok(Started::Resumed(id)) => see_code_page(&state, id.as_str()),
         Err(FlowError::SendFailed(record)) => send_failed_page(&state, &record),
+        // The user's budget is spent: Keycloak gets `locked` and counts a failure.
+        Err(FlowError::UserLocked(_, record)) => {
+            match flow::assertion(&state, &record, AssertionResult::Locked) {
+                Ok(assertion) => assertion_page(&state, &record, assertion),
+                Err(e) => error_page(&state, e.page()),
+            }
+        }
         Err(e) => error_page(&state, e.page()),
     }
 }

@@ -6,7 +6,7 @@ use rand_core::RngCore as _;
 
 use crate::challenge::{
     generate_csrf_token, mac, ChallengeId, ChallengeRecord, Code, CodeError, JtiClaim, Policy,
-    Rebind, ResendOutcome, Store as _, StoreError, VerifyOutcome,
+    Rebind, ResendOutcome, Store as _, StoreError, UserCharge, UserKey, VerifyOutcome,
 };
 use crate::config::{Bound, OtpSettings};
 use crate::error::{ApiError, PageError};
@@ -33,6 +33,11 @@ pub enum FlowError {
     /// What was typed cannot be a code (not counted as an attempt).
     #[error("{0}")]
     MalformedCode(CodeError),
+    /// The user's budget (failures or challenges in the window) is spent: no
+    /// challenge was stored and no mail sent. The record (never stored) carries
+    /// what the `locked` assertion needs.
+    #[error("user budget spent ({0})")]
+    UserLocked(&'static str, Box<ChallengeRecord>),
     #[error("store: {0}")]
     Store(#[from] StoreError),
     #[error("{0}")]
@@ -45,6 +50,7 @@ impl FlowError {
             Self::Rejected(RequestRejection::JwksUnavailable(_)) => PageError::Unavailable,
             Self::Rejected(_) => PageError::InvalidRequest,
             Self::SendFailed(_) => PageError::SendFailed,
+            Self::UserLocked(..) => PageError::InvalidRequest,
             Self::MalformedCode(_) => PageError::InvalidRequest,
             Self::Store(StoreError::Unavailable(_)) => PageError::Unavailable,
             Self::Store(_) | Self::Internal(_) => PageError::Internal,
@@ -56,6 +62,7 @@ impl FlowError {
             Self::Rejected(RequestRejection::JwksUnavailable(_)) => ApiError::RealmUnavailable,
             Self::Rejected(_) => ApiError::InvalidRequest,
             Self::SendFailed(_) => ApiError::SendFailed,
+            Self::UserLocked(..) => ApiError::Locked,
             Self::MalformedCode(e) => ApiError::MalformedCode(e.to_string()),
             Self::Store(StoreError::Unavailable(_)) => ApiError::Unavailable,
             Self::Store(_) | Self::Internal(_) => ApiError::Internal,
@@ -207,6 +214,7 @@ pub async fn start(
         last_sent_at: now,
         expires_at: now.saturating_add_unsigned(policy.ttl_secs),
     };
+    charge_challenge(state, &record, now).await?;
     state
         .store
         .create(&record, &mac(&state.pepper, &id, &code), now)
@@ -246,6 +254,44 @@ async fn same_login_challenge(
         // address is another login, with its own mail.
         .filter(|record| record.email == email && newer.matches(record, now))
         .map(|_| id))
+}
+
+/// The per-user budget, before a challenge is stored or mailed: refused when
+/// the user's wrong codes in the window are spent (`user_locked`) or when this
+/// challenge would exceed the challenges allowed in the window
+/// (`user_budget_exhausted`). The challenge charge is taken atomically first,
+/// so concurrent requests cannot all slip under the cap.
+async fn charge_challenge(
+    state: &AppState,
+    record: &ChallengeRecord,
+    now: i64,
+) -> Result<(), FlowError> {
+    let budget = state.settings.otp.user;
+    let user = UserKey::of(record);
+    let usage = state.store.user_usage(&user, now).await?;
+    let refused = if usage.failures >= budget.max_failures {
+        Some("user_locked")
+    } else {
+        let challenges = state
+            .store
+            .charge_user(&user, UserCharge::Challenge, budget.window_secs, now)
+            .await?;
+        (challenges > budget.max_challenges).then_some("user_budget_exhausted")
+    };
+    let Some(reason) = refused else {
+        return Ok(());
+    };
+    state.metrics.rejection(reason);
+    tracing::warn!(
+        reason,
+        realm = %record.realm,
+        email = %mask_email(&record.email),
+        max_failures = budget.max_failures,
+        max_challenges = budget.max_challenges,
+        window = budget.window_secs,
+        "challenge refused: the user's budget for this window is spent; answering locked, no mail"
+    );
+    Err(FlowError::UserLocked(reason, Box::new(record.clone())))
 }
 
 fn reject(state: &AppState, rejection: RequestRejection) -> FlowError {
@@ -332,6 +378,10 @@ async fn deliver(
 }
 
 /// Check a submitted code (one atomic store step) and count the result.
+/// Every `Invalid` (and the submission the challenge's own cap locks) is
+/// charged to the user's wrong-code budget; once it is spent the code is not
+/// evaluated and the answer is `Locked` (the challenge itself is left to its
+/// own cap and TTL, so it may still be kept).
 /// `length` is the challenge's code length: input that cannot be a code of
 /// that length is refused without spending an attempt.
 pub async fn verify(
@@ -345,10 +395,48 @@ pub async fn verify(
         state.metrics.verification("malformed");
         FlowError::MalformedCode(e)
     })?;
-    let outcome = state
+    let budget = state.settings.otp.user;
+    let known = state.store.get(id, now).await?;
+    let user = known.as_ref().map(UserKey::of);
+    if let (Some(user), Some(record)) = (&user, known) {
+        let usage = state.store.user_usage(user, now).await?;
+        if usage.failures >= budget.max_failures {
+            state.metrics.verification("locked");
+            tracing::warn!(
+                challenge = challenge_ref(id.as_str()),
+                reason = "user_locked",
+                max_failures = budget.max_failures,
+                window = budget.window_secs,
+                "code not evaluated: the user's wrong-code budget is spent; answering locked"
+            );
+            // The challenge is left to its own cap and TTL; while the window
+            // lasts every submission to it is answered like this.
+            return Ok(VerifyOutcome::Locked(Box::new(record)));
+        }
+    }
+    let mut outcome = state
         .store
         .verify(id, &mac(&state.pepper, id, &code), now)
         .await?;
+    if let Some(user) = &user {
+        match &mut outcome {
+            // The user's budget can end a challenge before its own cap does.
+            VerifyOutcome::Invalid { attempts_left } => {
+                let failures = state
+                    .store
+                    .charge_user(user, UserCharge::Failure, budget.window_secs, now)
+                    .await?;
+                *attempts_left = (*attempts_left).min(budget.max_failures.saturating_sub(failures));
+            }
+            VerifyOutcome::Locked(_) => {
+                state
+                    .store
+                    .charge_user(user, UserCharge::Failure, budget.window_secs, now)
+                    .await?;
+            }
+            VerifyOutcome::Success(_) | VerifyOutcome::Expired(_) => {}
+        }
+    }
     let result = match &outcome {
         VerifyOutcome::Success(_) => "success",
         VerifyOutcome::Invalid { .. } => "invalid",
@@ -452,6 +540,7 @@ mod tests {
                 min: 0,
                 max: 5,
             },
+            user: crate::config::USER_BUDGET_DEFAULT,
         }
     }
 

@@ -1,0 +1,24 @@
+-- Charge (or refund) one unit of a user's budget.
+-- KEYS[1] = {ch:user:<hex>}
+-- ARGV[1] = now, ARGV[2] = window (s), ARGV[3] = field ('failures' | 'challenges'),
+-- ARGV[4] = 1 (charge) or -1 (refund)
+-- Returns the field's new count (a refund outside an open window returns 0).
+local key = KEYS[1]
+local now = tonumber(ARGV[1])
+local delta = tonumber(ARGV[4])
+local window_end = tonumber(redis.call('HGET', key, 'until'))
+if not window_end or now >= window_end then
+  if delta < 0 then
+    return 0
+  end
+  redis.call('DEL', key)
+  window_end = now + tonumber(ARGV[2])
+  redis.call('HSET', key, 'until', window_end)
+end
+local count = redis.call('HINCRBY', key, ARGV[3], delta)
+if count < 0 then
+  redis.call('HSET', key, ARGV[3], 0)
+  count = 0
+end
+redis.call('EXPIRE', key, math.max(window_end - now, 1))
+return count
