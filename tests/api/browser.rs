@@ -126,13 +126,7 @@ async fn back_or_refresh_repost_shows_the_code_page_without_a_second_mail() {
 async fn wrong_codes_count_down_then_lock_with_a_locked_assertion() {
     let app = spawn_app().await;
     let (cookie, code) = app.start_browser_flow("wrong@example.com").await;
-    let html = app
-        .get("/challenge", Some(&cookie))
-        .await
-        .text()
-        .await
-        .unwrap();
-    let csrf = field(&html, "csrf_token").unwrap();
+    let csrf = app.csrf_token(&cookie).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     let max = app.settings.otp.max_attempts.default;
     for _ in 1..max {
@@ -187,13 +181,7 @@ async fn wrong_codes_count_down_then_lock_with_a_locked_assertion() {
 async fn a_malformed_code_costs_no_attempt() {
     let app = spawn_app().await;
     let (cookie, code) = app.start_browser_flow("typo@example.com").await;
-    let html = app
-        .get("/challenge", Some(&cookie))
-        .await
-        .text()
-        .await
-        .unwrap();
-    let csrf = field(&html, "csrf_token").unwrap();
+    let csrf = app.csrf_token(&cookie).await;
     for typo in ["12345", "abcdef", "1234567"] {
         let response = app
             .post_form(
@@ -244,13 +232,7 @@ async fn csrf_mismatch_is_refused_and_spends_nothing() {
         assert!(field(&response.text().await.unwrap(), "assertion").is_none());
     }
     // The challenge is intact: the right code with the right token still works.
-    let html = app
-        .get("/challenge", Some(&cookie))
-        .await
-        .text()
-        .await
-        .unwrap();
-    let csrf = field(&html, "csrf_token").unwrap();
+    let csrf = app.csrf_token(&cookie).await;
     let response = app
         .post_form(
             "/challenge/verify",
@@ -266,13 +248,7 @@ async fn csrf_mismatch_is_refused_and_spends_nothing() {
 async fn cancel_hands_back_a_cancelled_assertion() {
     let app = spawn_app().await;
     let (cookie, _) = app.start_browser_flow("cancel@example.com").await;
-    let html = app
-        .get("/challenge", Some(&cookie))
-        .await
-        .text()
-        .await
-        .unwrap();
-    let csrf = field(&html, "csrf_token").unwrap();
+    let csrf = app.csrf_token(&cookie).await;
     let response = app
         .post_form("/challenge/cancel", Some(&cookie), &[("csrf_token", &csrf)])
         .await;
@@ -290,13 +266,7 @@ async fn resend_waits_for_the_cooldown_and_keeps_the_attempt_count() {
     let app = spawn_app().await;
     let email = "resend@example.com";
     let (cookie, first_code) = app.start_browser_flow(email).await;
-    let html = app
-        .get("/challenge", Some(&cookie))
-        .await
-        .text()
-        .await
-        .unwrap();
-    let csrf = field(&html, "csrf_token").unwrap();
+    let csrf = app.csrf_token(&cookie).await;
     let wrong = if first_code == "000000" {
         "111111"
     } else {
@@ -360,13 +330,7 @@ async fn resend_waits_for_the_cooldown_and_keeps_the_attempt_count() {
 async fn an_expired_challenge_returns_the_expired_assertion() {
     let app = spawn_app().await;
     let (cookie, code) = app.start_browser_flow("late@example.com").await;
-    let html = app
-        .get("/challenge", Some(&cookie))
-        .await
-        .text()
-        .await
-        .unwrap();
-    let csrf = field(&html, "csrf_token").unwrap();
+    let csrf = app.csrf_token(&cookie).await;
     app.clock
         .advance(app.settings.otp.ttl_secs.default as i64 + 1);
     let response = app
@@ -466,13 +430,7 @@ fn plain(html: &str) -> String {
 async fn a_wrong_code_redirects_so_a_reload_spends_no_attempt() {
     let app = spawn_app().await;
     let (cookie, code) = app.start_browser_flow("prg@example.com").await;
-    let html = app
-        .get("/challenge", Some(&cookie))
-        .await
-        .text()
-        .await
-        .unwrap();
-    let csrf = field(&html, "csrf_token").unwrap();
+    let csrf = app.csrf_token(&cookie).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     let max = app.settings.otp.max_attempts.default;
     let response = app
@@ -531,13 +489,7 @@ async fn resend_outcomes_redirect_with_their_notice() {
     let app = spawn_app_with(|s| s.otp.max_resends.default = 1).await;
     let email = "prg-resend@example.com";
     let (cookie, _) = app.start_browser_flow(email).await;
-    let html = app
-        .get("/challenge", Some(&cookie))
-        .await
-        .text()
-        .await
-        .unwrap();
-    let csrf = field(&html, "csrf_token").unwrap();
+    let csrf = app.csrf_token(&cookie).await;
     let form = [("csrf_token", csrf.as_str())];
     let resend = || app.post_form("/challenge/resend", Some(&cookie), &form);
 

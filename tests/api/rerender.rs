@@ -24,9 +24,7 @@ fn rerendered(first: &Value) -> Value {
 /// claims and the form's target when the flow ended, `None` when the code
 /// page is shown again.
 async fn submit(app: &TestApp, cookie: &str, code: &str) -> Option<(Value, String)> {
-    let page = app.get("/challenge", Some(cookie)).await;
-    assert_eq!(page.status(), StatusCode::OK);
-    let csrf = field(&page.text().await.unwrap(), "csrf_token").unwrap();
+    let csrf = app.csrf_token(cookie).await;
     let response = app
         .post_form(
             "/challenge/verify",

@@ -26,13 +26,7 @@ async fn the_code_and_the_request_never_reach_the_log() {
     let cookie = crate::support::challenge_cookie(&response).unwrap();
     let code = app.smtp.wait_for(email, 1).await.code(10);
 
-    let html = app
-        .get("/challenge", Some(&cookie))
-        .await
-        .text()
-        .await
-        .unwrap();
-    let csrf = field(&html, "csrf_token").unwrap();
+    let csrf = app.csrf_token(&cookie).await;
     let wrong = if code.starts_with('0') {
         "1111111111"
     } else {

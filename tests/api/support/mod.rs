@@ -112,6 +112,13 @@ impl TestApp {
         self.clock.now()
     }
 
+    /// The CSRF token of the code page the browser with `cookie` is shown.
+    pub async fn csrf_token(&self, cookie: &str) -> String {
+        let page = self.get("/challenge", Some(cookie)).await;
+        assert_eq!(page.status(), reqwest::StatusCode::OK);
+        field(&page.text().await.unwrap(), "csrf_token").unwrap()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
