@@ -411,7 +411,7 @@ const TOP_KEYS: &[&str] = &[
 const SERVER_KEYS: &[&str] = &["bind", "public_url"];
 const STORE_KEYS: &[&str] = &["redis_url"];
 const MAIL_KEYS: &[&str] = &["smtp_url", "from", "timeout_secs"];
-const REALM_KEYS: &[&str] = &["issuer", "jwks_uri"];
+const REALM_KEYS: &[&str] = &["issuer", "jwks_uri", "jwks_plain_http"];
 const SIGNING_KEYS: &[&str] = &["key_file", "previous_key_files", "algorithm", "audience"];
 const SECRETS_KEYS: &[&str] = &["pepper_file"];
 const OTP_KEYS: &[&str] = &[
@@ -615,6 +615,25 @@ impl Walk {
             },
             other => {
                 self.found(&path, type_name(other), "an integer");
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, t: &toml::Table, prefix: &str, key: &str) -> Option<bool> {
+        let path = join(prefix, key);
+        match t.get(key)? {
+            Value::Boolean(b) => Some(*b),
+            Value::String(s) if self.set_by_env(&path) => match s.trim() {
+                "true" => Some(true),
+                "false" => Some(false),
+                _ => {
+                    self.found(&path, format!("{s:?}"), "true or false");
+                    None
+                }
+            },
+            other => {
+                self.found(&path, type_name(other), "true or false");
                 None
             }
         }
@@ -984,10 +1003,25 @@ impl Walk {
                 None if t.contains_key("jwks_uri") => None,
                 None => Some(None),
             };
+            let plain_http_allowed = self.boolean(t, &prefix, "jwks_plain_http").unwrap_or(false);
             match (issuer, jwks_uri) {
                 (Some(issuer), Some(jwks_uri)) => {
                     let jwks_uri = jwks_uri.unwrap_or_else(|| default_jwks_uri(&issuer));
-                    out.push(RealmSettings { issuer, jwks_uri });
+                    // Whoever can change the realm's keys in transit can forge
+                    // requests: plain http only where no one else is on the path.
+                    let plain_remote = jwks_uri.scheme() == "http"
+                        && !jwks_uri.host_str().is_some_and(is_loopback_host);
+                    if plain_remote && !plain_http_allowed {
+                        self.found(
+                            &format!("{prefix}.jwks_uri"),
+                            redact(&jwks_uri),
+                            "an https:// URL, or http:// to a loopback host; for an \
+                             in-cluster address you trust, set jwks_plain_http = true",
+                        );
+                        ok = false;
+                    } else {
+                        out.push(RealmSettings { issuer, jwks_uri });
+                    }
                 }
                 _ => ok = false,
             }

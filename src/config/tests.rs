@@ -812,3 +812,27 @@ fn user_budget_has_defaults_bounds_and_env_overrides() {
         .message
         .contains("an integer"));
 }
+
+#[test]
+fn realm_keys_over_plain_http_need_loopback_or_an_explicit_opt_in() {
+    let remote = r#"
+[[realms]]
+issuer = "https://id.example.com/realms/acme"
+jwks_uri = "http://keycloak.internal:8080/realms/acme/protocol/openid-connect/certs"
+"#;
+    let errs = load(remote).unwrap_err();
+    let e = error_for(&errs, "realms[0].jwks_uri");
+    assert!(e.message.contains("jwks_plain_http = true"), "{e}");
+
+    let opted_in = format!("{remote}jwks_plain_http = true\n");
+    let s = load(&opted_in).unwrap();
+    assert_eq!(s.realms[0].jwks_uri.host_str(), Some("keycloak.internal"));
+
+    // The opt-in is a boolean, read from the environment too.
+    let errs = load(&format!("{remote}jwks_plain_http = \"yes\"\n")).unwrap_err();
+    error_for(&errs, "realms[0].jwks_plain_http");
+
+    // Loopback (the sidecar beside Keycloak in one pod) needs no opt-in.
+    let s = load(LOCAL).unwrap();
+    assert_eq!(s.realms[0].jwks_uri.scheme(), "http");
+}
