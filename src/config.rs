@@ -409,7 +409,7 @@ const TOP_KEYS: &[&str] = &[
     "templates",
 ];
 const SERVER_KEYS: &[&str] = &["bind", "public_url"];
-const STORE_KEYS: &[&str] = &["redis_url"];
+const STORE_KEYS: &[&str] = &["redis_url", "redis_plaintext"];
 const MAIL_KEYS: &[&str] = &["smtp_url", "from", "timeout_secs"];
 const REALM_KEYS: &[&str] = &["issuer", "jwks_uri", "jwks_plain_http"];
 const SIGNING_KEYS: &[&str] = &["key_file", "previous_key_files", "algorithm", "audience"];
@@ -810,8 +810,24 @@ impl Walk {
         if !t.contains_key("redis_url") {
             return Some(None);
         }
+        let plaintext_allowed = self.boolean(t, "store", "redis_plaintext").unwrap_or(false);
         let raw = self.string(t, "store", "redis_url")?;
         match Url::parse(raw) {
+            // Whoever can write to Redis can rewrite challenges (attempts,
+            // address, return target): plaintext only where no one else is on the path.
+            Ok(u)
+                if u.scheme() == "redis"
+                    && !plaintext_allowed
+                    && !u.host_str().is_some_and(is_loopback_host) =>
+            {
+                self.found(
+                    "store.redis_url",
+                    format!("redis:// to {}", u.host_str().unwrap_or("?")),
+                    "rediss:// (TLS), or redis:// to a loopback host; for an in-cluster \
+                     Redis behind a NetworkPolicy, set store.redis_plaintext = true",
+                );
+                None
+            }
             Ok(u) if matches!(u.scheme(), "redis" | "rediss" | "redis+unix" | "unix") => {
                 Some(Some(SecretString::from(raw.to_string())))
             }

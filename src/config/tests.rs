@@ -690,6 +690,7 @@ fn env_alone_can_configure_everything() {
             "https://id.example.com/otp",
         ),
         ("OTP_SIDECAR__STORE__REDIS_URL", "redis://redis:6379"),
+        ("OTP_SIDECAR__STORE__REDIS_PLAINTEXT", "true"),
         ("OTP_SIDECAR__MAIL__SMTP_URL", "smtps://smtp.example.com"),
         ("OTP_SIDECAR__MAIL__FROM", "login@example.com"),
         (
@@ -835,4 +836,24 @@ jwks_uri = "http://keycloak.internal:8080/realms/acme/protocol/openid-connect/ce
     // Loopback (the sidecar beside Keycloak in one pod) needs no opt-in.
     let s = load(LOCAL).unwrap();
     assert_eq!(s.realms[0].jwks_uri.scheme(), "http");
+}
+
+#[test]
+fn plaintext_redis_needs_loopback_or_an_explicit_opt_in() {
+    let remote =
+        format!("{LOCAL}\n[store]\nredis_url = \"redis://:secret@redis.internal:6379/0\"\n");
+    let errs = load(&remote).unwrap_err();
+    let e = error_for(&errs, "store.redis_url");
+    assert!(e.message.contains("redis_plaintext = true"), "{e}");
+    assert!(!e.to_string().contains("secret"), "{e}");
+
+    let opted_in = format!("{remote}redis_plaintext = true\n");
+    let errs = load(&opted_in).err();
+    // Accepted as a URL; what may still be missing is unrelated to TLS.
+    assert!(errs.is_none_or(|errs| errs.iter().all(|e| e.key != "store.redis_url")));
+
+    let tls = format!("{LOCAL}\n[store]\nredis_url = \"rediss://redis.internal:6380/0\"\n");
+    assert!(load(&tls)
+        .err()
+        .is_none_or(|errs| errs.iter().all(|e| e.key != "store.redis_url")));
 }
