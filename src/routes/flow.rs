@@ -513,23 +513,9 @@ pub fn assertion(
 mod tests {
     use super::*;
 
+    /// The hard limits, with a narrower resend policy for the clamping tests.
     fn otp() -> OtpSettings {
         OtpSettings {
-            length: Bound {
-                default: 6,
-                min: 4,
-                max: 10,
-            },
-            ttl_secs: Bound {
-                default: 300,
-                min: 60,
-                max: 600,
-            },
-            max_attempts: Bound {
-                default: 5,
-                min: 1,
-                max: 10,
-            },
             resend_cooldown_secs: Bound {
                 default: 30,
                 min: 10,
@@ -540,7 +526,7 @@ mod tests {
                 min: 0,
                 max: 5,
             },
-            user: crate::config::USER_BUDGET_DEFAULT,
+            ..crate::config::OTP_LIMITS
         }
     }
 

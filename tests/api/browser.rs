@@ -48,13 +48,7 @@ async fn full_flow_ends_with_a_verifiable_success_assertion() {
     assert_eq!(form_action(&html, "verify").unwrap(), "/challenge/verify");
 
     // The right code: an auto-POST page carrying only the assertion, to return_uri.
-    let response = app
-        .post_form(
-            "/challenge/verify",
-            Some(&cookie),
-            &[("csrf_token", &csrf), ("code", &code)],
-        )
-        .await;
+    let response = app.submit_code(&cookie, &csrf, &code).await;
     assert_eq!(response.status(), StatusCode::OK);
     let csp = assert_security_headers(&response);
     // Keycloak redirects on to the client after this POST; a form-action
@@ -79,13 +73,7 @@ async fn full_flow_ends_with_a_verifiable_success_assertion() {
     assert!(claims["jti"].as_str().is_some_and(|j| j.len() >= 16));
 
     // One use: the challenge is gone.
-    let again = app
-        .post_form(
-            "/challenge/verify",
-            Some(&cookie),
-            &[("csrf_token", &csrf), ("code", &code)],
-        )
-        .await;
+    let again = app.submit_code(&cookie, &csrf, &code).await;
     assert_eq!(again.status(), StatusCode::BAD_REQUEST);
 }
 
@@ -130,13 +118,7 @@ async fn wrong_codes_count_down_then_lock_with_a_locked_assertion() {
     let wrong = if code == "000000" { "111111" } else { "000000" };
     let max = app.settings.otp.max_attempts.default;
     for _ in 1..max {
-        let response = app
-            .post_form(
-                "/challenge/verify",
-                Some(&cookie),
-                &[("csrf_token", &csrf), ("code", wrong)],
-            )
-            .await;
+        let response = app.submit_code(&cookie, &csrf, wrong).await;
         // Post/Redirect/Get: a reload repeats the GET, not the wrong code.
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
         assert_eq!(
@@ -155,25 +137,13 @@ async fn wrong_codes_count_down_then_lock_with_a_locked_assertion() {
         );
     }
     // The last attempt ends the flow: Keycloak gets `locked`.
-    let response = app
-        .post_form(
-            "/challenge/verify",
-            Some(&cookie),
-            &[("csrf_token", &csrf), ("code", wrong)],
-        )
-        .await;
+    let response = app.submit_code(&cookie, &csrf, wrong).await;
     let html = response.text().await.unwrap();
     let assertion = field(&html, "assertion").expect("locked assertion page");
     let claims = app.verify_assertion(&assertion).await;
     assert_eq!(claims["result"], "locked");
     // Even the right code no longer works.
-    let response = app
-        .post_form(
-            "/challenge/verify",
-            Some(&cookie),
-            &[("csrf_token", &csrf), ("code", &code)],
-        )
-        .await;
+    let response = app.submit_code(&cookie, &csrf, &code).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 }
 
@@ -183,13 +153,7 @@ async fn a_malformed_code_costs_no_attempt() {
     let (cookie, code) = app.start_browser_flow("typo@example.com").await;
     let csrf = app.csrf_token(&cookie).await;
     for typo in ["12345", "abcdef", "1234567"] {
-        let response = app
-            .post_form(
-                "/challenge/verify",
-                Some(&cookie),
-                &[("csrf_token", &csrf), ("code", typo)],
-            )
-            .await;
+        let response = app.submit_code(&cookie, &csrf, typo).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
         assert_eq!(
             response.headers()["location"],
@@ -197,13 +161,7 @@ async fn a_malformed_code_costs_no_attempt() {
         );
     }
     let spaced = format!("{} {}", &code[..3], &code[3..]);
-    let response = app
-        .post_form(
-            "/challenge/verify",
-            Some(&cookie),
-            &[("csrf_token", &csrf), ("code", &spaced)],
-        )
-        .await;
+    let response = app.submit_code(&cookie, &csrf, &spaced).await;
     let assertion = field(&response.text().await.unwrap(), "assertion").unwrap();
     assert_eq!(app.verify_assertion(&assertion).await["result"], "success");
 }
@@ -233,13 +191,7 @@ async fn csrf_mismatch_is_refused_and_spends_nothing() {
     }
     // The challenge is intact: the right code with the right token still works.
     let csrf = app.csrf_token(&cookie).await;
-    let response = app
-        .post_form(
-            "/challenge/verify",
-            Some(&cookie),
-            &[("csrf_token", &csrf), ("code", &code)],
-        )
-        .await;
+    let response = app.submit_code(&cookie, &csrf, &code).await;
     let assertion = field(&response.text().await.unwrap(), "assertion").unwrap();
     assert_eq!(app.verify_assertion(&assertion).await["result"], "success");
 }
@@ -272,13 +224,7 @@ async fn resend_waits_for_the_cooldown_and_keeps_the_attempt_count() {
     } else {
         "000000"
     };
-    let response = app
-        .post_form(
-            "/challenge/verify",
-            Some(&cookie),
-            &[("csrf_token", &csrf), ("code", wrong)],
-        )
-        .await;
+    let response = app.submit_code(&cookie, &csrf, wrong).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
 
     // Within the cooldown: no mail.
@@ -306,22 +252,10 @@ async fn resend_waits_for_the_cooldown_and_keeps_the_attempt_count() {
 
     // The old code is dead (if it differs); the new one works.
     if second_code != first_code {
-        let response = app
-            .post_form(
-                "/challenge/verify",
-                Some(&cookie),
-                &[("csrf_token", &csrf), ("code", &first_code)],
-            )
-            .await;
+        let response = app.submit_code(&cookie, &csrf, &first_code).await;
         assert!(field(&response.text().await.unwrap(), "assertion").is_none());
     }
-    let response = app
-        .post_form(
-            "/challenge/verify",
-            Some(&cookie),
-            &[("csrf_token", &csrf), ("code", &second_code)],
-        )
-        .await;
+    let response = app.submit_code(&cookie, &csrf, &second_code).await;
     let assertion = field(&response.text().await.unwrap(), "assertion").unwrap();
     assert_eq!(app.verify_assertion(&assertion).await["result"], "success");
 }
@@ -333,13 +267,7 @@ async fn an_expired_challenge_returns_the_expired_assertion() {
     let csrf = app.csrf_token(&cookie).await;
     app.clock
         .advance(app.settings.otp.ttl_secs.default as i64 + 1);
-    let response = app
-        .post_form(
-            "/challenge/verify",
-            Some(&cookie),
-            &[("csrf_token", &csrf), ("code", &code)],
-        )
-        .await;
+    let response = app.submit_code(&cookie, &csrf, &code).await;
     let assertion = field(&response.text().await.unwrap(), "assertion").unwrap();
     assert_eq!(app.verify_assertion(&assertion).await["result"], "expired");
 }
@@ -433,13 +361,7 @@ async fn a_wrong_code_redirects_so_a_reload_spends_no_attempt() {
     let csrf = app.csrf_token(&cookie).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     let max = app.settings.otp.max_attempts.default;
-    let response = app
-        .post_form(
-            "/challenge/verify",
-            Some(&cookie),
-            &[("csrf_token", &csrf), ("code", wrong)],
-        )
-        .await;
+    let response = app.submit_code(&cookie, &csrf, wrong).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_security_headers(&response);
     let location = response.headers()["location"].to_str().unwrap().to_string();
@@ -472,13 +394,7 @@ async fn a_wrong_code_redirects_so_a_reload_spends_no_attempt() {
     }
 
     // The right code still works after all those reloads.
-    let response = app
-        .post_form(
-            "/challenge/verify",
-            Some(&cookie),
-            &[("csrf_token", &csrf), ("code", &code)],
-        )
-        .await;
+    let response = app.submit_code(&cookie, &csrf, &code).await;
     assert_eq!(response.status(), StatusCode::OK);
     let assertion = field(&response.text().await.unwrap(), "assertion").unwrap();
     assert_eq!(app.verify_assertion(&assertion).await["result"], "success");

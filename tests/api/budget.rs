@@ -129,13 +129,7 @@ async fn browser_verify_on_a_live_challenge_answers_locked_once_the_budget_is_sp
         .await
         .unwrap();
     let csrf = field(&page, "csrf_token").unwrap();
-    let response = app
-        .post_form(
-            "/challenge/verify",
-            Some(&cookie),
-            &[("csrf_token", &csrf), ("code", &code)],
-        )
-        .await;
+    let response = app.submit_code(&cookie, &csrf, &code).await;
     let html = response.text().await.unwrap();
     let assertion = field(&html, "assertion").expect("locked assertion page");
     assert_eq!(app.verify_assertion(&assertion).await["result"], "locked");

@@ -25,13 +25,7 @@ fn rerendered(first: &Value) -> Value {
 /// page is shown again.
 async fn submit(app: &TestApp, cookie: &str, code: &str) -> Option<(Value, String)> {
     let csrf = app.csrf_token(cookie).await;
-    let response = app
-        .post_form(
-            "/challenge/verify",
-            Some(cookie),
-            &[("csrf_token", &csrf), ("code", code)],
-        )
-        .await;
+    let response = app.submit_code(cookie, &csrf, code).await;
     let html = response.text().await.unwrap();
     let assertion = field(&html, "assertion")?;
     let target = form_action(&html, "").unwrap();

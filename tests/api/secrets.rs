@@ -38,13 +38,7 @@ async fn the_code_and_the_request_never_reach_the_log() {
         &[("csrf_token", &csrf), ("code", wrong)],
     )
     .await;
-    let response = app
-        .post_form(
-            "/challenge/verify",
-            Some(&cookie),
-            &[("csrf_token", &csrf), ("code", &code)],
-        )
-        .await;
+    let response = app.submit_code(&cookie, &csrf, &code).await;
     let assertion = field(&response.text().await.unwrap(), "assertion").unwrap();
 
     let log = logs::captured();

@@ -112,6 +112,16 @@ impl TestApp {
         self.clock.now()
     }
 
+    /// Submits `code` through the code page's form, as the browser with `cookie`.
+    pub async fn submit_code(&self, cookie: &str, csrf: &str, code: &str) -> reqwest::Response {
+        self.post_form(
+            "/challenge/verify",
+            Some(cookie),
+            &[("csrf_token", csrf), ("code", code)],
+        )
+        .await
+    }
+
     /// The CSRF token of the code page the browser with `cookie` is shown.
     pub async fn csrf_token(&self, cookie: &str) -> String {
         let page = self.get("/challenge", Some(cookie)).await;
