@@ -21,8 +21,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
 use otp_sidecar::challenge::{
-    generate_csrf_token, mac, ChallengeId, ChallengeRecord, Code, CodeMac, MemoryStore, Pepper,
-    Policy, RedisStore, Store, VerifyOutcome,
+    generate_csrf_token, mac, seal_code, ChallengeId, ChallengeRecord, Code, CodeMac,
+    DeliveryState, MemoryStore, Pepper, Policy, RedisStore, Store, VerifyOutcome,
 };
 use otp_sidecar::config::{RealmSettings, SigningAlgorithm};
 use otp_sidecar::tokens::{
@@ -188,6 +188,10 @@ fn challenge(pepper: &Pepper, now: i64) -> (ChallengeRecord, CodeMac) {
         created_at: now,
         last_sent_at: now,
         expires_at: now + 300,
+        delivery: DeliveryState::Sending,
+        generation: 0,
+        lease_until: now + 30,
+        sealed_code: seal_code(pepper, &id, 0, &code),
         id,
     };
     (record, code_mac)

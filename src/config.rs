@@ -62,6 +62,30 @@ pub struct MailSettings {
     pub from: String,
     /// Seconds for connect + each SMTP command.
     pub timeout_secs: u64,
+    /// Retries and send limits.
+    pub delivery: MailDelivery,
+}
+
+/// `[mail]` delivery defaults: retries and send limits (docs/configuration.md).
+pub const MAIL_DELIVERY_DEFAULTS: MailDelivery = MailDelivery {
+    retry_for_secs: 60,
+    per_address_max: 10,
+    per_address_window_secs: 900,
+    global_max: 6000,
+    global_window_secs: 60,
+};
+
+/// The `[mail]` keys for retries and send limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MailDelivery {
+    /// Transient failures are retried for at most this long.
+    pub retry_for_secs: u64,
+    /// At most this many mails to one address per window,
+    /// and this many mails in all per window.
+    pub per_address_max: u32,
+    pub per_address_window_secs: u64,
+    pub global_max: u32,
+    pub global_window_secs: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -308,6 +332,7 @@ impl Settings {
                 smtp_url: None,
                 from: DEFAULT_FROM.into(),
                 timeout_secs: DEFAULT_MAIL_TIMEOUT_SECS,
+                delivery: MAIL_DELIVERY_DEFAULTS,
             },
             realms: vec![RealmSettings { issuer, jwks_uri }],
             signing: SigningSettings {
@@ -410,7 +435,16 @@ const TOP_KEYS: &[&str] = &[
 ];
 const SERVER_KEYS: &[&str] = &["bind", "public_url"];
 const STORE_KEYS: &[&str] = &["redis_url", "redis_plaintext"];
-const MAIL_KEYS: &[&str] = &["smtp_url", "from", "timeout_secs"];
+const MAIL_KEYS: &[&str] = &[
+    "smtp_url",
+    "from",
+    "timeout_secs",
+    "retry_for_secs",
+    "per_address_max",
+    "per_address_window_secs",
+    "global_max",
+    "global_window_secs",
+];
 const REALM_KEYS: &[&str] = &["issuer", "jwks_uri", "jwks_plain_http"];
 const SIGNING_KEYS: &[&str] = &["key_file", "previous_key_files", "algorithm", "audience"];
 const SECRETS_KEYS: &[&str] = &["pepper_file"];
@@ -894,11 +928,39 @@ impl Walk {
                 .map(|v| v as u64),
             None => Some(DEFAULT_MAIL_TIMEOUT_SECS),
         };
-        let (from, timeout_secs) = (from?, timeout_secs?);
+        let delivery = self.mail_delivery(t);
+        let (from, timeout_secs, delivery) = (from?, timeout_secs?, delivery?);
         ok.then_some(MailSettings {
             smtp_url,
             from,
             timeout_secs,
+            delivery,
+        })
+    }
+
+    /// Retries and send limits of `[mail]`, each key checked on its own.
+    fn mail_delivery(&mut self, t: &toml::Table) -> Option<MailDelivery> {
+        let d = MAIL_DELIVERY_DEFAULTS;
+        let mut key = |name: &str, default: u64, lo: i64, hi: i64| match t.get(name) {
+            Some(_) => self.bounded(t, "mail", name, lo, hi).map(|v| v as u64),
+            None => Some(default),
+        };
+        let retry_for_secs = key("retry_for_secs", d.retry_for_secs, 0, 600);
+        let per_address_max = key("per_address_max", u64::from(d.per_address_max), 1, 100_000);
+        let per_address_window_secs = key(
+            "per_address_window_secs",
+            d.per_address_window_secs,
+            1,
+            86_400,
+        );
+        let global_max = key("global_max", u64::from(d.global_max), 1, 10_000_000);
+        let global_window_secs = key("global_window_secs", d.global_window_secs, 1, 86_400);
+        Some(MailDelivery {
+            retry_for_secs: retry_for_secs?,
+            per_address_max: u32::try_from(per_address_max?).ok()?,
+            per_address_window_secs: per_address_window_secs?,
+            global_max: u32::try_from(global_max?).ok()?,
+            global_window_secs: global_window_secs?,
         })
     }
 

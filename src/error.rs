@@ -26,6 +26,10 @@ pub enum ApiError {
         retry_after: u64,
     },
     ResendLimit,
+    /// A send limit (this address, or all mail) is reached.
+    SendLimited {
+        retry_after: u64,
+    },
     Unavailable,
     Internal,
 }
@@ -45,6 +49,7 @@ impl ApiError {
             Self::Locked => "locked",
             Self::Cooldown { .. } => "cooldown",
             Self::ResendLimit => "resend_limit",
+            Self::SendLimited { .. } => "send_limited",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
         }
@@ -68,6 +73,9 @@ impl ApiError {
                 format!("A new code can be sent in {retry_after} s.")
             }
             Self::ResendLimit => "No more codes can be sent for this challenge.".into(),
+            Self::SendLimited { retry_after } => {
+                format!("Too many code mails for this address or overall; try again in {retry_after} s.")
+            }
             Self::Unavailable => "The service is temporarily unavailable.".into(),
             Self::Internal => "Internal error.".into(),
         }
@@ -92,7 +100,7 @@ impl ResponseError for ApiError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Expired => StatusCode::GONE,
-            Self::Locked | Self::Cooldown { .. } | Self::ResendLimit => {
+            Self::Locked | Self::Cooldown { .. } | Self::ResendLimit | Self::SendLimited { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -103,11 +111,13 @@ impl ResponseError for ApiError {
         let mut body = json!({ "error": self.code(), "message": self.message() });
         match self {
             Self::InvalidCode { attempts_left } => body["attempts_left"] = json!(attempts_left),
-            Self::Cooldown { retry_after } => body["retry_after"] = json!(retry_after),
+            Self::Cooldown { retry_after } | Self::SendLimited { retry_after } => {
+                body["retry_after"] = json!(retry_after)
+            }
             _ => {}
         }
         let mut response = HttpResponse::build(self.status_code());
-        if let Self::Cooldown { retry_after } = self {
+        if let Self::Cooldown { retry_after } | Self::SendLimited { retry_after } = self {
             response.insert_header(("Retry-After", retry_after.to_string()));
         }
         response.json(body)
@@ -120,7 +130,8 @@ pub enum PageError {
     InvalidRequest,
     Csrf,
     NoChallenge,
-    SendFailed,
+    /// A send limit is reached; no mail was sent.
+    SendLimited,
     Unavailable,
     Internal,
 }
@@ -130,7 +141,7 @@ impl PageError {
         match self {
             Self::InvalidRequest | Self::NoChallenge => StatusCode::BAD_REQUEST,
             Self::Csrf => StatusCode::FORBIDDEN,
-            Self::SendFailed => StatusCode::BAD_GATEWAY,
+            Self::SendLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -141,7 +152,7 @@ impl PageError {
         match self {
             Self::InvalidRequest | Self::Csrf => "invalid_request",
             Self::NoChallenge => "no_challenge",
-            Self::SendFailed => "send_failed",
+            Self::SendLimited => "send_limited",
             Self::Unavailable | Self::Internal => "internal",
         }
     }
@@ -175,6 +186,9 @@ mod tests {
             ApiError::Cooldown { retry_after: 3 }.status_code(),
             StatusCode::TOO_MANY_REQUESTS
         );
-        assert_eq!(PageError::SendFailed.status(), StatusCode::BAD_GATEWAY);
+        assert_eq!(
+            PageError::SendLimited.status(),
+            StatusCode::TOO_MANY_REQUESTS
+        );
     }
 }

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod lint;
+pub mod login;
 pub mod mail;
 pub mod metrics;
 pub mod routes;
@@ -31,6 +32,7 @@ use crate::challenge::{AnyStore, Pepper};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::error::{ApiError, PageError};
+use crate::login::{Login, LoginParts, LoginRules};
 use crate::mail::Mailer;
 use crate::metrics::{HttpLabels, Metrics};
 use crate::routes::{demo::DemoRealm, pages, AppState, Paths};
@@ -253,17 +255,40 @@ async fn app_state(
     )
     .await
     .map_err(|e| StartupError::Store(e.to_string()))?;
-    let mailer = Mailer::from_settings(&settings.mail)?;
+    let mailer = Arc::new(Mailer::from_settings(&settings.mail)?);
+    let signer = Arc::new(signer);
+    let store = Arc::new(store);
+    let templates = Arc::new(templates);
+    let metrics = Arc::new(Metrics::new());
+    let rules = LoginRules {
+        otp: settings.otp.clone(),
+        mail: settings.mail.delivery,
+        apps: settings.apps.clone(),
+        product_name: settings.branding.product_name.clone(),
+        issuer: paths.issuer.clone(),
+    };
+    let login = Arc::new(Login::new(
+        LoginParts {
+            clock: clock.clone(),
+            verifier,
+            signer: signer.clone(),
+            store: store.clone(),
+            pepper,
+            templates: templates.clone(),
+            mailer: mailer.clone(),
+            metrics: metrics.clone(),
+        },
+        rules,
+    ));
     Ok(AppState {
         settings,
         clock,
-        verifier,
+        login,
         signer,
         store,
-        pepper,
         templates,
         mailer,
-        metrics: Metrics::new(),
+        metrics,
         paths,
         demo,
     })

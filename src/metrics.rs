@@ -1,8 +1,14 @@
 //! Prometheus metrics (`GET /metrics`). Label values are closed sets (results,
 //! outcomes, rejection codes, route patterns), never user input.
+use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
@@ -38,6 +44,43 @@ pub struct Metrics {
     pub mails: Family<OutcomeLabel, Counter>,
     pub request_rejections: Family<ReasonLabel, Counter>,
     pub http_duration: HistogramFamily,
+    mail_attempts: Family<OutcomeResult, Counter>,
+    mail_attempt_duration: Histogram,
+    mail_retries: Counter,
+    mail_limited: Family<LimitLabel, Counter>,
+    outbox_depth: Gauge,
+    outbox_oldest: Gauge<f64, AtomicU64>,
+    in_flight: Arc<Mutex<InFlight>>,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeResult {
+    pub result: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LimitLabel {
+    pub limit: &'static str,
+}
+
+/// Deliveries this process is working on (the outbox it holds leases for).
+#[derive(Debug, Default)]
+struct InFlight {
+    next: u64,
+    started: HashMap<u64, Instant>,
+}
+
+/// Counts a delivery as in flight until dropped.
+pub struct InFlightGuard {
+    id: u64,
+    in_flight: Arc<Mutex<InFlight>>,
+}
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        in_flight.started.remove(&self.id);
+    }
 }
 
 fn latency_histogram() -> Histogram {
@@ -74,6 +117,42 @@ impl Metrics {
             "HTTP request latency by route",
             http_duration.clone(),
         );
+        let mail_attempts = Family::<OutcomeResult, Counter>::default();
+        registry.register(
+            "mail_send",
+            "Code mail delivery attempts by result (sent, transient, timeout, permanent)",
+            mail_attempts.clone(),
+        );
+        let mail_attempt_duration = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
+        registry.register(
+            "mail_send_duration_seconds",
+            "Duration of one delivery attempt",
+            mail_attempt_duration.clone(),
+        );
+        let mail_retries = Counter::default();
+        registry.register(
+            "mail_retries",
+            "Delivery attempts repeated after a transient failure",
+            mail_retries.clone(),
+        );
+        let mail_limited = Family::<LimitLabel, Counter>::default();
+        registry.register(
+            "mail_limited",
+            "Code mails refused by a send limit (address, global)",
+            mail_limited.clone(),
+        );
+        let outbox_depth = Gauge::default();
+        registry.register(
+            "mail_outbox_depth",
+            "Deliveries this process is working on (sending or waiting to retry)",
+            outbox_depth.clone(),
+        );
+        let outbox_oldest = Gauge::<f64, AtomicU64>::default();
+        registry.register(
+            "mail_outbox_oldest_seconds",
+            "Age of the oldest delivery this process is working on (0 when none)",
+            outbox_oldest.clone(),
+        );
         Self {
             registry,
             challenges_created,
@@ -81,6 +160,13 @@ impl Metrics {
             mails,
             request_rejections,
             http_duration,
+            mail_attempts,
+            mail_attempt_duration,
+            mail_retries,
+            mail_limited,
+            outbox_depth,
+            outbox_oldest,
+            in_flight: Arc::default(),
         }
     }
 
@@ -92,6 +178,34 @@ impl Metrics {
 
     pub fn mail(&self, outcome: &'static str) {
         self.mails.get_or_create(&OutcomeLabel { outcome }).inc();
+    }
+
+    /// One delivery attempt's result and duration.
+    pub fn mail_attempt(&self, result: &'static str, seconds: f64) {
+        self.mail_attempts
+            .get_or_create(&OutcomeResult { result })
+            .inc();
+        self.mail_attempt_duration.observe(seconds);
+    }
+
+    pub fn mail_retry(&self) {
+        self.mail_retries.inc();
+    }
+
+    pub fn mail_limited(&self, limit: &'static str) {
+        self.mail_limited.get_or_create(&LimitLabel { limit }).inc();
+    }
+
+    /// Count a delivery as in flight until the guard is dropped.
+    pub fn delivery_started(&self) -> InFlightGuard {
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        in_flight.next += 1;
+        let id = in_flight.next;
+        in_flight.started.insert(id, Instant::now());
+        InFlightGuard {
+            id,
+            in_flight: Arc::clone(&self.in_flight),
+        }
     }
 
     pub fn rejection(&self, reason: &'static str) {
@@ -106,6 +220,17 @@ impl Metrics {
 
     /// Text exposition format.
     pub fn encode(&self) -> Result<String, std::fmt::Error> {
+        {
+            let in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+            self.outbox_depth
+                .set(i64::try_from(in_flight.started.len()).unwrap_or(i64::MAX));
+            let oldest = in_flight
+                .started
+                .values()
+                .map(|t| t.elapsed().as_secs_f64())
+                .fold(0.0, f64::max);
+            self.outbox_oldest.set(oldest);
+        }
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
         Ok(out)

@@ -1,8 +1,9 @@
 //! [`AnyStore`]: the store chosen by configuration, as one concrete type
 //! (the [`Store`] trait is not object-safe).
 use super::{
-    ChallengeId, ChallengeRecord, ClusterStore, CodeMac, JtiClaim, MemoryStore, Rebind, RedisStore,
-    ResendOutcome, Store, StoreError, UserCharge, UserKey, UserUsage, VerifyOutcome,
+    ChallengeId, ChallengeRecord, ClusterStore, CodeMac, DeliveryStep, JtiClaim, MemoryStore,
+    RateCount, RateKey, Rebind, RedisStore, ResendOutcome, Store, StoreError, UserCharge, UserKey,
+    UserUsage, VerifyOutcome,
 };
 
 #[derive(Debug)]
@@ -140,12 +141,48 @@ impl Store for AnyStore {
         &self,
         id: &ChallengeId,
         mac: &CodeMac,
+        sealed_code: &str,
+        lease_until: i64,
         now: i64,
     ) -> Result<ResendOutcome, StoreError> {
         match self {
-            AnyStore::Memory(s) => s.resend(id, mac, now).await,
-            AnyStore::Redis(s) => s.resend(id, mac, now).await,
-            AnyStore::Cluster(s) => s.resend(id, mac, now).await,
+            AnyStore::Memory(s) => s.resend(id, mac, sealed_code, lease_until, now).await,
+            AnyStore::Redis(s) => s.resend(id, mac, sealed_code, lease_until, now).await,
+            AnyStore::Cluster(s) => s.resend(id, mac, sealed_code, lease_until, now).await,
+        }
+    }
+
+    async fn delivery(
+        &self,
+        id: &ChallengeId,
+        step: DeliveryStep,
+        now: i64,
+    ) -> Result<Option<ChallengeRecord>, StoreError> {
+        match self {
+            AnyStore::Memory(s) => s.delivery(id, step, now).await,
+            AnyStore::Redis(s) => s.delivery(id, step, now).await,
+            AnyStore::Cluster(s) => s.delivery(id, step, now).await,
+        }
+    }
+
+    async fn charge_rate(
+        &self,
+        key: &RateKey,
+        window_secs: u64,
+        now: i64,
+    ) -> Result<RateCount, StoreError> {
+        match self {
+            AnyStore::Memory(s) => s.charge_rate(key, window_secs, now).await,
+            AnyStore::Redis(s) => s.charge_rate(key, window_secs, now).await,
+            AnyStore::Cluster(s) => s.charge_rate(key, window_secs, now).await,
+        }
+    }
+
+    async fn refund_rate(&self, key: &RateKey, now: i64) -> Result<(), StoreError> {
+        match self {
+            AnyStore::Memory(s) => s.refund_rate(key, now).await,
+            AnyStore::Redis(s) => s.refund_rate(key, now).await,
+            AnyStore::Cluster(s) => s.refund_rate(key, now).await,
         }
     }
 

@@ -201,7 +201,7 @@ pub const MIN_PEPPER_LEN: usize = 32;
 /// The server-wide HMAC key that codes are MACed with. Only the keyed HMAC
 /// state is kept; `Debug` never shows it.
 #[derive(Clone)]
-pub struct Pepper(Hmac<Sha256>);
+pub struct Pepper(pub(super) Hmac<Sha256>);
 
 #[derive(Debug, thiserror::Error)]
 pub enum PepperError {

@@ -6,8 +6,9 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::code::mac_eq;
 use super::{
-    ChallengeId, ChallengeRecord, CodeMac, JtiClaim, Rebind, ResendOutcome, Store, StoreError,
-    UserCharge, UserKey, UserUsage, VerifyOutcome,
+    ChallengeId, ChallengeRecord, CodeMac, DeliveryState, DeliveryStep, JtiClaim, RateCount,
+    RateKey, Rebind, ResendOutcome, Store, StoreError, UserCharge, UserKey, UserUsage,
+    VerifyOutcome,
 };
 
 /// Purge at most this often (in `now` seconds), so `create` stays O(1) amortised.
@@ -25,6 +26,8 @@ struct Inner {
     jtis: HashMap<String, (ChallengeId, i64)>,
     /// user -> (window end, counters)
     users: HashMap<UserKey, (i64, UserUsage)>,
+    /// send-limit counter -> (window end, mails)
+    rates: HashMap<RateKey, (i64, u32)>,
     last_purge: i64,
 }
 
@@ -74,6 +77,7 @@ impl Inner {
         self.challenges.retain(|_, e| !e.record.is_gone(now));
         self.jtis.retain(|_, (_, expires_at)| now < *expires_at);
         self.users.retain(|_, (until, _)| now < *until);
+        self.rates.retain(|_, (until, _)| now < *until);
         self.last_purge = now;
     }
 
@@ -176,6 +180,8 @@ impl Store for MemoryStore {
         &self,
         id: &ChallengeId,
         mac: &CodeMac,
+        sealed_code: &str,
+        lease_until: i64,
         now: i64,
     ) -> Result<ResendOutcome, StoreError> {
         let mut inner = self.lock();
@@ -186,19 +192,97 @@ impl Store for MemoryStore {
         if record.is_expired(now) {
             return Ok(ResendOutcome::Expired);
         }
-        if record.resends >= record.policy.max_resends {
-            return Ok(ResendOutcome::Exhausted);
-        }
-        let resend_after = record.resend_after();
-        if now < resend_after {
-            return Ok(ResendOutcome::Cooldown {
-                retry_after_secs: u64::try_from(resend_after.saturating_sub(now)).unwrap_or(0),
-            });
+        // After a delivery that failed for good the new code is free.
+        if record.delivery != DeliveryState::Failed {
+            if record.resends >= record.policy.max_resends {
+                return Ok(ResendOutcome::Exhausted);
+            }
+            let resend_after = record.resend_after();
+            if now < resend_after {
+                return Ok(ResendOutcome::Cooldown {
+                    retry_after_secs: u64::try_from(resend_after.saturating_sub(now)).unwrap_or(0),
+                });
+            }
+            record.resends = record.resends.saturating_add(1);
         }
         entry.mac = *mac;
-        record.resends = record.resends.saturating_add(1);
         record.last_sent_at = now;
+        record.sealed_code = sealed_code.to_owned();
+        record.delivery = DeliveryState::Sending;
+        record.lease_until = lease_until;
+        record.generation = record.generation.saturating_add(1);
         Ok(ResendOutcome::Resent(Box::new(record.clone())))
+    }
+
+    async fn delivery(
+        &self,
+        id: &ChallengeId,
+        step: DeliveryStep,
+        now: i64,
+    ) -> Result<Option<ChallengeRecord>, StoreError> {
+        let mut inner = self.lock();
+        let Some(entry) = inner.live(id, now) else {
+            return Ok(None);
+        };
+        let record = &mut entry.record;
+        if record.delivery != DeliveryState::Sending {
+            return Ok(None);
+        }
+        match step {
+            DeliveryStep::Claim { lease_until } => {
+                if record.lease_until >= now || record.is_expired(now) {
+                    return Ok(None);
+                }
+                record.lease_until = lease_until;
+            }
+            DeliveryStep::Extend {
+                generation,
+                lease_until,
+            } => {
+                if record.generation != generation {
+                    return Ok(None);
+                }
+                record.lease_until = lease_until;
+            }
+            DeliveryStep::Finish { generation, state } => {
+                if record.generation != generation {
+                    return Ok(None);
+                }
+                record.delivery = state;
+            }
+        }
+        Ok(Some(record.clone()))
+    }
+
+    async fn charge_rate(
+        &self,
+        key: &RateKey,
+        window_secs: u64,
+        now: i64,
+    ) -> Result<RateCount, StoreError> {
+        let mut inner = self.lock();
+        let entry = inner.rates.entry(key.clone()).or_insert((now, 0));
+        if now >= entry.0 {
+            *entry = (
+                now.saturating_add(i64::try_from(window_secs).unwrap_or(i64::MAX)),
+                0,
+            );
+        }
+        entry.1 = entry.1.saturating_add(1);
+        Ok(RateCount {
+            count: entry.1,
+            resets_at: entry.0,
+        })
+    }
+
+    async fn refund_rate(&self, key: &RateKey, now: i64) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if let Some((until, count)) = inner.rates.get_mut(key) {
+            if now < *until {
+                *count = count.saturating_sub(1);
+            }
+        }
+        Ok(())
     }
 
     async fn rebind(

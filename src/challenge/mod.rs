@@ -106,6 +106,7 @@ mod any;
 mod code;
 mod memory;
 mod redis;
+mod seal;
 #[cfg(test)]
 mod tests;
 
@@ -117,6 +118,7 @@ pub use self::code::{
 };
 pub use self::memory::MemoryStore;
 pub use self::redis::{ClusterStore, RedisStore};
+pub use self::seal::{seal_code, unseal_code};
 
 /// The Redis ACL rules the store needs and nothing more (single server),
 /// e.g. `ACL SETUSER otp on >password ` followed by these. Keep
@@ -185,6 +187,101 @@ pub struct ChallengeRecord {
     pub last_sent_at: i64,
     /// Unix seconds after which the code no longer verifies.
     pub expires_at: i64,
+    /// Where the mail with the current code stands.
+    pub delivery: DeliveryState,
+    /// Which code this is: 0 for the first, one more for each new code.
+    /// A delivery step names it, so a late step for an old code changes nothing.
+    pub generation: u32,
+    /// Unix seconds until which a process holds the current code's delivery;
+    /// after it, any process may take the delivery over ([`DeliveryStep::Claim`]).
+    pub lease_until: i64,
+    /// The current code, sealed with a key derived from the pepper
+    /// ([`seal_code`]), so that another process can deliver the same code.
+    pub sealed_code: String,
+}
+
+/// Where the mail with a challenge's current code stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Being delivered (or waiting for the next attempt).
+    Sending,
+    /// The mail server accepted the mail.
+    Sent,
+    /// Delivery failed for good; the next code is free.
+    Failed,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Sending => "sending",
+            DeliveryState::Sent => "sent",
+            DeliveryState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<DeliveryState> {
+        match raw {
+            "sending" => Some(DeliveryState::Sending),
+            "sent" => Some(DeliveryState::Sent),
+            "failed" => Some(DeliveryState::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// One step of a code mail's delivery, for [`Store::delivery`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryStep {
+    /// Take over a delivery whose lease ran out (its process died):
+    /// applies when the state is `Sending`, `lease_until < now` and the code
+    /// has not expired; sets `lease_until`.
+    Claim { lease_until: i64 },
+    /// Hold the lease for another attempt: applies when the state is
+    /// `Sending` for `generation`.
+    Extend { generation: u32, lease_until: i64 },
+    /// The outcome (`Sent` or `Failed`): applies when the state is `Sending`
+    /// for `generation`.
+    Finish {
+        generation: u32,
+        state: DeliveryState,
+    },
+}
+
+/// A send-limit counter: one recipient address, or all mail.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RateKey(String);
+
+impl RateKey {
+    /// The limit of one (normalised) recipient address; the key holds only
+    /// a digest of it.
+    pub fn recipient(normalised: &str) -> RateKey {
+        let digest = Sha256::digest(normalised.as_bytes());
+        let mut key = String::with_capacity(5 + 64);
+        key.push_str("rcpt:");
+        for b in digest {
+            key.push_str(&format!("{b:02x}"));
+        }
+        RateKey(key)
+    }
+
+    /// The limit of all mail this deployment sends.
+    pub fn global() -> RateKey {
+        RateKey("global".into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A send-limit counter after a charge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateCount {
+    pub count: u32,
+    /// Unix seconds when the window closes and the count starts again.
+    pub resets_at: i64,
 }
 
 impl ChallengeRecord {
@@ -371,13 +468,40 @@ pub trait Store: Send + Sync {
         mac: &CodeMac,
         now: i64,
     ) -> impl Future<Output = Result<VerifyOutcome, StoreError>> + Send;
-    /// Atomic cooldown/max check, then swap in the new MAC.
+    /// Atomic cooldown/max check, then swap in the new code's MAC and sealed
+    /// code, `generation` + 1, delivery `Sending` leased until `lease_until`.
+    /// After a delivery that failed for good the new code is free: no
+    /// cooldown, no resend counted.
     fn resend(
         &self,
         id: &ChallengeId,
         mac: &CodeMac,
+        sealed_code: &str,
+        lease_until: i64,
         now: i64,
     ) -> impl Future<Output = Result<ResendOutcome, StoreError>> + Send;
+    /// One delivery step (see [`DeliveryStep`]); the updated record when it
+    /// applied, `None` (and no change) otherwise.
+    fn delivery(
+        &self,
+        id: &ChallengeId,
+        step: DeliveryStep,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<ChallengeRecord>, StoreError>> + Send;
+    /// Add one mail to a send-limit counter (opening a window of
+    /// `window_secs` if none is open at `now`).
+    fn charge_rate(
+        &self,
+        key: &RateKey,
+        window_secs: u64,
+        now: i64,
+    ) -> impl Future<Output = Result<RateCount, StoreError>> + Send;
+    /// Take one mail back (not below zero; no-op once the window closed).
+    fn refund_rate(
+        &self,
+        key: &RateKey,
+        now: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Atomically point a live challenge of the same login (realm, subject,
     /// nonce) at a newer request: store its `return_uri` and `request_jti`,
     /// nothing else. `None` (and no change) when unknown, expired or a

@@ -11,8 +11,9 @@ use redis::{Script, Value};
 use sha2::{Digest as _, Sha256};
 
 use super::{
-    ChallengeId, ChallengeRecord, CodeMac, JtiClaim, Policy, Rebind, ResendOutcome, Store,
-    StoreError, UserCharge, UserKey, UserUsage, VerifyOutcome, EXPIRED_GRACE_SECS,
+    ChallengeId, ChallengeRecord, CodeMac, DeliveryState, DeliveryStep, JtiClaim, Policy,
+    RateCount, RateKey, Rebind, ResendOutcome, Store, StoreError, UserCharge, UserKey, UserUsage,
+    VerifyOutcome, EXPIRED_GRACE_SECS,
 };
 
 /// How long one connection attempt or one command may take.
@@ -28,6 +29,7 @@ static TAKE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("take.
 static USER_CHARGE: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("user_charge.lua")));
 static CLAIM_JTI: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("claim_jti.lua")));
+static DELIVERY: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("delivery.lua")));
 
 /// A store on one Redis server (default) or, as [`ClusterStore`], on a
 /// Redis Cluster. Cloning is cheap and shares the connection.
@@ -137,6 +139,23 @@ fn user_key(user: &UserKey) -> String {
     format!("{{ch:user:{}}}", user.as_str())
 }
 
+fn rate_key(key: &RateKey) -> String {
+    format!("{{ch:rate:{}}}", key.as_str())
+}
+
+/// `{count, window end}` as `user_charge.lua` returns it.
+fn charge_reply(reply: &Value) -> Result<(u32, i64), StoreError> {
+    match reply {
+        Value::Array(items) => match (items.first(), items.get(1)) {
+            (Some(Value::Int(count)), Some(Value::Int(until))) => {
+                Ok((u32::try_from(*count).unwrap_or(u32::MAX), *until))
+            }
+            _ => Err(StoreError::Corrupt(format!("charge returned {reply:?}"))),
+        },
+        other => Err(StoreError::Corrupt(format!("charge returned {other:?}"))),
+    }
+}
+
 /// A counter as Redis returns it (`nil` when absent).
 fn counter(v: Option<&Value>) -> Result<u32, StoreError> {
     match v {
@@ -172,6 +191,10 @@ fn record_fields(record: &ChallengeRecord) -> Vec<(&'static str, String)> {
         ("created_at", record.created_at.to_string()),
         ("last_sent_at", record.last_sent_at.to_string()),
         ("expires_at", record.expires_at.to_string()),
+        ("delivery", record.delivery.as_str().to_owned()),
+        ("generation", record.generation.to_string()),
+        ("lease_until", record.lease_until.to_string()),
+        ("sealed", record.sealed_code.clone()),
     ];
     for (name, value) in [
         ("name", &record.name),
@@ -249,6 +272,11 @@ fn parse_record(fields: &[Value]) -> Result<ChallengeRecord, StoreError> {
         created_at: num(&map, "created_at")?,
         last_sent_at: num(&map, "last_sent_at")?,
         expires_at: num(&map, "expires_at")?,
+        delivery: DeliveryState::parse(&text("delivery")?)
+            .ok_or_else(|| StoreError::Corrupt("challenge field delivery is unknown".into()))?,
+        generation: num(&map, "generation")?,
+        lease_until: num(&map, "lease_until")?,
+        sealed_code: text("sealed")?,
     })
 }
 
@@ -399,6 +427,8 @@ where
         &self,
         id: &ChallengeId,
         mac: &CodeMac,
+        sealed_code: &str,
+        lease_until: i64,
         now: i64,
     ) -> Result<ResendOutcome, StoreError> {
         let mut conn = self.conn.clone();
@@ -407,6 +437,8 @@ where
             .arg(now)
             .arg(&mac[..])
             .arg(EXPIRED_GRACE_SECS)
+            .arg(sealed_code)
+            .arg(lease_until)
             .invoke_async(&mut conn)
             .await
             .map_err(script_error)?;
@@ -420,6 +452,71 @@ where
             "expired" => Ok(ResendOutcome::Expired),
             other => Err(StoreError::Corrupt(format!("unknown verdict {other}"))),
         }
+    }
+
+    async fn delivery(
+        &self,
+        id: &ChallengeId,
+        step: DeliveryStep,
+        now: i64,
+    ) -> Result<Option<ChallengeRecord>, StoreError> {
+        let (op, generation, lease_until) = match step {
+            DeliveryStep::Claim { lease_until } => ("claim", 0, lease_until),
+            DeliveryStep::Extend {
+                generation,
+                lease_until,
+            } => ("extend", generation, lease_until),
+            DeliveryStep::Finish { generation, state } => (state.as_str(), generation, 0),
+        };
+        let mut conn = self.conn.clone();
+        let reply: Value = DELIVERY
+            .key(challenge_key(id))
+            .arg(op)
+            .arg(now)
+            .arg(generation)
+            .arg(lease_until)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(script_error)?;
+        match reply {
+            Value::Array(fields) if fields.is_empty() => Ok(None),
+            Value::Array(fields) => parse_record(&fields).map(Some),
+            other => Err(StoreError::Corrupt(format!("delivery returned {other:?}"))),
+        }
+    }
+
+    async fn charge_rate(
+        &self,
+        key: &RateKey,
+        window_secs: u64,
+        now: i64,
+    ) -> Result<RateCount, StoreError> {
+        let mut conn = self.conn.clone();
+        let reply: Value = USER_CHARGE
+            .key(rate_key(key))
+            .arg(now)
+            .arg(window_secs)
+            .arg("mails")
+            .arg(1)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(script_error)?;
+        let (count, resets_at) = charge_reply(&reply)?;
+        Ok(RateCount { count, resets_at })
+    }
+
+    async fn refund_rate(&self, key: &RateKey, now: i64) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        let _: Value = USER_CHARGE
+            .key(rate_key(key))
+            .arg(now)
+            .arg(0)
+            .arg("mails")
+            .arg(-1)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(script_error)?;
+        Ok(())
     }
 
     async fn rebind(
@@ -477,7 +574,7 @@ where
         now: i64,
     ) -> Result<u32, StoreError> {
         let mut conn = self.conn.clone();
-        let count: i64 = USER_CHARGE
+        let reply: Value = USER_CHARGE
             .key(user_key(user))
             .arg(now)
             .arg(window_secs)
@@ -486,7 +583,7 @@ where
             .invoke_async(&mut conn)
             .await
             .map_err(script_error)?;
-        Ok(u32::try_from(count).unwrap_or(u32::MAX))
+        Ok(charge_reply(&reply)?.0)
     }
 
     async fn refund_user(
@@ -496,7 +593,7 @@ where
         now: i64,
     ) -> Result<(), StoreError> {
         let mut conn = self.conn.clone();
-        let _: i64 = USER_CHARGE
+        let _: Value = USER_CHARGE
             .key(user_key(user))
             .arg(now)
             .arg(0)

@@ -1,14 +1,16 @@
--- Swap in the MAC of a newly sent code, if the rules allow it.
+-- Swap in the MAC of a new code, if the rules allow it.
 -- KEYS[1] = {ch:<id>}
--- ARGV[1] = now (unix s), ARGV[2] = new MAC (32 bytes), ARGV[3] = grace (s)
+-- ARGV[1] = now (unix s), ARGV[2] = new MAC (32 bytes), ARGV[3] = grace (s),
+-- ARGV[4] = the new code sealed for delivery, ARGV[5] = delivery lease end
 -- Returns {'expired'} | {'exhausted'} | {'cooldown', retry_after_secs}
 --       | {'resent', record}. The attempt count is never touched.
+-- After a delivery that failed for good the new code is free: no cooldown,
+-- no resend counted (the user never got the previous one).
 local key = KEYS[1]
 local now = tonumber(ARGV[1])
-local grace = tonumber(ARGV[3])
 
 local f = redis.call('HMGET', key, 'expires_at', 'resends', 'max_resends',
-  'last_sent_at', 'resend_cooldown_secs')
+  'last_sent_at', 'resend_cooldown_secs', 'delivery')
 local expires_at = tonumber(f[1])
 if not expires_at or now > expires_at then
   return {'expired'}
@@ -21,16 +23,21 @@ if not resends or not max_resends or not last_sent_at or not cooldown or #ARGV[2
   return redis.error_reply('CORRUPT challenge record or MAC is malformed')
 end
 
-if resends >= max_resends then
-  return {'exhausted'}
-end
-local resend_after = last_sent_at + cooldown
-if now < resend_after then
-  return {'cooldown', resend_after - now}
+local free = f[6] == 'failed'
+if not free then
+  if resends >= max_resends then
+    return {'exhausted'}
+  end
+  local resend_after = last_sent_at + cooldown
+  if now < resend_after then
+    return {'cooldown', resend_after - now}
+  end
+  redis.call('HINCRBY', key, 'resends', 1)
 end
 
-redis.call('HSET', key, 'mac', ARGV[2], 'last_sent_at', ARGV[1])
-redis.call('HINCRBY', key, 'resends', 1)
+redis.call('HSET', key, 'mac', ARGV[2], 'last_sent_at', ARGV[1], 'sealed', ARGV[4],
+  'delivery', 'sending', 'lease_until', ARGV[5])
+redis.call('HINCRBY', key, 'generation', 1)
 
 local all = redis.call('HGETALL', key)
 local out = {}

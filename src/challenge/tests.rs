@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use super::*;
 
+/// A sealed code as the store sees it: opaque text.
+const SEALED: &str = "c2VhbGVk";
+
 /// An arbitrary fixed "now"; every store takes time from its caller.
 const T0: i64 = 1_800_000_000;
 
@@ -44,6 +47,10 @@ fn record(policy: Policy, now: i64) -> ChallengeRecord {
         created_at: now,
         last_sent_at: now,
         expires_at: now + i64::try_from(policy.ttl_secs).unwrap(),
+        delivery: DeliveryState::Sending,
+        generation: 0,
+        lease_until: now + 30,
+        sealed_code: "sealed".into(),
         id,
     }
 }
@@ -217,7 +224,10 @@ pub(super) async fn expiry_follows_the_injected_clock<S: Store>(store: Arc<S>) {
         Some(late.record.clone())
     );
     assert_eq!(
-        store.resend(id, &[3u8; 32], expires_at + 1).await.unwrap(),
+        store
+            .resend(id, &[3u8; 32], SEALED, expires_at + 1 + 30, expires_at + 1)
+            .await
+            .unwrap(),
         ResendOutcome::Expired
     );
     match store.verify(id, &late.mac(), expires_at + 1).await.unwrap() {
@@ -315,18 +325,28 @@ pub(super) async fn resend_respects_cooldown_and_keeps_attempts<S: Store>(store:
     let new_code = Code::generate(6);
     let new_mac = mac(&made.pepper, id, &new_code);
     assert_eq!(
-        store.resend(id, &new_mac, T0 + 10).await.unwrap(),
+        store
+            .resend(id, &new_mac, SEALED, T0 + 10 + 30, T0 + 10)
+            .await
+            .unwrap(),
         ResendOutcome::Cooldown {
             retry_after_secs: 20
         }
     );
     assert_eq!(
-        store.resend(id, &new_mac, T0 + 29).await.unwrap(),
+        store
+            .resend(id, &new_mac, SEALED, T0 + 29 + 30, T0 + 29)
+            .await
+            .unwrap(),
         ResendOutcome::Cooldown {
             retry_after_secs: 1
         }
     );
-    match store.resend(id, &new_mac, T0 + 30).await.unwrap() {
+    match store
+        .resend(id, &new_mac, SEALED, T0 + 30 + 30, T0 + 30)
+        .await
+        .unwrap()
+    {
         ResendOutcome::Resent(record) => {
             assert_eq!(record.resends, 1);
             assert_eq!(record.last_sent_at, T0 + 30);
@@ -349,7 +369,10 @@ pub(super) async fn resend_respects_cooldown_and_keeps_attempts<S: Store>(store:
         other => panic!("expected Success, got {other:?}"),
     }
     assert_eq!(
-        store.resend(id, &new_mac, T0 + 100).await.unwrap(),
+        store
+            .resend(id, &new_mac, SEALED, T0 + 100 + 30, T0 + 100)
+            .await
+            .unwrap(),
         ResendOutcome::Expired
     );
 }
@@ -358,21 +381,34 @@ pub(super) async fn resends_are_limited<S: Store>(store: Arc<S>) {
     let made = make(&*store, policy(), T0).await;
     let id = &made.record.id;
     assert!(matches!(
-        store.resend(id, &[1u8; 32], T0 + 30).await.unwrap(),
+        store
+            .resend(id, &[1u8; 32], SEALED, T0 + 30 + 30, T0 + 30)
+            .await
+            .unwrap(),
         ResendOutcome::Resent(_)
     ));
     assert_eq!(
-        store.resend(id, &[2u8; 32], T0 + 59).await.unwrap(),
+        store
+            .resend(id, &[2u8; 32], SEALED, T0 + 59 + 30, T0 + 59)
+            .await
+            .unwrap(),
         ResendOutcome::Cooldown {
             retry_after_secs: 1
         }
     );
-    match store.resend(id, &[2u8; 32], T0 + 60).await.unwrap() {
+    match store
+        .resend(id, &[2u8; 32], SEALED, T0 + 60 + 30, T0 + 60)
+        .await
+        .unwrap()
+    {
         ResendOutcome::Resent(record) => assert_eq!(record.resends_left(), 0),
         other => panic!("expected Resent, got {other:?}"),
     }
     assert_eq!(
-        store.resend(id, &[3u8; 32], T0 + 200).await.unwrap(),
+        store
+            .resend(id, &[3u8; 32], SEALED, T0 + 200 + 30, T0 + 200)
+            .await
+            .unwrap(),
         ResendOutcome::Exhausted
     );
     // The last code sent still works after the refusal.
@@ -382,7 +418,7 @@ pub(super) async fn resends_are_limited<S: Store>(store: Arc<S>) {
     ));
     assert_eq!(
         store
-            .resend(&ChallengeId::generate(), &[3u8; 32], T0)
+            .resend(&ChallengeId::generate(), &[3u8; 32], SEALED, T0 + 30, T0)
             .await
             .unwrap(),
         ResendOutcome::Expired
@@ -670,6 +706,148 @@ pub(super) async fn concurrent_user_charges_are_counted_exactly<S: Store + 'stat
     assert_eq!(store.user_usage(&user, T0 + 1).await.unwrap().failures, 50);
 }
 
+pub(super) async fn delivery_steps_follow_the_lease_and_the_generation<S: Store>(store: Arc<S>) {
+    let made = make(&*store, policy(), T0).await;
+    let id = &made.record.id;
+    let finish = |generation, state| DeliveryStep::Finish { generation, state };
+    // The creator holds the lease until T0 + 30: nobody may claim it before.
+    let claim = DeliveryStep::Claim {
+        lease_until: T0 + 90,
+    };
+    assert_eq!(store.delivery(id, claim, T0 + 30).await.unwrap(), None);
+    // Renewing needs the right generation.
+    let wrong = DeliveryStep::Extend {
+        generation: 7,
+        lease_until: T0 + 40,
+    };
+    assert_eq!(store.delivery(id, wrong, T0 + 1).await.unwrap(), None);
+    let renew = DeliveryStep::Extend {
+        generation: 0,
+        lease_until: T0 + 40,
+    };
+    let renewed = store.delivery(id, renew, T0 + 1).await.unwrap().unwrap();
+    assert_eq!(renewed.lease_until, T0 + 40);
+    // Its process died: after the lease, exactly one claim wins.
+    let claimed = store.delivery(id, claim, T0 + 41).await.unwrap().unwrap();
+    assert_eq!(
+        (claimed.lease_until, claimed.delivery),
+        (T0 + 90, DeliveryState::Sending)
+    );
+    assert_eq!(claimed.sealed_code, "sealed");
+    assert_eq!(store.delivery(id, claim, T0 + 42).await.unwrap(), None);
+    // A finish for another generation changes nothing; the right one does, once.
+    assert_eq!(
+        store
+            .delivery(id, finish(1, DeliveryState::Sent), T0 + 43)
+            .await
+            .unwrap(),
+        None
+    );
+    let sent = store
+        .delivery(id, finish(0, DeliveryState::Sent), T0 + 43)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(sent.delivery, DeliveryState::Sent);
+    assert_eq!(
+        store.get(id, T0 + 44).await.unwrap().unwrap().delivery,
+        DeliveryState::Sent
+    );
+    assert_eq!(
+        store
+            .delivery(id, finish(0, DeliveryState::Failed), T0 + 44)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.delivery(id, claim, T0 + 200).await.unwrap(), None);
+    // A code that expired is not taken over.
+    let late = make(&*store, policy(), T0).await;
+    let after_expiry = late.record.expires_at + 1;
+    assert_eq!(
+        store
+            .delivery(&late.record.id, claim, after_expiry)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+pub(super) async fn a_new_code_after_a_failed_delivery_is_free<S: Store>(store: Arc<S>) {
+    let made = make(&*store, policy(), T0).await;
+    let id = &made.record.id;
+    let failed = DeliveryStep::Finish {
+        generation: 0,
+        state: DeliveryState::Failed,
+    };
+    store.delivery(id, failed, T0 + 1).await.unwrap().unwrap();
+    // Inside the cooldown, and not counted as a resend.
+    let ResendOutcome::Resent(record) = store
+        .resend(id, &made.wrong_mac(1), "bmV3", T0 + 40, T0 + 2)
+        .await
+        .unwrap()
+    else {
+        panic!("a failed delivery must allow a new code at once");
+    };
+    assert_eq!((record.resends, record.generation), (0, 1));
+    assert_eq!(
+        (record.delivery, record.lease_until),
+        (DeliveryState::Sending, T0 + 40)
+    );
+    assert_eq!(record.sealed_code, "bmV3");
+    // The new code works, the old one not; a further resend follows the rules again.
+    assert!(matches!(
+        store
+            .resend(id, &made.mac(), SEALED, T0 + 40, T0 + 3)
+            .await
+            .unwrap(),
+        ResendOutcome::Cooldown { .. }
+    ));
+    assert!(matches!(
+        store.verify(id, &made.wrong_mac(1), T0 + 4).await.unwrap(),
+        VerifyOutcome::Success(_)
+    ));
+}
+
+pub(super) async fn send_limits_count_within_their_window<S: Store>(store: Arc<S>) {
+    let key = RateKey::recipient("jane@example.com");
+    let other = RateKey::recipient("john@example.com");
+    for n in 1..=3 {
+        let count = store.charge_rate(&key, 60, T0 + n).await.unwrap();
+        assert_eq!(
+            count,
+            RateCount {
+                count: n as u32,
+                resets_at: T0 + 61
+            }
+        );
+    }
+    assert_eq!(
+        store.charge_rate(&other, 60, T0 + 5).await.unwrap().count,
+        1
+    );
+    store.refund_rate(&key, T0 + 6).await.unwrap();
+    assert_eq!(store.charge_rate(&key, 60, T0 + 7).await.unwrap().count, 3);
+    // A new window starts at zero; a refund after the window changes nothing.
+    store.refund_rate(&key, T0 + 61).await.unwrap();
+    let fresh = store.charge_rate(&key, 60, T0 + 61).await.unwrap();
+    assert_eq!(
+        fresh,
+        RateCount {
+            count: 1,
+            resets_at: T0 + 121
+        }
+    );
+    assert_eq!(
+        store
+            .charge_rate(&RateKey::global(), 1, T0)
+            .await
+            .unwrap()
+            .count,
+        1
+    );
+}
+
 pub(super) async fn ping_answers<S: Store>(store: Arc<S>) {
     store.ping().await.unwrap();
 }
@@ -699,6 +877,9 @@ macro_rules! store_suite {
             rebind_follows_the_newer_request_and_keeps_the_rest,
             user_budget_counts_within_its_window,
             concurrent_user_charges_are_counted_exactly,
+            delivery_steps_follow_the_lease_and_the_generation,
+            a_new_code_after_a_failed_delivery_is_free,
+            send_limits_count_within_their_window,
             ping_answers,
         );
     };

@@ -1,15 +1,16 @@
--- Charge (or refund) one unit of a user's budget.
--- KEYS[1] = {ch:user:<hex>}
--- ARGV[1] = now, ARGV[2] = window (s), ARGV[3] = field ('failures' | 'challenges'),
--- ARGV[4] = 1 (charge) or -1 (refund)
--- Returns the field's new count (a refund outside an open window returns 0).
+-- Charge (or refund) one unit of a counter that lives in a window: a user's
+-- budget ({ch:user:<hex>}, fields 'failures' and 'challenges') or a send
+-- limit ({ch:rate:<name>}, field 'mails').
+-- KEYS[1] = the counter's hash
+-- ARGV[1] = now, ARGV[2] = window (s), ARGV[3] = field, ARGV[4] = 1 (charge) or -1 (refund)
+-- Returns {new count, window end}; a refund outside an open window returns {0, 0}.
 local key = KEYS[1]
 local now = tonumber(ARGV[1])
 local delta = tonumber(ARGV[4])
 local window_end = tonumber(redis.call('HGET', key, 'until'))
 if not window_end or now >= window_end then
   if delta < 0 then
-    return 0
+    return {0, 0}
   end
   redis.call('DEL', key)
   window_end = now + tonumber(ARGV[2])
@@ -21,4 +22,4 @@ if count < 0 then
   count = 0
 end
 redis.call('EXPIRE', key, math.max(window_end - now, 1))
-return count
+return {count, window_end}

@@ -1,5 +1,8 @@
-//! Code mail delivery: SMTP through lettre (pooled, with timeouts), or the
-//! in-memory [`Outbox`] of the embedded default.
+//! Code mail delivery: SMTP through our own connection handling around
+//! lettre's protocol client ([`smtp`]), or the in-memory [`Outbox`] of the
+//! embedded default. One call is one attempt; retries, leases and send
+//! limits belong to the login's delivery (`crate::login::delivery`).
+mod address;
 mod outbox;
 mod smtp;
 
@@ -9,8 +12,9 @@ use std::time::Duration;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::Message;
 
+pub use address::Recipient;
 pub use outbox::{Outbox, OutboxMail};
-pub use smtp::SmtpDelivery;
+pub use smtp::{dot_stuffed, Security, SmtpDelivery};
 
 use crate::config::MailSettings;
 use crate::templates::RenderedMail;
@@ -26,17 +30,53 @@ pub enum MailSetupError {
     SmtpUrl(String),
 }
 
-/// Why one mail was not delivered. `Smtp` carries the server's reply for the log.
-#[derive(Debug, thiserror::Error)]
+/// Why one attempt did not deliver a mail.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum MailError {
-    #[error("recipient address refused: {0}")]
-    Recipient(String),
-    #[error("message could not be built: {0}")]
-    Build(String),
-    #[error("SMTP: {0}")]
-    Smtp(String),
-    #[error("SMTP did not answer within {0:?}")]
-    Timeout(Duration),
+    /// The server refused for good (5xx), or the message cannot be sent as
+    /// it is: retrying will not help.
+    #[error("refused ({}): {detail}", reply_label(*.reply))]
+    Permanent { reply: Option<u16>, detail: String },
+    /// 4xx, a connection or TLS failure: worth another attempt.
+    #[error("failed ({}): {detail}", reply_label(*.reply))]
+    Transient { reply: Option<u16>, detail: String },
+    /// No answer in time; the message was not accepted (it may still arrive,
+    /// which is why a retry sends the same code).
+    #[error("no answer within the timeout")]
+    Timeout,
+}
+
+fn reply_label(reply: Option<u16>) -> String {
+    reply.map_or_else(|| "no reply code".to_string(), |c| c.to_string())
+}
+
+impl MailError {
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, MailError::Permanent { .. })
+    }
+
+    /// The server's reply code, if it gave one.
+    pub fn reply(&self) -> Option<u16> {
+        match self {
+            MailError::Permanent { reply, .. } | MailError::Transient { reply, .. } => *reply,
+            MailError::Timeout => None,
+        }
+    }
+
+    /// Short label for metrics and logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            MailError::Permanent { .. } => "permanent",
+            MailError::Transient { .. } => "transient",
+            MailError::Timeout => "timeout",
+        }
+    }
+}
+
+/// The server's accepting reply to a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivered {
+    pub reply: u16,
 }
 
 enum Delivery {
@@ -77,22 +117,24 @@ impl Mailer {
         }
     }
 
-    /// Deliver one code mail; bounded by the configured timeout (connect and
-    /// every SMTP command each get it, the whole send at most three times it).
+    /// The longest one attempt can take: connect, greeting, TLS, AUTH,
+    /// MAIL, RCPT, DATA and the message's reply, each bounded by the timeout.
+    pub fn attempt_limit(&self) -> Duration {
+        self.timeout * 8
+    }
+
+    /// One attempt to deliver one code mail.
     pub async fn send(
         &self,
-        to_email: &str,
+        to: &Recipient,
         to_name: Option<&str>,
         mail: &RenderedMail,
-    ) -> Result<(), MailError> {
-        let address = to_email
-            .parse()
-            .map_err(|e: lettre::address::AddressError| MailError::Recipient(e.to_string()))?;
-        let to = Mailbox::new(to_name.map(str::to_string), address);
+    ) -> Result<Delivered, MailError> {
+        let to = Mailbox::new(to_name.map(str::to_string), to.address().clone());
         match &self.delivery {
             Delivery::Outbox(outbox) => {
                 outbox.push(OutboxMail::new(&self.from, &to, mail));
-                Ok(())
+                Ok(Delivered { reply: 250 })
             }
             Delivery::Smtp(smtp) => {
                 let message = Message::builder()
@@ -103,12 +145,14 @@ impl Mailer {
                         mail.text.clone(),
                         mail.html.clone(),
                     ))
-                    .map_err(|e| MailError::Build(e.to_string()))?;
-                let limit = self.timeout * 3;
-                match tokio::time::timeout(limit, smtp.send(message)).await {
-                    Ok(result) => result,
-                    Err(_) => Err(MailError::Timeout(limit)),
-                }
+                    .map_err(|e| MailError::Permanent {
+                        reply: None,
+                        detail: format!("message could not be built: {e}"),
+                    })?;
+                let accepted = smtp.send(message.envelope(), &message.formatted()).await?;
+                Ok(Delivered {
+                    reply: accepted.code,
+                })
             }
         }
     }

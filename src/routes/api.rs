@@ -1,14 +1,14 @@
-//! JSON API (PROTOCOL.md section 6) for non-browser clients.
+//! JSON API (docs/protocol.md section 6) for non-browser clients.
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::challenge::{ChallengeId, Store as _, VerifyOutcome};
+use crate::challenge::{ChallengeId, ChallengeRecord, DeliveryState};
 use crate::error::ApiError;
+use crate::login::{Checked, Resent, Started};
 use crate::tokens::AssertionResult;
 
-use super::flow::{self, Resent, Started};
-use super::AppState;
+use super::{api_error, AppState};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,21 +26,60 @@ fn challenge_id(raw: &str) -> Result<ChallengeId, ApiError> {
     ChallengeId::parse(raw).map_err(|_| ApiError::NotFound)
 }
 
-/// `POST /api/v1/challenges` -> 201.
+/// What a client polls: the delivery of the current code and the limits.
+fn status_json(record: &ChallengeRecord, now: i64) -> serde_json::Value {
+    let free = record.delivery == DeliveryState::Failed;
+    json!({
+        "challenge_id": record.id.as_str(),
+        "delivery": record.delivery.as_str(),
+        "expires_at": record.expires_at,
+        "expires_in": record.expires_at.saturating_sub(now).max(0),
+        "resend_after": if free { now } else { record.resend_after() },
+        "resends_left": record.resends_left(),
+        "attempts_left": record.attempts_left(),
+    })
+}
+
+/// `POST /api/v1/challenges` -> 201 (or 502 when the mail failed for good
+/// within the first wait; the challenge stays, and a new code is free).
 pub async fn create(
     state: web::Data<AppState>,
     body: web::Json<CreateBody>,
 ) -> Result<HttpResponse, ApiError> {
-    match flow::start(&state, &body.request, None).await {
-        Ok(Started::Created(record)) => Ok(HttpResponse::Created().json(json!({
-            "challenge_id": record.id.as_str(),
-            "expires_at": record.expires_at,
-            "resend_after": record.resend_after(),
-        }))),
+    match state.login.start(&body.request, None).await {
+        Ok(Started::Created(record)) => {
+            let body = status_json(&record, state.login.now());
+            if record.delivery == DeliveryState::Failed {
+                let failed = ApiError::SendFailed;
+                let mut error = json!({ "error": failed.code(), "message": failed.message() });
+                if let (Some(error), Some(status)) = (error.as_object_mut(), body.as_object()) {
+                    error.extend(status.clone());
+                }
+                return Ok(HttpResponse::BadGateway().json(error));
+            }
+            Ok(HttpResponse::Created().json(body))
+        }
         // Without a browser cookie a seen jti is always refused.
         Ok(Started::Resumed(_)) => Err(ApiError::InvalidRequest),
-        Err(e) => Err(e.api()),
+        Err(e) => Err(api_error(&e)),
     }
+}
+
+/// `GET /api/v1/challenges/{id}`: the challenge's state; a delivery whose
+/// process died is taken over by this call.
+pub async fn status(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = challenge_id(&path)?;
+    let record = state
+        .login
+        .status(&id)
+        .await
+        .map_err(|e| api_error(&e))?
+        .filter(|r| !r.is_expired(state.login.now()))
+        .ok_or(ApiError::Expired)?;
+    Ok(HttpResponse::Ok().json(status_json(&record, state.login.now())))
 }
 
 /// `POST /api/v1/challenges/{id}/verify`.
@@ -51,23 +90,23 @@ pub async fn verify(
 ) -> Result<HttpResponse, ApiError> {
     let id = challenge_id(&path)?;
     let record = state
-        .store
-        .get(&id, state.clock.now())
+        .login
+        .get(&id)
         .await
-        .map_err(|e| flow::FlowError::from(e).api())?
+        .map_err(|e| api_error(&e))?
         .ok_or(ApiError::Expired)?;
-    match flow::verify(&state, &id, record.policy.length, &body.code).await {
-        Ok(VerifyOutcome::Success(record)) => {
-            let assertion =
-                flow::assertion(&state, &record, AssertionResult::Success).map_err(|e| e.api())?;
+    match state.login.check_code(record, &body.code).await {
+        Ok(Checked::Success(record)) => {
+            let assertion = state
+                .login
+                .assertion(&record, AssertionResult::Success)
+                .map_err(|e| api_error(&e))?;
             Ok(HttpResponse::Ok().json(json!({ "result": "success", "assertion": assertion })))
         }
-        Ok(VerifyOutcome::Invalid { attempts_left }) => {
-            Err(ApiError::InvalidCode { attempts_left })
-        }
-        Ok(VerifyOutcome::Locked(_)) => Err(ApiError::Locked),
-        Ok(VerifyOutcome::Expired(_)) => Err(ApiError::Expired),
-        Err(e) => Err(e.api()),
+        Ok(Checked::Invalid { attempts_left }) => Err(ApiError::InvalidCode { attempts_left }),
+        Ok(Checked::Locked(_)) => Err(ApiError::Locked),
+        Ok(Checked::Expired(_)) => Err(ApiError::Expired),
+        Err(e) => Err(api_error(&e)),
     }
 }
 
@@ -77,17 +116,15 @@ pub async fn resend(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = challenge_id(&path)?;
-    match flow::resend(&state, &id).await {
-        Ok(Resent::Sent(record)) => Ok(HttpResponse::Accepted().json(json!({
-            "expires_at": record.expires_at,
-            "resend_after": record.resend_after(),
-            "resends_left": record.resends_left(),
-        }))),
+    match state.login.resend(&id).await {
+        Ok(Resent::Sent(record)) => {
+            Ok(HttpResponse::Accepted().json(status_json(&record, state.login.now())))
+        }
         Ok(Resent::Cooldown { retry_after_secs }) => Err(ApiError::Cooldown {
             retry_after: retry_after_secs,
         }),
         Ok(Resent::Exhausted) => Err(ApiError::ResendLimit),
         Ok(Resent::Expired) => Err(ApiError::Expired),
-        Err(e) => Err(e.api()),
+        Err(e) => Err(api_error(&e)),
     }
 }

@@ -2,11 +2,12 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
+use crate::error::PageError;
+use crate::login::{LoginError, Started};
 use crate::tokens::AssertionResult;
 
-use super::flow::{self, FlowError, Started};
-use super::pages::{assertion_page, error_page, see_code_page, send_failed_page};
-use super::{AppState, CHALLENGE_COOKIE};
+use super::pages::{assertion_page, error_page, see_code_page};
+use super::{page_error, AppState, CHALLENGE_COOKIE};
 
 #[derive(Deserialize)]
 pub struct AuthorizeForm {
@@ -19,17 +20,32 @@ pub async fn authorize(
     form: web::Form<AuthorizeForm>,
 ) -> HttpResponse {
     let cookie = req.cookie(CHALLENGE_COOKIE);
-    match flow::start(&state, &form.request, cookie.as_ref().map(|c| c.value())).await {
+    match state
+        .login
+        .start(&form.request, cookie.as_ref().map(|c| c.value()))
+        .await
+    {
+        // The code page says whether the mail is sent, still sending, or failed.
         Ok(Started::Created(record)) => see_code_page(&state, record.id.as_str()),
         Ok(Started::Resumed(id)) => see_code_page(&state, id.as_str()),
-        Err(FlowError::SendFailed(record)) => send_failed_page(&state, &record),
         // The user's budget is spent: Keycloak gets `locked` and counts a failure.
-        Err(FlowError::UserLocked(_, record)) => {
-            match flow::assertion(&state, &record, AssertionResult::Locked) {
+        Err(LoginError::UserLocked(_, record)) => {
+            match state.login.assertion(&record, AssertionResult::Locked) {
                 Ok(assertion) => assertion_page(&state, &record, assertion),
-                Err(e) => error_page(&state, e.page()),
+                Err(e) => error_page(&state, page_error(&e)),
             }
         }
-        Err(e) => error_page(&state, e.page()),
+        Err(LoginError::SendLimited {
+            retry_after_secs, ..
+        }) => {
+            let mut response = error_page(&state, PageError::SendLimited);
+            if let Ok(value) = retry_after_secs.to_string().parse() {
+                response
+                    .headers_mut()
+                    .insert(actix_web::http::header::RETRY_AFTER, value);
+            }
+            response
+        }
+        Err(e) => error_page(&state, page_error(&e)),
     }
 }

@@ -16,9 +16,9 @@ use crate::error::PageError;
 use crate::templates::model::FormField;
 
 use super::dev::dev_page;
-use super::flow::random_token;
 use super::pages::{error_page, redirect_page, FormTarget};
 use super::AppState;
+use crate::login::random_token;
 
 /// Path of the demo realm under the public URL.
 pub const REALM_PATH: &str = "/demo/realms/demo";

@@ -1,12 +1,12 @@
-//! HTTP surfaces, one file each. Shared flow logic lives in [`flow`] so the
-//! browser pages and the JSON API behave the same.
+//! HTTP surfaces, one file each. The login logic they share lives in
+//! [`crate::login`], so the browser pages and the JSON API behave the same;
+//! what each of its errors means as a page or a JSON error is said here.
 pub mod api;
 pub mod assets;
 pub mod authorize;
-pub mod challenge;
+pub mod code_page;
 pub mod demo;
 pub mod dev;
-pub mod flow;
 pub mod health;
 pub mod jwks;
 pub mod pages;
@@ -15,14 +15,15 @@ use std::sync::Arc;
 
 use actix_web::{web, ResponseError as _};
 
-use crate::challenge::{AnyStore, Pepper};
+use crate::challenge::{AnyStore, StoreError};
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::error::ApiError;
+use crate::error::{ApiError, PageError};
+use crate::login::{Login, LoginError};
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::templates::Templates;
-use crate::tokens::{AssertionSigner, RequestVerifier};
+use crate::tokens::{AssertionSigner, RequestRejection};
 
 /// Name of the cookie binding a browser to its challenge.
 pub const CHALLENGE_COOKIE: &str = "otp_challenge";
@@ -31,16 +32,45 @@ pub const CHALLENGE_COOKIE: &str = "otp_challenge";
 pub struct AppState {
     pub settings: Settings,
     pub clock: Arc<dyn Clock>,
-    pub verifier: RequestVerifier,
-    pub signer: AssertionSigner,
-    pub store: AnyStore,
-    pub pepper: Pepper,
-    pub templates: Templates,
-    pub mailer: Mailer,
-    pub metrics: Metrics,
+    pub login: Arc<Login>,
+    pub signer: Arc<AssertionSigner>,
+    pub store: Arc<AnyStore>,
+    pub templates: Arc<Templates>,
+    pub mailer: Arc<Mailer>,
+    pub metrics: Arc<Metrics>,
     pub paths: Paths,
     /// The demo realm (embedded default only).
     pub demo: Option<demo::DemoRealm>,
+}
+
+/// The error page for a login error.
+pub fn page_error(error: &LoginError) -> PageError {
+    match error {
+        LoginError::Rejected(RequestRejection::JwksUnavailable(_)) => PageError::Unavailable,
+        LoginError::Rejected(_) | LoginError::UserLocked(..) | LoginError::MalformedCode(_) => {
+            PageError::InvalidRequest
+        }
+        LoginError::SendLimited { .. } => PageError::SendLimited,
+        LoginError::Store(StoreError::Unavailable(_)) => PageError::Unavailable,
+        LoginError::Store(_) | LoginError::Internal(_) => PageError::Internal,
+    }
+}
+
+/// The JSON error for a login error.
+pub fn api_error(error: &LoginError) -> ApiError {
+    match error {
+        LoginError::Rejected(RequestRejection::JwksUnavailable(_)) => ApiError::RealmUnavailable,
+        LoginError::Rejected(_) => ApiError::InvalidRequest,
+        LoginError::UserLocked(..) => ApiError::Locked,
+        LoginError::MalformedCode(e) => ApiError::MalformedCode(e.to_string()),
+        LoginError::SendLimited {
+            retry_after_secs, ..
+        } => ApiError::SendLimited {
+            retry_after: *retry_after_secs,
+        },
+        LoginError::Store(StoreError::Unavailable(_)) => ApiError::Unavailable,
+        LoginError::Store(_) | LoginError::Internal(_) => ApiError::Internal,
+    }
 }
 
 /// Where things live under the public URL.
@@ -91,11 +121,13 @@ pub async fn not_found() -> actix_web::HttpResponse {
 /// Routes under the public URL's path.
 pub fn configure(cfg: &mut web::ServiceConfig, with_demo: bool) {
     cfg.service(resource("/authorize").route(web::post().to(authorize::authorize)))
-        .service(resource("/challenge").route(web::get().to(challenge::show)))
-        .service(resource("/challenge/verify").route(web::post().to(challenge::verify)))
-        .service(resource("/challenge/resend").route(web::post().to(challenge::resend)))
-        .service(resource("/challenge/cancel").route(web::post().to(challenge::cancel)))
+        .service(resource("/challenge").route(web::get().to(code_page::show)))
+        .service(resource("/challenge/status").route(web::get().to(code_page::status)))
+        .service(resource("/challenge/verify").route(web::post().to(code_page::verify)))
+        .service(resource("/challenge/resend").route(web::post().to(code_page::resend)))
+        .service(resource("/challenge/cancel").route(web::post().to(code_page::cancel)))
         .service(resource("/api/v1/challenges").route(web::post().to(api::create)))
+        .service(resource("/api/v1/challenges/{id}").route(web::get().to(api::status)))
         .service(resource("/api/v1/challenges/{id}/verify").route(web::post().to(api::verify)))
         .service(resource("/api/v1/challenges/{id}/resend").route(web::post().to(api::resend)))
         .service(resource("/.well-known/jwks.json").route(web::get().to(jwks::jwks)))

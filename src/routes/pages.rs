@@ -4,13 +4,13 @@ use actix_web::http::header::{self, ContentType};
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 
-use crate::challenge::ChallengeRecord;
+use crate::challenge::{ChallengeRecord, DeliveryState};
 use crate::error::PageError;
 use crate::templates::model::FormField;
 use crate::templates::{Page, PageContext};
 
-use super::flow::{app_info, locale};
 use super::{AppState, CHALLENGE_COOKIE};
+use crate::login::locale;
 
 /// Where a page's forms may go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +31,7 @@ pub fn content_security_policy(forms: FormTarget) -> String {
         FormTarget::ReturnUri => "",
     };
     format!(
-        "default-src 'none'; style-src 'self'; img-src 'self' https: data:; script-src 'self'; \
+        "default-src 'none'; style-src 'self'; img-src 'self' https: data:; script-src 'self'; connect-src 'self'; \
          {form_action}frame-ancestors 'none'; base-uri 'none'"
     )
 }
@@ -73,24 +73,6 @@ pub fn error_page(state: &AppState, error: PageError) -> HttpResponse {
     html(error.status(), body)
 }
 
-/// "Could not send, try again" (502). The browser stays bound to the
-/// challenge, and the page's button cancels it, so Keycloak restarts the step.
-pub fn send_failed_page(state: &AppState, record: &ChallengeRecord) -> HttpResponse {
-    let ctx = PageContext {
-        error: Some(PageError::SendFailed.reason().to_string()),
-        cancel_action: Some(state.paths.at("/challenge/cancel")),
-        csrf_token: Some(record.csrf_token.clone()),
-        app: Some(app_info(state, record)),
-        ..base_context(state)
-    };
-    let mut response = match render(state, Page::Error, locale(record), &ctx) {
-        Some(body) => html(PageError::SendFailed.status(), body),
-        None => return error_page(state, PageError::SendFailed),
-    };
-    let _ = response.add_cookie(&challenge_cookie(state, record.id.as_str()));
-    response
-}
-
 /// The code entry page for `record`, with an optional notice.
 pub fn code_page(
     state: &AppState,
@@ -99,7 +81,13 @@ pub fn code_page(
     attempts_left: Option<u32>,
 ) -> HttpResponse {
     let policy = record.policy;
-    let resend_available_at = (record.resends_left() > 0).then(|| record.resend_after());
+    let failed = record.delivery == DeliveryState::Failed;
+    // After a failed delivery the next code is free: at once, whatever is left.
+    let resend_available_at = if failed {
+        Some(state.clock.now())
+    } else {
+        (record.resends_left() > 0).then(|| record.resend_after())
+    };
     let ctx = PageContext {
         csrf_token: Some(record.csrf_token.clone()),
         verify_action: Some(state.paths.at("/challenge/verify")),
@@ -111,8 +99,10 @@ pub fn code_page(
         attempts_left: Some(attempts_left.unwrap_or(record.attempts_left())),
         resend_available_at,
         resends_left: Some(record.resends_left()),
-        app: Some(app_info(state, record)),
+        app: Some(state.login.app_info(record)),
         notice: notice.map(str::to_string),
+        delivery: Some(record.delivery.as_str().to_string()),
+        status_url: Some(state.paths.at("/challenge/status")),
         ..base_context(state)
     };
     match render(state, Page::Code, locale(record), &ctx) {

@@ -104,9 +104,15 @@ pub struct PageContext {
     pub resend_available_at: Option<i64>,
     pub resends_left: Option<u32>,
     pub app: Option<AppInfo>,
-    /// Notice on the code page: `sent`, `resent`, `invalid_code`, `cooldown`.
+    /// Notice on the code page: `sent`, `resent`, `invalid_code`, `cooldown`,
+    /// `no_resends_left`, `send_limited`.
     pub notice: Option<String>,
-    /// Error page reason: `invalid_request`, `send_failed`, `no_challenge`,
+    /// Code page: where the mail with the current code stands: `sending`,
+    /// `sent` or `failed` (then the next code is free).
+    pub delivery: Option<String>,
+    /// Code page: the JSON status the page polls while `sending`.
+    pub status_url: Option<String>,
+    /// Error page reason: `invalid_request`, `send_limited`, `no_challenge`,
     /// `internal`, `expired`, `locked`.
     pub error: Option<String>,
     /// Redirect page: where to POST, and the hidden fields.

@@ -44,6 +44,8 @@ fn code_page(now: i64) -> PageContext {
         resends_left: Some(3),
         app: Some(app()),
         notice: Some("sent".into()),
+        delivery: Some("sent".into()),
+        status_url: Some("/otp/challenge/status".into()),
         ..PageContext::default()
     }
 }
@@ -51,7 +53,7 @@ fn code_page(now: i64) -> PageContext {
 /// Error reasons the error page must explain.
 pub const ERROR_REASONS: [&str; 6] = [
     "invalid_request",
-    "send_failed",
+    "send_limited",
     "no_challenge",
     "internal",
     "expired",
@@ -130,6 +132,31 @@ pub fn all(now: i64) -> Vec<Sample> {
             },
         ),
         (
+            "code-sending",
+            "Code page: mail still being sent",
+            PageContext {
+                delivery: Some("sending".into()),
+                ..code_page(now)
+            },
+        ),
+        (
+            "code-send-failed",
+            "Code page: mail could not be sent, a new code is free",
+            PageContext {
+                delivery: Some("failed".into()),
+                resend_available_at: Some(now),
+                ..code_page(now)
+            },
+        ),
+        (
+            "code-send-limited",
+            "Code page: too many codes for this address",
+            PageContext {
+                notice: Some("send_limited".into()),
+                ..code_page(now)
+            },
+        ),
+        (
             "code-no-resend",
             "Code page: no resend left, no notice",
             PageContext {
@@ -175,7 +202,7 @@ pub fn all(now: i64) -> Vec<Sample> {
                 PageContext {
                     error: Some(reason.into()),
                     // Before the request is verified there is no application to name.
-                    app: matches!(reason, "send_failed" | "expired" | "locked").then(app),
+                    app: matches!(reason, "expired" | "locked").then(app),
                     // After a failed code the page can offer to start again.
                     cancel_action: matches!(reason, "expired" | "locked")
                         .then(|| "/otp/challenge/cancel".to_string()),

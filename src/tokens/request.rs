@@ -351,13 +351,12 @@ fn optional<T>(
     }
 }
 
+/// The same parser the mailer uses, so an address that passes here can be
+/// sent to (no quoted local part, no address literal, an IDNA domain).
 fn parse_email(raw: &str) -> Result<String, RequestRejection> {
-    if raw.len() > 254 || raw.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(invalid("email", "is not an email address"));
-    }
-    raw.parse::<lettre::Address>()
-        .map(|a| a.to_string())
-        .map_err(|e| invalid("email", format!("is not an email address ({e})")))
+    crate::mail::Recipient::parse(raw)
+        .map(|r| r.address().to_string())
+        .map_err(|e| invalid("email", e))
 }
 
 #[cfg(test)]

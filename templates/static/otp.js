@@ -32,6 +32,29 @@
     });
   }
 
+  // Code mail still being sent: ask the server until it is sent or failed,
+  // then show the page again (a GET of the code page never sends mail).
+  var delivery = document.querySelector("[data-delivery='sending'][data-status-url]");
+  if (delivery) {
+    var statusUrl = delivery.getAttribute("data-status-url");
+    var polls = 0;
+    var poll = function () {
+      polls += 1;
+      if (polls > 300) { return; }
+      fetch(statusUrl, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (s) {
+          if (s && s.delivery && s.delivery !== "sending") {
+            window.location.reload();
+          } else {
+            window.setTimeout(poll, 1000);
+          }
+        })
+        .catch(function () { window.setTimeout(poll, 2000); });
+    };
+    window.setTimeout(poll, 500);
+  }
+
   // Resend button: wait out the cooldown with a visible countdown.
   var resend = document.querySelector("button[data-resend-at]");
   if (resend) {

@@ -74,9 +74,11 @@ async fn wrong_codes_across_challenges_lock_the_user_until_the_window_ends() {
     }
     // A fresh challenge does not bring fresh guesses: one is left.
     let (second, code) = app.start_api_challenge(EMAIL).await;
+    // The wrong code that spends the user's last attempt closes the challenge.
     let response = app.api_verify(&second, &wrong(&code)).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body["attempts_left"], 0);
+    assert_eq!(body["error"], "locked");
     // Spent: a new challenge is refused (locked assertion, no mail) ...
     assert_authorize_locked(&app, &app.request(EMAIL)).await;
     // ... and even the right code on a live challenge is refused, as locked.

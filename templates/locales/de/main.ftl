@@ -30,7 +30,10 @@ code-title = Code eingeben
 code-heading = Prüfen Sie Ihre E-Mails
 code-app = für die Anmeldung bei { $app }
 code-sent = Wir haben einen { $length }-stelligen Code an { $email } gesendet.
+code-sending = Wir senden einen Code an { $email }. Diese Seite aktualisiert sich, sobald die E-Mail verschickt ist.
+code-send-failed = Die E-Mail mit Ihrem Code an { $email } konnte nicht gesendet werden. Fordern Sie einen neuen Code an: Er wird Ihnen nicht angerechnet.
 notice-resent = Wir haben einen neuen Code an { $email } gesendet. Zuvor gesendete Codes sind nicht mehr gültig.
+notice-send-limited = An diese Adresse wurden zu viele Codes gesendet. Bitte warten Sie einige Minuten, bevor Sie einen neuen anfordern.
 notice-invalid =
     { $attempts ->
         [0] Dieser Code ist nicht richtig. Sie haben keinen Versuch mehr.
@@ -73,7 +76,7 @@ redirect-button = Weiter
 error-title =
     { $reason ->
         [invalid_request] Diese Anmeldeanfrage ist ungültig
-        [send_failed] Die E-Mail konnte nicht gesendet werden
+        [send_limited] Zu viele Codes gesendet
         [no_challenge] Keine laufende Anmeldung
         [expired] Der Code ist abgelaufen
         [locked] Zu viele falsche Codes
@@ -82,7 +85,7 @@ error-title =
 error-text =
     { $reason ->
         [invalid_request] Die Anmeldeanfrage war unvollständig, abgelaufen oder wurde bereits verwendet.
-        [send_failed] Die E-Mail mit Ihrem Code konnte nicht gesendet werden. Bitte versuchen Sie es in einigen Minuten erneut.
+        [send_limited] An diese Adresse wurden zu viele Codes gesendet. Bitte warten Sie einige Minuten und melden Sie sich dann erneut an.
         [no_challenge] Diese Anmeldung ist abgeschlossen oder abgelaufen, oder Ihr Browser hat das zugehörige Cookie nicht behalten.
         [expired] Zu Ihrer Sicherheit ist jeder Code nur wenige Minuten gültig.
         [locked] Zu Ihrer Sicherheit wurde dieser Code nach zu vielen Fehlversuchen gesperrt.

@@ -33,7 +33,10 @@ code-title = Enter your code
 code-heading = Check your email
 code-app = to sign in to { $app }
 code-sent = We sent a { $length }-digit code to { $email }.
+code-sending = We are sending a code to { $email }. This page updates when the email has left.
+code-send-failed = We could not send the email with your code to { $email }. Send a new code: it does not count against you.
 notice-resent = We sent a new code to { $email }. Codes sent earlier no longer work.
+notice-send-limited = Too many codes were sent to this address. Please wait a few minutes before you ask for another one.
 notice-invalid =
     { $attempts ->
         [0] That code is not correct. You have no attempts left.
@@ -76,7 +79,7 @@ redirect-button = Continue
 error-title =
     { $reason ->
         [invalid_request] This sign-in request is not valid
-        [send_failed] We could not send the email
+        [send_limited] Too many codes sent
         [no_challenge] No sign-in in progress
         [expired] The code has expired
         [locked] Too many wrong codes
@@ -85,7 +88,7 @@ error-title =
 error-text =
     { $reason ->
         [invalid_request] The sign-in request was incomplete, expired or already used.
-        [send_failed] The email with your code could not be sent. Please try again in a few minutes.
+        [send_limited] Too many codes were sent to this address. Please wait a few minutes, then sign in again.
         [no_challenge] This sign-in has finished or timed out, or your browser did not keep its cookie.
         [expired] For your security, each code works only for a few minutes.
         [locked] For your security, this code has been blocked after too many wrong attempts.

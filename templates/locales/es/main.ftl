@@ -31,7 +31,10 @@ code-title = Introduzca su código
 code-heading = Revise su correo electrónico
 code-app = para iniciar sesión en { $app }
 code-sent = Hemos enviado un código de { $length } dígitos a { $email }.
+code-sending = Estamos enviando un código a { $email }. Esta página se actualizará cuando el correo haya salido.
+code-send-failed = No se ha podido enviar el correo con su código a { $email }. Solicite un código nuevo: no se le tendrá en cuenta.
 notice-resent = Hemos enviado un nuevo código a { $email }. Los códigos enviados anteriormente ya no son válidos.
+notice-send-limited = Se han enviado demasiados códigos a esta dirección. Espere unos minutos antes de solicitar otro.
 notice-invalid =
     { $attempts ->
         [0] El código no es correcto. No le quedan más intentos.
@@ -74,7 +77,7 @@ redirect-button = Continuar
 error-title =
     { $reason ->
         [invalid_request] Esta solicitud de inicio de sesión no es válida
-        [send_failed] No se ha podido enviar el correo
+        [send_limited] Demasiados códigos enviados
         [no_challenge] No hay ningún inicio de sesión en curso
         [expired] El código ha caducado
         [locked] Demasiados códigos incorrectos
@@ -83,7 +86,7 @@ error-title =
 error-text =
     { $reason ->
         [invalid_request] La solicitud de inicio de sesión estaba incompleta, había caducado o ya se había utilizado.
-        [send_failed] No se ha podido enviar el correo con su código. Inténtelo de nuevo dentro de unos minutos.
+        [send_limited] Se han enviado demasiados códigos a esta dirección. Espere unos minutos y vuelva a iniciar sesión.
         [no_challenge] Este inicio de sesión ha finalizado o ha caducado, o su navegador no ha conservado la cookie.
         [expired] Por su seguridad, cada código solo es válido durante unos minutos.
         [locked] Por su seguridad, este código se ha bloqueado tras demasiados intentos incorrectos.

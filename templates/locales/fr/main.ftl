@@ -31,7 +31,10 @@ code-title = Saisissez votre code
 code-heading = Consultez votre messagerie
 code-app = pour vous connecter à { $app }
 code-sent = Nous avons envoyé un code à { $length } chiffres à l’adresse { $email }.
+code-sending = Nous envoyons un code à { $email }. Cette page se met à jour dès que l’e-mail est parti.
+code-send-failed = L’e-mail contenant votre code n’a pas pu être envoyé à { $email }. Demandez un nouveau code : il ne vous sera pas décompté.
 notice-resent = Nous avons envoyé un nouveau code à l’adresse { $email }. Les codes envoyés précédemment ne sont plus valables.
+notice-send-limited = Trop de codes ont été envoyés à cette adresse. Veuillez patienter quelques minutes avant d’en demander un autre.
 notice-invalid =
     { $attempts ->
         [0] Ce code est incorrect. Il ne vous reste aucune tentative.
@@ -74,7 +77,7 @@ redirect-button = Continuer
 error-title =
     { $reason ->
         [invalid_request] Cette demande de connexion n’est pas valide
-        [send_failed] L’e-mail n’a pas pu être envoyé
+        [send_limited] Trop de codes envoyés
         [no_challenge] Aucune connexion en cours
         [expired] Le code a expiré
         [locked] Trop de codes incorrects
@@ -83,7 +86,7 @@ error-title =
 error-text =
     { $reason ->
         [invalid_request] La demande de connexion était incomplète, avait expiré ou avait déjà été utilisée.
-        [send_failed] L’e-mail contenant votre code n’a pas pu être envoyé. Veuillez réessayer dans quelques minutes.
+        [send_limited] Trop de codes ont été envoyés à cette adresse. Veuillez patienter quelques minutes, puis vous reconnecter.
         [no_challenge] Cette connexion est terminée ou a expiré, ou votre navigateur n’a pas conservé son cookie.
         [expired] Pour votre sécurité, chaque code n’est valable que quelques minutes.
         [locked] Pour votre sécurité, ce code a été bloqué après trop de tentatives incorrectes.

@@ -1,7 +1,6 @@
 //! A real SMTP server (mailin-embedded) on a free loopback port, in-process.
-//! Received mails are kept for the test; it can be told to refuse mail.
+//! Received mails are kept for the test (faults: see `faulty_smtp`).
 use std::net::{IpAddr, TcpListener};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -59,15 +58,11 @@ impl ReceivedMail {
 #[derive(Clone)]
 struct Sink {
     mails: Arc<Mutex<Vec<ReceivedMail>>>,
-    refuse: Arc<AtomicBool>,
     current: Option<ReceivedMail>,
 }
 
 impl Handler for Sink {
     fn data_start(&mut self, _domain: &str, from: &str, _is8bit: bool, to: &[String]) -> Response {
-        if self.refuse.load(Ordering::SeqCst) {
-            return Response::custom(451, "4.3.0 Test sink is refusing mail".to_string());
-        }
         self.current = Some(ReceivedMail {
             from: from.to_string(),
             to: to.to_vec(),
@@ -98,7 +93,6 @@ impl Handler for Sink {
 pub struct SmtpSink {
     pub port: u16,
     mails: Arc<Mutex<Vec<ReceivedMail>>>,
-    refuse: Arc<AtomicBool>,
 }
 
 impl SmtpSink {
@@ -106,10 +100,8 @@ impl SmtpSink {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let mails = Arc::new(Mutex::new(Vec::new()));
-        let refuse = Arc::new(AtomicBool::new(false));
         let sink = Sink {
             mails: mails.clone(),
-            refuse: refuse.clone(),
             current: None,
         };
         let mut server = Server::new(sink);
@@ -123,20 +115,11 @@ impl SmtpSink {
         std::thread::spawn(move || {
             let _ = server.serve();
         });
-        Self {
-            port,
-            mails,
-            refuse,
-        }
+        Self { port, mails }
     }
 
     pub fn url(&self) -> String {
         format!("smtp://127.0.0.1:{}", self.port)
-    }
-
-    /// Answer DATA with a 451 from now on (or accept again).
-    pub fn refuse_mail(&self, refuse: bool) {
-        self.refuse.store(refuse, Ordering::SeqCst);
     }
 
     pub fn count(&self) -> usize {

@@ -1,19 +1,19 @@
-//! The code page and its three forms (verify, resend, cancel). Each form
-//! carries the challenge's CSRF token; the browser is bound by the cookie.
+//! The code page, its status poll and its three forms (verify, resend,
+//! cancel). Each form carries the challenge's CSRF token; the browser is
+//! bound by the cookie.
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
+use serde_json::json;
 
-use crate::challenge::{
-    csrf_token_matches, ChallengeId, ChallengeRecord, Store as _, VerifyOutcome,
-};
+use crate::challenge::{csrf_token_matches, ChallengeId, ChallengeRecord};
 use crate::error::PageError;
+use crate::login::{Checked, LoginError, Resent};
 use crate::telemetry::challenge_ref;
 use crate::tokens::AssertionResult;
 
-use super::flow::{self, FlowError, Resent};
-use super::pages::{assertion_page, clear_cookie, code_page, error_page, send_failed_page};
-use super::{AppState, CHALLENGE_COOKIE};
+use super::pages::{assertion_page, clear_cookie, code_page, error_page};
+use super::{page_error, AppState, CHALLENGE_COOKIE};
 
 #[derive(Deserialize)]
 pub struct CsrfForm {
@@ -22,12 +22,13 @@ pub struct CsrfForm {
 
 /// The notices the code page knows (`GET /challenge?notice=...`, the outcome
 /// of the form just posted: Post/Redirect/Get). `sent` is the default.
-pub const NOTICES: [&str; 5] = [
+pub const NOTICES: [&str; 6] = [
     "sent",
     "invalid_code",
     "resent",
     "cooldown",
     "no_resends_left",
+    "send_limited",
 ];
 
 /// The `notice` of the query if it is one of [`NOTICES`], else `sent`: any
@@ -57,26 +58,31 @@ pub struct VerifyForm {
     code: String,
 }
 
-/// The challenge this browser is bound to, if it still exists.
+fn no_challenge(state: &AppState) -> HttpResponse {
+    let mut response = error_page(state, PageError::NoChallenge);
+    let _ = response.add_cookie(&clear_cookie(state));
+    response
+}
+
+/// The challenge id in this browser's cookie, if it parses.
+fn cookie_challenge(req: &HttpRequest) -> Option<ChallengeId> {
+    req.cookie(CHALLENGE_COOKIE)
+        .and_then(|cookie| ChallengeId::parse(cookie.value()).ok())
+}
+
+/// The challenge this browser is bound to, if it still exists; a delivery
+/// whose process died is taken over on the way.
 async fn bound_challenge(
     req: &HttpRequest,
     state: &AppState,
-) -> Result<(ChallengeId, ChallengeRecord), HttpResponse> {
-    let no_challenge = || {
-        let mut response = error_page(state, PageError::NoChallenge);
-        let _ = response.add_cookie(&clear_cookie(state));
-        response
+) -> Result<ChallengeRecord, HttpResponse> {
+    let Some(id) = cookie_challenge(req) else {
+        return Err(no_challenge(state));
     };
-    let Some(cookie) = req.cookie(CHALLENGE_COOKIE) else {
-        return Err(no_challenge());
-    };
-    let Ok(id) = ChallengeId::parse(cookie.value()) else {
-        return Err(no_challenge());
-    };
-    match state.store.get(&id, state.clock.now()).await {
-        Ok(Some(record)) => Ok((id, record)),
-        Ok(None) => Err(no_challenge()),
-        Err(e) => Err(error_page(state, FlowError::from(e).page())),
+    match state.login.status(&id).await {
+        Ok(Some(record)) => Ok(record),
+        Ok(None) => Err(no_challenge(state)),
+        Err(e) => Err(error_page(state, page_error(&e))),
     }
 }
 
@@ -85,43 +91,43 @@ async fn bound_form(
     req: &HttpRequest,
     state: &AppState,
     csrf_token: &str,
-) -> Result<(ChallengeId, ChallengeRecord), HttpResponse> {
-    let (id, record) = bound_challenge(req, state).await?;
+) -> Result<ChallengeRecord, HttpResponse> {
+    let record = bound_challenge(req, state).await?;
     if !csrf_token_matches(&record.csrf_token, csrf_token) {
         tracing::warn!(
-            challenge = challenge_ref(id.as_str()),
+            challenge = challenge_ref(record.id.as_str()),
             reason = "csrf_mismatch",
             "form refused"
         );
         return Err(error_page(state, PageError::Csrf));
     }
-    Ok((id, record))
+    Ok(record)
 }
 
 /// Hand the browser back to Keycloak with a final assertion.
 fn finish(state: &AppState, record: &ChallengeRecord, result: AssertionResult) -> HttpResponse {
-    match flow::assertion(state, record, result) {
+    match state.login.assertion(record, result) {
         Ok(assertion) => assertion_page(state, record, assertion),
-        Err(e) => error_page(state, e.page()),
+        Err(e) => error_page(state, page_error(&e)),
     }
 }
 
 /// An expired challenge: drop it and tell Keycloak.
-async fn expired(state: &AppState, id: &ChallengeId, record: &ChallengeRecord) -> HttpResponse {
-    let _ = state.store.take(id, state.clock.now()).await;
+async fn expired(state: &AppState, record: &ChallengeRecord) -> HttpResponse {
+    state.login.discard(&record.id).await;
     finish(state, record, AssertionResult::Expired)
 }
 
 fn is_expired(state: &AppState, record: &ChallengeRecord) -> bool {
-    record.is_expired(state.clock.now())
+    record.is_expired(state.login.now())
 }
 
-/// `GET /challenge`: the code form, with the notice of the last form posted.
-/// Never sends mail.
+/// `GET /challenge`: the code form, with the notice of the last form posted
+/// and where the mail stands. Never sends a new code.
 pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     match bound_challenge(&req, &state).await {
-        Ok((id, record)) if is_expired(&state, &record) => expired(&state, &id, &record).await,
-        Ok((_, record)) => code_page(
+        Ok(record) if is_expired(&state, &record) => expired(&state, &record).await,
+        Ok(record) => code_page(
             &state,
             &record,
             Some(known_notice(req.query_string())),
@@ -131,39 +137,43 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
     }
 }
 
+/// `GET /challenge/status`: where the mail stands, for the page's script
+/// (JSON; the same fields as the API's challenge status).
+pub async fn status(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let gone = || HttpResponse::Gone().json(json!({ "error": "expired" }));
+    let Some(id) = cookie_challenge(&req) else {
+        return gone();
+    };
+    let now = state.login.now();
+    match state.login.status(&id).await {
+        Ok(Some(record)) if !record.is_expired(now) => HttpResponse::Ok().json(json!({
+            "delivery": record.delivery.as_str(),
+            "expires_in": record.expires_at.saturating_sub(now),
+        })),
+        Ok(_) => gone(),
+        Err(e) => actix_web::ResponseError::error_response(&super::api_error(&e)),
+    }
+}
+
 /// `POST /challenge/verify`.
 pub async fn verify(
     req: HttpRequest,
     state: web::Data<AppState>,
     form: web::Form<VerifyForm>,
 ) -> HttpResponse {
-    let (id, record) = match bound_form(&req, &state, &form.csrf_token).await {
+    let record = match bound_form(&req, &state, &form.csrf_token).await {
         Ok(bound) => bound,
         Err(response) => return response,
     };
-    match flow::verify(&state, &id, record.policy.length, &form.code).await {
-        Ok(VerifyOutcome::Success(record)) => finish(&state, &record, AssertionResult::Success),
-        // The last attempt is spent: end here instead of showing a form that cannot work.
-        Ok(VerifyOutcome::Invalid { attempts_left: 0 }) => {
-            match state.store.take(&id, state.clock.now()).await {
-                Ok(Some(record)) => finish(&state, &record, AssertionResult::Locked),
-                Ok(None) => error_page(&state, PageError::NoChallenge),
-                Err(e) => error_page(&state, FlowError::from(e).page()),
-            }
-        }
-        Ok(VerifyOutcome::Invalid { .. }) | Err(FlowError::MalformedCode(_)) => {
+    match state.login.check_code(record, &form.code).await {
+        Ok(Checked::Success(record)) => finish(&state, &record, AssertionResult::Success),
+        Ok(Checked::Invalid { .. }) | Err(LoginError::MalformedCode(_)) => {
             see_notice(&state, "invalid_code")
         }
-        Ok(VerifyOutcome::Locked(record)) => finish(&state, &record, AssertionResult::Locked),
-        Ok(VerifyOutcome::Expired(Some(record))) => {
-            finish(&state, &record, AssertionResult::Expired)
-        }
-        Ok(VerifyOutcome::Expired(None)) => {
-            let mut response = error_page(&state, PageError::NoChallenge);
-            let _ = response.add_cookie(&clear_cookie(&state));
-            response
-        }
-        Err(e) => error_page(&state, e.page()),
+        Ok(Checked::Locked(record)) => finish(&state, &record, AssertionResult::Locked),
+        Ok(Checked::Expired(Some(record))) => finish(&state, &record, AssertionResult::Expired),
+        Ok(Checked::Expired(None)) => no_challenge(&state),
+        Err(e) => error_page(&state, page_error(&e)),
     }
 }
 
@@ -173,20 +183,20 @@ pub async fn resend(
     state: web::Data<AppState>,
     form: web::Form<CsrfForm>,
 ) -> HttpResponse {
-    let (id, record) = match bound_form(&req, &state, &form.csrf_token).await {
+    let record = match bound_form(&req, &state, &form.csrf_token).await {
         Ok(bound) => bound,
         Err(response) => return response,
     };
     if is_expired(&state, &record) {
-        return expired(&state, &id, &record).await;
+        return expired(&state, &record).await;
     }
-    match flow::resend(&state, &id).await {
+    match state.login.resend(&record.id).await {
         Ok(Resent::Sent(_)) => see_notice(&state, "resent"),
         Ok(Resent::Cooldown { .. }) => see_notice(&state, "cooldown"),
         Ok(Resent::Exhausted) => see_notice(&state, "no_resends_left"),
-        Ok(Resent::Expired) => expired(&state, &id, &record).await,
-        Err(FlowError::SendFailed(updated)) => send_failed_page(&state, &updated),
-        Err(e) => error_page(&state, e.page()),
+        Ok(Resent::Expired) => expired(&state, &record).await,
+        Err(LoginError::SendLimited { .. }) => see_notice(&state, "send_limited"),
+        Err(e) => error_page(&state, page_error(&e)),
     }
 }
 
@@ -196,20 +206,14 @@ pub async fn cancel(
     state: web::Data<AppState>,
     form: web::Form<CsrfForm>,
 ) -> HttpResponse {
-    let (id, _) = match bound_form(&req, &state, &form.csrf_token).await {
+    let record = match bound_form(&req, &state, &form.csrf_token).await {
         Ok(bound) => bound,
         Err(response) => return response,
     };
-    match state.store.take(&id, state.clock.now()).await {
-        Ok(Some(record)) => {
-            tracing::info!(
-                challenge = challenge_ref(id.as_str()),
-                "challenge cancelled"
-            );
-            finish(&state, &record, AssertionResult::Cancelled)
-        }
+    match state.login.cancel(&record.id).await {
+        Ok(Some(record)) => finish(&state, &record, AssertionResult::Cancelled),
         Ok(None) => error_page(&state, PageError::NoChallenge),
-        Err(e) => error_page(&state, FlowError::from(e).page()),
+        Err(e) => error_page(&state, page_error(&e)),
     }
 }
 

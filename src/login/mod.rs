@@ -1,0 +1,711 @@
+//! The login use case, shared by the browser pages and the JSON API: start
+//! a challenge from a request JWT, deliver its code mail, verify codes,
+//! send new codes, and sign the assertion. It knows nothing of HTTP; the
+//! error-to-response mapping is the web layer's (`routes/`).
+mod delivery;
+mod limits;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use rand_core::RngCore as _;
+
+use crate::challenge::{
+    generate_csrf_token, mac, seal_code, AnyStore, ChallengeId, ChallengeRecord, Code, CodeError,
+    DeliveryState, JtiClaim, Pepper, Policy, Rebind, ResendOutcome, Store as _, StoreError,
+    UserCharge, UserKey, VerifyOutcome,
+};
+use crate::clock::Clock;
+use crate::config::{Bound, MailDelivery, OtpSettings};
+use crate::mail::{Mailer, Recipient};
+use crate::metrics::Metrics;
+use crate::telemetry::{challenge_ref, mask_email};
+use crate::templates::model::AppInfo;
+use crate::templates::Templates;
+use crate::tokens::{
+    AssertionClaims, AssertionResult, AssertionSigner, RequestRejection, RequestVerifier,
+    RequestedPolicy, CLOCK_LEEWAY_SECS,
+};
+
+/// Lifetime of an assertion (docs/protocol.md section 4: at most 60 s).
+pub const ASSERTION_TTL_SECS: i64 = 60;
+
+/// Why the login stopped; the web layer maps each to a page and a JSON error.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error("request refused: {0}")]
+    Rejected(RequestRejection),
+    /// What was typed cannot be a code (not counted as an attempt).
+    #[error("{0}")]
+    MalformedCode(CodeError),
+    /// The user's budget (failures or challenges in the window) is spent: no
+    /// challenge was stored and no mail sent. The record (never stored) carries
+    /// what the `locked` assertion needs.
+    #[error("user budget spent ({0})")]
+    UserLocked(&'static str, Box<ChallengeRecord>),
+    /// A send limit (this address, or all mail) is reached: no mail sent and
+    /// nothing charged; a new code can be asked for after `retry_after_secs`.
+    #[error("send limit {limit} reached")]
+    SendLimited {
+        limit: &'static str,
+        retry_after_secs: u64,
+    },
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// What starting from a request JWT did.
+#[derive(Debug)]
+pub enum Started {
+    /// New challenge; its first code is being delivered (`record.delivery`
+    /// says how far it got within the first wait).
+    Created(Box<ChallengeRecord>),
+    /// The same request again from the browser already bound to its
+    /// challenge (back/refresh): no new mail.
+    Resumed(ChallengeId),
+}
+
+/// What checking a code did.
+#[derive(Debug)]
+pub enum Checked {
+    Success(Box<ChallengeRecord>),
+    /// Wrong code; more attempts remain.
+    Invalid {
+        attempts_left: u32,
+    },
+    /// The challenge is closed: its cap or the user's budget is spent (the
+    /// last wrong code closes it at once).
+    Locked(Box<ChallengeRecord>),
+    /// Past its TTL (the record while it is kept), or unknown.
+    Expired(Option<Box<ChallengeRecord>>),
+}
+
+/// What asking for a new code did.
+#[derive(Debug)]
+pub enum Resent {
+    Sent(Box<ChallengeRecord>),
+    Cooldown { retry_after_secs: u64 },
+    Exhausted,
+    Expired,
+}
+
+/// The login's own settings, taken from `Settings` once.
+#[derive(Debug, Clone)]
+pub struct LoginRules {
+    pub otp: OtpSettings,
+    /// Retries and send limits.
+    pub mail: MailDelivery,
+    /// Client id -> display name.
+    pub apps: BTreeMap<String, String>,
+    /// Shown when a request names no client.
+    pub product_name: String,
+    /// Our issuer (the assertion's `iss`).
+    pub issuer: String,
+}
+
+/// The login use case. Cheap to share: hold it in an `Arc`, because
+/// deliveries run as tasks of their own and outlive the request that
+/// started them.
+pub struct Login {
+    clock: Arc<dyn Clock>,
+    verifier: RequestVerifier,
+    signer: Arc<AssertionSigner>,
+    store: Arc<AnyStore>,
+    pepper: Pepper,
+    templates: Arc<Templates>,
+    mailer: Arc<Mailer>,
+    metrics: Arc<Metrics>,
+    rules: LoginRules,
+}
+
+/// The parts a [`Login`] works with.
+pub struct LoginParts {
+    pub clock: Arc<dyn Clock>,
+    pub verifier: RequestVerifier,
+    pub signer: Arc<AssertionSigner>,
+    pub store: Arc<AnyStore>,
+    pub pepper: Pepper,
+    pub templates: Arc<Templates>,
+    pub mailer: Arc<Mailer>,
+    pub metrics: Arc<Metrics>,
+}
+
+/// `n` random bytes from the OS CSPRNG, base64url without padding.
+pub fn random_token(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
+    rand_core::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn clamp<T>(name: &'static str, requested: Option<T>, bound: &Bound<T>, jti: &str) -> T
+where
+    T: Ord + Copy + std::fmt::Display,
+{
+    let Some(value) = requested else {
+        return bound.default;
+    };
+    let applied = value.max(bound.min).min(bound.max);
+    if applied != value {
+        tracing::info!(
+            policy = name,
+            requested = %value,
+            applied = %applied,
+            min = %bound.min,
+            max = %bound.max,
+            req_jti = jti,
+            "request otp policy clamped to the configured bounds"
+        );
+    }
+    applied
+}
+
+/// The request's `otp` object clamped to the configured bounds, each clamp logged.
+pub fn effective_policy(
+    requested: Option<&RequestedPolicy>,
+    otp: &OtpSettings,
+    jti: &str,
+) -> Policy {
+    let r = requested.cloned().unwrap_or_default();
+    Policy {
+        length: clamp("length", r.length, &otp.length, jti),
+        ttl_secs: clamp("ttl", r.ttl, &otp.ttl_secs, jti),
+        max_attempts: clamp("max_attempts", r.max_attempts, &otp.max_attempts, jti),
+        resend_cooldown_secs: clamp(
+            "resend_cooldown",
+            r.resend_cooldown,
+            &otp.resend_cooldown_secs,
+            jti,
+        ),
+        max_resends: clamp("max_resends", r.max_resends, &otp.max_resends, jti),
+    }
+}
+
+pub fn locale(record: &ChallengeRecord) -> &str {
+    record.locale.as_deref().unwrap_or("en")
+}
+
+impl Login {
+    pub fn new(parts: LoginParts, rules: LoginRules) -> Login {
+        Login {
+            clock: parts.clock,
+            verifier: parts.verifier,
+            signer: parts.signer,
+            store: parts.store,
+            pepper: parts.pepper,
+            templates: parts.templates,
+            mailer: parts.mailer,
+            metrics: parts.metrics,
+            rules,
+        }
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// Verify the request, claim its jti, create the challenge and start
+    /// delivering the first code; waits at most the first-attempt wait for
+    /// the mail server's answer. `browser_challenge` is the challenge
+    /// cookie, when a browser sent one.
+    pub async fn start(
+        self: &Arc<Self>,
+        request_jwt: &str,
+        browser_challenge: Option<&str>,
+    ) -> Result<Started, LoginError> {
+        let now = self.now();
+        let request = match self.verifier.verify(request_jwt, now).await {
+            Ok(r) => r,
+            Err(rejection) => return Err(self.reject(rejection)),
+        };
+        let newer = Rebind {
+            realm: request.issuer.as_str(),
+            subject: &request.sub,
+            nonce: &request.nonce,
+            return_uri: request.return_uri.as_str(),
+            request_jti: &request.jti,
+        };
+        // Keycloak re-rendered its step (a reload): a new request for the login
+        // this browser already has a live challenge for. Its jti is bound to that
+        // challenge, so a back/refresh re-POST of it resumes too.
+        let same_login = self
+            .same_login_challenge(browser_challenge, &newer, &request.email, now)
+            .await?;
+        let id = same_login.clone().unwrap_or_else(ChallengeId::generate);
+        // Remember the jti for as long as the verifier would still accept the
+        // request: `exp` plus the clock leeway.
+        let accepted_until = request.exp.saturating_add(CLOCK_LEEWAY_SECS);
+        match self
+            .store
+            .claim_jti(&request.jti, &id, accepted_until, now)
+            .await?
+        {
+            JtiClaim::Fresh => {}
+            JtiClaim::Seen(previous) => {
+                let same_browser = browser_challenge.is_some_and(|c| {
+                    subtle::ConstantTimeEq::ct_eq(c.as_bytes(), previous.as_str().as_bytes()).into()
+                });
+                if same_browser && self.store.get(&previous, now).await?.is_some() {
+                    tracing::info!(
+                        challenge = challenge_ref(previous.as_str()),
+                        "request re-posted by its own browser; showing the code page again, no new mail"
+                    );
+                    return Ok(Started::Resumed(previous));
+                }
+                return Err(self.reject(RequestRejection::Replayed));
+            }
+        }
+        let id = match same_login {
+            Some(existing) => match self.store.rebind(&existing, &newer, now).await? {
+                Some(record) => {
+                    tracing::info!(
+                        challenge = challenge_ref(existing.as_str()),
+                        attempts = record.attempts,
+                        "newer request of the same login (re-rendered step); challenge rebound, no new mail"
+                    );
+                    return Ok(Started::Resumed(existing));
+                }
+                // Expired or used in the meantime: a new challenge after all.
+                None => ChallengeId::generate(),
+            },
+            None => id,
+        };
+        let policy = effective_policy(request.otp.as_ref(), &self.rules.otp, &request.jti);
+        let code = Code::generate(policy.length);
+        let record = ChallengeRecord {
+            id: id.clone(),
+            subject: request.sub.clone(),
+            email: request.email.clone(),
+            name: request.name.clone(),
+            locale: request.locale.clone(),
+            realm: request.issuer.as_str().to_string(),
+            azp: request.azp.clone(),
+            nonce: request.nonce.clone(),
+            request_jti: request.jti.clone(),
+            return_uri: request.return_uri.as_str().to_string(),
+            csrf_token: generate_csrf_token(),
+            policy,
+            attempts: 0,
+            resends: 0,
+            created_at: now,
+            last_sent_at: now,
+            expires_at: now.saturating_add_unsigned(policy.ttl_secs),
+            delivery: DeliveryState::Sending,
+            generation: 0,
+            lease_until: self.lease_until(now),
+            sealed_code: seal_code(&self.pepper, &id, 0, &code),
+        };
+        let recipient = self.recipient(&record)?;
+        self.charge_challenge(&record, now).await?;
+        if let Err(limited) = self.charge_send_limits(&recipient, now).await {
+            self.refund_challenge(&record, now).await;
+            return Err(limited);
+        }
+        self.store
+            .create(&record, &mac(&self.pepper, &id, &code), now)
+            .await?;
+        self.metrics.challenges_created.inc();
+        tracing::info!(
+            challenge = challenge_ref(id.as_str()),
+            req_jti = %record.request_jti,
+            realm = %record.realm,
+            azp = record.azp.as_deref().unwrap_or(""),
+            email = %mask_email(&record.email),
+            length = policy.length,
+            ttl = policy.ttl_secs,
+            max_attempts = policy.max_attempts,
+            "challenge created"
+        );
+        let delivery = self.deliver(record.clone(), code).await;
+        Ok(Started::Created(Box::new(ChallengeRecord {
+            delivery,
+            ..record
+        })))
+    }
+
+    /// The challenge named by the browser's cookie, if it is live and was made
+    /// for the same login (realm, subject, nonce) as `newer`.
+    async fn same_login_challenge(
+        &self,
+        browser_challenge: Option<&str>,
+        newer: &Rebind<'_>,
+        email: &str,
+        now: i64,
+    ) -> Result<Option<ChallengeId>, LoginError> {
+        let Some(id) = browser_challenge.and_then(|c| ChallengeId::parse(c).ok()) else {
+            return Ok(None);
+        };
+        Ok(self
+            .store
+            .get(&id, now)
+            .await?
+            // The mailed code went to the record's address: a request for another
+            // address is another login, with its own mail.
+            .filter(|record| record.email == email && newer.matches(record, now))
+            .map(|_| id))
+    }
+
+    /// The record's address, parsed as the mailer will take it. The request
+    /// check already parsed it this way; a record that fails here is corrupt.
+    fn recipient(&self, record: &ChallengeRecord) -> Result<Recipient, LoginError> {
+        Recipient::parse(&record.email)
+            .map_err(|e| LoginError::Internal(format!("stored recipient address {e}")))
+    }
+
+    /// The per-user budget, before a challenge is stored or mailed: refused when
+    /// the user's wrong codes in the window are spent (`user_locked`) or when this
+    /// challenge would exceed the challenges allowed in the window
+    /// (`user_budget_exhausted`). The challenge charge is taken atomically first,
+    /// so concurrent requests cannot all slip under the cap.
+    async fn charge_challenge(&self, record: &ChallengeRecord, now: i64) -> Result<(), LoginError> {
+        let budget = self.rules.otp.user;
+        let user = UserKey::of(record);
+        let usage = self.store.user_usage(&user, now).await?;
+        let refused = if usage.failures >= budget.max_failures {
+            Some("user_locked")
+        } else {
+            let challenges = self
+                .store
+                .charge_user(&user, UserCharge::Challenge, budget.window_secs, now)
+                .await?;
+            (challenges > budget.max_challenges).then_some("user_budget_exhausted")
+        };
+        let Some(reason) = refused else {
+            return Ok(());
+        };
+        self.metrics.rejection(reason);
+        tracing::warn!(
+            reason,
+            realm = %record.realm,
+            req_jti = %record.request_jti,
+            email = %mask_email(&record.email),
+            max_failures = budget.max_failures,
+            max_challenges = budget.max_challenges,
+            window = budget.window_secs,
+            "challenge refused: the user's budget for this window is spent; answering locked, no mail"
+        );
+        Err(LoginError::UserLocked(reason, Box::new(record.clone())))
+    }
+
+    /// Give the challenge charge back: the code never reached the user.
+    async fn refund_challenge(&self, record: &ChallengeRecord, now: i64) {
+        let user = UserKey::of(record);
+        if let Err(e) = self
+            .store
+            .refund_user(&user, UserCharge::Challenge, now)
+            .await
+        {
+            tracing::error!(error = %e, "the user's challenge charge could not be refunded");
+        }
+    }
+
+    fn reject(&self, rejection: RequestRejection) -> LoginError {
+        self.metrics.rejection(rejection.code());
+        tracing::warn!(reason = rejection.code(), detail = %rejection, "request refused");
+        LoginError::Rejected(rejection)
+    }
+
+    /// The application the user signs in to, with its configured display name.
+    pub fn app_info(&self, record: &ChallengeRecord) -> AppInfo {
+        match &record.azp {
+            Some(azp) => AppInfo {
+                client_id: azp.clone(),
+                name: self
+                    .rules
+                    .apps
+                    .get(azp)
+                    .cloned()
+                    .unwrap_or_else(|| azp.clone()),
+            },
+            None => AppInfo {
+                client_id: String::new(),
+                name: self.rules.product_name.clone(),
+            },
+        }
+    }
+
+    /// The challenge `id` as it is now.
+    pub async fn get(&self, id: &ChallengeId) -> Result<Option<ChallengeRecord>, LoginError> {
+        let now = self.now();
+        Ok(self.store.get(id, now).await?)
+    }
+
+    /// [`Login::get`], taking over a delivery whose process died (its lease
+    /// ran out while still `Sending`): it is resumed with the same code. The
+    /// page or client that waits for the code is what drives the recovery.
+    pub async fn status(
+        self: &Arc<Self>,
+        id: &ChallengeId,
+    ) -> Result<Option<ChallengeRecord>, LoginError> {
+        let now = self.now();
+        let Some(record) = self.store.get(id, now).await? else {
+            return Ok(None);
+        };
+        if record.delivery == DeliveryState::Sending
+            && record.lease_until < now
+            && !record.is_expired(now)
+        {
+            return Ok(Some(self.take_over(record, now).await?));
+        }
+        Ok(Some(record))
+    }
+
+    /// Check a submitted code against `record` (read once by the caller) in
+    /// one atomic store step, and count the result. Every wrong code is
+    /// charged to the user's wrong-code budget; once it is spent the code is
+    /// not evaluated and the answer is `Locked`. The wrong code that uses up
+    /// the challenge's last attempt closes it at once (`Locked`), for the
+    /// browser and the API alike. Input that cannot be a code of the
+    /// challenge's length is refused without spending an attempt.
+    pub async fn check_code(
+        &self,
+        record: ChallengeRecord,
+        submitted: &str,
+    ) -> Result<Checked, LoginError> {
+        let now = self.now();
+        let id = record.id.clone();
+        let code = Code::parse(submitted, record.policy.length).map_err(|e| {
+            self.metrics.verification("malformed");
+            LoginError::MalformedCode(e)
+        })?;
+        let budget = self.rules.otp.user;
+        let user = UserKey::of(&record);
+        let usage = self.store.user_usage(&user, now).await?;
+        if usage.failures >= budget.max_failures {
+            self.metrics.verification("locked");
+            tracing::warn!(
+                challenge = challenge_ref(id.as_str()),
+                req_jti = %record.request_jti,
+                reason = "user_locked",
+                max_failures = budget.max_failures,
+                window = budget.window_secs,
+                "code not evaluated: the user's wrong-code budget is spent; answering locked"
+            );
+            // The challenge is left to its own cap and TTL; while the window
+            // lasts every submission to it is answered like this.
+            return Ok(Checked::Locked(Box::new(record)));
+        }
+        let outcome = self
+            .store
+            .verify(&id, &mac(&self.pepper, &id, &code), now)
+            .await?;
+        let checked = match outcome {
+            VerifyOutcome::Success(record) => Checked::Success(record),
+            VerifyOutcome::Expired(record) => Checked::Expired(record),
+            // Reached only by a submission racing the one that closed it.
+            VerifyOutcome::Locked(record) => {
+                self.store
+                    .charge_user(&user, UserCharge::Failure, budget.window_secs, now)
+                    .await?;
+                Checked::Locked(record)
+            }
+            VerifyOutcome::Invalid { attempts_left } => {
+                let failures = self
+                    .store
+                    .charge_user(&user, UserCharge::Failure, budget.window_secs, now)
+                    .await?;
+                // The user's budget can end a challenge before its own cap does.
+                let left = attempts_left.min(budget.max_failures.saturating_sub(failures));
+                if left == 0 {
+                    // The last attempt is spent: close the challenge now
+                    // instead of leaving a form or an id that cannot work.
+                    match self.store.take(&id, now).await? {
+                        Some(record) => Checked::Locked(Box::new(record)),
+                        None => Checked::Expired(None),
+                    }
+                } else {
+                    Checked::Invalid {
+                        attempts_left: left,
+                    }
+                }
+            }
+        };
+        let result = match &checked {
+            Checked::Success(_) => "success",
+            Checked::Invalid { .. } => "invalid",
+            Checked::Locked(_) => "locked",
+            Checked::Expired(_) => "expired",
+        };
+        self.metrics.verification(result);
+        tracing::info!(
+            challenge = challenge_ref(id.as_str()),
+            req_jti = %record.request_jti,
+            result,
+            "code verified"
+        );
+        Ok(checked)
+    }
+
+    /// A new code for the same challenge (cooldown and maximum enforced by
+    /// the store; free after a delivery that failed for good), within the
+    /// send limits.
+    pub async fn resend(self: &Arc<Self>, id: &ChallengeId) -> Result<Resent, LoginError> {
+        let now = self.now();
+        let Some(record) = self.store.get(id, now).await? else {
+            return Ok(Resent::Expired);
+        };
+        if record.is_expired(now) {
+            return Ok(Resent::Expired);
+        }
+        let recipient = self.recipient(&record)?;
+        self.charge_send_limits(&recipient, now).await?;
+        let code = Code::generate(record.policy.length);
+        let sealed = seal_code(&self.pepper, id, record.generation.saturating_add(1), &code);
+        let outcome = self
+            .store
+            .resend(
+                id,
+                &mac(&self.pepper, id, &code),
+                &sealed,
+                self.lease_until(now),
+                now,
+            )
+            .await;
+        let resent = match outcome {
+            Ok(ResendOutcome::Resent(record)) => record,
+            other => {
+                // No new code: the mail it was charged for is not sent.
+                self.refund_send_limits(&recipient, now).await;
+                return match other? {
+                    ResendOutcome::Cooldown { retry_after_secs } => {
+                        Ok(Resent::Cooldown { retry_after_secs })
+                    }
+                    ResendOutcome::Exhausted => Ok(Resent::Exhausted),
+                    ResendOutcome::Expired | ResendOutcome::Resent(_) => Ok(Resent::Expired),
+                };
+            }
+        };
+        tracing::info!(
+            challenge = challenge_ref(id.as_str()),
+            req_jti = %resent.request_jti,
+            generation = resent.generation,
+            resends = resent.resends,
+            "new code issued"
+        );
+        let delivery = self.deliver((*resent).clone(), code).await;
+        Ok(Resent::Sent(Box::new(ChallengeRecord {
+            delivery,
+            ..*resent
+        })))
+    }
+
+    /// Delete and return the challenge (the user cancelled).
+    pub async fn cancel(&self, id: &ChallengeId) -> Result<Option<ChallengeRecord>, LoginError> {
+        let record = self.store.take(id, self.now()).await?;
+        if let Some(record) = &record {
+            tracing::info!(
+                challenge = challenge_ref(id.as_str()),
+                req_jti = %record.request_jti,
+                "challenge cancelled"
+            );
+        }
+        Ok(record)
+    }
+
+    /// Drop an expired challenge (its `expired` assertion is being sent).
+    pub async fn discard(&self, id: &ChallengeId) {
+        let _ = self.store.take(id, self.now()).await;
+    }
+
+    /// Sign the assertion for `record` (docs/protocol.md section 4).
+    pub fn assertion(
+        &self,
+        record: &ChallengeRecord,
+        result: AssertionResult,
+    ) -> Result<String, LoginError> {
+        let now = self.now();
+        let claims = AssertionClaims {
+            iss: self.rules.issuer.clone(),
+            aud: record.realm.clone(),
+            sub: record.subject.clone(),
+            nonce: record.nonce.clone(),
+            req_jti: record.request_jti.clone(),
+            jti: random_token(16),
+            iat: now,
+            exp: now + ASSERTION_TTL_SECS,
+            result,
+            amr: vec!["otp".to_string()],
+            otp_channel: "email".to_string(),
+        };
+        self.signer.sign(&claims).map_err(|e| {
+            tracing::error!(error = %e, "assertion could not be signed");
+            LoginError::Internal("signing".into())
+        })
+    }
+
+    /// Unix seconds until which a delivery started at `now` holds its lease.
+    fn lease_until(&self, now: i64) -> i64 {
+        let secs = self.mailer.attempt_limit().as_secs() + LEASE_MARGIN.as_secs();
+        now.saturating_add_unsigned(secs)
+    }
+}
+
+/// Time a lease holds past one attempt's bound, so a live process renews
+/// it before anyone may take the delivery over.
+const LEASE_MARGIN: Duration = Duration::from_secs(2);
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    /// The hard limits, with a narrower resend policy for the clamping tests.
+    fn otp() -> OtpSettings {
+        OtpSettings {
+            resend_cooldown_secs: Bound {
+                default: 30,
+                min: 10,
+                max: 300,
+            },
+            max_resends: Bound {
+                default: 3,
+                min: 0,
+                max: 5,
+            },
+            ..crate::config::OTP_LIMITS
+        }
+    }
+
+    #[test]
+    fn defaults_apply_without_a_policy() {
+        let p = effective_policy(None, &otp(), "j");
+        assert_eq!(
+            p,
+            Policy {
+                length: 6,
+                ttl_secs: 300,
+                max_attempts: 5,
+                resend_cooldown_secs: 30,
+                max_resends: 3
+            }
+        );
+    }
+
+    #[test]
+    fn requested_values_are_clamped_to_the_bounds() {
+        let requested = RequestedPolicy {
+            length: Some(2),
+            ttl: Some(3600),
+            max_attempts: Some(3),
+            resend_cooldown: None,
+            max_resends: Some(99),
+        };
+        let p = effective_policy(Some(&requested), &otp(), "j");
+        assert_eq!(p.length, 4);
+        assert_eq!(p.ttl_secs, 600);
+        assert_eq!(p.max_attempts, 3);
+        assert_eq!(p.resend_cooldown_secs, 30);
+        assert_eq!(p.max_resends, 5);
+    }
+
+    #[test]
+    fn random_tokens_differ_and_have_the_right_size() {
+        let a = random_token(16);
+        assert_eq!(a.len(), 22);
+        assert_ne!(a, random_token(16));
+    }
+}
