@@ -120,7 +120,7 @@ impl Mailer {
     /// The longest one attempt can take: connect, greeting, TLS, AUTH,
     /// MAIL, RCPT, DATA and the message's reply, each bounded by the timeout.
     pub fn attempt_limit(&self) -> Duration {
-        self.timeout * 8
+        self.timeout * 4
     }
 
     /// One attempt to deliver one code mail.

@@ -1,6 +1,7 @@
 //! Black-box tests: a real app on a free port, real Redis, real SMTP.
 mod api;
 mod browser;
+mod crash;
 mod budget;
 mod demo;
 mod mail;

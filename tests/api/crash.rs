@@ -1,0 +1,157 @@
+//! A sidecar killed with SIGKILL mid-delivery loses no mail: the real binary
+//! with real Redis, killed after it accepted a challenge and before the mail
+//! server's 250; a restarted process delivers the same code when the
+//! client polls the challenge.
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use otp_sidecar::challenge::UserKey;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::support::faulty_smtp::{Fault, FaultySmtp, Stage};
+use crate::support::{RedisServer, TestRealm, SIDECAR_KEY};
+
+/// The real binary on `port` with `config`, killed on drop.
+struct Sidecar(Child);
+
+impl Drop for Sidecar {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn start(config: &std::path::Path, port: u16, client: &reqwest::Client) -> Sidecar {
+    let child = Command::new(env!("CARGO_BIN_EXE_otp-sidecar"))
+        .arg("--config")
+        .arg(config)
+        .arg("run")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let sidecar = Sidecar(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let ready = client
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        if ready {
+            return sidecar;
+        }
+        assert!(Instant::now() < deadline, "not ready in time");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_sidecar_killed_mid_delivery_loses_no_mail() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let redis = RedisServer::start();
+    let realm = TestRealm::start();
+    let smtp = FaultySmtp::start().await;
+    // The mail server sits on every message until the first process is dead.
+    smtp.set_always(
+        Stage::EndOfData,
+        Some(Fault::StallThenReply(Duration::from_secs(60), 451)),
+    );
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let pepper = dir.path().join("pepper");
+    std::fs::write(&pepper, crate::support::realm::random().repeat(2)).unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nbind = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\n\n\
+             [store]\nredis_url = \"{redis}\"\n\n\
+             [mail]\nsmtp_url = \"{smtp}\"\nfrom = \"Acme Login <login@example.com>\"\ntimeout_secs = 1\n\n\
+             [[realms]]\nissuer = \"{issuer}\"\njwks_uri = \"{jwks}\"\n\n\
+             [signing]\nkey_file = \"{key}\"\n\n[secrets]\npepper_file = \"{pepper}\"\n",
+            redis = redis.url(),
+            smtp = smtp.url(),
+            issuer = realm.issuer,
+            jwks = realm.jwks_uri,
+            key = SIDECAR_KEY,
+            pepper = pepper.display(),
+        ),
+    )
+    .unwrap();
+    let client = reqwest::Client::new();
+    let api = |path: &str| format!("http://127.0.0.1:{port}/api/v1/challenges{path}");
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+    };
+
+    let first = start(&config, port, &client).await;
+    let response = client
+        .post(api(""))
+        .json(&json!({ "request": realm.request("crash@example.com", now()) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["delivery"], "sending", "{body}");
+    let id = body["challenge_id"].as_str().unwrap().to_string();
+    // Killed while the mail server still sits on the message.
+    let mut first = first;
+    first.0.kill().unwrap();
+    first.0.wait().unwrap();
+    assert!(smtp.delivered().is_empty());
+    smtp.set_always(Stage::EndOfData, None);
+
+    // The restarted process: the client polls, and the delivery is taken
+    // over once the dead process's lease has run out.
+    let _second = start(&config, port, &client).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        let status: Value = client
+            .get(api(&format!("/{id}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if status["delivery"] != "sending" {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "never delivered: {status}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(status["delivery"], "sent", "{status}");
+    let delivered = smtp.wait_delivered(1, Duration::from_secs(5)).await;
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(delivered[0].to, ["crash@example.com"]);
+    // The code in the mail works, and the user was charged one challenge.
+    let response = client
+        .post(api(&format!("/{id}/verify")))
+        .json(&json!({ "code": delivered[0].code(6) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let user = UserKey::new(&realm.issuer, "user-1");
+    let charged: i64 = redis::cmd("HGET")
+        .arg(format!("{{ch:user:{}}}", user.as_str()))
+        .arg("challenges")
+        .query(&mut conn)
+        .unwrap();
+    assert_eq!(charged, 1);
+}
