@@ -4,6 +4,7 @@
 #   scripts/bench.sh            all benchmarks
 #   scripts/bench.sh core       only the core benchmarks (criterion)
 #   scripts/bench.sh load       only the load benchmark against the service
+#   scripts/bench.sh mail       only the mail send latency (lettre's pool vs ours)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,9 +15,9 @@ fi
 
 which=${1:-all}
 case "$which" in
-    all) benches=(core load) ;;
-    core | load) benches=("$which") ;;
-    *) echo "usage: $0 [all|core|load]" >&2; exit 2 ;;
+    all) benches=(core load mail) ;;
+    core | load | mail) benches=("$which") ;;
+    *) echo "usage: $0 [all|core|load|mail]" >&2; exit 2 ;;
 esac
 
 out_dir=target/bench-reports

@@ -137,12 +137,15 @@ async fn a_reply_that_comes_after_the_timeout_is_never_taken_for_the_next_mail()
 #[tokio::test]
 async fn transient_failures_are_retried_until_the_mail_is_delivered() {
     for (stage, fault, connection_level) in [
-        (Stage::EndOfData, Fault::Reply(451), false),
-        (Stage::MailFrom, Fault::Reply(421), false),
         (Stage::Greeting, Fault::Reply(421), true),
         (Stage::Greeting, Fault::NeverGreet, true),
-        (Stage::EndOfData, Fault::Drop, false),
+        (Stage::Ehlo, Fault::Reply(421), true),
+        (Stage::MailFrom, Fault::Reply(421), false),
+        (Stage::MailFrom, Fault::Reply(451), false),
+        (Stage::RcptTo, Fault::Reply(451), false),
         (Stage::Data, Fault::Reply(451), false),
+        (Stage::EndOfData, Fault::Reply(451), false),
+        (Stage::EndOfData, Fault::Drop, false),
     ] {
         let smtp = FaultySmtp::start().await;
         if connection_level {
@@ -243,6 +246,50 @@ async fn a_refused_mail_is_not_retried_costs_nothing_and_the_next_code_is_free()
         "the challenge was never issued"
     );
     assert_eq!(mails_counted(&app, email), 1);
+}
+
+#[tokio::test]
+async fn a_permanent_refusal_at_any_stage_is_reported_at_once_and_refunded() {
+    for (stage, code, connection_level) in [
+        (Stage::Greeting, 554, true),
+        (Stage::MailFrom, 550, false),
+        (Stage::RcptTo, 550, false),
+        (Stage::Data, 554, false),
+        (Stage::EndOfData, 552, false),
+    ] {
+        let smtp = FaultySmtp::start().await;
+        if connection_level {
+            smtp.push_connection_fault(stage, Fault::Reply(code));
+        } else {
+            smtp.push_fault(stage, Fault::Reply(code));
+        }
+        let app = app_with(&smtp, 20).await;
+        let email = "permanent@example.com";
+        let (status, body) = create(&app, email).await;
+        assert_eq!(status, StatusCode::BAD_GATEWAY, "{stage:?} {code}: {body}");
+        assert_eq!(body["delivery"], "failed");
+        assert!(smtp.delivered().is_empty());
+        assert!(smtp.transactions().len() <= 1, "{stage:?}: not retried");
+        assert_eq!(smtp.connections(), 1, "{stage:?}: not retried");
+        assert_eq!(challenges_charged(&app), 0, "{stage:?}");
+        assert_eq!(mails_counted(&app, email), 0, "{stage:?}");
+        assert!(
+            logs::captured().contains(&format!("\"smtp_reply\":{code}")),
+            "{stage:?}: the server's reply is logged"
+        );
+        // The free new code goes out once the server takes mail.
+        let id = body["challenge_id"].as_str().unwrap();
+        let response = app.api_resend(id).await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED, "{stage:?}");
+        let resent: Value = response.json().await.unwrap();
+        assert_eq!(resent["delivery"], "sent", "{stage:?}: {resent}");
+        let delivered = smtp.wait_delivered(1, Duration::from_secs(10)).await;
+        assert_eq!(
+            app.api_verify(id, &delivered[0].code(6)).await.status(),
+            StatusCode::OK
+        );
+        assert_eq!(mails_counted(&app, email), 1, "{stage:?}");
+    }
 }
 
 #[tokio::test]

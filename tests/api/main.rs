@@ -1,8 +1,8 @@
 //! Black-box tests: a real app on a free port, real Redis, real SMTP.
 mod api;
 mod browser;
-mod crash;
 mod budget;
+mod crash;
 mod demo;
 mod mail;
 mod ops;
