@@ -6,22 +6,32 @@
 //! The walk knows every section's keys (so unknown keys are errors, with the
 //! closest valid key suggested), every value's type and bounds, and then
 //! refuses unsafe combinations.
-//!
-//! SEAM: field names below are used by the rest of the service; extend, do
-//! not rename.
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use secrecy::{ExposeSecret, SecretString};
 use toml::Value;
 use url::Url;
 
+use crate::challenge::{Pepper, PepperError, MIN_PEPPER_LEN};
+use crate::net::is_loopback_host;
+use crate::templates::brand::Rgb;
 use crate::templates::Branding;
 use crate::tokens::Issuer;
 
-/// Validated settings. Constructed only by [`Settings::load`] / [`Settings::embedded`].
+mod values;
+use values::redact;
+pub use values::{RedisUrl, SmtpSecurity, SmtpUrl, ValueError};
+
+/// Validated settings, built by [`Settings::load`] or [`Settings::embedded`].
+///
+/// The fields are public so that tests and start-up can adjust a loaded value.
+/// Every value that came from a string is held parsed ([`RedisUrl`],
+/// [`SmtpUrl`], [`Pepper`], [`Rgb`], [`Issuer`], `Url`), so a hand-made
+/// `Settings` cannot carry an unparsed or malformed one. The cross-field rules
+/// (what is only safe on loopback) are checked by `load`;
+/// `Application::build_on` repeats the ones that guard a public bind.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub server: ServerSettings,
@@ -52,13 +62,13 @@ pub struct ServerSettings {
 #[derive(Debug, Clone)]
 pub struct StoreSettings {
     /// `None`: in-memory store (loopback only).
-    pub redis_url: Option<SecretString>,
+    pub redis_url: Option<RedisUrl>,
 }
 
 #[derive(Debug, Clone)]
 pub struct MailSettings {
     /// `None`: mails go to the local outbox (loopback bind only).
-    pub smtp_url: Option<SecretString>,
+    pub smtp_url: Option<SmtpUrl>,
     pub from: String,
     /// Seconds for connect + each SMTP command.
     pub timeout_secs: u64,
@@ -91,8 +101,9 @@ pub struct SigningSettings {
 
 #[derive(Debug, Clone)]
 pub struct SecretsSettings {
-    /// `None` only with the in-memory store: a random pepper per process.
-    pub pepper_file: Option<PathBuf>,
+    /// The pepper read from `pepper_file`, length-checked. `None` only with
+    /// the in-memory store: a random pepper per process.
+    pub pepper: Option<Pepper>,
 }
 
 /// Bounds and defaults of the code policy; a request's `otp` object is clamped to them.
@@ -140,8 +151,6 @@ pub const DEMO_REALM_PATH: &str = "/demo/realms/demo";
 pub const EMBEDDED_BIND: &str = "127.0.0.1:8080";
 /// Default `aud` of request JWTs.
 pub const DEFAULT_AUDIENCE: &str = "otp-sidecar";
-/// Smallest pepper accepted (bytes).
-pub const MIN_PEPPER_BYTES: usize = 32;
 
 /// Hard limits of the code policy; `[otp]` may narrow them, never widen them.
 pub const OTP_LIMITS: OtpSettings = OtpSettings {
@@ -316,7 +325,7 @@ impl Settings {
                 algorithm: SigningAlgorithm::Es256,
                 audience: DEFAULT_AUDIENCE.into(),
             },
-            secrets: SecretsSettings { pepper_file: None },
+            secrets: SecretsSettings { pepper: None },
             otp: OTP_LIMITS,
             branding: Branding::default(),
             apps: BTreeMap::new(),
@@ -368,31 +377,8 @@ fn default_jwks_uri(issuer: &Issuer) -> Url {
     url
 }
 
-/// `localhost`, 127.0.0.0/8 or ::1.
-pub fn is_loopback_host(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
 fn url_is_loopback(url: &Url) -> bool {
     url.host_str().is_some_and(is_loopback_host)
-}
-
-/// A URL with its password replaced, for messages.
-fn redact(url: &Url) -> String {
-    let mut shown = url.clone();
-    if shown.password().is_some() {
-        let _ = shown.set_password(Some("***"));
-    }
-    shown.to_string()
-}
-
-fn redact_str(raw: &str) -> String {
-    match Url::parse(raw) {
-        Ok(u) => redact(&u),
-        Err(_) => "(unparsable URL, not shown as it may hold a password)".into(),
-    }
 }
 
 /// Every key the walk knows, by section, for "unknown key" suggestions.
@@ -665,20 +651,6 @@ impl Walk {
         Some(PathBuf::from(s))
     }
 
-    fn readable_file(&mut self, key: &str, path: &Path) -> Option<Vec<u8>> {
-        match std::fs::read(path) {
-            Ok(bytes) => Some(bytes),
-            Err(e) => {
-                self.found(
-                    key,
-                    format!("{} which cannot be read ({e})", path.display()),
-                    "a readable file",
-                );
-                None
-            }
-        }
-    }
-
     fn http_url(&mut self, key: &str, raw: &str) -> Option<Url> {
         match Url::parse(raw) {
             Ok(u) if (u.scheme() == "https" || u.scheme() == "http") && u.host_str().is_some() => {
@@ -718,7 +690,7 @@ impl Walk {
         let mail = self.mail(section("mail"));
         let realms = self.realms(root.get("realms"));
         let signing = self.signing(section("signing"));
-        let pepper_file = self.secrets(section("secrets"));
+        let pepper = self.secrets(section("secrets"));
         let otp = self.otp(section("otp"));
         let branding = self.branding(section("branding"));
         let apps = self.apps(section("apps"));
@@ -730,7 +702,7 @@ impl Walk {
             redis: redis_url.as_ref().map(Option::is_some),
             smtp: mail.as_ref().map(|m| m.smtp_url.is_some()),
             key_file: signing.as_ref().map(|s| s.key_file.is_some()),
-            pepper: pepper_file.as_ref().map(Option::is_some),
+            pepper: pepper.as_ref().map(Option::is_some),
         });
 
         let settings = Settings {
@@ -745,9 +717,7 @@ impl Walk {
             mail: mail?,
             realms: realms?,
             signing: signing?,
-            secrets: SecretsSettings {
-                pepper_file: pepper_file?,
-            },
+            secrets: SecretsSettings { pepper: pepper? },
             otp: otp?,
             branding: branding?,
             apps: apps?,
@@ -805,49 +775,26 @@ impl Walk {
     }
 
     /// `Some(None)`: no Redis; `None`: an error was recorded.
-    fn store(&mut self, v: &Value) -> Option<Option<SecretString>> {
+    fn store(&mut self, v: &Value) -> Option<Option<RedisUrl>> {
         let t = self.table("store", v, STORE_KEYS)?;
         if !t.contains_key("redis_url") {
             return Some(None);
         }
         let plaintext_allowed = self.boolean(t, "store", "redis_plaintext").unwrap_or(false);
         let raw = self.string(t, "store", "redis_url")?;
-        match Url::parse(raw) {
-            // Whoever can write to Redis can rewrite challenges (attempts,
-            // address, return target): plaintext only where no one else is on the path.
-            Ok(u)
-                if u.scheme() == "redis"
-                    && !plaintext_allowed
-                    && !u.host_str().is_some_and(is_loopback_host) =>
-            {
-                self.found(
-                    "store.redis_url",
-                    format!("redis:// to {}", u.host_str().unwrap_or("?")),
-                    "rediss:// (TLS), or redis:// to a loopback host; for an in-cluster \
-                     Redis behind a NetworkPolicy, set store.redis_plaintext = true",
-                );
-                None
-            }
-            Ok(u) if matches!(u.scheme(), "redis" | "rediss" | "redis+unix" | "unix") => {
-                Some(Some(SecretString::from(raw.to_string())))
-            }
-            Ok(u) => {
-                self.found(
-                    "store.redis_url",
-                    format!("scheme {}", u.scheme()),
-                    "a redis://, rediss:// or redis+unix:// URL",
-                );
-                None
-            }
-            Err(e) => {
-                self.found(
-                    "store.redis_url",
-                    format!("an unparsable URL ({e})"),
-                    "a redis://, rediss:// or redis+unix:// URL",
-                );
-                None
-            }
+        let url = self.value("store.redis_url", RedisUrl::parse(raw))?;
+        // Whoever can write to Redis can rewrite challenges (attempts,
+        // address, return target): plaintext only where no one else is on the path.
+        if !url.uses_tls() && !url.is_loopback() && !plaintext_allowed {
+            self.found(
+                "store.redis_url",
+                format!("plaintext Redis to {}", url.hosts().join(", ")),
+                "rediss:// or rediss+cluster:// (TLS), or redis:// to a loopback host; \
+                 for an in-cluster Redis behind a NetworkPolicy, set store.redis_plaintext = true",
+            );
+            return None;
         }
+        Some(Some(url))
     }
 
     fn mail(&mut self, v: &Value) -> Option<MailSettings> {
@@ -902,57 +849,19 @@ impl Walk {
         })
     }
 
-    fn smtp_url(&mut self, raw: &str) -> Option<SecretString> {
-        const EXPECTED: &str =
-            "smtps://host:465, smtp://host:587?tls=required, or plain smtp:// to a loopback host";
-        let u = match Url::parse(raw) {
-            Ok(u) => u,
+    fn smtp_url(&mut self, raw: &str) -> Option<SmtpUrl> {
+        self.value("mail.smtp_url", SmtpUrl::parse(raw))
+    }
+
+    /// A typed value, or its error recorded under `key`.
+    fn value<T>(&mut self, key: &str, parsed: Result<T, ValueError>) -> Option<T> {
+        match parsed {
+            Ok(v) => Some(v),
             Err(e) => {
-                self.found(
-                    "mail.smtp_url",
-                    format!("an unparsable URL ({e})"),
-                    EXPECTED,
-                );
-                return None;
-            }
-        };
-        let tls = u
-            .query_pairs()
-            .find(|(k, _)| k == "tls")
-            .map(|(_, v)| v.into_owned());
-        let Some(host) = u.host_str().filter(|h| !h.is_empty()) else {
-            self.found(
-                "mail.smtp_url",
-                format!("{} without a host", redact(&u)),
-                EXPECTED,
-            );
-            return None;
-        };
-        match (u.scheme(), tls.as_deref()) {
-            ("smtps", None | Some("wrapper")) => {}
-            ("smtp", Some("required")) => {}
-            ("smtp", None | Some("none") | Some("opportunistic")) if is_loopback_host(host) => {}
-            ("smtp", _) => {
-                self.found(
-                    "mail.smtp_url",
-                    format!(
-                        "{} (mail to a non-loopback host without required TLS)",
-                        redact(&u)
-                    ),
-                    format!("{EXPECTED}; codes must not cross the network in clear text"),
-                );
-                return None;
-            }
-            (scheme, _) => {
-                self.found(
-                    "mail.smtp_url",
-                    format!("scheme {scheme} in {}", redact(&u)),
-                    EXPECTED,
-                );
-                return None;
+                self.found(key, e.found, e.expected);
+                None
             }
         }
-        Some(SecretString::from(raw.to_string()))
     }
 
     fn realms(&mut self, v: Option<&Value>) -> Option<Vec<RealmSettings>> {
@@ -1149,27 +1058,35 @@ impl Walk {
     }
 
     /// `Some(None)`: no pepper file; `None`: an error was recorded.
-    fn secrets(&mut self, v: &Value) -> Option<Option<PathBuf>> {
+    fn secrets(&mut self, v: &Value) -> Option<Option<Pepper>> {
         let t = self.table("secrets", v, SECRETS_KEYS)?;
         if !t.contains_key("pepper_file") {
             return Some(None);
         }
         let path = self.path(t, "secrets", "pepper_file")?;
-        let bytes = self.readable_file("secrets.pepper_file", &path)?;
-        let len = bytes
-            .iter()
-            .rev()
-            .skip_while(|b| b.is_ascii_whitespace())
-            .count();
-        if len < MIN_PEPPER_BYTES {
-            self.found(
-                "secrets.pepper_file",
-                format!("{} holding {len} bytes", path.display()),
-                format!("at least {MIN_PEPPER_BYTES} random bytes (e.g. `head -c 32 /dev/urandom | base64 > FILE`)"),
-            );
-            return None;
+        match Pepper::from_file(&path) {
+            Ok(pepper) => Some(Some(pepper)),
+            Err(PepperError::TooShort { got }) => {
+                self.found(
+                    "secrets.pepper_file",
+                    format!("{} holding {got} bytes", path.display()),
+                    format!("at least {MIN_PEPPER_LEN} random bytes (e.g. `head -c 32 /dev/urandom | base64 > FILE`)"),
+                );
+                None
+            }
+            Err(PepperError::Read { source, .. }) => {
+                self.found(
+                    "secrets.pepper_file",
+                    format!("{} which cannot be read ({source})", path.display()),
+                    "a readable file",
+                );
+                None
+            }
+            Err(e @ PepperError::InvalidKey) => {
+                self.error("secrets.pepper_file", e.to_string());
+                None
+            }
         }
-        Some(Some(path))
     }
 
     fn otp(&mut self, v: &Value) -> Option<OtpSettings> {
@@ -1315,11 +1232,8 @@ impl Walk {
             ok &= !t.contains_key("logo_url");
         }
         if let Some(color) = self.string(t, "branding", "primary_color") {
-            let valid = color.len() == 7
-                && color.starts_with('#')
-                && color[1..].bytes().all(|c| c.is_ascii_hexdigit());
-            if valid {
-                b.primary_color = color.to_ascii_lowercase();
+            if let Some(rgb) = Rgb::parse(color) {
+                b.primary_color = rgb;
             } else {
                 self.found(
                     "branding.primary_color",
@@ -1404,13 +1318,11 @@ impl Walk {
             if f.pepper == Some(false) {
                 self.error(
                     "secrets.pepper_file",
-                    format!(
-                        "missing {why}; set a file of at least {MIN_PEPPER_BYTES} random bytes"
-                    ),
+                    format!("missing {why}; set a file of at least {MIN_PEPPER_LEN} random bytes"),
                 );
             }
             if f.smtp == Some(false) {
-                self.error("mail.smtp_url", format!("missing {why}; the local outbox is for development only, set smtps:// or smtp://...?tls=required"));
+                self.error("mail.smtp_url", format!("missing {why}; the local outbox is for development only, set smtps:// or smtp:// (STARTTLS required)"));
             }
             if let Some(u) = f.public_url.as_ref().filter(|u| u.scheme() != "https") {
                 self.found(
@@ -1421,7 +1333,7 @@ impl Walk {
             }
         } else {
             if f.redis == Some(true) && f.pepper == Some(false) {
-                self.error("secrets.pepper_file", format!("missing while store.redis_url is set; every instance sharing Redis must use the same pepper, set a file of at least {MIN_PEPPER_BYTES} random bytes"));
+                self.error("secrets.pepper_file", format!("missing while store.redis_url is set; every instance sharing Redis must use the same pepper, set a file of at least {MIN_PEPPER_LEN} random bytes"));
             }
             if let Some(u) = f
                 .public_url
@@ -1462,11 +1374,11 @@ impl Settings {
     /// A short summary for `config check` and the start-up log; never a secret.
     pub fn summary(&self) -> String {
         let store = match &self.store.redis_url {
-            Some(u) => format!("redis {}", redact_str(u.expose_secret())),
+            Some(u) => format!("redis {u}"),
             None => "in-memory".into(),
         };
         let mail = match &self.mail.smtp_url {
-            Some(u) => format!("smtp {}", redact_str(u.expose_secret())),
+            Some(u) => format!("smtp {u}"),
             None => "outbox".into(),
         };
         let key = match &self.signing.key_file {

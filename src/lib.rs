@@ -13,6 +13,7 @@ pub mod error;
 pub mod lint;
 pub mod mail;
 pub mod metrics;
+pub mod net;
 pub mod routes;
 pub mod telemetry;
 pub mod templates;
@@ -54,8 +55,6 @@ pub enum StartupError {
     Templates(String),
     #[error("signing key: {0}")]
     Signing(String),
-    #[error("pepper: {0}")]
-    Pepper(String),
     #[error("store: {0}")]
     Store(String),
     #[error("mail: {0}")]
@@ -240,19 +239,14 @@ async fn app_state(
     let signer = AssertionSigner::from_settings(&settings.signing)
         .map_err(|e| StartupError::Signing(e.to_string()))?;
     let verifier = RequestVerifier::new(&settings.realms, &settings.signing.audience);
-    let pepper = match &settings.secrets.pepper_file {
-        Some(path) => Pepper::from_file(path).map_err(|e| StartupError::Pepper(e.to_string()))?,
-        None => Pepper::random(),
-    };
-    let store = AnyStore::connect(
-        settings
-            .store
-            .redis_url
-            .as_ref()
-            .map(secrecy::ExposeSecret::expose_secret),
-    )
-    .await
-    .map_err(|e| StartupError::Store(e.to_string()))?;
+    let pepper = settings
+        .secrets
+        .pepper
+        .clone()
+        .unwrap_or_else(Pepper::random);
+    let store = AnyStore::connect(settings.store.redis_url.as_ref())
+        .await
+        .map_err(|e| StartupError::Store(e.to_string()))?;
     let mailer = Mailer::from_settings(&settings.mail)?;
     Ok(AppState {
         settings,

@@ -760,6 +760,10 @@ pub(crate) struct RedisServer {
     tls: bool,
 }
 
+fn redis_url(raw: &str) -> crate::config::RedisUrl {
+    crate::config::RedisUrl::parse(raw).unwrap()
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -1147,7 +1151,9 @@ mod redis_single {
     async fn any_store_connects_by_url() {
         bounded(async {
             let server = RedisServer::start();
-            let store = AnyStore::connect(Some(&server.url())).await.unwrap();
+            let store = AnyStore::connect(Some(&redis_url(&server.url())))
+                .await
+                .unwrap();
             assert_eq!(store.kind(), "redis");
             let made = make(&store, policy(), T0).await;
             assert!(matches!(
@@ -1158,7 +1164,7 @@ mod redis_single {
                 VerifyOutcome::Success(_)
             ));
             let port = free_port();
-            let err = AnyStore::connect(Some(&format!("redis://127.0.0.1:{port}")))
+            let err = AnyStore::connect(Some(&redis_url(&format!("redis://127.0.0.1:{port}"))))
                 .await
                 .unwrap_err();
             assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
@@ -1242,15 +1248,18 @@ mod redis_tls {
                 .await
                 .unwrap();
             // The system trust store does not know our test CA.
-            let err = AnyStore::connect(Some(&server.url())).await.unwrap_err();
+            let err = AnyStore::connect(Some(&redis_url(&server.url())))
+                .await
+                .unwrap_err();
             assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
             assert!(err.to_string().contains("UnknownIssuer"), "{err}");
             // Plain text to a TLS port does not get through either.
             let plain = server.url().replace("rediss://", "redis://");
-            assert!(AnyStore::connect(Some(&plain)).await.is_err());
-            let store = AnyStore::connect_with_ca(Some(&server.url()), Some(&server.ca_pem()))
-                .await
-                .unwrap();
+            assert!(AnyStore::connect(Some(&redis_url(&plain))).await.is_err());
+            let store =
+                AnyStore::connect_with_ca(Some(&redis_url(&server.url())), Some(&server.ca_pem()))
+                    .await
+                    .unwrap();
             store.ping().await.unwrap();
         })
         .await;
@@ -1350,7 +1359,9 @@ mod redis_cluster {
     async fn challenges_spread_over_the_nodes_through_any_store() {
         bounded(async {
             let cluster = tokio::task::spawn_blocking(Cluster::start).await.unwrap();
-            let store = AnyStore::connect(Some(&cluster.url())).await.unwrap();
+            let store = AnyStore::connect(Some(&redis_url(&cluster.url())))
+                .await
+                .unwrap();
             assert_eq!(store.kind(), "redis-cluster");
             let made: Vec<Made> = make_many(&store, 30).await;
             // Each node holds some of them: the keys really are spread by slot.
@@ -1366,6 +1377,45 @@ mod redis_cluster {
                     VerifyOutcome::Success(_)
                 ));
             }
+        })
+        .await;
+    }
+
+    /// The operator's path: a `redis+cluster://` URL in a configuration
+    /// file passes `config check` and starts the store.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_cluster_starts_from_a_config_file() {
+        bounded(async {
+            let cluster = tokio::task::spawn_blocking(Cluster::start).await.unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let pepper = dir.path().join("pepper");
+            std::fs::write(&pepper, [7u8; 32]).unwrap();
+            let file = dir.path().join("config.toml");
+            std::fs::write(
+                &file,
+                format!(
+                    "[store]\nredis_url = {:?}\n\n[secrets]\npepper_file = {:?}\n\n\
+                     [[realms]]\nissuer = \"http://127.0.0.1:8081/realms/acme\"\n",
+                    cluster.url(),
+                    pepper.display().to_string(),
+                ),
+            )
+            .unwrap();
+            let checked = crate::config::check_file(&file, &[]);
+            assert!(checked.is_ok(), "{checked:?}");
+            let settings = crate::config::Settings::load_with_env(Some(&file), &[]).unwrap();
+            let url = settings.store.redis_url.as_ref().unwrap();
+            assert!(url.is_cluster());
+            let store = AnyStore::connect(Some(url)).await.unwrap();
+            assert_eq!(store.kind(), "redis-cluster");
+            let made = make(&store, policy(), T0).await;
+            assert!(matches!(
+                store
+                    .verify(&made.record.id, &made.mac(), T0)
+                    .await
+                    .unwrap(),
+                VerifyOutcome::Success(_)
+            ));
         })
         .await;
     }

@@ -191,7 +191,7 @@ fn secrets_never_show_in_debug_summary_or_errors() {
     assert!(s.summary().contains("smtp.example.com"));
     let bad = production(&scratch).replace(
         "smtps://login:smtp-secret-pw@smtp.example.com:465",
-        "smtp://login:smtp-secret-pw@smtp.example.com:25",
+        "smtp://login:smtp-secret-pw@smtp.example.com:587?tls=none",
     );
     let errs = errors(&bad);
     let text = errs.to_string();
@@ -455,7 +455,8 @@ fn smtp_must_be_tls_unless_loopback() {
     let base = production(&scratch);
     let smtps = "smtps://login:smtp-secret-pw@smtp.example.com:465";
     for bad in [
-        "smtp://smtp.example.com:25",
+        // The scheme decides; a query would only suggest a choice that is not there.
+        "smtp://smtp.example.com:587?tls=required",
         "smtp://smtp.example.com:587?tls=opportunistic",
         "smtp://smtp.example.com:587?tls=none",
         "smtps://smtp.example.com:465?tls=opportunistic",
@@ -465,14 +466,22 @@ fn smtp_must_be_tls_unless_loopback() {
         let errs = errors(&base.replace(smtps, bad));
         error_for(&errs, "mail.smtp_url");
     }
-    for good in [
-        "smtp://login:pw@smtp.example.com:587?tls=required",
-        "smtps://smtp.example.com",
-        "smtp://127.0.0.1:2525",
-        "smtp://localhost:25",
-        "smtp://[::1]:2525",
+    for (good, security, port) in [
+        (
+            "smtp://login:pw@smtp.example.com",
+            SmtpSecurity::StartTls,
+            587,
+        ),
+        ("smtp://smtp.example.com:25", SmtpSecurity::StartTls, 25),
+        ("smtps://smtp.example.com", SmtpSecurity::ImplicitTls, 465),
+        ("smtp://127.0.0.1:2525", SmtpSecurity::Plain, 2525),
+        ("smtp://127.0.0.2", SmtpSecurity::Plain, 25),
+        ("smtp://localhost:25", SmtpSecurity::Plain, 25),
+        ("smtp://[::1]:2525", SmtpSecurity::Plain, 2525),
     ] {
-        load(&base.replace(smtps, good)).unwrap_or_else(|e| panic!("{good}: {e}"));
+        let s = load(&base.replace(smtps, good)).unwrap_or_else(|e| panic!("{good}: {e}"));
+        let url = s.mail.smtp_url.unwrap();
+        assert_eq!((url.security(), url.port()), (security, port), "{good}");
     }
 }
 
@@ -856,4 +865,37 @@ fn plaintext_redis_needs_loopback_or_an_explicit_opt_in() {
     assert!(load(&tls)
         .err()
         .is_none_or(|errs| errs.iter().all(|e| e.key != "store.redis_url")));
+}
+
+#[test]
+fn a_redis_cluster_url_passes_config_check() {
+    let scratch = Scratch::new();
+    let base = production(&scratch);
+    let single = "rediss://:redis-secret-pw@redis:6379";
+    for (cluster, tls) in [
+        (
+            "rediss+cluster://:redis-secret-pw@h1:6379,h2:6379,h3:6379",
+            true,
+        ),
+        ("redis+cluster://h1:6379,h2:6379", false),
+    ] {
+        let mut toml = base.replace(single, cluster);
+        if !tls {
+            toml = toml.replace("[store]\n", "[store]\nredis_plaintext = true\n");
+        }
+        let path = scratch.file("cluster.toml", &toml);
+        let report = check_file(&path, &[]).unwrap_or_else(|e| panic!("{cluster}: {e}"));
+        assert!(!report.contains("redis-secret-pw"), "{report}");
+        let s = load(&toml).unwrap();
+        let url = s.store.redis_url.unwrap();
+        assert!(url.is_cluster() && url.uses_tls() == tls, "{cluster}");
+    }
+    // Plaintext to a cluster of non-loopback seeds needs the same opt-in.
+    let errs = errors(&base.replace(single, "redis+cluster://h1:6379,h2:6379"));
+    let e = error_for(&errs, "store.redis_url");
+    assert!(e.message.contains("redis_plaintext = true"), "{e}");
+    // A bad seed is named.
+    let errs = errors(&base.replace(single, "rediss+cluster://h1:6379,h2:port"));
+    let e = error_for(&errs, "store.redis_url");
+    assert!(e.message.contains("h2:port"), "{e}");
 }

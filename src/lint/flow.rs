@@ -602,14 +602,6 @@ fn check_bypass(model: &Model<'_>, fi: usize, k: usize, sink: &mut Sink) {
     }
 }
 
-fn is_loopback(host: &url::Host<&str>) -> bool {
-    match host {
-        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
-        url::Host::Ipv4(ip) => *ip == std::net::Ipv4Addr::LOCALHOST,
-        url::Host::Ipv6(ip) => *ip == std::net::Ipv6Addr::LOCALHOST,
-    }
-}
-
 fn url_problem(value: &str) -> Option<String> {
     let url = match url::Url::parse(value) {
         Ok(u) => u,
@@ -626,9 +618,9 @@ fn url_problem(value: &str) -> Option<String> {
     }
     match url.scheme() {
         "https" => None,
-        "http" if is_loopback(&host) => None,
+        "http" if crate::net::is_loopback_url_host(&host) => None,
         "http" => Some(
-            "uses plain http to a host other than localhost, 127.0.0.1 or ::1; use https".into(),
+            "uses plain http to a host other than localhost, 127.0.0.0/8 or ::1; use https".into(),
         ),
         s => Some(format!("has scheme \"{s}\"; use https")),
     }

@@ -63,7 +63,8 @@ async fn a_stopped_smtp_server_gives_a_502_page() {
     let port = dead.local_addr().unwrap().port();
     drop(dead);
     let app = spawn_app_with(|s| {
-        s.mail.smtp_url = Some(format!("smtp://127.0.0.1:{port}").into());
+        s.mail.smtp_url =
+            Some(otp_sidecar::config::SmtpUrl::parse(&format!("smtp://127.0.0.1:{port}")).unwrap());
     })
     .await;
     let response = app.authorize(&app.request("down@example.com"), None).await;
