@@ -24,10 +24,10 @@ use otp_sidecar::challenge::{
     generate_csrf_token, mac, ChallengeId, ChallengeRecord, Code, CodeMac, MemoryStore, Pepper,
     Policy, RedisStore, Store, VerifyOutcome,
 };
-use otp_sidecar::config::{RealmSettings, SigningAlgorithm};
 use otp_sidecar::tokens::{
     AssertionClaims, AssertionResult, AssertionSigner, Issuer, RequestVerifier,
 };
+use otp_sidecar::tokens::{RealmSettings, SigningAlgorithm};
 use tokio::runtime::Runtime;
 
 mod support;

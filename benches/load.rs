@@ -33,8 +33,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use otp_sidecar::challenge::generate_csrf_token;
-use otp_sidecar::config::SigningAlgorithm;
 use otp_sidecar::tokens::AssertionSigner;
+use otp_sidecar::tokens::SigningAlgorithm;
 use serde_json::{json, Value};
 
 mod support;

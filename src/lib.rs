@@ -273,6 +273,6 @@ fn add_demo_realm(settings: &mut Settings, issuer: &str) -> Result<(), StartupEr
     settings.realms.retain(|r| r.issuer != issuer);
     settings
         .realms
-        .push(config::RealmSettings { issuer, jwks_uri });
+        .push(tokens::RealmSettings { issuer, jwks_uri });
     Ok(())
 }

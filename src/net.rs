@@ -1,5 +1,8 @@
 //! Network facts shared by configuration, the realm linter and the transports.
+use std::fmt;
 use std::net::IpAddr;
+
+use url::Url;
 
 /// `localhost` (any case), any address of 127.0.0.0/8, or `::1`; an IPv6
 /// address may be given in brackets, as it appears in a URL.
@@ -19,6 +22,38 @@ pub fn is_loopback_url_host(host: &url::Host<&str>) -> bool {
         url::Host::Ipv4(ip) => ip.is_loopback(),
         url::Host::Ipv6(ip) => ip.is_loopback(),
     }
+}
+
+/// Why a configured URL is not valid: what was found, what was expected.
+/// Configuration adds the key and where the value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlError {
+    pub found: String,
+    pub expected: String,
+}
+
+impl UrlError {
+    pub(crate) fn new(found: impl Into<String>, expected: impl Into<String>) -> Self {
+        Self {
+            found: found.into(),
+            expected: expected.into(),
+        }
+    }
+}
+
+impl fmt::Display for UrlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "found {}, expected {}", self.found, self.expected)
+    }
+}
+
+/// A URL with its password replaced, for messages.
+pub fn redact(url: &Url) -> String {
+    let mut shown = url.clone();
+    if shown.password().is_some() {
+        let _ = shown.set_password(Some("***"));
+    }
+    shown.to_string()
 }
 
 #[cfg(test)]

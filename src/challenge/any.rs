@@ -2,11 +2,9 @@
 //! (the [`Store`] trait is not object-safe).
 use secrecy::ExposeSecret as _;
 
-use crate::config::RedisUrl;
-
 use super::{
     ChallengeId, ChallengeRecord, ClusterStore, CodeMac, JtiClaim, MemoryStore, Rebind, RedisStore,
-    ResendOutcome, Store, StoreError, UserCharge, UserKey, UserUsage, VerifyOutcome,
+    RedisUrl, ResendOutcome, Store, StoreError, UserCharge, UserKey, UserUsage, VerifyOutcome,
 };
 
 #[derive(Debug)]

@@ -106,6 +106,7 @@ mod any;
 mod code;
 mod memory;
 mod redis;
+mod redis_url;
 #[cfg(test)]
 mod tests;
 
@@ -117,6 +118,7 @@ pub use self::code::{
 };
 pub use self::memory::MemoryStore;
 pub use self::redis::{ClusterStore, RedisStore};
+pub use self::redis_url::RedisUrl;
 
 /// The Redis ACL rules the store needs and nothing more (single server),
 /// e.g. `ACL SETUSER otp on >password ` followed by these. Keep

@@ -15,8 +15,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::{b64url_encode, AssertionClaims};
-use crate::config::{SigningAlgorithm, SigningSettings};
+use super::{b64url_encode, AssertionClaims, SigningSettings};
 
 /// Smallest RSA key we sign with (bits).
 const MIN_RSA_BITS: usize = 2048;
@@ -44,6 +43,14 @@ pub enum KeyError {
     Generate(String),
     #[error("cannot sign: {0}")]
     Sign(String),
+}
+
+/// The algorithm the sidecar signs assertions with (`[signing] algorithm`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigningAlgorithm {
+    Es256,
+    EdDsa,
+    Rs256,
 }
 
 impl SigningAlgorithm {

@@ -7,11 +7,33 @@ mod jwks;
 mod request;
 mod return_uri;
 
-pub use assertion::{thumbprint, AssertionSigner, KeyError};
+pub use assertion::{thumbprint, AssertionSigner, KeyError, SigningAlgorithm};
 pub use request::{RequestVerifier, CLOCK_LEEWAY_SECS, MAX_REQUEST_LIFETIME_SECS};
+
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use url::Url;
+
+/// A realm whose request JWTs are accepted (`[[realms]]`).
+#[derive(Debug, Clone)]
+pub struct RealmSettings {
+    pub issuer: Issuer,
+    /// Default `{issuer}/protocol/openid-connect/certs`.
+    pub jwks_uri: Url,
+}
+
+/// The sidecar's signing key and the audience of request JWTs (`[signing]`).
+#[derive(Debug, Clone)]
+pub struct SigningSettings {
+    /// `None`: ephemeral key (loopback only).
+    pub key_file: Option<PathBuf>,
+    /// Previous public/private keys still published in the JWKS during rotation.
+    pub previous_key_files: Vec<PathBuf>,
+    pub algorithm: SigningAlgorithm,
+    /// `aud` the request JWT must carry (default `otp-sidecar`).
+    pub audience: String,
+}
 
 /// A realm issuer URL as configured, e.g. `https://id.example.com/realms/acme`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

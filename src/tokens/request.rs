@@ -12,8 +12,10 @@ use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
 
 use super::jwks::{self, KeyType, RealmKeys};
-use super::{b64url_decode, Issuer, RequestRejection, RequestedPolicy, ReturnUri, VerifiedRequest};
-use crate::config::RealmSettings;
+use super::{
+    b64url_decode, Issuer, RealmSettings, RequestRejection, RequestedPolicy, ReturnUri,
+    VerifiedRequest,
+};
 
 /// Clock skew tolerated on `exp`, `iat` and `nbf` (seconds).
 pub const CLOCK_LEEWAY_SECS: i64 = 60;

@@ -12,8 +12,8 @@ use tokio::net::TcpListener;
 use url::Url;
 
 use super::*;
-use crate::config::{RealmSettings, SigningAlgorithm};
 use crate::tokens::AssertionSigner;
+use crate::tokens::{RealmSettings, SigningAlgorithm};
 
 const NOW: i64 = 1_800_000_000;
 const ISSUER: &str = "https://id.example.com/realms/acme";
