@@ -252,16 +252,9 @@ impl Settings {
             match std::fs::read_to_string(path) {
                 Ok(text) => match text.parse::<toml::Table>() {
                     Ok(table) => root = table,
-                    Err(e) => walk.error(
-                        "--config",
-                        format!(
-                            "{} is not valid TOML: {}",
-                            path.display(),
-                            e.to_string().trim()
-                        ),
-                    ),
+                    Err(e) => walk.file_error(path, toml_problem(&e)),
                 },
-                Err(e) => walk.error("--config", format!("cannot read {}: {e}", path.display())),
+                Err(e) => walk.file_error(path, format!("cannot read ({e})")),
             }
         }
         let file_unusable = !walk.errors.is_empty();
@@ -335,6 +328,27 @@ impl<T: Copy + PartialOrd> Bound<T> {
             Some(v) if v > self.max => self.max,
             Some(v) => v,
         }
+    }
+}
+
+/// "not valid TOML at line L, column C: what", on one line.
+fn toml_problem(e: &toml::de::Error) -> String {
+    let what = e
+        .message()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
+    // The parser's own position, as it prints it: "TOML parse error at line 1, column 7".
+    let full = e.to_string();
+    match full
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("TOML parse error at "))
+    {
+        Some(at) => format!("not valid TOML at {at}: {what}"),
+        None => format!("not valid TOML: {what}"),
     }
 }
 

@@ -382,30 +382,39 @@ impl Walk {
                 None
             }
         };
+        // The key files are checked whatever else is wrong: an invalid
+        // algorithm must not hide a key file in the wrong format.
+        self.check_keys(
+            algorithm,
+            key_file.as_ref().and_then(|k| k.as_deref()),
+            previous_key_files.as_deref().unwrap_or_default(),
+        );
         let (algorithm, audience, key_file, previous_key_files) =
             (algorithm?, audience?, key_file?, previous_key_files?);
-        let settings = SigningSettings {
+        Some(SigningSettings {
             key_file,
             previous_key_files,
             algorithm,
             audience,
-        };
-        self.check_keys(&settings);
-        Some(settings)
+        })
     }
 
-    /// Loads the configured keys now so a bad file fails `config check`, not the first login.
-    fn check_keys(&mut self, s: &SigningSettings) {
-        if s.key_file.is_none() && s.previous_key_files.is_empty() {
-            return;
-        }
-        if let Err(e) = crate::tokens::AssertionSigner::from_settings(s) {
+    /// Loads the configured keys now so a bad file fails `config check`, not
+    /// the first login; each problem under the key that names the file.
+    fn check_keys(
+        &mut self,
+        algorithm: Option<SigningAlgorithm>,
+        key_file: Option<&std::path::Path>,
+        previous: &[PathBuf],
+    ) {
+        use crate::tokens::{AssertionSigner, KeyError};
+        for e in AssertionSigner::check_key_files(algorithm, key_file, previous) {
             let key = match &e {
-                crate::tokens::KeyError::Read { path, .. }
-                | crate::tokens::KeyError::Invalid { path, .. }
-                | crate::tokens::KeyError::AlgorithmMismatch { path, .. } => {
-                    match s.previous_key_files.iter().position(|p| p == path) {
-                        Some(i) if s.key_file.as_ref() != Some(path) => {
+                KeyError::Read { path, .. }
+                | KeyError::Invalid { path, .. }
+                | KeyError::AlgorithmMismatch { path, .. } => {
+                    match previous.iter().position(|p| p == path) {
+                        Some(i) if key_file != Some(path.as_path()) => {
                             format!("signing.previous_key_files[{i}]")
                         }
                         _ => "signing.key_file".to_string(),

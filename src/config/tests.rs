@@ -361,6 +361,7 @@ fn unreadable_files_are_reported() {
     let missing = std::env::temp_dir().join("otp-sidecar-no-such-file.toml");
     let errs = Settings::load_with_env(Some(&missing), &[]).unwrap_err();
     assert!(errs.0[0].message.contains("cannot read"), "{errs}");
+    assert_eq!(errs.0[0].key, missing.display().to_string());
 
     let errs = errors(&format!(
         r#"{LOCAL}
@@ -379,6 +380,10 @@ dir = "/nonexistent/templates"
     assert!(error_for(&errs, "signing.key_file")
         .message
         .contains("cannot read"));
+    // Every key file is checked, not only up to the first bad one.
+    assert!(error_for(&errs, "signing.previous_key_files[1]")
+        .message
+        .contains("old.pem"));
     assert!(error_for(&errs, "secrets.pepper_file")
         .message
         .contains("cannot be read"));
@@ -402,6 +407,55 @@ fn invalid_toml_reports_where() {
     assert_eq!(errs.len(), 1);
     assert!(errs.0[0].message.contains("not valid TOML"), "{errs}");
     assert!(errs.0[0].message.contains("line 1"), "{errs}");
+    assert!(!errs.0[0].message.contains('\n'), "one line: {errs}");
+    // The file is the key, however it was given (`config check FILE` or `--config FILE`).
+    assert!(errs.0[0].key.ends_with("otp-sidecar.toml"), "{errs}");
+    assert!(!errs.to_string().contains("--config"), "{errs}");
+}
+
+#[test]
+fn the_report_is_the_one_in_the_docs() {
+    let doc = include_str!("../../docs/configuration.md");
+    let block = doc
+        .split("```console\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .unwrap();
+    let mut lines = block.lines();
+    let command = lines.next().unwrap();
+    assert_eq!(
+        command,
+        "$ OTP_SIDECAR__OTP__LENGTH=12 otp-sidecar config check /etc/otp-sidecar/config.toml"
+    );
+    let documented: Vec<&str> = lines.take_while(|l| !l.starts_with('$')).collect();
+    let scratch = Scratch::new();
+    let path = scratch.file(
+        "config.toml",
+        &format!("[server]\nbnid = \"127.0.0.1:8080\"\n{LOCAL}"),
+    );
+    let env = [("OTP_SIDECAR__OTP__LENGTH".to_string(), "12".to_string())];
+    let report = check_file(&path, &env).unwrap_err();
+    let report = report.replace(&path.display().to_string(), "/etc/otp-sidecar/config.toml");
+    assert_eq!(report.lines().collect::<Vec<_>>(), documented);
+}
+
+#[test]
+fn an_invalid_algorithm_does_not_hide_a_key_file_problem() {
+    let scratch = Scratch::new();
+    let sec1 = scratch.file(
+        "sec1.pem",
+        "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n",
+    );
+    let errs = errors(&format!(
+        "{LOCAL}\n[signing]\nalgorithm = \"ES512\"\nkey_file = \"{}\"\n",
+        sec1.display()
+    ));
+    error_for(&errs, "signing.algorithm");
+    let e = error_for(&errs, "signing.key_file");
+    assert!(
+        e.message.contains("holds an EC PRIVATE KEY (not PKCS#8)"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -413,6 +467,8 @@ fn key_algorithm_must_match() {
     let e = error_for(&errs, "signing.key_file");
     assert!(e.message.contains("signing.algorithm is ES256"), "{e}");
     assert!(e.message.contains("EdDSA"), "{e}");
+    assert!(e.message.contains("holds an Ed25519 key"), "{e}");
+    assert!(e.message.contains("or use an ES256 key"), "{e}");
     let ok = load(&format!(
         "{LOCAL}\n[signing]\nkey_file = \"{}\"\nalgorithm = \"EdDSA\"\n",
         key("sidecar-ed25519.pem")

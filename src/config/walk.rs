@@ -77,15 +77,20 @@ impl Walk {
     }
 
     pub(super) fn error(&mut self, key: &str, message: impl Into<String>) {
-        let origin = if key == "--config" {
-            None
-        } else {
-            self.origin(key)
-        };
+        let origin = self.origin(key);
         self.errors.push(ConfigError {
             key: key.to_string(),
             message: message.into(),
             origin,
+        });
+    }
+
+    /// A problem of the file as a whole (unreadable, not TOML): the file is the key.
+    pub(super) fn file_error(&mut self, path: &Path, message: impl Into<String>) {
+        self.errors.push(ConfigError {
+            key: path.display().to_string(),
+            message: message.into(),
+            origin: None,
         });
     }
 

@@ -31,7 +31,7 @@ pub enum KeyError {
     Invalid { path: PathBuf, message: String },
     #[error(
         "{path}: holds {found} key but signing.algorithm is {configured}; \
-         set signing.algorithm = \"{found_alg}\" or use a {configured} key"
+         set signing.algorithm = \"{found_alg}\" or use an {configured} key"
     )]
     AlgorithmMismatch {
         path: PathBuf,
@@ -213,6 +213,39 @@ impl AssertionSigner {
         Ok(signer)
     }
 
+    /// Every problem of the configured key files, each naming its file, for
+    /// `config check`: the current key must be a PKCS#8 private key of
+    /// `algorithm`, each previous one a private or public key. With
+    /// `algorithm` `None` (itself invalid) the files are still checked for
+    /// their format, so one problem does not hide another.
+    pub fn check_key_files(
+        algorithm: Option<SigningAlgorithm>,
+        key_file: Option<&Path>,
+        previous_key_files: &[PathBuf],
+    ) -> Vec<KeyError> {
+        let mut problems = Vec::new();
+        if let Some(path) = key_file {
+            match read(path).and_then(|pem| load_private(path, &pem)) {
+                Ok(key) => match algorithm {
+                    Some(a) if a != key.algorithm => problems.push(KeyError::AlgorithmMismatch {
+                        path: path.to_path_buf(),
+                        found: key.algorithm.key_kind(),
+                        found_alg: key.algorithm.as_str(),
+                        configured: a.as_str(),
+                    }),
+                    _ => {}
+                },
+                Err(e) => problems.push(e),
+            }
+        }
+        for path in previous_key_files {
+            if let Err(e) = read(path).and_then(|pem| load_public(path, &pem)) {
+                problems.push(e);
+            }
+        }
+        problems
+    }
+
     /// A PKCS#8 PEM private key of the given algorithm.
     pub fn from_pem_file(algorithm: SigningAlgorithm, path: &Path) -> Result<Self, KeyError> {
         let pem = read(path)?;
@@ -319,6 +352,21 @@ fn invalid(path: &Path, message: impl Into<String>) -> KeyError {
     }
 }
 
+/// "a" or "an" before a PEM label, as it is read aloud ("an EC …", "an RSA …").
+fn article(label: &str) -> &'static str {
+    let first = label.split_whitespace().next().unwrap_or_default();
+    let spelled_out = matches!(first, "EC" | "RSA" | "SSH2" | "X509");
+    let vowel = first
+        .chars()
+        .next()
+        .is_some_and(|c| "AEIOUaeiou".contains(c));
+    if spelled_out || vowel {
+        "an"
+    } else {
+        "a"
+    }
+}
+
 fn parse_pem(path: &Path, pem: &[u8]) -> Result<pem::Pem, KeyError> {
     let parsed = pem::parse(pem).map_err(|e| invalid(path, format!("not a PEM file ({e})")))?;
     match parsed.tag() {
@@ -326,8 +374,9 @@ fn parse_pem(path: &Path, pem: &[u8]) -> Result<pem::Pem, KeyError> {
         "EC PRIVATE KEY" | "RSA PRIVATE KEY" => Err(invalid(
             path,
             format!(
-                "holds a {} (not PKCS#8); convert it with \
+                "holds {} {} (not PKCS#8); convert it with \
                  `openssl pkcs8 -topk8 -nocrypt -in OLD -out NEW`",
+                article(parsed.tag()),
                 parsed.tag()
             ),
         )),
@@ -337,7 +386,10 @@ fn parse_pem(path: &Path, pem: &[u8]) -> Result<pem::Pem, KeyError> {
         )),
         other => Err(invalid(
             path,
-            format!("holds a {other} block, expected PRIVATE KEY (PKCS#8)"),
+            format!(
+                "holds {} {other} block, expected PRIVATE KEY (PKCS#8)",
+                article(other)
+            ),
         )),
     }
 }
