@@ -21,8 +21,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
 use otp_sidecar::challenge::{
-    generate_csrf_token, mac, ChallengeId, ChallengeRecord, Code, CodeMac, MemoryStore, Pepper,
-    Policy, RedisStore, Store, VerifyOutcome,
+    mac, ChallengeId, ChallengeRecord, Code, CodeMac, MemoryStore, NewChallenge, Pepper, Policy,
+    RedisStore, Store, VerifyOutcome,
 };
 use otp_sidecar::tokens::{
     AssertionClaims, AssertionResult, AssertionSigner, Issuer, RequestVerifier,
@@ -171,7 +171,7 @@ fn challenge(pepper: &Pepper, now: i64) -> (ChallengeRecord, CodeMac) {
     let id = ChallengeId::generate();
     let code = Code::generate(policy.length);
     let code_mac = mac(pepper, &id, &code);
-    let record = ChallengeRecord {
+    let new = NewChallenge {
         subject: "0b5e4c7e-1d2f-4a3b-9c8d-7e6f5a4b3c2d".into(),
         email: "jane@example.com".into(),
         name: Some("Jane Doe".into()),
@@ -181,15 +181,8 @@ fn challenge(pepper: &Pepper, now: i64) -> (ChallengeRecord, CodeMac) {
         nonce: format!("nonce-{id}"),
         request_jti: format!("jti-{id}"),
         return_uri: support::RETURN_URI.into(),
-        csrf_token: generate_csrf_token(),
-        policy,
-        attempts: 0,
-        resends: 0,
-        created_at: now,
-        last_sent_at: now,
-        expires_at: now + 300,
-        id,
     };
+    let record = ChallengeRecord::new(id, new, policy, now);
     (record, code_mac)
 }
 

@@ -265,11 +265,8 @@ async fn app_state(
 
 /// The embedded default trusts its own demo realm, at the URL it really serves.
 fn add_demo_realm(settings: &mut Settings, issuer: &str) -> Result<(), StartupError> {
-    let issuer_url = url::Url::parse(issuer).map_err(|e| StartupError::Demo(e.to_string()))?;
-    let jwks_uri = url::Url::parse(&format!("{issuer}/protocol/openid-connect/certs"))
-        .map_err(|e| StartupError::Demo(e.to_string()))?;
-    let issuer = tokens::Issuer::parse(issuer_url.as_str())
-        .map_err(|e| StartupError::Demo(e.to_string()))?;
+    let issuer = tokens::Issuer::parse(issuer).map_err(StartupError::Demo)?;
+    let jwks_uri = issuer.default_jwks_uri();
     settings.realms.retain(|r| r.issuer != issuer);
     settings
         .realms

@@ -189,7 +189,59 @@ pub struct ChallengeRecord {
     pub expires_at: i64,
 }
 
+/// Who a new challenge is for and where the browser returns: what the
+/// verified request gives to [`ChallengeRecord::new`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewChallenge {
+    pub subject: String,
+    pub email: String,
+    pub name: Option<String>,
+    pub locale: Option<String>,
+    /// Realm issuer of the request.
+    pub realm: String,
+    pub azp: Option<String>,
+    pub nonce: String,
+    pub request_jti: String,
+    /// A `ReturnUri` that passed the issuer check.
+    pub return_uri: String,
+}
+
 impl ChallengeRecord {
+    /// A fresh challenge made at `now`: no attempt or resend yet, a new CSRF
+    /// token, expiring `policy.ttl_secs` later.
+    pub fn new(id: ChallengeId, new: NewChallenge, policy: Policy, now: i64) -> ChallengeRecord {
+        let NewChallenge {
+            subject,
+            email,
+            name,
+            locale,
+            realm,
+            azp,
+            nonce,
+            request_jti,
+            return_uri,
+        } = new;
+        ChallengeRecord {
+            id,
+            subject,
+            email,
+            name,
+            locale,
+            realm,
+            azp,
+            nonce,
+            request_jti,
+            return_uri,
+            csrf_token: generate_csrf_token(),
+            policy,
+            attempts: 0,
+            resends: 0,
+            created_at: now,
+            last_sent_at: now,
+            expires_at: now.saturating_add_unsigned(policy.ttl_secs),
+        }
+    }
+
     /// True once the code no longer verifies (`now > expires_at`).
     pub fn is_expired(&self, now: i64) -> bool {
         now > self.expires_at

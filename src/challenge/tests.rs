@@ -27,7 +27,7 @@ fn policy() -> Policy {
 
 fn record(policy: Policy, now: i64) -> ChallengeRecord {
     let id = ChallengeId::generate();
-    ChallengeRecord {
+    let new = NewChallenge {
         subject: "f0e1d2c3-user".into(),
         email: "jane@example.com".into(),
         name: Some("Jane Doe".into()),
@@ -37,15 +37,8 @@ fn record(policy: Policy, now: i64) -> ChallengeRecord {
         nonce: format!("nonce-{id}"),
         request_jti: format!("jti-{id}"),
         return_uri: "https://id.example.com/realms/acme/login-actions/authenticate?code=x".into(),
-        csrf_token: generate_csrf_token(),
-        policy,
-        attempts: 0,
-        resends: 0,
-        created_at: now,
-        last_sent_at: now,
-        expires_at: now + i64::try_from(policy.ttl_secs).unwrap(),
-        id,
-    }
+    };
+    ChallengeRecord::new(id, new, policy, now)
 }
 
 /// A stored challenge, the code that was mailed and the pepper it was MACed with.

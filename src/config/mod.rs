@@ -131,10 +131,11 @@ pub struct Bound<T> {
 
 /// Prefix of environment overrides: `OTP_SIDECAR__SERVER__BIND` -> `server.bind`.
 pub const ENV_PREFIX: &str = "OTP_SIDECAR__";
-/// Path of the demo realm below the sidecar's public URL (embedded default).
-pub const DEMO_REALM_PATH: &str = "/demo/realms/demo";
-/// Address of the embedded default.
-pub const EMBEDDED_BIND: &str = "127.0.0.1:8080";
+/// Address of the embedded default, and the default of `server.bind`.
+pub const EMBEDDED_BIND: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::new(
+    std::net::Ipv4Addr::LOCALHOST,
+    8080,
+));
 /// Default `aud` of request JWTs.
 pub const DEFAULT_AUDIENCE: &str = "otp-sidecar";
 
@@ -273,18 +274,17 @@ impl Settings {
     }
 
     /// The `cargo run` default: loopback, in-memory store, outbox, ephemeral
-    /// ES256 key and the demo realm the sidecar serves itself.
+    /// ES256 key. No realm here: start-up adds the demo realm the sidecar
+    /// serves itself (`add_demo_realm` in `src/lib.rs`), at the URL it really
+    /// listens on.
     pub fn embedded() -> Settings {
-        let bind = SocketAddr::from(([127, 0, 0, 1], 8080));
-        Self::embedded_at(bind)
+        Self::embedded_at(EMBEDDED_BIND)
     }
 
-    /// The embedded default on another loopback address (tests bind a free port
-    /// first, then pass its address here so the demo realm's issuer matches).
+    /// The embedded default on another loopback address (tests bind a free
+    /// port first, then pass its address here so the public URL matches).
     pub fn embedded_at(bind: SocketAddr) -> Settings {
         let public_url = loopback_url(bind);
-        let issuer = demo_issuer(&public_url);
-        let jwks_uri = default_jwks_uri(&issuer);
         Settings {
             server: ServerSettings {
                 bind,
@@ -297,7 +297,7 @@ impl Settings {
                 from: DEFAULT_FROM.into(),
                 timeout_secs: DEFAULT_MAIL_TIMEOUT_SECS,
             },
-            realms: vec![RealmSettings { issuer, jwks_uri }],
+            realms: Vec::new(),
             signing: SigningSettings {
                 key_file: None,
                 previous_key_files: Vec::new(),
@@ -310,23 +310,6 @@ impl Settings {
             apps: BTreeMap::new(),
             templates_dir: None,
             embedded: true,
-        }
-    }
-
-    /// The public URL without trailing slash, as the assertion `iss`.
-    pub fn issuer(&self) -> &str {
-        self.server.public_url.as_str().trim_end_matches('/')
-    }
-}
-
-impl<T: Copy + PartialOrd> Bound<T> {
-    /// `requested` limited to `min..=max`; `None` gives the default.
-    pub fn clamp(&self, requested: Option<T>) -> T {
-        match requested {
-            None => self.default,
-            Some(v) if v < self.min => self.min,
-            Some(v) if v > self.max => self.max,
-            Some(v) => v,
         }
     }
 }
@@ -360,21 +343,6 @@ const MAX_MAIL_TIMEOUT_SECS: u64 = 120;
 fn loopback_url(bind: SocketAddr) -> Url {
     // A SocketAddr always prints as a valid authority (IPv6 in brackets).
     Url::parse(&format!("http://{bind}")).expect("http://{socket address} is a valid URL")
-}
-
-fn demo_issuer(public_url: &Url) -> Issuer {
-    let base = public_url.path().trim_end_matches('/');
-    Issuer::with_path(public_url, &format!("{base}{DEMO_REALM_PATH}"))
-}
-
-fn default_jwks_uri(issuer: &Issuer) -> Url {
-    let mut url = issuer.url().clone();
-    let path = format!(
-        "{}/protocol/openid-connect/certs",
-        url.path().trim_end_matches('/')
-    );
-    url.set_path(&path);
-    url
 }
 
 impl Settings {

@@ -109,13 +109,13 @@ impl Walk {
                     self.found(
                         "server.bind",
                         format!("{s:?}"),
-                        "an address:port such as 127.0.0.1:8080 or [::]:8080",
+                        format!("an address:port such as {EMBEDDED_BIND} or [::]:8080"),
                     );
                     None
                 }
             },
             None if t.contains_key("bind") => None,
-            None => Some(SocketAddr::from(([127, 0, 0, 1], 8080))),
+            None => Some(EMBEDDED_BIND),
         };
         let public_url = match self.string(t, "server", "public_url") {
             Some(raw) => self.http_url("server.public_url", raw).and_then(|u| {
@@ -291,7 +291,7 @@ impl Walk {
             let plain_http_allowed = self.boolean(t, &prefix, "jwks_plain_http").unwrap_or(false);
             match (issuer, jwks_uri) {
                 (Some(issuer), Some(jwks_uri)) => {
-                    let jwks_uri = jwks_uri.unwrap_or_else(|| default_jwks_uri(&issuer));
+                    let jwks_uri = jwks_uri.unwrap_or_else(|| issuer.default_jwks_uri());
                     // Whoever can change the realm's keys in transit can forge
                     // requests: plain http only where no one else is on the path.
                     let plain_remote = jwks_uri.scheme() == "http"
@@ -674,7 +674,8 @@ impl Walk {
 }
 
 impl<T: Copy> Bound<T> {
-    pub(super) fn map<U>(self, f: impl Fn(T) -> U) -> Bound<U> {
+    /// The same bound with each value converted.
+    pub fn map<U>(self, f: impl Fn(T) -> U) -> Bound<U> {
         Bound {
             default: f(self.default),
             min: f(self.min),

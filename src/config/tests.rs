@@ -115,28 +115,17 @@ fn no_configuration_at_all_is_the_embedded_default() {
     assert!(s.embedded);
     assert_eq!(s.server.bind.to_string(), "127.0.0.1:8080");
     assert_eq!(s.server.public_url.as_str(), "http://127.0.0.1:8080/");
-    assert_eq!(s.issuer(), "http://127.0.0.1:8080");
     assert!(!s.server.secure_cookies);
     assert!(s.store.redis_url.is_none() && s.mail.smtp_url.is_none());
     assert!(s.signing.key_file.is_none());
     assert_eq!(s.signing.algorithm, SigningAlgorithm::Es256);
     assert_eq!(s.signing.audience, "otp-sidecar");
-    assert_eq!(s.realms.len(), 1);
-    assert_eq!(
-        s.realms[0].issuer.as_str(),
-        "http://127.0.0.1:8080/demo/realms/demo"
-    );
-    assert_eq!(
-        s.realms[0].jwks_uri.as_str(),
-        "http://127.0.0.1:8080/demo/realms/demo/protocol/openid-connect/certs"
-    );
+    // The demo realm is added at start-up, where it is served (tests/api/demo.rs).
+    assert!(s.realms.is_empty());
     assert_eq!(s.otp.length.default, 6);
 
     let other = Settings::embedded_at("127.0.0.1:41234".parse().unwrap());
-    assert_eq!(
-        other.realms[0].issuer.as_str(),
-        "http://127.0.0.1:41234/demo/realms/demo"
-    );
+    assert_eq!(other.server.public_url.as_str(), "http://127.0.0.1:41234/");
 }
 
 #[test]
@@ -157,7 +146,6 @@ fn a_production_config_loads() {
     assert!(!s.embedded);
     assert_eq!(s.server.bind.to_string(), "0.0.0.0:8080");
     assert_eq!(s.server.public_url.as_str(), "https://id.example.com/otp");
-    assert_eq!(s.issuer(), "https://id.example.com/otp");
     assert!(s.server.secure_cookies);
     assert_eq!(s.mail.from, "Acme Login <login@example.com>");
     assert_eq!(s.mail.timeout_secs, 10);
@@ -510,9 +498,10 @@ max = 2
     );
     assert_eq!(o.resend_cooldown_secs.default, 0);
     assert_eq!((o.max_resends.default, o.max_resends.max), (0, 2));
-    assert_eq!(o.ttl_secs.clamp(Some(900)), 300);
-    assert_eq!(o.ttl_secs.clamp(Some(10)), 60);
-    assert_eq!(o.ttl_secs.clamp(None), 120);
+    assert_eq!(
+        (o.ttl_secs.default, o.ttl_secs.min, o.ttl_secs.max),
+        (120, 60, 300)
+    );
 
     let errs = errors(&format!(
         r#"{LOCAL}

@@ -12,6 +12,7 @@ use super::doc::{bool_of, int_of, scalar_text, BoolVal, IntVal, Node, Pointer, P
 use super::otp_policy::closest;
 use super::rules;
 use super::Sink;
+use crate::config::OTP_LIMITS;
 
 pub const AUTHENTICATOR_ID: &str = "otp-sidecar";
 
@@ -43,19 +44,27 @@ pub enum Check {
     Bool,
 }
 
+/// `min..=max` of a hard limit of the sidecar, as a [`Check::Range`].
+macro_rules! range {
+    ($bound:ident) => {
+        Check::Range(OTP_LIMITS.$bound.min as i64, OTP_LIMITS.$bound.max as i64)
+    };
+}
+
 /// The authenticator's config keys (keycloak-flow's `OtpSidecarConfig`): whether
 /// it refuses to run without the key, and the check its value gets. Bounds are
-/// the sidecar's; keys left out take the authenticator's defaults.
+/// the sidecar's hard limits ([`OTP_LIMITS`]; a test keeps the Java copy
+/// equal); keys left out take the authenticator's defaults.
 pub const CONFIG_KEYS: [(&str, bool, Check); 10] = [
     ("otp.sidecar.public.url", true, Check::Url),
     ("otp.sidecar.jwks.url", true, Check::Url),
     ("otp.sidecar.issuer", true, Check::Url),
     ("otp.sidecar.audience", false, Check::Any),
-    ("otp.code.length", false, Check::Range(4, 10)),
-    ("otp.ttl", false, Check::Range(60, 600)),
-    ("otp.max.attempts", false, Check::Range(1, 10)),
-    ("otp.resend.cooldown", false, Check::Range(0, 600)),
-    ("otp.max.resends", false, Check::Range(0, 10)),
+    ("otp.code.length", false, range!(length)),
+    ("otp.ttl", false, range!(ttl_secs)),
+    ("otp.max.attempts", false, range!(max_attempts)),
+    ("otp.resend.cooldown", false, range!(resend_cooldown_secs)),
+    ("otp.max.resends", false, range!(max_resends)),
     ("otp.require.verified.email", false, Check::Bool),
 ];
 

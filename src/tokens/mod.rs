@@ -71,13 +71,15 @@ impl Issuer {
         Ok(Self(url))
     }
 
-    /// `base` with its path replaced; for issuers the service derives itself.
-    pub(crate) fn with_path(base: &Url, path: &str) -> Self {
-        let mut url = base.clone();
-        url.set_query(None);
-        url.set_fragment(None);
-        url.set_path(path.trim_end_matches('/'));
-        Self(url)
+    /// Where Keycloak publishes the realm's keys: `{issuer}/protocol/openid-connect/certs`.
+    pub fn default_jwks_uri(&self) -> Url {
+        let mut url = self.0.clone();
+        let path = format!(
+            "{}/protocol/openid-connect/certs",
+            url.path().trim_end_matches('/')
+        );
+        url.set_path(&path);
+        url
     }
 
     pub fn as_str(&self) -> &str {

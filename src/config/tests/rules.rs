@@ -103,7 +103,7 @@ fn public_url_must_be_https_unless_loopback() {
         "{LOCAL}\n[server]\npublic_url = \"http://localhost:8080/otp\"\n"
     ))
     .unwrap();
-    assert_eq!(ok.issuer(), "http://localhost:8080/otp");
+    assert_eq!(ok.server.public_url.as_str(), "http://localhost:8080/otp");
     assert!(!ok.server.secure_cookies);
 }
 

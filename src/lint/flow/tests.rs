@@ -380,3 +380,59 @@ fn url_checks() {
     assert!(url_problem("ftp://a.example").is_some());
     assert!(url_problem("not a url").is_some());
 }
+
+/// The OTP limits are written in Rust ([`OTP_LIMITS`], which [`CONFIG_KEYS`]
+/// derives from) and in the Java authenticator (`OtpSidecarConfig`'s
+/// `Bounds`): the Java copy must be equal, default included.
+#[test]
+fn the_java_authenticator_has_the_same_limits_and_defaults() {
+    let java = include_str!(
+        "../../../keycloak-flow/src/main/java/dev/otpsidecar/keycloak/OtpSidecarConfig.java"
+    );
+    let constant = |name: &str| -> String {
+        let decl = format!("public static final String {name} = \"");
+        let start = java.find(&decl).unwrap_or_else(|| panic!("no {name}")) + decl.len();
+        java[start..].split('"').next().unwrap().to_string()
+    };
+    let mut bounds = std::collections::BTreeMap::new();
+    for line in java.lines() {
+        let Some(args) = line
+            .split("= new Bounds(")
+            .nth(1)
+            .and_then(|rest| rest.split(')').next())
+        else {
+            continue;
+        };
+        let parts: Vec<&str> = args.split(',').map(str::trim).collect();
+        let [key, min, max, default] = parts[..] else {
+            panic!("unexpected Bounds: {line}");
+        };
+        let n = |s: &str| s.parse::<i64>().unwrap();
+        bounds.insert(constant(key), (n(min), n(max), n(default)));
+    }
+    let l = OTP_LIMITS;
+    let rust = [
+        ("otp.code.length", l.length.map(i64::from)),
+        ("otp.ttl", l.ttl_secs.map(|v| v as i64)),
+        ("otp.max.attempts", l.max_attempts.map(i64::from)),
+        (
+            "otp.resend.cooldown",
+            l.resend_cooldown_secs.map(|v| v as i64),
+        ),
+        ("otp.max.resends", l.max_resends.map(i64::from)),
+    ];
+    assert_eq!(bounds.len(), rust.len(), "{bounds:?}");
+    for (key, b) in rust {
+        assert_eq!(
+            bounds.get(key),
+            Some(&(b.min, b.max, b.default)),
+            "{key}: Java OtpSidecarConfig differs from config::OTP_LIMITS"
+        );
+        let linted = CONFIG_KEYS.iter().find(|(k, _, _)| *k == key).unwrap();
+        assert!(matches!(linted.2, Check::Range(lo, hi) if (lo, hi) == (b.min, b.max)));
+    }
+    assert_eq!(
+        constant("DEFAULT_AUDIENCE"),
+        crate::config::DEFAULT_AUDIENCE
+    );
+}

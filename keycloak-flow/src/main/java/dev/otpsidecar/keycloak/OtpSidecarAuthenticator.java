@@ -68,18 +68,12 @@ public class OtpSidecarAuthenticator implements Authenticator {
             sendRequest(context, true);
             return;
         }
-        OtpSidecarConfig config = configOrFailSafe(context);
-        if (config == null) {
+        Ready ready = readyOrRefused(context);
+        if (ready == null) {
             return;
         }
-        UserModel user = context.getUser();
-        if (user == null) {
-            misconfigured(context, "no user identified before the otp-sidecar step");
-            return;
-        }
-        if (refuseIfLockedOut(context, user)) {
-            return;
-        }
+        OtpSidecarConfig config = ready.config();
+        UserModel user = ready.user();
 
         String assertion = form.getFirst(ASSERTION_PARAM);
         if (assertion == null || assertion.isBlank()) {
@@ -128,18 +122,12 @@ public class OtpSidecarAuthenticator implements Authenticator {
     }
 
     private void sendRequest(AuthenticationFlowContext context, boolean freshNonce) {
-        OtpSidecarConfig config = configOrFailSafe(context);
-        if (config == null) {
+        Ready ready = readyOrRefused(context);
+        if (ready == null) {
             return;
         }
-        UserModel user = context.getUser();
-        if (user == null) {
-            misconfigured(context, "no user identified before the otp-sidecar step");
-            return;
-        }
-        if (refuseIfLockedOut(context, user)) {
-            return;
-        }
+        OtpSidecarConfig config = ready.config();
+        UserModel user = ready.user();
         String email = user.getEmail();
         if (email == null || email.isBlank()) {
             refuseUser(context, user, "no_email", "otpSidecarErrorNoEmail");
@@ -203,6 +191,30 @@ public class OtpSidecarAuthenticator implements Authenticator {
                 .setAttribute("otpSidecarRequest", requestJwt)
                 .createForm(REDIRECT_TEMPLATE);
         context.challenge(page);
+    }
+
+    /** What both the request and the assertion side need before they may go on. */
+    private record Ready(OtpSidecarConfig config, UserModel user) {
+    }
+
+    /**
+     * The one guard of {@link #authenticate}/{@link #action}: a usable config, a user identified by an
+     * earlier step, and that user not locked out. Otherwise the page and event are done and null returned.
+     */
+    private Ready readyOrRefused(AuthenticationFlowContext context) {
+        OtpSidecarConfig config = configOrFailSafe(context);
+        if (config == null) {
+            return null;
+        }
+        UserModel user = context.getUser();
+        if (user == null) {
+            misconfigured(context, "no user identified before the otp-sidecar step");
+            return null;
+        }
+        if (refuseIfLockedOut(context, user)) {
+            return null;
+        }
+        return new Ready(config, user);
     }
 
     /** Parses the config; when it is unusable shows a clear page, emits an event and returns null. */
