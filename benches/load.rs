@@ -1,4 +1,4 @@
-//! Load benchmark of the real service through its JSON API (PROTOCOL.md
+//! Load benchmark of the real service through its JSON API (docs/protocol.md
 //! section 6), once with the Redis store and once with the in-memory store.
 //!
 //! For each store it starts the release binary `otp-sidecar run --config ...`

@@ -200,7 +200,7 @@ impl Application {
 }
 
 /// Headers every response gets unless the handler set its own (the redirect
-/// page widens `form-action`; static assets and the JWKS may be cached).
+/// page drops `form-action`; static assets and the JWKS may be cached).
 fn security_headers() -> DefaultHeaders {
     DefaultHeaders::new()
         .add((header::CACHE_CONTROL, "no-store"))

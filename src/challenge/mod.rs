@@ -1,9 +1,8 @@
 //! Challenges: code generation, the MAC we store instead of the code, and the
 //! [`Store`] that enforces TTL, attempt caps, resend rules and one use.
 //!
-//! SEAM (owned by the challenge work): the types and trait below are what
-//! routes use; extend, do not rename. Both stores (memory, Redis) must pass
-//! the same behavioural suite (`tests.rs`).
+//! Every store (memory, Redis, Redis Cluster) must pass the same behavioural
+//! suite (`tests.rs`).
 //!
 //! # Semantics every store implements
 //!

@@ -1,7 +1,4 @@
 //! Request verification (realm JWKS) and assertion signing (our key, our JWKS).
-//!
-//! SEAM (owned by the config/tokens work): the types and signatures below are
-//! what routes and challenges use; extend, do not rename.
 mod assertion;
 mod jwks;
 mod request;
@@ -90,7 +87,7 @@ impl Issuer {
     }
 }
 
-/// A return target that passed the issuer check of PROTOCOL.md section 2.5.
+/// A return target that passed the issuer check of docs/protocol.md section 2 (the `return_uri` row).
 /// Only `tokens` can build one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReturnUri(String);
@@ -193,7 +190,7 @@ pub enum AssertionResult {
     Expired,
 }
 
-/// Claims of the assertion JWT (PROTOCOL.md section 4).
+/// Claims of the assertion JWT (docs/protocol.md section 4).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AssertionClaims {
     pub iss: String,

@@ -1,4 +1,4 @@
-//! Every refusal of PROTOCOL.md section 2, against a realm JWKS served over
+//! Every refusal of docs/protocol.md section 2, against a realm JWKS served over
 //! real HTTP on loopback by the test itself.
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};

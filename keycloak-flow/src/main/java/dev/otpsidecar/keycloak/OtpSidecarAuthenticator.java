@@ -27,7 +27,7 @@ import org.keycloak.models.UserModel;
 import org.keycloak.services.Urls;
 
 /**
- * Hands the email one-time-code step to the otp-sidecar (PROTOCOL.md sections 1 and 5):
+ * Hands the email one-time-code step to the otp-sidecar (docs/protocol.md sections 1 and 4):
  * authenticate() sends the browser to the sidecar with a signed request, action() checks the
  * assertion the browser brings back. Every non-success is an event and a page with "send a new code".
  */
@@ -37,7 +37,7 @@ public class OtpSidecarAuthenticator implements Authenticator {
 
     /** Auth-session note holding the nonce of the pending request. */
     public static final String NONCE_NOTE = "otp-sidecar.nonce";
-    /** Form field the sidecar posts back (PROTOCOL.md section 4). */
+    /** Form field the sidecar posts back (docs/protocol.md section 4). */
     public static final String ASSERTION_PARAM = "assertion";
     /** Form field of our error page's "send a new code" button. */
     public static final String RESTART_PARAM = "restart";

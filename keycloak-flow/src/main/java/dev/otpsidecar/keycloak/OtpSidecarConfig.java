@@ -37,7 +37,7 @@ public final class OtpSidecarConfig {
     public static final Bounds RESEND_COOLDOWN_BOUNDS = new Bounds(RESEND_COOLDOWN, 0, 600, 30);
     public static final Bounds MAX_RESENDS_BOUNDS = new Bounds(MAX_RESENDS, 0, 10, 3);
 
-    /** The request's `otp` policy object (PROTOCOL.md section 1). */
+    /** The request's `otp` policy object (docs/protocol.md section 1). */
     public record OtpPolicy(int length, int ttl, int maxAttempts, int resendCooldown, int maxResends) {
     }
 
