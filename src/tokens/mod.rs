@@ -1,5 +1,6 @@
 //! Request verification (realm JWKS) and assertion signing (our key, our JWKS).
 mod assertion;
+mod der;
 mod jwks;
 mod request;
 mod return_uri;
