@@ -21,13 +21,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
 use otp_sidecar::challenge::{
-    generate_csrf_token, mac, seal_code, ChallengeId, ChallengeRecord, Code, CodeMac,
-    DeliveryState, MemoryStore, Pepper, Policy, RedisStore, Store, VerifyOutcome,
+    mac, seal_code, ChallengeId, ChallengeRecord, Code, CodeMac, MemoryStore, NewChallenge, Pepper,
+    Policy, RedisStore, Store, VerifyOutcome,
 };
-use otp_sidecar::config::{RealmSettings, SigningAlgorithm};
 use otp_sidecar::tokens::{
     AssertionClaims, AssertionResult, AssertionSigner, Issuer, RequestVerifier,
 };
+use otp_sidecar::tokens::{RealmSettings, SigningAlgorithm};
 use tokio::runtime::Runtime;
 
 mod support;
@@ -171,7 +171,7 @@ fn challenge(pepper: &Pepper, now: i64) -> (ChallengeRecord, CodeMac) {
     let id = ChallengeId::generate();
     let code = Code::generate(policy.length);
     let code_mac = mac(pepper, &id, &code);
-    let record = ChallengeRecord {
+    let new = NewChallenge {
         subject: "0b5e4c7e-1d2f-4a3b-9c8d-7e6f5a4b3c2d".into(),
         email: "jane@example.com".into(),
         name: Some("Jane Doe".into()),
@@ -181,19 +181,9 @@ fn challenge(pepper: &Pepper, now: i64) -> (ChallengeRecord, CodeMac) {
         nonce: format!("nonce-{id}"),
         request_jti: format!("jti-{id}"),
         return_uri: support::RETURN_URI.into(),
-        csrf_token: generate_csrf_token(),
-        policy,
-        attempts: 0,
-        resends: 0,
-        created_at: now,
-        last_sent_at: now,
-        expires_at: now + 300,
-        delivery: DeliveryState::Sending,
-        generation: 0,
-        lease_until: now + 30,
-        sealed_code: seal_code(pepper, &id, 0, &code),
-        id,
     };
+    let sealed = seal_code(pepper, &id, 0, &code);
+    let record = ChallengeRecord::new(id, new, policy, now).with_delivery(sealed, now + 30);
     (record, code_mac)
 }
 

@@ -1,4 +1,4 @@
-//! Load benchmark of the real service through its JSON API (PROTOCOL.md
+//! Load benchmark of the real service through its JSON API (docs/protocol.md
 //! section 6), once with the Redis store and once with the in-memory store.
 //!
 //! For each store it starts the release binary `otp-sidecar run --config ...`
@@ -33,8 +33,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use otp_sidecar::challenge::generate_csrf_token;
-use otp_sidecar::config::SigningAlgorithm;
 use otp_sidecar::tokens::AssertionSigner;
+use otp_sidecar::tokens::SigningAlgorithm;
 use serde_json::{json, Value};
 
 mod support;

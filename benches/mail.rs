@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use otp_sidecar::config::SmtpUrl;
 use otp_sidecar::mail::SmtpDelivery;
-use secrecy::SecretString;
 
 #[path = "support/smtp.rs"]
 mod smtp;
@@ -75,8 +75,8 @@ fn main() {
             .port(sink.port)
             .timeout(Some(timeout))
             .build();
-        let ours = SmtpDelivery::from_url(&SecretString::from(sink.url()), timeout)
-            .unwrap_or_else(|e| panic!("SmtpDelivery: {e}"));
+        let url = SmtpUrl::parse(&sink.url()).unwrap_or_else(|e| panic!("sink URL: {e}"));
+        let ours = SmtpDelivery::new(&url, timeout).unwrap_or_else(|e| panic!("SmtpDelivery: {e}"));
         let (mut a, mut b) = (Vec::new(), Vec::new());
         // One warm-up send each: connections are made, then reused.
         for n in 0..=mails {

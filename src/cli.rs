@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::Settings;
 use crate::telemetry;
+use crate::templates::cli::TemplatesCommand;
 use crate::Application;
 
 #[derive(Debug, Parser)]
@@ -65,30 +66,6 @@ pub enum RealmCommand {
 pub enum ConfigCommand {
     /// Validate FILE plus any OTP_SIDECAR__* overrides; print every problem (exit 1) or a summary.
     Check { file: PathBuf },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum TemplatesCommand {
-    /// Parse every template and message file (built-ins merged with DIR), render
-    /// each with sample data in every locale, report every problem; exit 1 on any.
-    Check {
-        /// Override directory (any subset of the built-in files).
-        dir: Option<PathBuf>,
-    },
-    /// Serve a live gallery of every mail and page in every locale, reloaded
-    /// when a file in DIR changes.
-    Preview {
-        dir: Option<PathBuf>,
-        /// Loopback address to serve on.
-        #[arg(long, default_value = "127.0.0.1:8090")]
-        bind: std::net::SocketAddr,
-    },
-    /// Render every sample of every template in every locale to files under OUT.
-    Render {
-        dir: Option<PathBuf>,
-        #[arg(long)]
-        out: PathBuf,
-    },
 }
 
 pub fn run(cli: Cli) -> ExitCode {

@@ -14,6 +14,7 @@ pub mod lint;
 pub mod login;
 pub mod mail;
 pub mod metrics;
+pub mod net;
 pub mod routes;
 pub mod telemetry;
 pub mod templates;
@@ -56,8 +57,6 @@ pub enum StartupError {
     Templates(String),
     #[error("signing key: {0}")]
     Signing(String),
-    #[error("pepper: {0}")]
-    Pepper(String),
     #[error("store: {0}")]
     Store(String),
     #[error("mail: {0}")]
@@ -203,7 +202,7 @@ impl Application {
 }
 
 /// Headers every response gets unless the handler set its own (the redirect
-/// page widens `form-action`; static assets and the JWKS may be cached).
+/// page drops `form-action`; static assets and the JWKS may be cached).
 fn security_headers() -> DefaultHeaders {
     DefaultHeaders::new()
         .add((header::CACHE_CONTROL, "no-store"))
@@ -242,19 +241,14 @@ async fn app_state(
     let signer = AssertionSigner::from_settings(&settings.signing)
         .map_err(|e| StartupError::Signing(e.to_string()))?;
     let verifier = RequestVerifier::new(&settings.realms, &settings.signing.audience);
-    let pepper = match &settings.secrets.pepper_file {
-        Some(path) => Pepper::from_file(path).map_err(|e| StartupError::Pepper(e.to_string()))?,
-        None => Pepper::random(),
-    };
-    let store = AnyStore::connect(
-        settings
-            .store
-            .redis_url
-            .as_ref()
-            .map(secrecy::ExposeSecret::expose_secret),
-    )
-    .await
-    .map_err(|e| StartupError::Store(e.to_string()))?;
+    let pepper = settings
+        .secrets
+        .pepper
+        .clone()
+        .unwrap_or_else(Pepper::random);
+    let store = AnyStore::connect(settings.store.redis_url.as_ref())
+        .await
+        .map_err(|e| StartupError::Store(e.to_string()))?;
     let mailer = Arc::new(Mailer::from_settings(&settings.mail)?);
     let signer = Arc::new(signer);
     let store = Arc::new(store);
@@ -296,14 +290,11 @@ async fn app_state(
 
 /// The embedded default trusts its own demo realm, at the URL it really serves.
 fn add_demo_realm(settings: &mut Settings, issuer: &str) -> Result<(), StartupError> {
-    let issuer_url = url::Url::parse(issuer).map_err(|e| StartupError::Demo(e.to_string()))?;
-    let jwks_uri = url::Url::parse(&format!("{issuer}/protocol/openid-connect/certs"))
-        .map_err(|e| StartupError::Demo(e.to_string()))?;
-    let issuer = tokens::Issuer::parse(issuer_url.as_str())
-        .map_err(|e| StartupError::Demo(e.to_string()))?;
+    let issuer = tokens::Issuer::parse(issuer).map_err(StartupError::Demo)?;
+    let jwks_uri = issuer.default_jwks_uri();
     settings.realms.retain(|r| r.issuer != issuer);
     settings
         .realms
-        .push(config::RealmSettings { issuer, jwks_uri });
+        .push(tokens::RealmSettings { issuer, jwks_uri });
     Ok(())
 }

@@ -1,7 +1,7 @@
 """The otp-sidecar step inside a real Keycloak, with a stand-in for the sidecar.
 
 The stand-in publishes a JWKS and signs assertions with a fresh EC P-256 key, exactly as
-PROTOCOL.md section 4 describes, so every check of section 5 can be driven on purpose
+docs/protocol.md section 4 describes, so every check Keycloak makes (same section) can be driven on purpose
 (wrong nonce, tampered, replayed, locked, ...). Checks the pages, the events with their
 reasons, Keycloak's brute-force counter, and the three wirings (browser flow, conditional
 sub-flow, step-up with Level of Authentication). The real sidecar is exercised by the

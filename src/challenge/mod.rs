@@ -1,9 +1,8 @@
 //! Challenges: code generation, the MAC we store instead of the code, and the
 //! [`Store`] that enforces TTL, attempt caps, resend rules and one use.
 //!
-//! SEAM (owned by the challenge work): the types and trait below are what
-//! routes use; extend, do not rename. Both stores (memory, Redis) must pass
-//! the same behavioural suite (`tests.rs`).
+//! Every store (memory, Redis, Redis Cluster) must pass the same behavioural
+//! suite (`tests.rs`).
 //!
 //! # Semantics every store implements
 //!
@@ -106,6 +105,7 @@ mod any;
 mod code;
 mod memory;
 mod redis;
+mod redis_url;
 mod seal;
 #[cfg(test)]
 mod tests;
@@ -118,6 +118,7 @@ pub use self::code::{
 };
 pub use self::memory::MemoryStore;
 pub use self::redis::{ClusterStore, RedisStore};
+pub use self::redis_url::RedisUrl;
 pub use self::seal::{seal_code, unseal_code};
 
 /// The Redis ACL rules the store needs and nothing more (single server),
@@ -284,7 +285,73 @@ pub struct RateCount {
     pub resets_at: i64,
 }
 
+/// Who a new challenge is for and where the browser returns: what the
+/// verified request gives to [`ChallengeRecord::new`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewChallenge {
+    pub subject: String,
+    pub email: String,
+    pub name: Option<String>,
+    pub locale: Option<String>,
+    /// Realm issuer of the request.
+    pub realm: String,
+    pub azp: Option<String>,
+    pub nonce: String,
+    pub request_jti: String,
+    /// A `ReturnUri` that passed the issuer check.
+    pub return_uri: String,
+}
+
 impl ChallengeRecord {
+    /// A fresh challenge made at `now`: no attempt or resend yet, a new CSRF
+    /// token, expiring `policy.ttl_secs` later.
+    pub fn new(id: ChallengeId, new: NewChallenge, policy: Policy, now: i64) -> ChallengeRecord {
+        let NewChallenge {
+            subject,
+            email,
+            name,
+            locale,
+            realm,
+            azp,
+            nonce,
+            request_jti,
+            return_uri,
+        } = new;
+        ChallengeRecord {
+            id,
+            subject,
+            email,
+            name,
+            locale,
+            realm,
+            azp,
+            nonce,
+            request_jti,
+            return_uri,
+            csrf_token: generate_csrf_token(),
+            policy,
+            attempts: 0,
+            resends: 0,
+            created_at: now,
+            last_sent_at: now,
+            expires_at: now.saturating_add_unsigned(policy.ttl_secs),
+            delivery: DeliveryState::Sending,
+            generation: 0,
+            lease_until: now,
+            sealed_code: String::new(),
+        }
+    }
+
+    /// The first code's delivery: its sealed copy ([`seal_code`]) and the
+    /// lease the delivering process holds until `lease_until`.
+    pub fn with_delivery(self, sealed_code: String, lease_until: i64) -> ChallengeRecord {
+        ChallengeRecord {
+            sealed_code,
+            lease_until,
+            ..self
+        }
+    }
+
     /// True once the code no longer verifies (`now > expires_at`).
     pub fn is_expired(&self, now: i64) -> bool {
         now > self.expires_at

@@ -115,28 +115,17 @@ fn no_configuration_at_all_is_the_embedded_default() {
     assert!(s.embedded);
     assert_eq!(s.server.bind.to_string(), "127.0.0.1:8080");
     assert_eq!(s.server.public_url.as_str(), "http://127.0.0.1:8080/");
-    assert_eq!(s.issuer(), "http://127.0.0.1:8080");
     assert!(!s.server.secure_cookies);
     assert!(s.store.redis_url.is_none() && s.mail.smtp_url.is_none());
     assert!(s.signing.key_file.is_none());
     assert_eq!(s.signing.algorithm, SigningAlgorithm::Es256);
     assert_eq!(s.signing.audience, "otp-sidecar");
-    assert_eq!(s.realms.len(), 1);
-    assert_eq!(
-        s.realms[0].issuer.as_str(),
-        "http://127.0.0.1:8080/demo/realms/demo"
-    );
-    assert_eq!(
-        s.realms[0].jwks_uri.as_str(),
-        "http://127.0.0.1:8080/demo/realms/demo/protocol/openid-connect/certs"
-    );
+    // The demo realm is added at start-up, where it is served (tests/api/demo.rs).
+    assert!(s.realms.is_empty());
     assert_eq!(s.otp.length.default, 6);
 
     let other = Settings::embedded_at("127.0.0.1:41234".parse().unwrap());
-    assert_eq!(
-        other.realms[0].issuer.as_str(),
-        "http://127.0.0.1:41234/demo/realms/demo"
-    );
+    assert_eq!(other.server.public_url.as_str(), "http://127.0.0.1:41234/");
 }
 
 #[test]
@@ -157,7 +146,6 @@ fn a_production_config_loads() {
     assert!(!s.embedded);
     assert_eq!(s.server.bind.to_string(), "0.0.0.0:8080");
     assert_eq!(s.server.public_url.as_str(), "https://id.example.com/otp");
-    assert_eq!(s.issuer(), "https://id.example.com/otp");
     assert!(s.server.secure_cookies);
     assert_eq!(s.mail.from, "Acme Login <login@example.com>");
     assert_eq!(s.mail.timeout_secs, 10);
@@ -191,7 +179,7 @@ fn secrets_never_show_in_debug_summary_or_errors() {
     assert!(s.summary().contains("smtp.example.com"));
     let bad = production(&scratch).replace(
         "smtps://login:smtp-secret-pw@smtp.example.com:465",
-        "smtp://login:smtp-secret-pw@smtp.example.com:25",
+        "smtp://login:smtp-secret-pw@smtp.example.com:587?tls=none",
     );
     let errs = errors(&bad);
     let text = errs.to_string();
@@ -361,6 +349,7 @@ fn unreadable_files_are_reported() {
     let missing = std::env::temp_dir().join("otp-sidecar-no-such-file.toml");
     let errs = Settings::load_with_env(Some(&missing), &[]).unwrap_err();
     assert!(errs.0[0].message.contains("cannot read"), "{errs}");
+    assert_eq!(errs.0[0].key, missing.display().to_string());
 
     let errs = errors(&format!(
         r#"{LOCAL}
@@ -379,6 +368,10 @@ dir = "/nonexistent/templates"
     assert!(error_for(&errs, "signing.key_file")
         .message
         .contains("cannot read"));
+    // Every key file is checked, not only up to the first bad one.
+    assert!(error_for(&errs, "signing.previous_key_files[1]")
+        .message
+        .contains("old.pem"));
     assert!(error_for(&errs, "secrets.pepper_file")
         .message
         .contains("cannot be read"));
@@ -402,6 +395,55 @@ fn invalid_toml_reports_where() {
     assert_eq!(errs.len(), 1);
     assert!(errs.0[0].message.contains("not valid TOML"), "{errs}");
     assert!(errs.0[0].message.contains("line 1"), "{errs}");
+    assert!(!errs.0[0].message.contains('\n'), "one line: {errs}");
+    // The file is the key, however it was given (`config check FILE` or `--config FILE`).
+    assert!(errs.0[0].key.ends_with("otp-sidecar.toml"), "{errs}");
+    assert!(!errs.to_string().contains("--config"), "{errs}");
+}
+
+#[test]
+fn the_report_is_the_one_in_the_docs() {
+    let doc = include_str!("../../docs/configuration.md");
+    let block = doc
+        .split("```console\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .unwrap();
+    let mut lines = block.lines();
+    let command = lines.next().unwrap();
+    assert_eq!(
+        command,
+        "$ OTP_SIDECAR__OTP__LENGTH=12 otp-sidecar config check /etc/otp-sidecar/config.toml"
+    );
+    let documented: Vec<&str> = lines.take_while(|l| !l.starts_with('$')).collect();
+    let scratch = Scratch::new();
+    let path = scratch.file(
+        "config.toml",
+        &format!("[server]\nbnid = \"127.0.0.1:8080\"\n{LOCAL}"),
+    );
+    let env = [("OTP_SIDECAR__OTP__LENGTH".to_string(), "12".to_string())];
+    let report = check_file(&path, &env).unwrap_err();
+    let report = report.replace(&path.display().to_string(), "/etc/otp-sidecar/config.toml");
+    assert_eq!(report.lines().collect::<Vec<_>>(), documented);
+}
+
+#[test]
+fn an_invalid_algorithm_does_not_hide_a_key_file_problem() {
+    let scratch = Scratch::new();
+    let sec1 = scratch.file(
+        "sec1.pem",
+        "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n",
+    );
+    let errs = errors(&format!(
+        "{LOCAL}\n[signing]\nalgorithm = \"ES512\"\nkey_file = \"{}\"\n",
+        sec1.display()
+    ));
+    error_for(&errs, "signing.algorithm");
+    let e = error_for(&errs, "signing.key_file");
+    assert!(
+        e.message.contains("holds an EC PRIVATE KEY (not PKCS#8)"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -413,108 +455,14 @@ fn key_algorithm_must_match() {
     let e = error_for(&errs, "signing.key_file");
     assert!(e.message.contains("signing.algorithm is ES256"), "{e}");
     assert!(e.message.contains("EdDSA"), "{e}");
+    assert!(e.message.contains("holds an Ed25519 key"), "{e}");
+    assert!(e.message.contains("or use an ES256 key"), "{e}");
     let ok = load(&format!(
         "{LOCAL}\n[signing]\nkey_file = \"{}\"\nalgorithm = \"EdDSA\"\n",
         key("sidecar-ed25519.pem")
     ))
     .unwrap();
     assert_eq!(ok.signing.algorithm, SigningAlgorithm::EdDsa);
-}
-
-#[test]
-fn non_loopback_bind_needs_redis_key_pepper_smtp_and_https() {
-    let errs = errors(
-        r#"
-[server]
-bind = "0.0.0.0:8080"
-public_url = "http://id.example.com/otp"
-
-[[realms]]
-issuer = "https://id.example.com/realms/acme"
-"#,
-    );
-    for key in [
-        "store.redis_url",
-        "signing.key_file",
-        "secrets.pepper_file",
-        "mail.smtp_url",
-        "server.public_url",
-    ] {
-        let e = error_for(&errs, key);
-        assert!(e.message.contains("0.0.0.0:8080"), "{e}");
-    }
-    assert_eq!(errs.len(), 5, "{errs}");
-
-    let errs = errors("[server]\nbind = \"[::]:8080\"\n");
-    error_for(&errs, "server.public_url"); // required off loopback
-}
-
-#[test]
-fn smtp_must_be_tls_unless_loopback() {
-    let scratch = Scratch::new();
-    let base = production(&scratch);
-    let smtps = "smtps://login:smtp-secret-pw@smtp.example.com:465";
-    for bad in [
-        "smtp://smtp.example.com:25",
-        "smtp://smtp.example.com:587?tls=opportunistic",
-        "smtp://smtp.example.com:587?tls=none",
-        "smtps://smtp.example.com:465?tls=opportunistic",
-        "http://smtp.example.com",
-        "smtp://",
-    ] {
-        let errs = errors(&base.replace(smtps, bad));
-        error_for(&errs, "mail.smtp_url");
-    }
-    for good in [
-        "smtp://login:pw@smtp.example.com:587?tls=required",
-        "smtps://smtp.example.com",
-        "smtp://127.0.0.1:2525",
-        "smtp://localhost:25",
-        "smtp://[::1]:2525",
-    ] {
-        load(&base.replace(smtps, good)).unwrap_or_else(|e| panic!("{good}: {e}"));
-    }
-}
-
-#[test]
-fn pepper_rules() {
-    let scratch = Scratch::new();
-    // Redis needs a pepper even on loopback.
-    let errs = errors(&format!(
-        "{LOCAL}\n[store]\nredis_url = \"redis://127.0.0.1:6379\"\n"
-    ));
-    assert!(error_for(&errs, "secrets.pepper_file")
-        .message
-        .contains("store.redis_url"));
-    // Too short.
-    let short = scratch.file("short", "0123456789abcdef0123456789abcd\n");
-    let errs = errors(&format!(
-        "{LOCAL}\n[secrets]\npepper_file = \"{}\"\n",
-        short.display()
-    ));
-    assert!(error_for(&errs, "secrets.pepper_file")
-        .message
-        .contains("30 bytes"));
-    let ok = load(&format!(
-        "{LOCAL}\n[store]\nredis_url = \"redis://127.0.0.1:6379\"\n[secrets]\npepper_file = \"{}\"\n",
-        scratch.pepper().display()
-    ))
-    .unwrap();
-    assert!(ok.store.redis_url.is_some());
-}
-
-#[test]
-fn public_url_must_be_https_unless_loopback() {
-    let errs = errors(&format!(
-        "{LOCAL}\n[server]\npublic_url = \"http://id.example.com\"\n"
-    ));
-    error_for(&errs, "server.public_url");
-    let ok = load(&format!(
-        "{LOCAL}\n[server]\npublic_url = \"http://localhost:8080/otp\"\n"
-    ))
-    .unwrap();
-    assert_eq!(ok.issuer(), "http://localhost:8080/otp");
-    assert!(!ok.server.secure_cookies);
 }
 
 #[test]
@@ -550,9 +498,10 @@ max = 2
     );
     assert_eq!(o.resend_cooldown_secs.default, 0);
     assert_eq!((o.max_resends.default, o.max_resends.max), (0, 2));
-    assert_eq!(o.ttl_secs.clamp(Some(900)), 300);
-    assert_eq!(o.ttl_secs.clamp(Some(10)), 60);
-    assert_eq!(o.ttl_secs.clamp(None), 120);
+    assert_eq!(
+        (o.ttl_secs.default, o.ttl_secs.min, o.ttl_secs.max),
+        (120, 60, 300)
+    );
 
     let errs = errors(&format!(
         r#"{LOCAL}
@@ -814,46 +763,5 @@ fn user_budget_has_defaults_bounds_and_env_overrides() {
         .contains("an integer"));
 }
 
-#[test]
-fn realm_keys_over_plain_http_need_loopback_or_an_explicit_opt_in() {
-    let remote = r#"
-[[realms]]
-issuer = "https://id.example.com/realms/acme"
-jwks_uri = "http://keycloak.internal:8080/realms/acme/protocol/openid-connect/certs"
-"#;
-    let errs = load(remote).unwrap_err();
-    let e = error_for(&errs, "realms[0].jwks_uri");
-    assert!(e.message.contains("jwks_plain_http = true"), "{e}");
-
-    let opted_in = format!("{remote}jwks_plain_http = true\n");
-    let s = load(&opted_in).unwrap();
-    assert_eq!(s.realms[0].jwks_uri.host_str(), Some("keycloak.internal"));
-
-    // The opt-in is a boolean, read from the environment too.
-    let errs = load(&format!("{remote}jwks_plain_http = \"yes\"\n")).unwrap_err();
-    error_for(&errs, "realms[0].jwks_plain_http");
-
-    // Loopback (the sidecar beside Keycloak in one pod) needs no opt-in.
-    let s = load(LOCAL).unwrap();
-    assert_eq!(s.realms[0].jwks_uri.scheme(), "http");
-}
-
-#[test]
-fn plaintext_redis_needs_loopback_or_an_explicit_opt_in() {
-    let remote =
-        format!("{LOCAL}\n[store]\nredis_url = \"redis://:secret@redis.internal:6379/0\"\n");
-    let errs = load(&remote).unwrap_err();
-    let e = error_for(&errs, "store.redis_url");
-    assert!(e.message.contains("redis_plaintext = true"), "{e}");
-    assert!(!e.to_string().contains("secret"), "{e}");
-
-    let opted_in = format!("{remote}redis_plaintext = true\n");
-    let errs = load(&opted_in).err();
-    // Accepted as a URL; what may still be missing is unrelated to TLS.
-    assert!(errs.is_none_or(|errs| errs.iter().all(|e| e.key != "store.redis_url")));
-
-    let tls = format!("{LOCAL}\n[store]\nredis_url = \"rediss://redis.internal:6380/0\"\n");
-    assert!(load(&tls)
-        .err()
-        .is_none_or(|errs| errs.iter().all(|e| e.key != "store.redis_url")));
-}
+/// What is only safe on loopback, and the typed values behind it.
+mod rules;

@@ -12,6 +12,7 @@ use super::doc::{bool_of, int_of, scalar_text, BoolVal, IntVal, Node, Pointer, P
 use super::otp_policy::closest;
 use super::rules;
 use super::Sink;
+use crate::config::OTP_LIMITS;
 
 pub const AUTHENTICATOR_ID: &str = "otp-sidecar";
 
@@ -43,19 +44,27 @@ pub enum Check {
     Bool,
 }
 
+/// `min..=max` of a hard limit of the sidecar, as a [`Check::Range`].
+macro_rules! range {
+    ($bound:ident) => {
+        Check::Range(OTP_LIMITS.$bound.min as i64, OTP_LIMITS.$bound.max as i64)
+    };
+}
+
 /// The authenticator's config keys (keycloak-flow's `OtpSidecarConfig`): whether
 /// it refuses to run without the key, and the check its value gets. Bounds are
-/// the sidecar's; keys left out take the authenticator's defaults.
+/// the sidecar's hard limits ([`OTP_LIMITS`]; a test keeps the Java copy
+/// equal); keys left out take the authenticator's defaults.
 pub const CONFIG_KEYS: [(&str, bool, Check); 10] = [
     ("otp.sidecar.public.url", true, Check::Url),
     ("otp.sidecar.jwks.url", true, Check::Url),
     ("otp.sidecar.issuer", true, Check::Url),
     ("otp.sidecar.audience", false, Check::Any),
-    ("otp.code.length", false, Check::Range(4, 10)),
-    ("otp.ttl", false, Check::Range(60, 600)),
-    ("otp.max.attempts", false, Check::Range(1, 10)),
-    ("otp.resend.cooldown", false, Check::Range(0, 600)),
-    ("otp.max.resends", false, Check::Range(0, 10)),
+    ("otp.code.length", false, range!(length)),
+    ("otp.ttl", false, range!(ttl_secs)),
+    ("otp.max.attempts", false, range!(max_attempts)),
+    ("otp.resend.cooldown", false, range!(resend_cooldown_secs)),
+    ("otp.max.resends", false, range!(max_resends)),
     ("otp.require.verified.email", false, Check::Bool),
 ];
 
@@ -602,14 +611,6 @@ fn check_bypass(model: &Model<'_>, fi: usize, k: usize, sink: &mut Sink) {
     }
 }
 
-fn is_loopback(host: &url::Host<&str>) -> bool {
-    match host {
-        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
-        url::Host::Ipv4(ip) => *ip == std::net::Ipv4Addr::LOCALHOST,
-        url::Host::Ipv6(ip) => *ip == std::net::Ipv6Addr::LOCALHOST,
-    }
-}
-
 fn url_problem(value: &str) -> Option<String> {
     let url = match url::Url::parse(value) {
         Ok(u) => u,
@@ -626,9 +627,9 @@ fn url_problem(value: &str) -> Option<String> {
     }
     match url.scheme() {
         "https" => None,
-        "http" if is_loopback(&host) => None,
+        "http" if crate::net::is_loopback_url_host(&host) => None,
         "http" => Some(
-            "uses plain http to a host other than localhost, 127.0.0.1 or ::1; use https".into(),
+            "uses plain http to a host other than localhost, 127.0.0.0/8 or ::1; use https".into(),
         ),
         s => Some(format!("has scheme \"{s}\"; use https")),
     }
@@ -756,389 +757,4 @@ fn check_config(realm: &Node, base: &Pointer, exec: &Exec<'_>, sink: &mut Sink) 
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-mod tests {
-    use super::super::doc::parse_json;
-    use super::*;
-
-    const CONFIG: &str = r#"{"alias":"otp","config":{"otp.sidecar.public.url":"https://id.example.com/otp","otp.sidecar.jwks.url":"https://id.example.com/otp/.well-known/jwks.json","otp.sidecar.issuer":"https://id.example.com/otp","otp.sidecar.audience":"otp-sidecar","otp.code.length":"6","otp.ttl":"300","otp.max.attempts":"5","otp.resend.cooldown":"30","otp.max.resends":"3","otp.require.verified.email":"true"}}"#;
-
-    fn exec(auth: &str, req: &str) -> String {
-        let cfg = if auth == AUTHENTICATOR_ID {
-            r#","authenticatorConfig":"otp""#
-        } else {
-            ""
-        };
-        format!(
-            r#"{{"authenticator":"{auth}","authenticatorFlow":false,"requirement":"{req}"{cfg}}}"#
-        )
-    }
-
-    fn sub(alias: &str, req: &str) -> String {
-        format!(r#"{{"authenticatorFlow":true,"flowAlias":"{alias}","requirement":"{req}"}}"#)
-    }
-
-    fn flow(alias: &str, execs: &[String]) -> String {
-        format!(
-            r#"{{"id":"id-{alias}","alias":"{alias}","providerId":"basic-flow","topLevel":true,"authenticationExecutions":[{}]}}"#,
-            execs.join(",")
-        )
-    }
-
-    fn realm(extra: &str, flows: &[String]) -> String {
-        format!(
-            r#"{{"realm":"r","bruteForceProtected":true,"browserFlow":"main","authenticatorConfig":[{CONFIG}],"authenticationFlows":[{}]{extra}}}"#,
-            flows.join(",")
-        )
-    }
-
-    fn hits(json: &str) -> Vec<(String, String)> {
-        let node = parse_json(json).unwrap();
-        let mut sink = Sink::new();
-        check(&node, &Pointer::root(), &mut sink);
-        sink.hits
-            .into_iter()
-            .map(|h| (h.rule.id.to_string(), h.pointer.as_str().to_string()))
-            .collect()
-    }
-
-    fn standard() -> Vec<String> {
-        vec![
-            flow(
-                "main",
-                &[
-                    exec("auth-cookie", "ALTERNATIVE"),
-                    sub("forms", "ALTERNATIVE"),
-                ],
-            ),
-            flow(
-                "forms",
-                &[
-                    exec("auth-username-password-form", "REQUIRED"),
-                    exec(AUTHENTICATOR_ID, "REQUIRED"),
-                ],
-            ),
-        ]
-    }
-
-    #[test]
-    fn standard_shape_is_clean() {
-        assert_eq!(hits(&realm("", &standard())), vec![]);
-    }
-
-    #[test]
-    fn realm_without_the_step_is_not_checked() {
-        assert_eq!(hits(r#"{"realm":"master"}"#), vec![]);
-    }
-
-    #[test]
-    fn not_bound_and_unbound_flow() {
-        let mut flows = standard();
-        flows[0] = flow("main", &[exec("auth-username-password-form", "REQUIRED")]);
-        let got = hits(&realm("", &flows));
-        assert_eq!(
-            got,
-            vec![(
-                "otp-sidecar/not-bound".into(),
-                "/authenticationFlows/1/authenticationExecutions/1/authenticator".into()
-            )]
-        );
-
-        let mut flows = standard();
-        flows.push(flow(
-            "spare",
-            &[
-                exec("auth-username-form", "REQUIRED"),
-                exec(AUTHENTICATOR_ID, "REQUIRED"),
-            ],
-        ));
-        let got = hits(&realm("", &flows));
-        assert_eq!(
-            got,
-            vec![(
-                "otp-sidecar/unbound-flow".into(),
-                "/authenticationFlows/2/authenticationExecutions/1/authenticator".into()
-            )]
-        );
-    }
-
-    #[test]
-    fn client_override_by_id_or_alias_binds() {
-        let mut flows = standard();
-        flows[0] = flow("main", &[exec("auth-username-password-form", "REQUIRED")]);
-        flows.push(flow("client", &[sub("forms", "REQUIRED")]));
-        for key in ["id-client", "client"] {
-            let extra = format!(
-                r#","clients":[{{"clientId":"app","authenticationFlowBindingOverrides":{{"browser":"{key}"}}}}]"#
-            );
-            assert_eq!(hits(&realm(&extra, &flows)), vec![]);
-        }
-        let extra = r#","clients":[{"clientId":"app","authenticationFlowBindingOverrides":{"browser":"nope"}}]"#;
-        let got = hits(&realm(extra, &flows));
-        assert!(
-            got.contains(&(
-                "flow/unknown-flow".into(),
-                "/clients/0/authenticationFlowBindingOverrides/browser".into()
-            )),
-            "{got:?}"
-        );
-    }
-
-    #[test]
-    fn broker_flows_bind_and_start_identified() {
-        // The step only in an IdP's post-broker-login flow: bound, and the user is known.
-        let flows = vec![
-            flow("main", &[exec("identity-provider-redirector", "REQUIRED")]),
-            flow("after idp", &[exec(AUTHENTICATOR_ID, "REQUIRED")]),
-        ];
-        let extra = r#","identityProviders":[{"alias":"corp","providerId":"oidc","postBrokerLoginFlowAlias":"after idp"}]"#;
-        assert_eq!(hits(&realm(extra, &flows)), vec![]);
-        let extra = r#","identityProviders":[{"alias":"corp","providerId":"oidc","postBrokerLoginFlowAlias":"after"}]"#;
-        let got = hits(&realm(extra, &flows));
-        assert_eq!(
-            got,
-            vec![
-                (
-                    "flow/unknown-flow".into(),
-                    "/identityProviders/0/postBrokerLoginFlowAlias".into()
-                ),
-                (
-                    "otp-sidecar/not-bound".into(),
-                    "/authenticationFlows/1/authenticationExecutions/0/authenticator".into()
-                ),
-            ]
-        );
-    }
-
-    #[test]
-    fn requirement_shapes() {
-        let mut flows = standard();
-        flows[1] = flow(
-            "forms",
-            &[
-                exec("auth-username-password-form", "REQUIRED"),
-                exec(AUTHENTICATOR_ID, "ALTERNATIVE"),
-            ],
-        );
-        assert_eq!(
-            hits(&realm("", &flows)),
-            vec![(
-                "otp-sidecar/requirement".into(),
-                "/authenticationFlows/1/authenticationExecutions/1/requirement".into()
-            )]
-        );
-
-        // CONDITIONAL sub-flow without a condition: skipped on every login.
-        let flows = vec![
-            flow(
-                "main",
-                &[
-                    exec("auth-username-password-form", "REQUIRED"),
-                    sub("cond", "CONDITIONAL"),
-                ],
-            ),
-            flow("cond", &[exec(AUTHENTICATOR_ID, "REQUIRED")]),
-        ];
-        assert_eq!(
-            hits(&realm("", &flows)),
-            vec![(
-                "otp-sidecar/requirement".into(),
-                "/authenticationFlows/0/authenticationExecutions/1/requirement".into()
-            )]
-        );
-
-        // With a condition it is fine, and so is a CONDITIONAL step inside it.
-        for req in ["REQUIRED", "CONDITIONAL"] {
-            let flows = vec![
-                flow(
-                    "main",
-                    &[
-                        exec("auth-username-password-form", "REQUIRED"),
-                        sub("cond", "CONDITIONAL"),
-                    ],
-                ),
-                flow(
-                    "cond",
-                    &[
-                        exec("conditional-user-role", "REQUIRED"),
-                        exec(AUTHENTICATOR_ID, req),
-                    ],
-                ),
-            ];
-            assert_eq!(hits(&realm("", &flows)), vec![], "{req}");
-        }
-
-        // An ALTERNATIVE sub-flow next to a REQUIRED step is ignored.
-        let flows = vec![
-            flow(
-                "main",
-                &[
-                    exec("auth-username-password-form", "REQUIRED"),
-                    sub("alt", "ALTERNATIVE"),
-                ],
-            ),
-            flow("alt", &[exec(AUTHENTICATOR_ID, "REQUIRED")]),
-        ];
-        assert_eq!(
-            hits(&realm("", &flows)),
-            vec![(
-                "otp-sidecar/requirement".into(),
-                "/authenticationFlows/0/authenticationExecutions/1/requirement".into()
-            )]
-        );
-    }
-
-    #[test]
-    fn bypass_alternative() {
-        let mut flows = standard();
-        flows[0] = flow(
-            "main",
-            &[
-                exec("auth-cookie", "ALTERNATIVE"),
-                exec("auth-username-password-form", "ALTERNATIVE"),
-                sub("forms", "ALTERNATIVE"),
-            ],
-        );
-        assert_eq!(
-            hits(&realm("", &flows)),
-            vec![(
-                "otp-sidecar/bypass".into(),
-                "/authenticationFlows/0/authenticationExecutions/1/authenticator".into()
-            )]
-        );
-    }
-
-    #[test]
-    fn user_identification() {
-        let flows = vec![flow(
-            "main",
-            &[
-                exec(AUTHENTICATOR_ID, "REQUIRED"),
-                exec("auth-username-password-form", "REQUIRED"),
-            ],
-        )];
-        assert_eq!(
-            hits(&realm("", &flows)),
-            vec![(
-                "otp-sidecar/user-not-identified".into(),
-                "/authenticationFlows/0/authenticationExecutions/0/authenticator".into()
-            )]
-        );
-        // Priorities decide the order, not the listing.
-        let flows = vec![flow(
-            "main",
-            &[
-                exec(AUTHENTICATOR_ID, "REQUIRED").replace("{", r#"{"priority":20,"#),
-                exec("auth-username-form", "REQUIRED").replace("{", r#"{"priority":10,"#),
-            ],
-        )];
-        assert_eq!(hits(&realm("", &flows)), vec![]);
-        // A REQUIRED sub-flow whose alternatives all identify the user counts.
-        let flows = vec![
-            flow(
-                "main",
-                &[sub("login", "REQUIRED"), exec(AUTHENTICATOR_ID, "REQUIRED")],
-            ),
-            flow(
-                "login",
-                &[exec("auth-cookie", "ALTERNATIVE"), sub("pw", "ALTERNATIVE")],
-            ),
-            flow("pw", &[exec("auth-username-password-form", "REQUIRED")]),
-        ];
-        assert_eq!(hits(&realm("", &flows)), vec![]);
-    }
-
-    #[test]
-    fn config_rules() {
-        let with = |cfg: &str| realm("", &standard()).replace(CONFIG, cfg);
-        assert_eq!(
-            hits(&with(&CONFIG.replace(
-                "https://id.example.com/otp\",\"otp.sidecar.jwks",
-                "http://id.example.com/otp\",\"otp.sidecar.jwks"
-            ))),
-            vec![(
-                "otp-sidecar/config-invalid".into(),
-                "/authenticatorConfig/0/config/otp.sidecar.public.url".into()
-            )]
-        );
-        assert_eq!(
-            hits(&with(&CONFIG.replace(
-                "https://id.example.com/otp\",\"otp.sidecar.jwks",
-                "http://127.0.0.1:8081\",\"otp.sidecar.jwks"
-            ))),
-            vec![]
-        );
-        assert_eq!(
-            hits(&with(
-                &CONFIG.replace("\"otp.ttl\":\"300\"", "\"otp.ttl\":\"30\"")
-            )),
-            vec![(
-                "otp-sidecar/config-invalid".into(),
-                "/authenticatorConfig/0/config/otp.ttl".into()
-            )]
-        );
-        assert_eq!(
-            hits(&with(&CONFIG.replace(
-                "\"otp.sidecar.issuer\":\"https://id.example.com/otp\",",
-                ""
-            ))),
-            vec![(
-                "otp-sidecar/config-incomplete".into(),
-                "/authenticatorConfig/0/config".into()
-            )]
-        );
-        assert_eq!(
-            hits(&with(&CONFIG.replace(
-                "\"otp.ttl\":\"300\"",
-                "\"otp.ttl\":\"300\",\"otp.max.attempt\":\"5\""
-            ))),
-            vec![(
-                "otp-sidecar/config-unknown-key".into(),
-                "/authenticatorConfig/0/config/otp.max.attempt".into()
-            )]
-        );
-        assert_eq!(
-            hits(&with(
-                &CONFIG.replace("\"alias\":\"otp\"", "\"alias\":\"other\"")
-            )),
-            vec![(
-                "otp-sidecar/config-missing".into(),
-                "/authenticationFlows/1/authenticationExecutions/1/authenticatorConfig".into()
-            )]
-        );
-        assert_eq!(
-            hits(&with(&CONFIG.replace("\"5\"", "\"$(env:MAX)\""))),
-            vec![]
-        );
-    }
-
-    #[test]
-    fn brute_force() {
-        let json = realm("", &standard()).replace("\"bruteForceProtected\":true,", "");
-        assert_eq!(
-            hits(&json),
-            vec![("otp-sidecar/brute-force".into(), "/realm".into())]
-        );
-        let json = realm("", &standard()).replace(
-            "\"bruteForceProtected\":true",
-            "\"bruteForceProtected\":false",
-        );
-        assert_eq!(
-            hits(&json),
-            vec![(
-                "otp-sidecar/brute-force".into(),
-                "/bruteForceProtected".into()
-            )]
-        );
-    }
-
-    #[test]
-    fn url_checks() {
-        assert!(url_problem("https://a.example").is_none());
-        assert!(url_problem("http://localhost:8081/x").is_none());
-        assert!(url_problem("http://[::1]:8081").is_none());
-        assert!(url_problem("http://a.example").is_some());
-        assert!(url_problem("https://u:p@a.example").is_some());
-        assert!(url_problem("ftp://a.example").is_some());
-        assert!(url_problem("not a url").is_some());
-    }
-}
+mod tests;

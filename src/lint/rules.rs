@@ -101,7 +101,7 @@ rules! {
         "Keycloak stores any key; a misspelt one is silently unused.";
     SIDECAR_CONFIG_INVALID = "otp-sidecar/config-invalid", Error,
         "an otp-sidecar config value is invalid",
-        "URLs are https (plain http only to localhost, 127.0.0.1 or ::1); numbers lie within the sidecar's bounds.";
+        "URLs are https (plain http only to localhost, 127.0.0.0/8 or ::1); numbers lie within the sidecar's bounds.";
     SIDECAR_BRUTE_FORCE = "otp-sidecar/brute-force", Warning,
         "brute-force protection is off in a realm using otp-sidecar",
         "Set bruteForceProtected: true so repeated failures lock the account, on top of the sidecar's per-challenge attempt limit.";

@@ -14,7 +14,7 @@ use lettre::Message;
 
 pub use address::Recipient;
 pub use outbox::{Outbox, OutboxMail};
-pub use smtp::{dot_stuffed, Security, SmtpDelivery};
+pub use smtp::{dot_stuffed, SmtpDelivery};
 
 use crate::config::MailSettings;
 use crate::templates::RenderedMail;
@@ -99,7 +99,7 @@ impl Mailer {
             .map_err(|_| MailSetupError::From(settings.from.clone()))?;
         let timeout = Duration::from_secs(settings.timeout_secs.max(1));
         let delivery = match &settings.smtp_url {
-            Some(url) => Delivery::Smtp(SmtpDelivery::from_url(url, timeout)?),
+            Some(url) => Delivery::Smtp(SmtpDelivery::new(url, timeout)?),
             None => Delivery::Outbox(Arc::new(Outbox::new(outbox::DEFAULT_CAPACITY))),
         };
         Ok(Self {

@@ -27,10 +27,9 @@ use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use lettre::transport::smtp::response::{Category, Code, Detail, Severity};
 use secrecy::{ExposeSecret, SecretString};
-use url::Url;
 
 use super::{MailError, MailSetupError};
-use crate::config::is_loopback_host;
+use crate::config::{SmtpSecurity, SmtpUrl};
 
 /// Idle connections kept for reuse.
 const POOL_SIZE: usize = 8;
@@ -38,17 +37,6 @@ const POOL_SIZE: usize = 8;
 const MAX_IDLE: Duration = Duration::from_secs(50);
 /// An idle connection older than this is checked with `NOOP` before reuse.
 const CHECK_AFTER: Duration = Duration::from_secs(5);
-
-/// How the connection is secured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Security {
-    /// `smtps://`: TLS from the first byte (port 465).
-    ImplicitTls,
-    /// `smtp://` to a remote host: STARTTLS required (port 587).
-    StartTls,
-    /// `smtp://` to loopback: plain (port 25), for a local relay or test sink.
-    Plain,
-}
 
 /// The server's accepting reply to one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,7 +50,7 @@ pub struct Accepted {
 pub struct SmtpDelivery {
     host: String,
     port: u16,
-    security: Security,
+    security: SmtpSecurity,
     credentials: Option<(String, SecretString)>,
     hello: ClientId,
     timeout: Duration,
@@ -154,63 +142,27 @@ pub fn dot_stuffed(message: &str) -> String {
 }
 
 impl SmtpDelivery {
-    /// `smtps://` = implicit TLS (465); `smtp://` = STARTTLS required (587),
-    /// except to loopback, where it is plain (25) for a local relay or test sink.
-    pub fn from_url(secret_url: &SecretString, timeout: Duration) -> Result<Self, MailSetupError> {
-        let url = Url::parse(secret_url.expose_secret())
-            .map_err(|e| MailSetupError::SmtpUrl(format!("not a URL: {e}")))?;
-        let host = url
-            .host_str()
-            .ok_or_else(|| MailSetupError::SmtpUrl("has no host".into()))?
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
-        let security = match url.scheme() {
-            "smtps" => Security::ImplicitTls,
-            "smtp" if is_loopback_host(&host) => Security::Plain,
-            "smtp" => Security::StartTls,
-            other => {
-                return Err(MailSetupError::SmtpUrl(format!(
-                    "scheme {other:?}: expected smtps:// or smtp://"
-                )))
-            }
-        };
-        let port = url.port().unwrap_or(match security {
-            Security::ImplicitTls => 465,
-            Security::StartTls => 587,
-            Security::Plain => 25,
-        });
-        let credentials = if url.username().is_empty() {
-            None
-        } else {
-            let decode = |s: &str| {
-                percent_decode(s).map_err(|_| {
-                    MailSetupError::SmtpUrl(
-                        "credentials are not valid percent-encoded UTF-8".into(),
-                    )
-                })
-            };
-            let user = decode(url.username())?;
-            let pass = decode(url.password().unwrap_or(""))?;
-            Some((user, SecretString::from(pass)))
-        };
-        if security != Security::Plain {
+    /// The transport for `url` (security, host, port and credentials as
+    /// the configuration parsed them); fails when TLS cannot be set up.
+    pub fn new(url: &SmtpUrl, timeout: Duration) -> Result<Self, MailSetupError> {
+        let host = url.host().to_string();
+        if url.security() != SmtpSecurity::Plain {
             // Fail at start-up, not at the first mail, when TLS cannot be set up.
             TlsParameters::new(host.clone())
                 .map_err(|e| MailSetupError::SmtpUrl(format!("TLS setup for {host}: {e}")))?;
         }
         Ok(Self {
             host,
-            port,
-            security,
-            credentials,
+            port: url.port(),
+            security: url.security(),
+            credentials: url.credentials(),
             hello: ClientId::default(),
             timeout,
             idle: Mutex::new(Vec::new()),
         })
     }
 
-    pub fn security(&self) -> Security {
+    pub fn security(&self) -> SmtpSecurity {
         self.security
     }
 
@@ -291,7 +243,7 @@ impl SmtpDelivery {
             })
         };
         let mut conn = match self.security {
-            Security::ImplicitTls => {
+            SmtpSecurity::ImplicitTls => {
                 self.bounded(AsyncSmtpConnection::connect_tokio1(
                     (self.host.as_str(), self.port),
                     Some(self.timeout),
@@ -301,7 +253,7 @@ impl SmtpDelivery {
                 ))
                 .await?
             }
-            Security::StartTls | Security::Plain => {
+            SmtpSecurity::StartTls | SmtpSecurity::Plain => {
                 let stream = match tokio::time::timeout(
                     self.timeout,
                     tokio::net::TcpStream::connect((self.host.as_str(), self.port)),
@@ -324,7 +276,7 @@ impl SmtpDelivery {
                         &self.hello,
                     ))
                     .await?;
-                if self.security == Security::StartTls {
+                if self.security == SmtpSecurity::StartTls {
                     self.bounded(conn.starttls(tls()?, &self.hello)).await?;
                 }
                 conn
@@ -378,63 +330,33 @@ impl std::fmt::Display for RawData<'_> {
     }
 }
 
-fn percent_decode(s: &str) -> Result<String, std::string::FromUtf8Error> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
-            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
-                let value = hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0);
-                out.push(value as u8);
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out)
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 
-    fn url(s: &str) -> SecretString {
-        SecretString::from(s.to_string())
+    fn delivery(s: &str) -> SmtpDelivery {
+        SmtpDelivery::new(&SmtpUrl::parse(s).unwrap(), Duration::from_secs(5)).unwrap()
     }
 
     #[test]
-    fn accepts_the_documented_schemes() {
-        let t = Duration::from_secs(5);
-        let tls = SmtpDelivery::from_url(&url("smtps://u:p@smtp.example.com"), t).unwrap();
-        assert_eq!((tls.security(), tls.port), (Security::ImplicitTls, 465));
-        let start = SmtpDelivery::from_url(&url("smtp://smtp.example.com"), t).unwrap();
-        assert_eq!((start.security(), start.port), (Security::StartTls, 587));
-        let plain = SmtpDelivery::from_url(&url("smtp://127.0.0.1:2525"), t).unwrap();
-        assert_eq!((plain.security(), plain.port), (Security::Plain, 2525));
-        let v6 = SmtpDelivery::from_url(&url("smtp://[::1]:2525"), t).unwrap();
-        assert_eq!(v6.security(), Security::Plain);
-    }
-
-    #[test]
-    fn refuses_other_schemes() {
-        let t = Duration::from_secs(5);
-        let err = SmtpDelivery::from_url(&url("http://smtp.example.com"), t)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(err.contains("expected smtps:// or smtp://"), "{err}");
-    }
-
-    #[test]
-    fn decodes_credentials() {
-        assert_eq!(percent_decode("a%40b%3Ac").unwrap(), "a@b:c");
-        assert_eq!(percent_decode("100%").unwrap(), "100%");
+    fn takes_security_port_and_credentials_from_the_url() {
+        let tls = delivery("smtps://u%40x:p@smtp.example.com");
+        assert_eq!((tls.security(), tls.port), (SmtpSecurity::ImplicitTls, 465));
+        let (user, pass) = tls.credentials.clone().unwrap();
+        assert_eq!((user.as_str(), pass.expose_secret()), ("u@x", "p"));
+        let start = delivery("smtp://smtp.example.com");
+        assert_eq!(
+            (start.security(), start.port),
+            (SmtpSecurity::StartTls, 587)
+        );
+        let plain = delivery("smtp://127.0.0.1:2525");
+        assert_eq!((plain.security(), plain.port), (SmtpSecurity::Plain, 2525));
+        assert!(plain.credentials.is_none());
+        assert_eq!(
+            delivery("smtp://[::1]:2525").security(),
+            SmtpSecurity::Plain
+        );
     }
 
     #[test]

@@ -3,8 +3,22 @@
 //! any primary colour.
 use super::{Branding, Problem};
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// A colour, parsed once from `#rrggbb` (`[branding] primary_color`);
+/// serialized as `#rrggbb` (lower case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rgb(pub u8, pub u8, pub u8);
+
+impl serde::Serialize for Rgb {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.hex())
+    }
+}
+
+impl std::fmt::Display for Rgb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.hex())
+    }
+}
 
 impl Rgb {
     /// `#rrggbb` only: the one form configuration accepts.
@@ -61,16 +75,8 @@ pub const DARK_BACKGROUND: Rgb = Rgb(0x16, 0x18, 0x1d);
 
 /// Problems with the branding configuration.
 pub fn validate(branding: &Branding) -> Vec<Problem> {
+    // The colour is an `Rgb`, valid by construction.
     let mut problems = Vec::new();
-    if Rgb::parse(&branding.primary_color).is_none() {
-        problems.push(Problem::file(
-            "[branding] primary_color",
-            format!(
-                "`{}` is not a colour of the form #rrggbb",
-                branding.primary_color
-            ),
-        ));
-    }
     if branding.product_name.trim().is_empty() {
         problems.push(Problem::file(
             "[branding] product_name",
@@ -113,7 +119,7 @@ pub struct Palette {
 }
 
 pub fn palette(branding: &Branding) -> Palette {
-    let primary = Rgb::parse(&branding.primary_color).unwrap_or(Rgb(0x1f, 0x5f, 0xbf));
+    let primary = branding.primary_color;
     let on = |bg: Rgb| {
         if WHITE.contrast(bg) >= BLACK.contrast(bg) {
             WHITE
@@ -157,7 +163,7 @@ mod tests {
             "#1f5fbf", "#ffff00", "#000000", "#ffffff", "#7fdbff", "#c0392b",
         ] {
             let b = Branding {
-                primary_color: colour.into(),
+                primary_color: Rgb::parse(colour).unwrap(),
                 ..Branding::default()
             };
             let p = palette(&b);
@@ -177,11 +183,9 @@ mod tests {
 
     #[test]
     fn rejects_colours_that_could_inject_css() {
-        let b = Branding {
-            primary_color: "red;}body{display:none".into(),
-            ..Branding::default()
-        };
-        assert_eq!(validate(&b).len(), 1);
+        assert!(Rgb::parse("red;}body{display:none").is_none());
         assert!(Rgb::parse("#12345g").is_none());
+        assert!(Rgb::parse("#1f5fbf;}").is_none());
+        assert_eq!(Rgb::parse("#1F5FBF").unwrap().to_string(), "#1f5fbf");
     }
 }

@@ -4,7 +4,31 @@ use std::process::ExitCode;
 
 use super::gallery::Gallery;
 use super::{check, preview, Branding};
-use crate::cli::TemplatesCommand;
+use clap::Subcommand;
+
+#[derive(Debug, Subcommand)]
+pub enum TemplatesCommand {
+    /// Parse every template and message file (built-ins merged with DIR), render
+    /// each with sample data in every locale, report every problem; exit 1 on any.
+    Check {
+        /// Override directory (any subset of the built-in files).
+        dir: Option<PathBuf>,
+    },
+    /// Serve a live gallery of every mail and page in every locale, reloaded
+    /// when a file in DIR changes.
+    Preview {
+        dir: Option<PathBuf>,
+        /// Loopback address to serve on.
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        bind: std::net::SocketAddr,
+    },
+    /// Render every sample of every template in every locale to files under OUT.
+    Render {
+        dir: Option<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
 
 /// Run a templates subcommand. `default_dir` is `[templates] dir` from the
 /// configuration, used when no DIR is given.

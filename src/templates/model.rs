@@ -2,6 +2,8 @@
 //! change and document it in `templates/README.md`.
 use serde::Serialize;
 
+use super::brand::Rgb;
+
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// Look and feel from configuration (`[branding]`), so a deployment can
@@ -10,8 +12,8 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub struct Branding {
     pub product_name: String,
     pub logo_url: Option<String>,
-    /// CSS colour, validated by the configuration (`#rrggbb`).
-    pub primary_color: String,
+    /// The primary colour; templates see it as `#rrggbb`.
+    pub primary_color: Rgb,
 }
 
 impl Default for Branding {
@@ -19,7 +21,7 @@ impl Default for Branding {
         Self {
             product_name: "Sign-in".into(),
             logo_url: None,
-            primary_color: "#1f5fbf".into(),
+            primary_color: Rgb(0x1f, 0x5f, 0xbf),
         }
     }
 }

@@ -6,22 +6,23 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey};
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rsa::KeySize;
+use aws_lc_rs::signature::{
+    EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING,
+};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use rand_core::{OsRng, RngCore};
-use rsa::pkcs1::EncodeRsaPrivateKey;
-use rsa::traits::PublicKeyParts;
 use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::{b64url_encode, AssertionClaims};
-use crate::config::{SigningAlgorithm, SigningSettings};
+use super::der;
+use super::{b64url_encode, AssertionClaims, SigningSettings};
 
 /// Smallest RSA key we sign with (bits).
 const MIN_RSA_BITS: usize = 2048;
-/// RSA size of an ephemeral RS256 key (bits).
-const EPHEMERAL_RSA_BITS: usize = 2048;
+/// RSA size of an ephemeral RS256 key.
+const EPHEMERAL_RSA_BITS: KeySize = KeySize::Rsa2048;
 
 /// Why a signing key could not be loaded or used; names the file.
 #[derive(Debug, thiserror::Error)]
@@ -32,7 +33,7 @@ pub enum KeyError {
     Invalid { path: PathBuf, message: String },
     #[error(
         "{path}: holds {found} key but signing.algorithm is {configured}; \
-         set signing.algorithm = \"{found_alg}\" or use a {configured} key"
+         set signing.algorithm = \"{found_alg}\" or use an {configured} key"
     )]
     AlgorithmMismatch {
         path: PathBuf,
@@ -44,6 +45,14 @@ pub enum KeyError {
     Generate(String),
     #[error("cannot sign: {0}")]
     Sign(String),
+}
+
+/// The algorithm the sidecar signs assertions with (`[signing] algorithm`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigningAlgorithm {
+    Es256,
+    EdDsa,
+    Rs256,
 }
 
 impl SigningAlgorithm {
@@ -206,6 +215,39 @@ impl AssertionSigner {
         Ok(signer)
     }
 
+    /// Every problem of the configured key files, each naming its file, for
+    /// `config check`: the current key must be a PKCS#8 private key of
+    /// `algorithm`, each previous one a private or public key. With
+    /// `algorithm` `None` (itself invalid) the files are still checked for
+    /// their format, so one problem does not hide another.
+    pub fn check_key_files(
+        algorithm: Option<SigningAlgorithm>,
+        key_file: Option<&Path>,
+        previous_key_files: &[PathBuf],
+    ) -> Vec<KeyError> {
+        let mut problems = Vec::new();
+        if let Some(path) = key_file {
+            match read(path).and_then(|pem| load_private(path, &pem)) {
+                Ok(key) => match algorithm {
+                    Some(a) if a != key.algorithm => problems.push(KeyError::AlgorithmMismatch {
+                        path: path.to_path_buf(),
+                        found: key.algorithm.key_kind(),
+                        found_alg: key.algorithm.as_str(),
+                        configured: a.as_str(),
+                    }),
+                    _ => {}
+                },
+                Err(e) => problems.push(e),
+            }
+        }
+        for path in previous_key_files {
+            if let Err(e) = read(path).and_then(|pem| load_public(path, &pem)) {
+                problems.push(e);
+            }
+        }
+        problems
+    }
+
     /// A PKCS#8 PEM private key of the given algorithm.
     pub fn from_pem_file(algorithm: SigningAlgorithm, path: &Path) -> Result<Self, KeyError> {
         let pem = read(path)?;
@@ -234,26 +276,28 @@ impl AssertionSigner {
         })
     }
 
-    /// A fresh key from the OS CSPRNG, gone when the process exits.
+    /// A fresh key from the OS CSPRNG (through aws-lc), gone when the process exits.
     pub fn ephemeral(algorithm: SigningAlgorithm) -> Result<Self, KeyError> {
         let gen = |e: &dyn fmt::Display| KeyError::Generate(e.to_string());
-        let der = match algorithm {
-            SigningAlgorithm::Es256 => p256::SecretKey::random(&mut OsRng)
-                .to_pkcs8_der()
-                .map_err(|e| gen(&e))?,
-            SigningAlgorithm::EdDsa => {
-                let mut seed = [0u8; 32];
-                OsRng.try_fill_bytes(&mut seed).map_err(|e| gen(&e))?;
-                ed25519_dalek::SigningKey::from_bytes(&seed)
-                    .to_pkcs8_der()
-                    .map_err(|e| gen(&e))?
-            }
-            SigningAlgorithm::Rs256 => rsa::RsaPrivateKey::new(&mut OsRng, EPHEMERAL_RSA_BITS)
+        let der: Vec<u8> = match algorithm {
+            SigningAlgorithm::Es256 => EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
+                .and_then(|k| k.to_pkcs8v1())
                 .map_err(|e| gen(&e))?
-                .to_pkcs8_der()
-                .map_err(|e| gen(&e))?,
+                .as_ref()
+                .to_vec(),
+            SigningAlgorithm::EdDsa => Ed25519KeyPair::generate()
+                .and_then(|k| k.to_pkcs8v1())
+                .map_err(|e| gen(&e))?
+                .as_ref()
+                .to_vec(),
+            SigningAlgorithm::Rs256 => {
+                let key = RsaKeyPair::generate(EPHEMERAL_RSA_BITS).map_err(|e| gen(&e))?;
+                let der: aws_lc_rs::encoding::Pkcs8V1Der<'static> =
+                    key.as_der().map_err(|e| gen(&e))?;
+                der.as_ref().to_vec()
+            }
         };
-        let current = load_private_der(Path::new("(ephemeral key)"), der.as_bytes())?;
+        let current = load_private_der(Path::new("(ephemeral key)"), &der)?;
         Ok(Self {
             current,
             previous: Vec::new(),
@@ -312,6 +356,21 @@ fn invalid(path: &Path, message: impl Into<String>) -> KeyError {
     }
 }
 
+/// "a" or "an" before a PEM label, as it is read aloud ("an EC …", "an RSA …").
+fn article(label: &str) -> &'static str {
+    let first = label.split_whitespace().next().unwrap_or_default();
+    let spelled_out = matches!(first, "EC" | "RSA" | "SSH2" | "X509");
+    let vowel = first
+        .chars()
+        .next()
+        .is_some_and(|c| "AEIOUaeiou".contains(c));
+    if spelled_out || vowel {
+        "an"
+    } else {
+        "a"
+    }
+}
+
 fn parse_pem(path: &Path, pem: &[u8]) -> Result<pem::Pem, KeyError> {
     let parsed = pem::parse(pem).map_err(|e| invalid(path, format!("not a PEM file ({e})")))?;
     match parsed.tag() {
@@ -319,8 +378,9 @@ fn parse_pem(path: &Path, pem: &[u8]) -> Result<pem::Pem, KeyError> {
         "EC PRIVATE KEY" | "RSA PRIVATE KEY" => Err(invalid(
             path,
             format!(
-                "holds a {} (not PKCS#8); convert it with \
+                "holds {} {} (not PKCS#8); convert it with \
                  `openssl pkcs8 -topk8 -nocrypt -in OLD -out NEW`",
+                article(parsed.tag()),
                 parsed.tag()
             ),
         )),
@@ -330,7 +390,10 @@ fn parse_pem(path: &Path, pem: &[u8]) -> Result<pem::Pem, KeyError> {
         )),
         other => Err(invalid(
             path,
-            format!("holds a {other} block, expected PRIVATE KEY (PKCS#8)"),
+            format!(
+                "holds {} {other} block, expected PRIVATE KEY (PKCS#8)",
+                article(other)
+            ),
         )),
     }
 }
@@ -346,39 +409,47 @@ fn load_private(path: &Path, pem: &[u8]) -> Result<SigningKey, KeyError> {
     load_private_der(path, parsed.contents())
 }
 
+/// A PKCS#8 private key: EC P-256, Ed25519 or RSA, parsed (and checked) by
+/// aws-lc, which also signs with it.
 fn load_private_der(path: &Path, der: &[u8]) -> Result<SigningKey, KeyError> {
-    let (algorithm, encoding, public) = if let Ok(key) = p256::SecretKey::from_pkcs8_der(der) {
-        let public = ec_params(&key.public_key());
+    const KINDS: &str = "not a PKCS#8 EC P-256, Ed25519 or RSA private key";
+    let Some((oid, inner)) = der::pkcs8(der) else {
+        return Err(invalid(path, KINDS));
+    };
+    let rejected = |what: &str, e: aws_lc_rs::error::KeyRejected| {
+        invalid(path, format!("{what} private key refused ({e})"))
+    };
+    let (algorithm, encoding, public) = if oid == der::OID_EC_PUBLIC_KEY {
+        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
+            .map_err(|e| rejected("EC P-256", e))?;
+        let public = ec_params(path, key.public_key().as_ref())?;
         (
             SigningAlgorithm::Es256,
             EncodingKey::from_ec_der(der),
             public,
         )
-    } else if let Ok(key) = ed25519_dalek::SigningKey::from_pkcs8_der(der) {
+    } else if oid == der::OID_ED25519 {
+        let key =
+            Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(|e| rejected("Ed25519", e))?;
         let public = PublicParams::Okp {
-            x: b64url_encode(key.verifying_key().as_bytes()),
+            x: b64url_encode(key.public_key().as_ref()),
         };
         (
             SigningAlgorithm::EdDsa,
             EncodingKey::from_ed_der(der),
             public,
         )
-    } else if let Ok(key) = rsa::RsaPrivateKey::from_pkcs8_der(der) {
-        check_rsa_size(path, key.size())?;
-        let pkcs1 = key
-            .to_pkcs1_der()
-            .map_err(|e| invalid(path, format!("RSA key: {e}")))?;
-        let public = rsa_params(&key.to_public_key());
+    } else if oid == der::OID_RSA {
+        let key = RsaKeyPair::from_pkcs8(der).map_err(|e| rejected("RSA", e))?;
+        let public = rsa_params(path, key.public_key().as_ref())?;
+        // jsonwebtoken's aws-lc backend takes the PKCS#1 key inside the PKCS#8.
         (
             SigningAlgorithm::Rs256,
-            EncodingKey::from_rsa_der(pkcs1.as_bytes()),
+            EncodingKey::from_rsa_der(inner),
             public,
         )
     } else {
-        return Err(invalid(
-            path,
-            "not a PKCS#8 EC P-256, Ed25519 or RSA private key",
-        ));
+        return Err(invalid(path, KINDS));
     };
     let kid = params_thumbprint(&public);
     Ok(SigningKey {
@@ -395,52 +466,61 @@ fn load_public(path: &Path, pem: &[u8]) -> Result<PublicParams, KeyError> {
     if parsed.tag() == "PRIVATE KEY" {
         return Ok(load_private_der(path, parsed.contents())?.public);
     }
-    let der = parsed.contents();
-    if let Ok(key) = p256::PublicKey::from_public_key_der(der) {
-        Ok(ec_params(&key))
-    } else if let Ok(key) = ed25519_dalek::VerifyingKey::from_public_key_der(der) {
+    const KINDS: &str = "not an EC P-256, Ed25519 or RSA public key (SPKI)";
+    let Some(spki) = der::spki(parsed.contents()) else {
+        return Err(invalid(path, KINDS));
+    };
+    if spki.oid == der::OID_EC_PUBLIC_KEY && spki.curve == Some(der::OID_P256) {
+        ec_params(path, spki.key)
+    } else if spki.oid == der::OID_ED25519 && spki.key.len() == 32 {
         Ok(PublicParams::Okp {
-            x: b64url_encode(key.as_bytes()),
+            x: b64url_encode(spki.key),
         })
-    } else if let Ok(key) = rsa::RsaPublicKey::from_public_key_der(der) {
-        check_rsa_size(path, key.size())?;
-        Ok(rsa_params(&key))
+    } else if spki.oid == der::OID_RSA {
+        rsa_params(path, spki.key)
     } else {
-        Err(invalid(
-            path,
-            "not an EC P-256, Ed25519 or RSA public key (SPKI)",
-        ))
+        Err(invalid(path, KINDS))
     }
 }
 
-fn check_rsa_size(path: &Path, bytes: usize) -> Result<(), KeyError> {
-    if bytes * 8 < MIN_RSA_BITS {
+fn check_rsa_size(path: &Path, bits: usize) -> Result<(), KeyError> {
+    if bits < MIN_RSA_BITS {
         return Err(invalid(
             path,
-            format!(
-                "RSA key of {} bits; at least {MIN_RSA_BITS} required",
-                bytes * 8
-            ),
+            format!("RSA key of {bits} bits; at least {MIN_RSA_BITS} required"),
         ));
     }
     Ok(())
 }
 
-fn ec_params(key: &p256::PublicKey) -> PublicParams {
-    use p256::elliptic_curve::sec1::ToEncodedPoint;
-    let point = key.to_encoded_point(false);
-    let coord = |c: Option<&p256::FieldBytes>| c.map(|b| b64url_encode(b)).unwrap_or_default();
-    PublicParams::Ec {
-        x: coord(point.x()),
-        y: coord(point.y()),
+/// From an uncompressed P-256 point (`04 || x || y`).
+fn ec_params(path: &Path, point: &[u8]) -> Result<PublicParams, KeyError> {
+    match point {
+        [0x04, xy @ ..] if xy.len() == 64 => {
+            let (x, y) = xy.split_at(32);
+            Ok(PublicParams::Ec {
+                x: b64url_encode(x),
+                y: b64url_encode(y),
+            })
+        }
+        _ => Err(invalid(path, "not an uncompressed EC P-256 public key")),
     }
 }
 
-fn rsa_params(key: &rsa::RsaPublicKey) -> PublicParams {
-    PublicParams::Rsa {
-        n: b64url_encode(&key.n().to_bytes_be()),
-        e: b64url_encode(&key.e().to_bytes_be()),
-    }
+/// From a DER `RSAPublicKey` (PKCS#1), at least [`MIN_RSA_BITS`] long.
+fn rsa_params(path: &Path, der: &[u8]) -> Result<PublicParams, KeyError> {
+    let Some((n, e)) = der::rsa_public(der) else {
+        return Err(invalid(path, "not an RSA public key"));
+    };
+    let bits = match n.first() {
+        Some(&top) => n.len() * 8 - top.leading_zeros() as usize,
+        None => 0,
+    };
+    check_rsa_size(path, bits)?;
+    Ok(PublicParams::Rsa {
+        n: b64url_encode(n),
+        e: b64url_encode(e),
+    })
 }
 
 #[cfg(test)]

@@ -1,17 +1,37 @@
 //! Request verification (realm JWKS) and assertion signing (our key, our JWKS).
-//!
-//! SEAM (owned by the config/tokens work): the types and signatures below are
-//! what routes and challenges use; extend, do not rename.
 mod assertion;
+mod der;
 mod jwks;
 mod request;
 mod return_uri;
 
-pub use assertion::{thumbprint, AssertionSigner, KeyError};
+pub use assertion::{thumbprint, AssertionSigner, KeyError, SigningAlgorithm};
 pub use request::{RequestVerifier, CLOCK_LEEWAY_SECS, MAX_REQUEST_LIFETIME_SECS};
+
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use url::Url;
+
+/// A realm whose request JWTs are accepted (`[[realms]]`).
+#[derive(Debug, Clone)]
+pub struct RealmSettings {
+    pub issuer: Issuer,
+    /// Default `{issuer}/protocol/openid-connect/certs`.
+    pub jwks_uri: Url,
+}
+
+/// The sidecar's signing key and the audience of request JWTs (`[signing]`).
+#[derive(Debug, Clone)]
+pub struct SigningSettings {
+    /// `None`: ephemeral key (loopback only).
+    pub key_file: Option<PathBuf>,
+    /// Previous public/private keys still published in the JWKS during rotation.
+    pub previous_key_files: Vec<PathBuf>,
+    pub algorithm: SigningAlgorithm,
+    /// `aud` the request JWT must carry (default `otp-sidecar`).
+    pub audience: String,
+}
 
 /// A realm issuer URL as configured, e.g. `https://id.example.com/realms/acme`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -49,13 +69,15 @@ impl Issuer {
         Ok(Self(url))
     }
 
-    /// `base` with its path replaced; for issuers the service derives itself.
-    pub(crate) fn with_path(base: &Url, path: &str) -> Self {
-        let mut url = base.clone();
-        url.set_query(None);
-        url.set_fragment(None);
-        url.set_path(path.trim_end_matches('/'));
-        Self(url)
+    /// Where Keycloak publishes the realm's keys: `{issuer}/protocol/openid-connect/certs`.
+    pub fn default_jwks_uri(&self) -> Url {
+        let mut url = self.0.clone();
+        let path = format!(
+            "{}/protocol/openid-connect/certs",
+            url.path().trim_end_matches('/')
+        );
+        url.set_path(&path);
+        url
     }
 
     pub fn as_str(&self) -> &str {
@@ -66,7 +88,7 @@ impl Issuer {
     }
 }
 
-/// A return target that passed the issuer check of PROTOCOL.md section 2.5.
+/// A return target that passed the issuer check of docs/protocol.md section 2 (the `return_uri` row).
 /// Only `tokens` can build one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReturnUri(String);
@@ -169,7 +191,7 @@ pub enum AssertionResult {
     Expired,
 }
 
-/// Claims of the assertion JWT (PROTOCOL.md section 4).
+/// Claims of the assertion JWT (docs/protocol.md section 4).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AssertionClaims {
     pub iss: String,

@@ -1,4 +1,4 @@
-//! Verification of the request JWT Keycloak sends (PROTOCOL.md section 2),
+//! Verification of the request JWT Keycloak sends (docs/protocol.md section 2),
 //! every check but jti-once, which the challenge store does atomically.
 //!
 //! The header is decoded here, before any key is chosen: `alg` must be on the
@@ -12,8 +12,10 @@ use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
 
 use super::jwks::{self, KeyType, RealmKeys};
-use super::{b64url_decode, Issuer, RequestRejection, RequestedPolicy, ReturnUri, VerifiedRequest};
-use crate::config::RealmSettings;
+use super::{
+    b64url_decode, Issuer, RealmSettings, RequestRejection, RequestedPolicy, ReturnUri,
+    VerifiedRequest,
+};
 
 /// Clock skew tolerated on `exp`, `iat` and `nbf` (seconds).
 pub const CLOCK_LEEWAY_SECS: i64 = 60;
@@ -73,7 +75,7 @@ impl RequestVerifier {
         }
     }
 
-    /// Every check of PROTOCOL.md section 2 but jti-once.
+    /// Every check of docs/protocol.md section 2 but jti-once.
     pub async fn verify(
         &self,
         jwt: &str,

@@ -1,4 +1,4 @@
-//! The `return_uri` check of PROTOCOL.md section 2.5: the only place a
+//! The `return_uri` check of docs/protocol.md section 2 (the `return_uri` row): the only place a
 //! [`ReturnUri`] is built, so every redirect target has passed it.
 //!
 //! The raw string is checked before the `url` crate normalises anything, so a

@@ -1,4 +1,4 @@
-//! The JSON API of PROTOCOL.md section 6.
+//! The JSON API of docs/protocol.md section 6.
 use std::sync::Arc;
 
 use reqwest::StatusCode;

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use otp_sidecar::challenge::{RateKey, UserKey};
+use otp_sidecar::config::SmtpUrl;
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -16,7 +17,7 @@ use crate::support::{challenge_cookie, logs, spawn_app_with, TestApp};
 async fn app_with(smtp: &FaultySmtp, retry_for: u64) -> TestApp {
     let url = smtp.url();
     spawn_app_with(move |s| {
-        s.mail.smtp_url = Some(url.into());
+        s.mail.smtp_url = Some(SmtpUrl::parse(&url).unwrap());
         s.mail.timeout_secs = 1;
         s.mail.delivery.retry_for_secs = retry_for;
     })
@@ -298,7 +299,7 @@ async fn failed_mails_never_lock_the_user() {
     smtp.set_always(Stage::EndOfData, Some(Fault::Reply(550)));
     let url = smtp.url();
     let app = spawn_app_with(move |s| {
-        s.mail.smtp_url = Some(url.into());
+        s.mail.smtp_url = Some(SmtpUrl::parse(&url).unwrap());
         s.mail.timeout_secs = 1;
         s.otp.user.max_challenges = 3;
     })
@@ -328,7 +329,7 @@ async fn a_server_that_stays_down_is_reported_once_the_retry_budget_is_spent() {
     let port = dead.local_addr().unwrap().port();
     drop(dead);
     let app = spawn_app_with(|s| {
-        s.mail.smtp_url = Some(format!("smtp://127.0.0.1:{port}").into());
+        s.mail.smtp_url = Some(SmtpUrl::parse(&format!("smtp://127.0.0.1:{port}")).unwrap());
         s.mail.timeout_secs = 1;
         s.mail.delivery.retry_for_secs = 3;
     })
@@ -369,7 +370,7 @@ async fn one_address_is_not_flooded_through_many_users() {
     let smtp = FaultySmtp::start().await;
     let url = smtp.url();
     let app = spawn_app_with(move |s| {
-        s.mail.smtp_url = Some(url.into());
+        s.mail.smtp_url = Some(SmtpUrl::parse(&url).unwrap());
         s.mail.delivery.per_address_max = 3;
         s.mail.delivery.global_max = 5;
     })

@@ -1,4 +1,4 @@
-//! A representative set of the request checks of PROTOCOL.md section 2, seen
+//! A representative set of the request checks of docs/protocol.md section 2, seen
 //! from outside: generic error page / JSON, the specific code in the log and
 //! the metric. (The exhaustive list is unit-tested next to the verifier.)
 use jsonwebtoken::{Algorithm, EncodingKey, Header};

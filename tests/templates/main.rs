@@ -206,15 +206,16 @@ fn a_missing_override_directory_is_an_error() {
 
 #[test]
 fn invalid_branding_is_reported() {
+    // The colour is an `Rgb`, refused by configuration already; the rest is checked here.
     let branding = Branding {
-        primary_color: "red".into(),
+        logo_url: Some("javascript:alert(1)".into()),
         ..Branding::default()
     };
     let problems = check(None, &branding);
     assert!(
         problems
             .iter()
-            .any(|p| p.file.contains("primary_color") && p.message.contains("#rrggbb")),
+            .any(|p| p.file.contains("logo_url") && p.message.contains("https://")),
         "{}",
         report(&problems)
     );
@@ -554,7 +555,7 @@ fn static_assets_come_from_the_override_or_the_built_ins() {
         "<svg xmlns=\"http://www.w3.org/2000/svg\"/>",
     );
     let branding = Branding {
-        primary_color: "#ffcc00".into(),
+        primary_color: otp_sidecar::templates::brand::Rgb(0xff, 0xcc, 0x00),
         ..Branding::default()
     };
     let t = Templates::load(Some(&dir), branding).unwrap();

@@ -1,4 +1,4 @@
-//! Every refusal of PROTOCOL.md section 2, against a realm JWKS served over
+//! Every refusal of docs/protocol.md section 2, against a realm JWKS served over
 //! real HTTP on loopback by the test itself.
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,8 +12,8 @@ use tokio::net::TcpListener;
 use url::Url;
 
 use super::*;
-use crate::config::{RealmSettings, SigningAlgorithm};
 use crate::tokens::AssertionSigner;
+use crate::tokens::{RealmSettings, SigningAlgorithm};
 
 const NOW: i64 = 1_800_000_000;
 const ISSUER: &str = "https://id.example.com/realms/acme";

@@ -12,13 +12,14 @@ use std::sync::Arc;
 use actix_web::dev::ServerHandle;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{DecodingKey, Validation};
+use otp_sidecar::challenge::Pepper;
 use otp_sidecar::clock::{Clock as _, ManualClock};
-use otp_sidecar::config::{RealmSettings, Settings};
+use otp_sidecar::config::{RedisUrl, Settings, SmtpUrl};
 use otp_sidecar::tokens::Issuer;
+use otp_sidecar::tokens::RealmSettings;
 use otp_sidecar::Application;
 use reqwest::header::{COOKIE, SET_COOKIE};
 use reqwest::{Response, StatusCode};
-use secrecy::SecretString;
 use serde_json::{json, Value};
 
 pub use realm::TestRealm;
@@ -74,8 +75,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     settings.server.bind = listener.local_addr().unwrap();
     settings.server.public_url = url::Url::parse(&address).unwrap();
     settings.server.secure_cookies = true;
-    settings.store.redis_url = Some(SecretString::from(redis.url()));
-    settings.mail.smtp_url = Some(SecretString::from(smtp.url()));
+    settings.store.redis_url = Some(RedisUrl::parse(&redis.url()).unwrap());
+    settings.mail.smtp_url = Some(SmtpUrl::parse(&smtp.url()).unwrap());
     settings.mail.from = FROM.to_string();
     settings.mail.timeout_secs = 5;
     settings.realms = vec![RealmSettings {
@@ -83,7 +84,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         jwks_uri: url::Url::parse(&realm.jwks_uri).unwrap(),
     }];
     settings.signing.key_file = Some(SIDECAR_KEY.into());
-    settings.secrets.pepper_file = Some(pepper);
+    settings.secrets.pepper = Some(Pepper::from_file(&pepper).unwrap());
     adjust(&mut settings);
 
     let clock = Arc::new(ManualClock::starting_now());

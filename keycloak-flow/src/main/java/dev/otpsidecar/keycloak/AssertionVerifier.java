@@ -21,7 +21,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
- * Every check PROTOCOL.md section 5 asks of an assertion, with no Keycloak server involved:
+ * Every check docs/protocol.md section 4 ("What Keycloak checks") asks of an assertion, with no Keycloak server involved:
  * the caller passes what is expected, a clock, a key resolver and a one-use registry for jti.
  */
 public final class AssertionVerifier {
@@ -30,7 +30,7 @@ public final class AssertionVerifier {
     public static final Set<String> ALLOWED_ALGORITHMS = Set.of("ES256", "EdDSA", "RS256");
     /** Clock skew tolerated on exp and iat. */
     public static final long LEEWAY_SECONDS = 10;
-    /** The sidecar issues assertions valid for at most 60 s (PROTOCOL.md section 4). */
+    /** The sidecar issues assertions valid for at most 60 s (docs/protocol.md section 4). */
     public static final long MAX_LIFETIME_SECONDS = 60;
     /** An assertion is a few hundred bytes; anything far larger is not one. */
     public static final int MAX_TOKEN_LENGTH = 8192;

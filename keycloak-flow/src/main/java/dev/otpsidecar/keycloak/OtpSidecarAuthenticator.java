@@ -27,7 +27,7 @@ import org.keycloak.models.UserModel;
 import org.keycloak.services.Urls;
 
 /**
- * Hands the email one-time-code step to the otp-sidecar (PROTOCOL.md sections 1 and 5):
+ * Hands the email one-time-code step to the otp-sidecar (docs/protocol.md sections 1 and 4):
  * authenticate() sends the browser to the sidecar with a signed request, action() checks the
  * assertion the browser brings back. Every non-success is an event and a page with "send a new code".
  */
@@ -37,7 +37,7 @@ public class OtpSidecarAuthenticator implements Authenticator {
 
     /** Auth-session note holding the nonce of the pending request. */
     public static final String NONCE_NOTE = "otp-sidecar.nonce";
-    /** Form field the sidecar posts back (PROTOCOL.md section 4). */
+    /** Form field the sidecar posts back (docs/protocol.md section 4). */
     public static final String ASSERTION_PARAM = "assertion";
     /** Form field of our error page's "send a new code" button. */
     public static final String RESTART_PARAM = "restart";
@@ -68,18 +68,12 @@ public class OtpSidecarAuthenticator implements Authenticator {
             sendRequest(context, true);
             return;
         }
-        OtpSidecarConfig config = configOrFailSafe(context);
-        if (config == null) {
+        Ready ready = readyOrRefused(context);
+        if (ready == null) {
             return;
         }
-        UserModel user = context.getUser();
-        if (user == null) {
-            misconfigured(context, "no user identified before the otp-sidecar step");
-            return;
-        }
-        if (refuseIfLockedOut(context, user)) {
-            return;
-        }
+        OtpSidecarConfig config = ready.config();
+        UserModel user = ready.user();
 
         String assertion = form.getFirst(ASSERTION_PARAM);
         if (assertion == null || assertion.isBlank()) {
@@ -128,18 +122,12 @@ public class OtpSidecarAuthenticator implements Authenticator {
     }
 
     private void sendRequest(AuthenticationFlowContext context, boolean freshNonce) {
-        OtpSidecarConfig config = configOrFailSafe(context);
-        if (config == null) {
+        Ready ready = readyOrRefused(context);
+        if (ready == null) {
             return;
         }
-        UserModel user = context.getUser();
-        if (user == null) {
-            misconfigured(context, "no user identified before the otp-sidecar step");
-            return;
-        }
-        if (refuseIfLockedOut(context, user)) {
-            return;
-        }
+        OtpSidecarConfig config = ready.config();
+        UserModel user = ready.user();
         String email = user.getEmail();
         if (email == null || email.isBlank()) {
             refuseUser(context, user, "no_email", "otpSidecarErrorNoEmail");
@@ -203,6 +191,30 @@ public class OtpSidecarAuthenticator implements Authenticator {
                 .setAttribute("otpSidecarRequest", requestJwt)
                 .createForm(REDIRECT_TEMPLATE);
         context.challenge(page);
+    }
+
+    /** What both the request and the assertion side need before they may go on. */
+    private record Ready(OtpSidecarConfig config, UserModel user) {
+    }
+
+    /**
+     * The one guard of {@link #authenticate}/{@link #action}: a usable config, a user identified by an
+     * earlier step, and that user not locked out. Otherwise the page and event are done and null returned.
+     */
+    private Ready readyOrRefused(AuthenticationFlowContext context) {
+        OtpSidecarConfig config = configOrFailSafe(context);
+        if (config == null) {
+            return null;
+        }
+        UserModel user = context.getUser();
+        if (user == null) {
+            misconfigured(context, "no user identified before the otp-sidecar step");
+            return null;
+        }
+        if (refuseIfLockedOut(context, user)) {
+            return null;
+        }
+        return new Ready(config, user);
     }
 
     /** Parses the config; when it is unusable shows a clear page, emits an event and returns null. */

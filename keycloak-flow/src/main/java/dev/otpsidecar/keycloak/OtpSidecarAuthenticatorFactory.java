@@ -40,13 +40,13 @@ public class OtpSidecarAuthenticatorFactory implements AuthenticatorFactory {
             .property().name(OtpSidecarConfig.PUBLIC_URL)
             .label("Sidecar public URL")
             .helpText("Where browsers reach the sidecar; the request is posted to {this URL}/authorize. "
-                    + "Must be https (http only for localhost, 127.0.0.1 or [::1]).")
+                    + "Must be https (http only for localhost, 127.0.0.0/8 or [::1]).")
             .type(ProviderConfigProperty.STRING_TYPE).required(true).add()
             .property().name(OtpSidecarConfig.JWKS_URL)
             .label("Sidecar JWKS URL")
             .helpText("Where Keycloak fetches the sidecar's public keys, usually an internal address, "
                     + "e.g. http://localhost:8081/.well-known/jwks.json in a pod. "
-                    + "Must be https (http only for localhost, 127.0.0.1 or [::1]).")
+                    + "Must be https (http only for localhost, 127.0.0.0/8 or [::1]).")
             .type(ProviderConfigProperty.STRING_TYPE).required(true).add()
             .property().name(OtpSidecarConfig.ISSUER)
             .label("Sidecar issuer")

@@ -37,7 +37,7 @@ public final class OtpSidecarConfig {
     public static final Bounds RESEND_COOLDOWN_BOUNDS = new Bounds(RESEND_COOLDOWN, 0, 600, 30);
     public static final Bounds MAX_RESENDS_BOUNDS = new Bounds(MAX_RESENDS, 0, 10, 3);
 
-    /** The request's `otp` policy object (PROTOCOL.md section 1). */
+    /** The request's `otp` policy object (docs/protocol.md section 1). */
     public record OtpPolicy(int length, int ttl, int maxAttempts, int resendCooldown, int maxResends) {
     }
 
@@ -114,7 +114,7 @@ public final class OtpSidecarConfig {
     private static URI url(Map<String, String> config, String key, List<String> problems) {
         String value = trimmed(config.get(key));
         if (value == null) {
-            problems.add(key + ": missing; expected an https:// URL (http:// only for localhost, 127.0.0.1 or [::1])");
+            problems.add(key + ": missing; expected an https:// URL (http:// only for localhost, 127.0.0.0/8 or [::1])");
             return null;
         }
         URI uri;
@@ -140,13 +140,17 @@ public final class OtpSidecarConfig {
         if (scheme.equals("http") && isLoopback(host)) {
             return uri;
         }
-        problems.add(key + ": '" + value + "' must use https (http is accepted only for localhost, 127.0.0.1 or [::1])");
+        problems.add(key + ": '" + value + "' must use https (http is accepted only for localhost, 127.0.0.0/8 or [::1])");
         return null;
     }
 
+    /** localhost, any IPv4 literal of 127.0.0.0/8, or [::1]: the same set as the sidecar's {@code is_loopback_host}. */
     static boolean isLoopback(String host) {
-        return host.equals("localhost") || host.equals("127.0.0.1") || host.equals("[::1]");
+        return host.equals("localhost") || host.equals("[::1]") || LOOPBACK_V4.matcher(host).matches();
     }
+
+    private static final java.util.regex.Pattern LOOPBACK_V4 =
+            java.util.regex.Pattern.compile("127(\\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}");
 
     private static int number(Map<String, String> config, Bounds bounds, List<String> problems) {
         String value = trimmed(config.get(bounds.key()));

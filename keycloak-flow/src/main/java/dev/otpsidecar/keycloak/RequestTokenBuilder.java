@@ -12,7 +12,7 @@ import org.keycloak.crypto.SignatureSignerContext;
 import org.keycloak.jose.jws.JWSBuilder;
 
 /**
- * Builds and signs the request JWT of PROTOCOL.md section 1. Knows nothing of the Keycloak session:
+ * Builds and signs the request JWT of docs/protocol.md section 1. Knows nothing of the Keycloak session:
  * the authenticator passes the values in, so the claims are testable with any signer.
  */
 public final class RequestTokenBuilder {
@@ -51,7 +51,7 @@ public final class RequestTokenBuilder {
         return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
     }
 
-    /** The claims, in the order PROTOCOL.md lists them. */
+    /** The claims, in the order docs/protocol.md section 1 lists them. */
     public Map<String, Object> claims(Request request) {
         long iat = clock.instant().getEpochSecond();
         Map<String, Object> claims = new LinkedHashMap<>();

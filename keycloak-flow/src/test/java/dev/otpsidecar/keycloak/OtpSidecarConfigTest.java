@@ -153,4 +153,13 @@ class OtpSidecarConfigTest {
             assertTrue(all.stream().anyMatch(problem -> problem.startsWith(key + ":")), key + " not named in " + all);
         }
     }
+
+    @ParameterizedTest
+    @CsvSource({
+        "localhost, true", "127.0.0.1, true", "127.1.2.3, true", "[::1], true",
+        "127.0.0.256, false", "127.0.0.1.example.com, false", "128.0.0.1, false", "example.com, false"
+    })
+    void loopbackIsLocalhostAll127Slash8AndIpv6One(String host, boolean loopback) {
+        assertEquals(loopback, OtpSidecarConfig.isLoopback(host), host);
+    }
 }

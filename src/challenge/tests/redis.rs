@@ -1,0 +1,407 @@
+//! The store suite on real Redis: one server (plain, with the documented ACL,
+//! over TLS) and a three-node Redis Cluster.
+use super::redis_server::{free_port, redis_url};
+use super::*;
+
+mod redis_single {
+    use super::*;
+
+    async fn harness() -> (Arc<RedisStore>, RedisServer) {
+        let server = RedisServer::start();
+        let store = RedisStore::connect(&server.url()).await.unwrap();
+        (Arc::new(store), server)
+    }
+
+    store_suite!(harness);
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn ping_fails_while_redis_is_down_and_recovers_by_itself() {
+        bounded(async {
+            let (store, mut server) = harness().await;
+            store.ping().await.unwrap();
+            let made = make(&*store, policy(), T0).await;
+
+            server.stop();
+            let err = store.ping().await.unwrap_err();
+            assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+            assert!(matches!(
+                store.verify(&made.record.id, &made.mac(), T0).await,
+                Err(StoreError::Unavailable(_))
+            ));
+
+            server.restart();
+            // Same store object: the connection manager reconnects on its own.
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+            loop {
+                match store.ping().await {
+                    Ok(()) => break,
+                    Err(e) if tokio::time::Instant::now() > deadline => {
+                        panic!("store did not recover after restart: {e}")
+                    }
+                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
+            // The restarted server is empty (no persistence) and the scripts
+            // are loaded again on NOSCRIPT.
+            assert_eq!(
+                store
+                    .verify(&made.record.id, &made.mac(), T0)
+                    .await
+                    .unwrap(),
+                VerifyOutcome::Expired(None)
+            );
+            let again = make(&*store, policy(), T0).await;
+            assert!(matches!(
+                store
+                    .verify(&again.record.id, &again.mac(), T0)
+                    .await
+                    .unwrap(),
+                VerifyOutcome::Success(_)
+            ));
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn records_live_in_one_hash_tagged_key_with_a_ttl_and_no_code() {
+        bounded(async {
+            let (store, server) = harness().await;
+            let made = make(&*store, policy(), T0).await;
+            let client = ::redis::Client::open(server.url()).unwrap();
+            let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+            let key = format!("{{ch:{}}}", made.record.id);
+            let keys: Vec<String> = ::redis::cmd("KEYS")
+                .arg("*")
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            assert_eq!(keys, vec![key.clone()]);
+            let ttl: i64 = ::redis::cmd("TTL")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            let expected = 300 + EXPIRED_GRACE_SECS;
+            assert!((expected - 2..=expected).contains(&ttl), "TTL {ttl}");
+            let stored: Vec<Vec<u8>> = ::redis::cmd("HVALS")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            assert!(stored.iter().any(|v| v[..] == made.mac()[..]));
+            let code = made.code.expose().as_bytes();
+            assert!(
+                !stored.iter().any(|v| v[..] == *code),
+                "the code itself must never be stored"
+            );
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn a_damaged_record_is_reported_not_trusted() {
+        bounded(async {
+            let (store, server) = harness().await;
+            let made = make(&*store, policy(), T0).await;
+            let client = ::redis::Client::open(server.url()).unwrap();
+            let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+            let key = format!("{{ch:{}}}", made.record.id);
+            let _: i64 = ::redis::cmd("HDEL")
+                .arg(&key)
+                .arg("max_attempts")
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            assert!(matches!(
+                store.verify(&made.record.id, &made.mac(), T0).await,
+                Err(StoreError::Corrupt(_))
+            ));
+            assert!(matches!(
+                store.get(&made.record.id, T0).await,
+                Err(StoreError::Corrupt(_))
+            ));
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn any_store_connects_by_url() {
+        bounded(async {
+            let server = RedisServer::start();
+            let store = AnyStore::connect(Some(&redis_url(&server.url())))
+                .await
+                .unwrap();
+            assert_eq!(store.kind(), "redis");
+            let made = make(&store, policy(), T0).await;
+            assert!(matches!(
+                store
+                    .verify(&made.record.id, &made.mac(), T0)
+                    .await
+                    .unwrap(),
+                VerifyOutcome::Success(_)
+            ));
+            let port = free_port();
+            let err = AnyStore::connect(Some(&redis_url(&format!("redis://127.0.0.1:{port}"))))
+                .await
+                .unwrap_err();
+            assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+        })
+        .await;
+    }
+}
+
+/// The whole suite as a Redis user restricted to [`super::REDIS_ACL`]: the
+/// documented ACL is enough.
+mod redis_acl {
+    use super::*;
+
+    async fn harness() -> (Arc<RedisStore>, RedisServer) {
+        let server = RedisServer::start();
+        let admin = ::redis::Client::open(server.url()).unwrap();
+        let mut conn = admin.get_multiplexed_async_connection().await.unwrap();
+        let mut setuser = ::redis::cmd("ACL");
+        setuser
+            .arg("SETUSER")
+            .arg("otp")
+            .arg("on")
+            .arg(">s3cret-pass");
+        for rule in REDIS_ACL.split_whitespace() {
+            setuser.arg(rule);
+        }
+        let () = setuser.query_async(&mut conn).await.unwrap();
+        // The default user is switched off: only the restricted one can work.
+        let () = ::redis::cmd("ACL")
+            .arg("SETUSER")
+            .arg("default")
+            .arg("off")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let url = server.url().replace("redis://", "redis://otp:s3cret-pass@");
+        let store = RedisStore::connect(&url).await.unwrap();
+        (Arc::new(store), server)
+    }
+
+    store_suite!(harness);
+
+    #[tokio::test]
+    async fn keys_outside_the_pattern_are_out_of_reach() {
+        bounded(async {
+            let (_store, server) = harness().await;
+            let url = server.url().replace("redis://", "redis://otp:s3cret-pass@");
+            let client = ::redis::Client::open(url).unwrap();
+            let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+            let denied: Result<Option<String>, _> = ::redis::cmd("GET")
+                .arg("other")
+                .query_async(&mut conn)
+                .await;
+            assert!(denied.is_err());
+            let denied: Result<(), _> = ::redis::cmd("FLUSHALL").query_async(&mut conn).await;
+            assert!(denied.is_err());
+        })
+        .await;
+    }
+}
+
+mod redis_tls {
+    use super::*;
+
+    async fn harness() -> (Arc<RedisStore>, RedisServer) {
+        let server = tokio::task::spawn_blocking(RedisServer::start_tls)
+            .await
+            .unwrap();
+        let store = RedisStore::connect_with_ca(&server.url(), Some(&server.ca_pem()))
+            .await
+            .unwrap();
+        (Arc::new(store), server)
+    }
+
+    store_suite!(harness);
+
+    #[tokio::test]
+    async fn a_server_certificate_from_an_unknown_ca_is_refused() {
+        bounded(async {
+            let server = tokio::task::spawn_blocking(RedisServer::start_tls)
+                .await
+                .unwrap();
+            // The system trust store does not know our test CA.
+            let err = AnyStore::connect(Some(&redis_url(&server.url())))
+                .await
+                .unwrap_err();
+            assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+            assert!(err.to_string().contains("UnknownIssuer"), "{err}");
+            // Plain text to a TLS port does not get through either.
+            let plain = server.url().replace("rediss://", "redis://");
+            assert!(AnyStore::connect(Some(&redis_url(&plain))).await.is_err());
+            let store =
+                AnyStore::connect_with_ca(Some(&redis_url(&server.url())), Some(&server.ca_pem()))
+                    .await
+                    .unwrap();
+            store.ping().await.unwrap();
+        })
+        .await;
+    }
+}
+
+mod redis_cluster {
+    use super::*;
+
+    /// Three master nodes sharing the 16384 slots, no replicas.
+    pub(super) struct Cluster {
+        nodes: Vec<RedisServer>,
+    }
+
+    impl Cluster {
+        fn start() -> Cluster {
+            let nodes: Vec<RedisServer> =
+                (0..3).map(|_| RedisServer::start_cluster_node()).collect();
+            let mut create = std::process::Command::new("redis-cli");
+            create.args(["--cluster", "create"]);
+            for node in &nodes {
+                create.arg(format!("127.0.0.1:{}", node.port()));
+            }
+            create
+                .args(["--cluster-replicas", "0", "--cluster-yes"])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            let mut child = create
+                .spawn()
+                .expect("redis-cli is not installed (it comes with redis-server)");
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            let status = loop {
+                if let Some(status) = child.try_wait().unwrap() {
+                    break status;
+                }
+                if std::time::Instant::now() > deadline {
+                    let _ = child.kill();
+                    panic!("redis-cli --cluster create did not finish within 30 s");
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            };
+            let output = child.wait_with_output().unwrap();
+            assert!(
+                status.success(),
+                "redis-cli --cluster create failed: {}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let cluster = Cluster { nodes };
+            cluster.wait_until_ok();
+            cluster
+        }
+
+        fn wait_until_ok(&self) {
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            for node in &self.nodes {
+                let client = ::redis::Client::open(node.url()).unwrap();
+                loop {
+                    let info: String = client
+                        .get_connection()
+                        .and_then(|mut c| ::redis::cmd("CLUSTER").arg("INFO").query(&mut c))
+                        .unwrap_or_default();
+                    if info.contains("cluster_state:ok") {
+                        break;
+                    }
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "cluster node {} not ok within 30 s: {info}",
+                        node.port()
+                    );
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        }
+
+        fn url(&self) -> String {
+            let nodes: Vec<String> = self
+                .nodes
+                .iter()
+                .map(|n| format!("127.0.0.1:{}", n.port()))
+                .collect();
+            format!("redis+cluster://{}", nodes.join(","))
+        }
+    }
+
+    async fn harness() -> (Arc<ClusterStore>, Cluster) {
+        let cluster = tokio::task::spawn_blocking(Cluster::start).await.unwrap();
+        let nodes: Vec<String> = cluster.nodes.iter().map(RedisServer::url).collect();
+        let store = ClusterStore::connect_cluster(&nodes, None).await.unwrap();
+        (Arc::new(store), cluster)
+    }
+
+    store_suite!(harness);
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn challenges_spread_over_the_nodes_through_any_store() {
+        bounded(async {
+            let cluster = tokio::task::spawn_blocking(Cluster::start).await.unwrap();
+            let store = AnyStore::connect(Some(&redis_url(&cluster.url())))
+                .await
+                .unwrap();
+            assert_eq!(store.kind(), "redis-cluster");
+            let made: Vec<Made> = make_many(&store, 30).await;
+            // Each node holds some of them: the keys really are spread by slot.
+            for node in &cluster.nodes {
+                let client = ::redis::Client::open(node.url()).unwrap();
+                let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+                let size: i64 = ::redis::cmd("DBSIZE").query_async(&mut conn).await.unwrap();
+                assert!(size > 0, "node {} holds no challenge", node.port());
+            }
+            for m in &made {
+                assert!(matches!(
+                    store.verify(&m.record.id, &m.mac(), T0).await.unwrap(),
+                    VerifyOutcome::Success(_)
+                ));
+            }
+        })
+        .await;
+    }
+
+    /// The operator's path: a `redis+cluster://` URL in a configuration
+    /// file passes `config check` and starts the store.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_cluster_starts_from_a_config_file() {
+        bounded(async {
+            let cluster = tokio::task::spawn_blocking(Cluster::start).await.unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let pepper = dir.path().join("pepper");
+            std::fs::write(&pepper, [7u8; 32]).unwrap();
+            let file = dir.path().join("config.toml");
+            std::fs::write(
+                &file,
+                format!(
+                    "[store]\nredis_url = {:?}\n\n[secrets]\npepper_file = {:?}\n\n\
+                     [[realms]]\nissuer = \"http://127.0.0.1:8081/realms/acme\"\n",
+                    cluster.url(),
+                    pepper.display().to_string(),
+                ),
+            )
+            .unwrap();
+            let checked = crate::config::check_file(&file, &[]);
+            assert!(checked.is_ok(), "{checked:?}");
+            let settings = crate::config::Settings::load_with_env(Some(&file), &[]).unwrap();
+            let url = settings.store.redis_url.as_ref().unwrap();
+            assert!(url.is_cluster());
+            let store = AnyStore::connect(Some(url)).await.unwrap();
+            assert_eq!(store.kind(), "redis-cluster");
+            let made = make(&store, policy(), T0).await;
+            assert!(matches!(
+                store
+                    .verify(&made.record.id, &made.mac(), T0)
+                    .await
+                    .unwrap(),
+                VerifyOutcome::Success(_)
+            ));
+        })
+        .await;
+    }
+
+    async fn make_many(store: &AnyStore, n: usize) -> Vec<Made> {
+        let mut made = Vec::with_capacity(n);
+        for _ in 0..n {
+            made.push(make(store, policy(), T0).await);
+        }
+        made
+    }
+}
