@@ -14,8 +14,8 @@ use base64::Engine as _;
 use rand_core::RngCore as _;
 
 use crate::challenge::{
-    generate_csrf_token, mac, seal_code, AnyStore, ChallengeId, ChallengeRecord, Code, CodeError,
-    DeliveryState, JtiClaim, Pepper, Policy, Rebind, ResendOutcome, Store as _, StoreError,
+    mac, seal_code, AnyStore, ChallengeId, ChallengeRecord, Code, CodeError, DeliveryState,
+    JtiClaim, NewChallenge, Pepper, Policy, Rebind, ResendOutcome, Store as _, StoreError,
     UserCharge, UserKey, VerifyOutcome,
 };
 use crate::clock::Clock;
@@ -276,8 +276,7 @@ impl Login {
         };
         let policy = effective_policy(request.otp.as_ref(), &self.rules.otp, &request.jti);
         let code = Code::generate(policy.length);
-        let record = ChallengeRecord {
-            id: id.clone(),
+        let new = NewChallenge {
             subject: request.sub.clone(),
             email: request.email.clone(),
             name: request.name.clone(),
@@ -287,18 +286,10 @@ impl Login {
             nonce: request.nonce.clone(),
             request_jti: request.jti.clone(),
             return_uri: request.return_uri.as_str().to_string(),
-            csrf_token: generate_csrf_token(),
-            policy,
-            attempts: 0,
-            resends: 0,
-            created_at: now,
-            last_sent_at: now,
-            expires_at: now.saturating_add_unsigned(policy.ttl_secs),
-            delivery: DeliveryState::Sending,
-            generation: 0,
-            lease_until: self.lease_until(now),
-            sealed_code: seal_code(&self.pepper, &id, 0, &code),
         };
+        let sealed = seal_code(&self.pepper, &id, 0, &code);
+        let record = ChallengeRecord::new(id.clone(), new, policy, now)
+            .with_delivery(sealed, self.lease_until(now));
         let recipient = self.recipient(&record)?;
         self.charge_challenge(&record, now).await?;
         if let Err(limited) = self.charge_send_limits(&recipient, now).await {

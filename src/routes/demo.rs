@@ -9,8 +9,8 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::config::SigningAlgorithm;
 use crate::tokens::AssertionSigner;
+use crate::tokens::SigningAlgorithm;
 
 use crate::error::PageError;
 use crate::templates::model::FormField;
