@@ -50,6 +50,7 @@ rust_tests() {
 stage prerequisites prerequisites
 stage rust-lint rust_checks
 stage rust-tests rust_tests
+stage supply-chain ./scripts/check-supply-chain.sh
 stage templates-browser ./scripts/test-templates-browser.sh
 stage keycloak-authenticator ./keycloak-flow/it/run.sh
 stage deploy-checks ./scripts/check-deploy.sh
