@@ -22,7 +22,9 @@ SERVICE is one of: redis mail sidecar keycloak demo
 Preparing downloads Keycloak through Maven (once), builds the provider jar
 (keycloak-flow/) and the release sidecar. --reuse (or STACK_REUSE=1) skips both
 builds when their outputs exist; STACK_SIDECAR_BIN=PATH uses a given sidecar binary;
-STACK_DEMO_APP=0 leaves localhost:18090 free (the E2E test serves it itself).
+STACK_DEMO_APP=0 leaves localhost:18090 free (the E2E test serves it itself);
+STACK_IMPORT_REALM=0 starts Keycloak without the acme realm (the realm-server stage
+has keycloak-config-cli create it).
 Logs, config, keys and the stored mail of each run are in .cache/stack/run-*/.
 EOF
 }

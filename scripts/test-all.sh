@@ -50,10 +50,12 @@ rust_tests() {
 stage prerequisites prerequisites
 stage rust-lint rust_checks
 stage rust-tests rust_tests
+stage supply-chain ./scripts/check-supply-chain.sh
 stage templates-browser ./scripts/test-templates-browser.sh
 stage keycloak-authenticator ./keycloak-flow/it/run.sh
 stage deploy-checks ./scripts/check-deploy.sh
 stage keycloak-e2e ./scripts/test-e2e.sh
+stage realm-server ./scripts/test-realm-server.sh
 
 printf '\nstages: %d passed, %d failed\n' "$stages_passed" "$stages_failed"
 [ "$stages_failed" -eq 0 ] || { printf 'failed: %s\n' "${failed_names[*]}"; exit 1; }

@@ -10,25 +10,9 @@ stage_start=$(date +%s.%N)
 secs_since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 
 # ---- prerequisites (a fresh Debian machine has none of these)
-missing=()
-command -v redis-server >/dev/null || missing+=(redis-server)
-[[ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]] || missing+=(chromium)
-command -v mvn >/dev/null || missing+=(maven)
-command -v unzip >/dev/null || missing+=(unzip)
-command -v curl >/dev/null || missing+=(curl)
-command -v openssl >/dev/null || missing+=(openssl)
-python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
-if ((${#missing[@]})); then
-	echo "test-e2e: installing ${missing[*]}"
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
-node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-if ((node_major < 20)); then
-	echo "test-e2e: Node.js >= 20 is required (found ${node_major}); install it from nodejs.org or your distribution" >&2
-	exit 1
-fi
-(cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+# shellcheck source=scripts/stack/prereqs.sh
+source scripts/stack/prereqs.sh
+stack_prerequisites test-e2e
 
 # ---- the sidecar: the same code `cargo test` just compiled, so the debug build is
 # incremental; E2E_SIDECAR_PROFILE=release tests the optimized binary instead, and

@@ -303,7 +303,7 @@ mod tests {
     fn exit_statuses() {
         let w = lint_text(
             "a.json",
-            r#"{"realm":"a","otpPolicyType":"totp","otpPolicyAlgorithm":"HmacSHA1","otpPolicyDigits":6,"otpPolicyPeriod":30}"#,
+            r#"{"realm":"a","otpPolicyType":"totp","otpPolicyAlgorithm":"HmacSHA1","otpPolicyDigits":6,"otpPolicyPeriod":30,"otpPolicyLookAheadWindow":1}"#,
         )
         .unwrap();
         assert!(!w.is_empty());

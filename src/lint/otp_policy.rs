@@ -1,10 +1,19 @@
 //! Rules for the realm's `otpPolicy*` fields.
 //!
-//! Keycloak (import and realm update alike) builds the OTP policy from the
-//! representation only when `otpPolicyType` is present; otherwise every other
-//! `otpPolicy*` field is dropped without a word. When the type is present, the
-//! policy starts from an empty `OTPPolicy`, so a field left out becomes
-//! null / 0 rather than Keycloak's default.
+//! What Keycloak 26.7.3 stores, checked against the real server by the
+//! realm-server stage (tests/realm-server/), on four paths: the admin REST API
+//! creating and updating a realm, and keycloak-config-cli (6.5) doing the same.
+//!
+//! * Keycloak builds the OTP policy from the representation only when
+//!   `otpPolicyType` is present; otherwise every other `otpPolicy*` field is
+//!   dropped without a word. One exception: keycloak-config-cli 6.2 and later
+//!   writes a lone `otpPolicyAlgorithm` into an existing realm (its issue
+//!   #847), as is, invalid values included.
+//! * When the type is present, the policy starts from an empty `OTPPolicy`, so
+//!   a field left out becomes null / 0 rather than Keycloak's default, on
+//!   update as on create (the realm's previous values are not kept).
+//! * An unknown `otpPolicy*` key makes the admin REST API (HTTP 400) and
+//!   keycloak-config-cli refuse the whole realm.
 
 use super::doc::{bool_of, int_of, BoolVal, IntVal, Node, Pointer, Value};
 use super::rules;
@@ -74,7 +83,7 @@ fn text_of(node: &Node) -> Option<Text<'_>> {
 }
 
 pub fn check(realm: &Node, base: &Pointer, sink: &mut Sink) {
-    // Unknown otpPolicy* keys: Jackson ignores them on import.
+    // Unknown otpPolicy* keys: the admin REST API and keycloak-config-cli refuse the realm.
     for e in realm.entries() {
         if e.key.to_ascii_lowercase().starts_with("otppolicy") && !KNOWN.contains(&e.key.as_str()) {
             let hint = closest(&e.key, &KNOWN)
@@ -84,7 +93,10 @@ pub fn check(realm: &Node, base: &Pointer, sink: &mut Sink) {
                 &rules::OTP_UNKNOWN_KEY,
                 base.key(&e.key),
                 e.key_pos,
-                format!("unknown key \"{}\" is ignored by Keycloak{hint}", e.key),
+                format!(
+                    "unknown key \"{}\": Keycloak's admin REST API and keycloak-config-cli refuse the whole realm with it{hint}",
+                    e.key
+                ),
             );
         }
     }
@@ -152,15 +164,31 @@ pub fn check(realm: &Node, base: &Pointer, sink: &mut Sink) {
                 .filter(|k| *k != TYPE && field(k).is_some())
                 .collect();
             if let Some(first) = ignored.first().and_then(|k| realm.entry(k)) {
-                sink.report(
-                    &rules::OTP_PARTIAL,
-                    at(&first.key),
-                    first.key_pos,
+                let fix = "add otpPolicyType (\"totp\" or \"hotp\") with the whole policy";
+                let message = if ignored.contains(&ALGORITHM) {
+                    let rest: Vec<&str> = ignored
+                        .iter()
+                        .copied()
+                        .filter(|k| *k != ALGORITHM)
+                        .collect();
+                    let rest = if rest.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", and ignores {}", rest.join(", "))
+                    };
                     format!(
-                        "otpPolicyType is missing, so Keycloak ignores {}; add otpPolicyType (\"totp\" or \"hotp\")",
+                        "otpPolicyType is missing: when the realm is created, Keycloak ignores {}; \
+                         on an existing realm, keycloak-config-cli (6.2 and later) still writes otpPolicyAlgorithm, \
+                         as is (the admin REST API does not){rest}; {fix}",
                         ignored.join(", ")
-                    ),
-                );
+                    )
+                } else {
+                    format!(
+                        "otpPolicyType is missing, so Keycloak ignores {}, on create and on update; {fix}",
+                        ignored.join(", ")
+                    )
+                };
+                sink.report(&rules::OTP_PARTIAL, at(&first.key), first.key_pos, message);
             }
         }
         Some(type_node) => {
@@ -189,6 +217,11 @@ pub fn check(realm: &Node, base: &Pointer, sink: &mut Sink) {
             }
             if matches!(kind, Some(Text::Str("totp"))) && field(PERIOD).is_none() {
                 missing.push("otpPolicyPeriod (becomes 0)");
+            }
+            // 0: a code is accepted only for the exact time step (totp) or the exact next
+            // counter value (hotp), where Keycloak's default allows one either way.
+            if field(LOOK_AHEAD).is_none() {
+                missing.push("otpPolicyLookAheadWindow (becomes 0)");
             }
             if !missing.is_empty() {
                 sink.report(
@@ -334,7 +367,34 @@ mod tests {
             one("otp-policy/incomplete", "/otpPolicyType")
         );
         // hotp needs no period.
-        assert!(ids(r#"{"realm":"a","otpPolicyType":"hotp","otpPolicyAlgorithm":"HmacSHA256","otpPolicyDigits":6}"#).is_empty());
+        assert!(ids(r#"{"realm":"a","otpPolicyType":"hotp","otpPolicyAlgorithm":"HmacSHA256","otpPolicyDigits":6,"otpPolicyLookAheadWindow":1}"#).is_empty());
+    }
+
+    #[test]
+    fn incomplete_names_the_look_ahead_window() {
+        // Keycloak 26.7.3 stores look-ahead 0 for a policy without it (checked by the
+        // realm-server stage): hotp then never resynchronises, totp allows no clock drift.
+        for kind in ["totp", "hotp"] {
+            let realm = parse_json(&format!(
+                r#"{{"realm":"a","otpPolicyType":"{kind}","otpPolicyAlgorithm":"HmacSHA256","otpPolicyDigits":6,"otpPolicyPeriod":30}}"#
+            ))
+            .unwrap();
+            let mut sink = Sink::new();
+            check(&realm, &Pointer::root(), &mut sink);
+            let ids: Vec<&str> = sink.hits.iter().map(|h| h.rule.id).collect();
+            assert!(ids.contains(&"otp-policy/incomplete"), "{kind}: {ids:?}");
+            let hit = sink
+                .hits
+                .iter()
+                .find(|h| h.rule.id == "otp-policy/incomplete")
+                .unwrap();
+            assert!(
+                hit.message
+                    .ends_with("missing: otpPolicyLookAheadWindow (becomes 0)"),
+                "{kind}: {}",
+                hit.message
+            );
+        }
     }
 
     #[test]

@@ -34,11 +34,11 @@ macro_rules! rules {
 
 rules! {
     OTP_PARTIAL = "otp-policy/partial", Error,
-        "otpPolicy* fields without otpPolicyType are ignored",
-        "Keycloak applies the OTP policy only when otpPolicyType is present; add otpPolicyType (\"totp\" or \"hotp\") next to the other otpPolicy* fields.";
+        "otpPolicy* fields without otpPolicyType are ignored, or (the algorithm) half applied",
+        "Keycloak applies the OTP policy only when otpPolicyType is present, on create and on update; keycloak-config-cli 6.2 and later still writes a lone otpPolicyAlgorithm into an existing realm, as is. Add otpPolicyType (\"totp\" or \"hotp\") next to the other otpPolicy* fields.";
     OTP_INCOMPLETE = "otp-policy/incomplete", Error,
         "otpPolicyType set, but fields the policy needs are missing",
-        "With otpPolicyType present Keycloak builds the policy from the given fields only: a missing algorithm becomes null, missing digits or period become 0. Set otpPolicyAlgorithm, otpPolicyDigits and (for totp) otpPolicyPeriod.";
+        "With otpPolicyType present Keycloak builds the policy from the given fields only: a missing algorithm becomes null, missing digits, period or look-ahead window become 0, on update as on create. Set otpPolicyAlgorithm, otpPolicyDigits, otpPolicyLookAheadWindow and (for totp) otpPolicyPeriod.";
     OTP_TYPE = "otp-policy/type", Error,
         "otpPolicyType is not \"totp\" or \"hotp\"",
         "Keycloak compares the type case-sensitively with \"totp\" and \"hotp\".";
@@ -68,7 +68,7 @@ rules! {
         "TOTP is time-based and never reads the counter; remove it, or set otpPolicyType to hotp if a counter-based code was meant.";
     OTP_UNKNOWN_KEY = "otp-policy/unknown-key", Error,
         "an otpPolicy* key Keycloak does not know",
-        "Jackson ignores unknown realm keys on import, so a misspelt otpPolicy* key is silently dropped.";
+        "Keycloak's admin REST API (create and update) and keycloak-config-cli refuse a realm with an unknown key, so a misspelt otpPolicy* key stops the whole import.";
     OTP_CODE_REUSABLE = "otp-policy/code-reusable", Warning,
         "otpPolicyCodeReusable is true",
         "A reusable code can be replayed within its validity window; leave it false.";

@@ -1,17 +1,19 @@
 // End to end: a real browser logs in to demo-app through real Keycloak with the
 // otp-sidecar step, against the stack started by scripts/stack.sh.
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { assertNoStackTrace, Browser, pageText } from './lib/browser.mjs';
 import { CallbackServer } from './lib/client.mjs';
 import {
-  authorizationUrl, decodeJwtPayload, exchangeCode, KeycloakAdmin, verifyIdToken,
+  decodeJwtPayload, exchangeCode, KeycloakAdmin, verifyIdToken,
 } from './lib/keycloak.mjs';
 import { codeFrom, MailSink } from './lib/mail.mjs';
 import { stackEnv, startService, stopService } from './lib/stack.mjs';
+import {
+  ALICE, passwordStep as sharedPasswordStep, submitCode, untilMailArrives,
+  waitForCodePage as sharedWaitForCodePage,
+} from './lib/login.mjs';
 
-const ALICE = { username: 'alice', password: 'alice-password', email: 'alice@example.com' };
 const CASE_TIMEOUT = 240_000;
 
 const env = stackEnv();
@@ -22,45 +24,20 @@ const admin = new KeycloakAdmin(env);
 const callback = new CallbackServer(env.DEMO_REDIRECT_URI);
 let alice;
 
-const random = () => crypto.randomBytes(16).toString('base64url');
 const onOrigin = (page, origin) => page.url().startsWith(`${origin}/`);
 const isAuthenticatePost = (req) => req.method() === 'POST'
   && req.url().startsWith(`${env.KEYCLOAK_ISSUER}/login-actions/authenticate`);
 
-/** Username and password on Keycloak's login form; returns the state and nonce used. */
-async function passwordStep(b, shotPrefix) {
-  const flow = { state: random(), nonce: random() };
-  await b.page.goto(authorizationUrl(env, flow));
-  await b.page.locator('#username').fill(ALICE.username);
-  await b.page.locator('#password').fill(ALICE.password);
-  if (shotPrefix) await b.shot(`${shotPrefix}-keycloak-login`);
-  await b.page.locator('#kc-login').click();
-  return flow;
-}
-
-async function waitForCodePage(page) {
-  await page.waitForURL((u) => u.origin === sidecarOrigin, { timeout: 30_000 });
-  await page.locator('input[name="code"]').waitFor({ state: 'visible' });
-}
-
-/** Types a code into the sidecar's code page and submits it. */
-async function submitCode(page, code) {
-  const input = page.locator('input[name="code"]');
-  await input.fill(code);
-  await Promise.all([page.waitForEvent('load'), input.press('Enter')]);
-}
+const passwordStep = (b, shotPrefix) => sharedPasswordStep(env, b, shotPrefix);
+const waitForCodePage = (page) => sharedWaitForCodePage(env, page);
 
 /** A different code of the same length: every digit shifted by one. */
 const wrongCode = (code) => code.replace(/[0-9]/g, (d) => String((Number(d) + 1) % 10));
 
 /** Password step, code page, code from the delivered mail. */
 async function untilCodeArrives(b, shotPrefix) {
-  const seen = (await mail.messagesTo(ALICE.email)).length;
-  const flow = await passwordStep(b, shotPrefix);
-  await waitForCodePage(b.page);
-  const message = await mail.waitForMessage(ALICE.email, seen);
-  if (shotPrefix) await b.shot(`${shotPrefix}-sidecar-code-page`);
-  return { flow, message, code: codeFrom(message), seen };
+  const arrived = await untilMailArrives(env, mail, b, shotPrefix);
+  return { ...arrived, code: codeFrom(arrived.message) };
 }
 
 /** Waits for the browser to settle on Keycloak (after a refusal) and checks the page. */
