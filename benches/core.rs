@@ -197,7 +197,7 @@ async fn create_verify<S: Store>(
         .create(record, code_mac, now)
         .await
         .unwrap_or_else(|e| panic!("create: {e}"));
-    match store.verify(&record.id, code_mac, now).await {
+    match store.check_code(&record.id, code_mac, now).await {
         Ok(VerifyOutcome::Success(_)) => {}
         other => panic!("the right code did not verify: {other:?}"),
     }

@@ -94,16 +94,16 @@ impl Store for AnyStore {
         }
     }
 
-    async fn verify(
+    async fn check_code(
         &self,
         id: &ChallengeId,
         mac: &CodeMac,
         now: i64,
     ) -> Result<VerifyOutcome, StoreError> {
         match self {
-            AnyStore::Memory(s) => s.verify(id, mac, now).await,
-            AnyStore::Redis(s) => s.verify(id, mac, now).await,
-            AnyStore::Cluster(s) => s.verify(id, mac, now).await,
+            AnyStore::Memory(s) => s.check_code(id, mac, now).await,
+            AnyStore::Redis(s) => s.check_code(id, mac, now).await,
+            AnyStore::Cluster(s) => s.check_code(id, mac, now).await,
         }
     }
 

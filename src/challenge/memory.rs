@@ -145,7 +145,7 @@ impl Store for MemoryStore {
         Ok(self.lock().live(id, now).map(|e| e.record.clone()))
     }
 
-    async fn verify(
+    async fn check_code(
         &self,
         id: &ChallengeId,
         mac: &CodeMac,

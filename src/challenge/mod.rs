@@ -15,7 +15,7 @@
 //!   moment, so nothing outlives it.
 //! * [`Store::get`] and [`Store::take`] return the record while it is kept,
 //!   expired or not; check [`ChallengeRecord::is_expired`].
-//! * [`Store::verify`], in one atomic step:
+//! * [`Store::check_code`], in one atomic step:
 //!   1. unknown (or past the grace period) -> `Expired(None)`;
 //!   2. `now > expires_at` -> delete, `Expired(Some(record))`;
 //!   3. `attempts + 1 > max_attempts` -> delete, `Locked(record)`;
@@ -84,8 +84,8 @@
 //! * `{ch:jti:<hex sha256(jti)>}`: `"<expires_at> <challenge id>"`, written
 //!   by `claim_jti.lua` unless a claim that is live at `now` exists; TTL = the
 //!   remaining request lifetime. Hashing bounds the key length whatever the jti.
-//! * Scripts (`verify.lua`, `resend.lua`, ...) run by `EVALSHA`, loaded on
-//!   `NOSCRIPT`. The MAC compare inside `verify.lua` XORs all 32 bytes without
+//! * Scripts (`check_code.lua`, `resend.lua`, ...) run by `EVALSHA`, loaded on
+//!   `NOSCRIPT`. The MAC compare inside `check_code.lua` XORs all 32 bytes without
 //!   an early exit.
 //! * [`AnyStore::connect`]: no URL -> memory; `redis://` or `rediss://` -> one
 //!   server through a reconnecting `redis::aio::ConnectionManager` (2 s
@@ -529,7 +529,7 @@ pub trait Store: Send + Sync {
         now: i64,
     ) -> impl Future<Output = Result<Option<ChallengeRecord>, StoreError>> + Send;
     /// One atomic step (Lua on Redis): expired? attempts+1 > max? constant-time MAC compare.
-    fn verify(
+    fn check_code(
         &self,
         id: &ChallengeId,
         mac: &CodeMac,

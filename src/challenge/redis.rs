@@ -21,7 +21,7 @@ const TIMEOUT: Duration = Duration::from_secs(2);
 /// Reconnect attempts per outage detection; a failed command starts another round.
 const RECONNECT_RETRIES: usize = 2;
 
-static VERIFY: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("verify.lua")));
+static CHECK_CODE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("check_code.lua")));
 static RESEND: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("resend.lua")));
 static CREATE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("create.lua")));
 static REBIND: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("rebind.lua")));
@@ -393,14 +393,14 @@ where
         Ok((!record.is_gone(now)).then_some(record))
     }
 
-    async fn verify(
+    async fn check_code(
         &self,
         id: &ChallengeId,
         mac: &CodeMac,
         now: i64,
     ) -> Result<VerifyOutcome, StoreError> {
         let mut conn = self.conn.clone();
-        let reply: Value = VERIFY
+        let reply: Value = CHECK_CODE
             .key(challenge_key(id))
             .arg(now)
             .arg(&mac[..])

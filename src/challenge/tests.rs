@@ -112,7 +112,7 @@ pub(super) async fn create_then_get<S: Store>(store: Arc<S>) {
 pub(super) async fn success_once_then_gone<S: Store>(store: Arc<S>) {
     let made = make(&*store, policy(), T0).await;
     match store
-        .verify(&made.record.id, &made.mac(), T0 + 10)
+        .check_code(&made.record.id, &made.mac(), T0 + 10)
         .await
         .unwrap()
     {
@@ -121,7 +121,7 @@ pub(super) async fn success_once_then_gone<S: Store>(store: Arc<S>) {
     }
     assert_eq!(
         store
-            .verify(&made.record.id, &made.mac(), T0 + 11)
+            .check_code(&made.record.id, &made.mac(), T0 + 11)
             .await
             .unwrap(),
         VerifyOutcome::Expired(None)
@@ -133,17 +133,27 @@ pub(super) async fn wrong_code_counts_down<S: Store>(store: Arc<S>) {
     let made = make(&*store, policy(), T0).await;
     let id = &made.record.id;
     assert_eq!(
-        expect_invalid(store.verify(id, &made.wrong_mac(0), T0 + 1).await.unwrap()),
+        expect_invalid(
+            store
+                .check_code(id, &made.wrong_mac(0), T0 + 1)
+                .await
+                .unwrap()
+        ),
         4
     );
     assert_eq!(
-        expect_invalid(store.verify(id, &made.wrong_mac(1), T0 + 2).await.unwrap()),
+        expect_invalid(
+            store
+                .check_code(id, &made.wrong_mac(1), T0 + 2)
+                .await
+                .unwrap()
+        ),
         3
     );
     let kept = store.get(id, T0 + 3).await.unwrap().unwrap();
     assert_eq!(kept.attempts, 2);
     assert_eq!(kept.attempts_left(), 3);
-    match store.verify(id, &made.mac(), T0 + 4).await.unwrap() {
+    match store.check_code(id, &made.mac(), T0 + 4).await.unwrap() {
         VerifyOutcome::Success(record) => assert_eq!(record.attempts, 2),
         other => panic!("expected Success, got {other:?}"),
     }
@@ -156,12 +166,12 @@ pub(super) async fn max_attempts_locks_on_the_next_submission<S: Store>(store: A
     let id = &made.record.id;
     for (n, left) in [4u32, 3, 2, 1, 0].into_iter().enumerate() {
         let outcome = store
-            .verify(id, &made.wrong_mac(n as u8), T0 + 1)
+            .check_code(id, &made.wrong_mac(n as u8), T0 + 1)
             .await
             .unwrap();
         assert_eq!(expect_invalid(outcome), left);
     }
-    match store.verify(id, &made.mac(), T0 + 2).await.unwrap() {
+    match store.check_code(id, &made.mac(), T0 + 2).await.unwrap() {
         VerifyOutcome::Locked(record) => {
             assert_eq!(record.attempts, 5);
             assert_eq!(record.id, made.record.id);
@@ -170,7 +180,7 @@ pub(super) async fn max_attempts_locks_on_the_next_submission<S: Store>(store: A
         other => panic!("expected Locked, got {other:?}"),
     }
     assert_eq!(
-        store.verify(id, &made.mac(), T0 + 3).await.unwrap(),
+        store.check_code(id, &made.mac(), T0 + 3).await.unwrap(),
         VerifyOutcome::Expired(None)
     );
     assert_eq!(store.get(id, T0 + 3).await.unwrap(), None);
@@ -185,10 +195,15 @@ pub(super) async fn max_attempts_locks_on_the_next_submission<S: Store>(store: A
         T0,
     )
     .await;
-    let outcome = store.verify(&one.record.id, &one.wrong_mac(0), T0).await;
+    let outcome = store
+        .check_code(&one.record.id, &one.wrong_mac(0), T0)
+        .await;
     assert_eq!(expect_invalid(outcome.unwrap()), 0);
     assert!(matches!(
-        store.verify(&one.record.id, &one.mac(), T0).await.unwrap(),
+        store
+            .check_code(&one.record.id, &one.mac(), T0)
+            .await
+            .unwrap(),
         VerifyOutcome::Locked(_)
     ));
 }
@@ -199,7 +214,7 @@ pub(super) async fn expiry_follows_the_injected_clock<S: Store>(store: Arc<S>) {
     // `expires_at` itself still verifies.
     assert!(matches!(
         store
-            .verify(&at_edge.record.id, &at_edge.mac(), expires_at)
+            .check_code(&at_edge.record.id, &at_edge.mac(), expires_at)
             .await
             .unwrap(),
         VerifyOutcome::Success(_)
@@ -219,13 +234,20 @@ pub(super) async fn expiry_follows_the_injected_clock<S: Store>(store: Arc<S>) {
             .unwrap(),
         ResendOutcome::Expired
     );
-    match store.verify(id, &late.mac(), expires_at + 1).await.unwrap() {
+    match store
+        .check_code(id, &late.mac(), expires_at + 1)
+        .await
+        .unwrap()
+    {
         VerifyOutcome::Expired(Some(record)) => assert_eq!(*record, late.record),
         other => panic!("expected Expired(Some), got {other:?}"),
     }
     // The expired verdict is given once.
     assert_eq!(
-        store.verify(id, &late.mac(), expires_at + 2).await.unwrap(),
+        store
+            .check_code(id, &late.mac(), expires_at + 2)
+            .await
+            .unwrap(),
         VerifyOutcome::Expired(None)
     );
 
@@ -241,7 +263,10 @@ pub(super) async fn expiry_follows_the_injected_clock<S: Store>(store: Arc<S>) {
     assert_eq!(store.get(id, after_grace).await.unwrap(), None);
     assert_eq!(store.take(id, after_grace).await.unwrap(), None);
     assert_eq!(
-        store.verify(id, &gone.mac(), after_grace).await.unwrap(),
+        store
+            .check_code(id, &gone.mac(), after_grace)
+            .await
+            .unwrap(),
         VerifyOutcome::Expired(None)
     );
 }
@@ -253,7 +278,7 @@ pub(super) async fn concurrent_correct_codes_succeed_once<S: Store + 'static>(st
         .map(|_| {
             let store = Arc::clone(&store);
             let id = made.record.id.clone();
-            tokio::spawn(async move { store.verify(&id, &mac, T0 + 1).await })
+            tokio::spawn(async move { store.check_code(&id, &mac, T0 + 1).await })
         })
         .collect();
     let (mut success, mut gone) = (0, 0);
@@ -277,7 +302,7 @@ pub(super) async fn concurrent_wrong_guesses_are_capped<S: Store + 'static>(stor
             let store = Arc::clone(&store);
             let id = made.record.id.clone();
             let wrong = made.wrong_mac(n);
-            tokio::spawn(async move { store.verify(&id, &wrong, T0 + 1).await })
+            tokio::spawn(async move { store.check_code(&id, &wrong, T0 + 1).await })
         })
         .collect();
     let mut left_seen = Vec::new();
@@ -298,7 +323,7 @@ pub(super) async fn concurrent_wrong_guesses_are_capped<S: Store + 'static>(stor
     // And the real code no longer helps.
     assert_eq!(
         store
-            .verify(&made.record.id, &made.mac(), T0 + 2)
+            .check_code(&made.record.id, &made.mac(), T0 + 2)
             .await
             .unwrap(),
         VerifyOutcome::Expired(None)
@@ -308,8 +333,18 @@ pub(super) async fn concurrent_wrong_guesses_are_capped<S: Store + 'static>(stor
 pub(super) async fn resend_respects_cooldown_and_keeps_attempts<S: Store>(store: Arc<S>) {
     let made = make(&*store, policy(), T0).await;
     let id = &made.record.id;
-    expect_invalid(store.verify(id, &made.wrong_mac(0), T0 + 1).await.unwrap());
-    expect_invalid(store.verify(id, &made.wrong_mac(1), T0 + 2).await.unwrap());
+    expect_invalid(
+        store
+            .check_code(id, &made.wrong_mac(0), T0 + 1)
+            .await
+            .unwrap(),
+    );
+    expect_invalid(
+        store
+            .check_code(id, &made.wrong_mac(1), T0 + 2)
+            .await
+            .unwrap(),
+    );
 
     let new_code = Code::generate(6);
     let new_mac = mac(&made.pepper, id, &new_code);
@@ -349,11 +384,11 @@ pub(super) async fn resend_respects_cooldown_and_keeps_attempts<S: Store>(store:
     // The old code is dead and costs an attempt.
     if made.code.expose() != new_code.expose() {
         assert_eq!(
-            expect_invalid(store.verify(id, &made.mac(), T0 + 31).await.unwrap()),
+            expect_invalid(store.check_code(id, &made.mac(), T0 + 31).await.unwrap()),
             2
         );
     }
-    match store.verify(id, &new_mac, T0 + 32).await.unwrap() {
+    match store.check_code(id, &new_mac, T0 + 32).await.unwrap() {
         VerifyOutcome::Success(record) => assert_eq!(record.resends, 1),
         other => panic!("expected Success, got {other:?}"),
     }
@@ -402,7 +437,7 @@ pub(super) async fn resends_are_limited<S: Store>(store: Arc<S>) {
     );
     // The last code sent still works after the refusal.
     assert!(matches!(
-        store.verify(id, &[2u8; 32], T0 + 201).await.unwrap(),
+        store.check_code(id, &[2u8; 32], T0 + 201).await.unwrap(),
         VerifyOutcome::Success(_)
     ));
     assert_eq!(
@@ -465,7 +500,7 @@ pub(super) async fn take_returns_the_record_once<S: Store>(store: Arc<S>) {
     );
     assert_eq!(store.take(id, T0 + 5).await.unwrap(), None);
     assert_eq!(
-        store.verify(id, &made.mac(), T0 + 6).await.unwrap(),
+        store.check_code(id, &made.mac(), T0 + 6).await.unwrap(),
         VerifyOutcome::Expired(None)
     );
     // An expired one can still be cancelled during the grace period.
@@ -483,7 +518,12 @@ pub(super) async fn rebind_follows_the_newer_request_and_keeps_the_rest<S: Store
     let made = make(&*store, policy(), T0).await;
     let id = &made.record.id;
     // One wrong code first: a rebind must not reset it.
-    expect_invalid(store.verify(id, &made.wrong_mac(0), T0 + 1).await.unwrap());
+    expect_invalid(
+        store
+            .check_code(id, &made.wrong_mac(0), T0 + 1)
+            .await
+            .unwrap(),
+    );
     let before = store.get(id, T0 + 2).await.unwrap().unwrap();
     let newer = Rebind {
         realm: &made.record.realm,
@@ -541,7 +581,7 @@ pub(super) async fn rebind_follows_the_newer_request_and_keeps_the_rest<S: Store
     assert_eq!(store.get(id, T0 + 4).await.unwrap(), Some(expected.clone()));
 
     // The mailed code still works, and the success carries the new return_uri.
-    match store.verify(id, &made.mac(), T0 + 5).await.unwrap() {
+    match store.check_code(id, &made.mac(), T0 + 5).await.unwrap() {
         VerifyOutcome::Success(record) => assert_eq!(*record, expected),
         other => panic!("expected Success, got {other:?}"),
     }
@@ -695,148 +735,6 @@ pub(super) async fn concurrent_user_charges_are_counted_exactly<S: Store + 'stat
     assert_eq!(store.user_usage(&user, T0 + 1).await.unwrap().failures, 50);
 }
 
-pub(super) async fn delivery_steps_follow_the_lease_and_the_generation<S: Store>(store: Arc<S>) {
-    let made = make(&*store, policy(), T0).await;
-    let id = &made.record.id;
-    let finish = |generation, state| DeliveryStep::Finish { generation, state };
-    // The creator holds the lease until T0 + 30: nobody may claim it before.
-    let claim = DeliveryStep::Claim {
-        lease_until: T0 + 90,
-    };
-    assert_eq!(store.delivery(id, claim, T0 + 30).await.unwrap(), None);
-    // Renewing needs the right generation.
-    let wrong = DeliveryStep::Extend {
-        generation: 7,
-        lease_until: T0 + 40,
-    };
-    assert_eq!(store.delivery(id, wrong, T0 + 1).await.unwrap(), None);
-    let renew = DeliveryStep::Extend {
-        generation: 0,
-        lease_until: T0 + 40,
-    };
-    let renewed = store.delivery(id, renew, T0 + 1).await.unwrap().unwrap();
-    assert_eq!(renewed.lease_until, T0 + 40);
-    // Its process died: after the lease, exactly one claim wins.
-    let claimed = store.delivery(id, claim, T0 + 41).await.unwrap().unwrap();
-    assert_eq!(
-        (claimed.lease_until, claimed.delivery),
-        (T0 + 90, DeliveryState::Sending)
-    );
-    assert_eq!(claimed.sealed_code, "sealed");
-    assert_eq!(store.delivery(id, claim, T0 + 42).await.unwrap(), None);
-    // A finish for another generation changes nothing; the right one does, once.
-    assert_eq!(
-        store
-            .delivery(id, finish(1, DeliveryState::Sent), T0 + 43)
-            .await
-            .unwrap(),
-        None
-    );
-    let sent = store
-        .delivery(id, finish(0, DeliveryState::Sent), T0 + 43)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(sent.delivery, DeliveryState::Sent);
-    assert_eq!(
-        store.get(id, T0 + 44).await.unwrap().unwrap().delivery,
-        DeliveryState::Sent
-    );
-    assert_eq!(
-        store
-            .delivery(id, finish(0, DeliveryState::Failed), T0 + 44)
-            .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(store.delivery(id, claim, T0 + 200).await.unwrap(), None);
-    // A code that expired is not taken over.
-    let late = make(&*store, policy(), T0).await;
-    let after_expiry = late.record.expires_at + 1;
-    assert_eq!(
-        store
-            .delivery(&late.record.id, claim, after_expiry)
-            .await
-            .unwrap(),
-        None
-    );
-}
-
-pub(super) async fn a_new_code_after_a_failed_delivery_is_free<S: Store>(store: Arc<S>) {
-    let made = make(&*store, policy(), T0).await;
-    let id = &made.record.id;
-    let failed = DeliveryStep::Finish {
-        generation: 0,
-        state: DeliveryState::Failed,
-    };
-    store.delivery(id, failed, T0 + 1).await.unwrap().unwrap();
-    // Inside the cooldown, and not counted as a resend.
-    let ResendOutcome::Resent(record) = store
-        .resend(id, &made.wrong_mac(1), "bmV3", T0 + 40, T0 + 2)
-        .await
-        .unwrap()
-    else {
-        panic!("a failed delivery must allow a new code at once");
-    };
-    assert_eq!((record.resends, record.generation), (0, 1));
-    assert_eq!(
-        (record.delivery, record.lease_until),
-        (DeliveryState::Sending, T0 + 40)
-    );
-    assert_eq!(record.sealed_code, "bmV3");
-    // The new code works, the old one not; a further resend follows the rules again.
-    assert!(matches!(
-        store
-            .resend(id, &made.mac(), SEALED, T0 + 40, T0 + 3)
-            .await
-            .unwrap(),
-        ResendOutcome::Cooldown { .. }
-    ));
-    assert!(matches!(
-        store.verify(id, &made.wrong_mac(1), T0 + 4).await.unwrap(),
-        VerifyOutcome::Success(_)
-    ));
-}
-
-pub(super) async fn send_limits_count_within_their_window<S: Store>(store: Arc<S>) {
-    let key = RateKey::recipient("jane@example.com");
-    let other = RateKey::recipient("john@example.com");
-    for n in 1..=3 {
-        let count = store.charge_rate(&key, 60, T0 + n).await.unwrap();
-        assert_eq!(
-            count,
-            RateCount {
-                count: n as u32,
-                resets_at: T0 + 61
-            }
-        );
-    }
-    assert_eq!(
-        store.charge_rate(&other, 60, T0 + 5).await.unwrap().count,
-        1
-    );
-    store.refund_rate(&key, T0 + 6).await.unwrap();
-    assert_eq!(store.charge_rate(&key, 60, T0 + 7).await.unwrap().count, 3);
-    // A new window starts at zero; a refund after the window changes nothing.
-    store.refund_rate(&key, T0 + 61).await.unwrap();
-    let fresh = store.charge_rate(&key, 60, T0 + 61).await.unwrap();
-    assert_eq!(
-        fresh,
-        RateCount {
-            count: 1,
-            resets_at: T0 + 121
-        }
-    );
-    assert_eq!(
-        store
-            .charge_rate(&RateKey::global(), 1, T0)
-            .await
-            .unwrap()
-            .count,
-        1
-    );
-}
-
 pub(super) async fn ping_answers<S: Store>(store: Arc<S>) {
     store.ping().await.unwrap();
 }
@@ -919,6 +817,12 @@ mod memory {
     }
 }
 
+mod delivery;
 mod redis;
+
+pub(crate) use delivery::{
+    a_new_code_after_a_failed_delivery_is_free, delivery_steps_follow_the_lease_and_the_generation,
+    send_limits_count_within_their_window,
+};
 mod redis_server;
 use redis_server::RedisServer;

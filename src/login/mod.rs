@@ -482,7 +482,7 @@ impl Login {
         }
         let outcome = self
             .store
-            .verify(&id, &mac(&self.pepper, &id, &code), now)
+            .check_code(&id, &mac(&self.pepper, &id, &code), now)
             .await?;
         let checked = match outcome {
             VerifyOutcome::Success(record) => Checked::Success(record),

@@ -83,7 +83,7 @@ pub async fn status(
 }
 
 /// `POST /api/v1/challenges/{id}/verify`.
-pub async fn verify(
+pub async fn check_code(
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: web::Json<VerifyBody>,

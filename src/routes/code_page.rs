@@ -156,7 +156,7 @@ pub async fn status(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
 }
 
 /// `POST /challenge/verify`.
-pub async fn verify(
+pub async fn submit_code(
     req: HttpRequest,
     state: web::Data<AppState>,
     form: web::Form<VerifyForm>,

@@ -25,7 +25,7 @@ mod redis_single {
             let err = store.ping().await.unwrap_err();
             assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
             assert!(matches!(
-                store.verify(&made.record.id, &made.mac(), T0).await,
+                store.check_code(&made.record.id, &made.mac(), T0).await,
                 Err(StoreError::Unavailable(_))
             ));
 
@@ -45,7 +45,7 @@ mod redis_single {
             // are loaded again on NOSCRIPT.
             assert_eq!(
                 store
-                    .verify(&made.record.id, &made.mac(), T0)
+                    .check_code(&made.record.id, &made.mac(), T0)
                     .await
                     .unwrap(),
                 VerifyOutcome::Expired(None)
@@ -53,7 +53,7 @@ mod redis_single {
             let again = make(&*store, policy(), T0).await;
             assert!(matches!(
                 store
-                    .verify(&again.record.id, &again.mac(), T0)
+                    .check_code(&again.record.id, &again.mac(), T0)
                     .await
                     .unwrap(),
                 VerifyOutcome::Success(_)
@@ -113,7 +113,7 @@ mod redis_single {
                 .await
                 .unwrap();
             assert!(matches!(
-                store.verify(&made.record.id, &made.mac(), T0).await,
+                store.check_code(&made.record.id, &made.mac(), T0).await,
                 Err(StoreError::Corrupt(_))
             ));
             assert!(matches!(
@@ -135,7 +135,7 @@ mod redis_single {
             let made = make(&store, policy(), T0).await;
             assert!(matches!(
                 store
-                    .verify(&made.record.id, &made.mac(), T0)
+                    .check_code(&made.record.id, &made.mac(), T0)
                     .await
                     .unwrap(),
                 VerifyOutcome::Success(_)
@@ -350,7 +350,7 @@ mod redis_cluster {
             }
             for m in &made {
                 assert!(matches!(
-                    store.verify(&m.record.id, &m.mac(), T0).await.unwrap(),
+                    store.check_code(&m.record.id, &m.mac(), T0).await.unwrap(),
                     VerifyOutcome::Success(_)
                 ));
             }
@@ -388,7 +388,7 @@ mod redis_cluster {
             let made = make(&store, policy(), T0).await;
             assert!(matches!(
                 store
-                    .verify(&made.record.id, &made.mac(), T0)
+                    .check_code(&made.record.id, &made.mac(), T0)
                     .await
                     .unwrap(),
                 VerifyOutcome::Success(_)
