@@ -22,26 +22,14 @@ if not attempts or not max_attempts or not stored or #stored ~= 32 or #given ~= 
   return redis.error_reply('CORRUPT challenge record or MAC is malformed')
 end
 
-local function record()
-  local all = redis.call('HGETALL', key)
-  local out = {}
-  for i = 1, #all, 2 do
-    if all[i] ~= 'mac' then
-      out[#out + 1] = all[i]
-      out[#out + 1] = all[i + 1]
-    end
-  end
-  return out
-end
-
 if now > expires_at then
-  local r = record()
+  local r = record_of(key)
   redis.call('DEL', key)
   return {'expired', r}
 end
 
 if attempts + 1 > max_attempts then
-  local r = record()
+  local r = record_of(key)
   redis.call('DEL', key)
   return {'locked', r}
 end
@@ -53,7 +41,7 @@ for i = 1, 32 do
 end
 
 if diff == 0 then
-  local r = record()
+  local r = record_of(key)
   redis.call('DEL', key)
   return {'success', r}
 end

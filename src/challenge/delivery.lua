@@ -30,12 +30,4 @@ if op == 'claim' or op == 'extend' then
 else
   redis.call('HSET', key, 'delivery', op)
 end
-local all = redis.call('HGETALL', key)
-local out = {}
-for i = 1, #all, 2 do
-  if all[i] ~= 'mac' then
-    out[#out + 1] = all[i]
-    out[#out + 1] = all[i + 1]
-  end
-end
-return out
+return record_of(key)

@@ -258,13 +258,7 @@ impl RateKey {
     /// The limit of one (normalised) recipient address; the key holds only
     /// a digest of it.
     pub fn recipient(normalised: &str) -> RateKey {
-        let digest = Sha256::digest(normalised.as_bytes());
-        let mut key = String::with_capacity(5 + 64);
-        key.push_str("rcpt:");
-        for b in digest {
-            key.push_str(&format!("{b:02x}"));
-        }
-        RateKey(key)
+        RateKey(format!("rcpt:{}", sha256_hex(&[normalised.as_bytes()])))
     }
 
     /// The limit of all mail this deployment sends.
@@ -446,6 +440,22 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// SHA-256 of the concatenated `parts`, 64 lowercase hex digits: how key
+/// names carry user ids, addresses and jtis without revealing them.
+pub(crate) fn sha256_hex(parts: &[&[u8]]) -> String {
+    let mut hash = Sha256::new();
+    for part in parts {
+        hash.update(part);
+    }
+    hash.finalize()
+        .iter()
+        .fold(String::with_capacity(64), |mut hex, b| {
+            use std::fmt::Write as _;
+            let _ = write!(hex, "{b:02x}");
+            hex
+        })
+}
+
 /// A user across challenges: hex SHA-256 of the realm issuer (length-prefixed)
 /// and the subject. Key names carry only this digest, never the user id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -453,15 +463,12 @@ pub struct UserKey(String);
 
 impl UserKey {
     pub fn new(issuer: &str, subject: &str) -> UserKey {
-        let mut hash = Sha256::new();
-        hash.update((issuer.len() as u64).to_be_bytes());
-        hash.update(issuer.as_bytes());
-        hash.update(subject.as_bytes());
-        let mut hex = String::with_capacity(64);
-        for b in hash.finalize() {
-            hex.push_str(&format!("{b:02x}"));
-        }
-        UserKey(hex)
+        let length = (issuer.len() as u64).to_be_bytes();
+        UserKey(sha256_hex(&[
+            &length,
+            issuer.as_bytes(),
+            subject.as_bytes(),
+        ]))
     }
 
     /// The user of a challenge.

@@ -39,12 +39,4 @@ end
 
 redis.call('HSET', key, 'return_uri', ARGV[5], 'request_jti', ARGV[6])
 
-local all = redis.call('HGETALL', key)
-local out = {}
-for i = 1, #all, 2 do
-  if all[i] ~= 'mac' then
-    out[#out + 1] = all[i]
-    out[#out + 1] = all[i + 1]
-  end
-end
-return {'rebound', out}
+return {'rebound', record_of(key)}

@@ -8,12 +8,11 @@ use std::time::Duration;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster_async::ClusterConnection;
 use redis::{Script, Value};
-use sha2::{Digest as _, Sha256};
 
 use super::{
-    ChallengeId, ChallengeRecord, CodeMac, DeliveryState, DeliveryStep, JtiClaim, Policy,
-    RateCount, RateKey, Rebind, ResendOutcome, Store, StoreError, UserCharge, UserKey, UserUsage,
-    VerifyOutcome, EXPIRED_GRACE_SECS,
+    sha256_hex, ChallengeId, ChallengeRecord, CodeMac, DeliveryState, DeliveryStep, JtiClaim,
+    Policy, RateCount, RateKey, Rebind, ResendOutcome, Store, StoreError, UserCharge, UserKey,
+    UserUsage, VerifyOutcome, EXPIRED_GRACE_SECS,
 };
 
 /// How long one connection attempt or one command may take.
@@ -21,15 +20,23 @@ const TIMEOUT: Duration = Duration::from_secs(2);
 /// Reconnect attempts per outage detection; a failed command starts another round.
 const RECONNECT_RETRIES: usize = 2;
 
-static CHECK_CODE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("check_code.lua")));
-static RESEND: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("resend.lua")));
+/// A script that answers with a challenge: `record.lua` (its `record_of`)
+/// followed by the script itself, one text for `EVALSHA`.
+macro_rules! script {
+    ($file:literal) => {
+        Script::new(concat!(include_str!("record.lua"), include_str!($file)))
+    };
+}
+
+static CHECK_CODE: LazyLock<Script> = LazyLock::new(|| script!("check_code.lua"));
+static RESEND: LazyLock<Script> = LazyLock::new(|| script!("resend.lua"));
 static CREATE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("create.lua")));
-static REBIND: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("rebind.lua")));
-static TAKE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("take.lua")));
+static REBIND: LazyLock<Script> = LazyLock::new(|| script!("rebind.lua"));
+static TAKE: LazyLock<Script> = LazyLock::new(|| script!("take.lua"));
 static USER_CHARGE: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("user_charge.lua")));
 static CLAIM_JTI: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("claim_jti.lua")));
-static DELIVERY: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("delivery.lua")));
+static DELIVERY: LazyLock<Script> = LazyLock::new(|| script!("delivery.lua"));
 
 /// A store on one Redis server (default) or, as [`ClusterStore`], on a
 /// Redis Cluster. Cloning is cheap and shares the connection.
@@ -125,14 +132,7 @@ fn challenge_key(id: &ChallengeId) -> String {
 }
 
 fn jti_key(jti: &str) -> String {
-    let digest = Sha256::digest(jti.as_bytes());
-    let mut key = String::with_capacity(8 + 64 + 1);
-    key.push_str("{ch:jti:");
-    for b in digest {
-        key.push_str(&format!("{b:02x}"));
-    }
-    key.push('}');
-    key
+    format!("{{ch:jti:{}}}", sha256_hex(&[jti.as_bytes()]))
 }
 
 fn user_key(user: &UserKey) -> String {

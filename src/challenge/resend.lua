@@ -39,12 +39,4 @@ redis.call('HSET', key, 'mac', ARGV[2], 'last_sent_at', ARGV[1], 'sealed', ARGV[
   'delivery', 'sending', 'lease_until', ARGV[5])
 redis.call('HINCRBY', key, 'generation', 1)
 
-local all = redis.call('HGETALL', key)
-local out = {}
-for i = 1, #all, 2 do
-  if all[i] ~= 'mac' then
-    out[#out + 1] = all[i]
-    out[#out + 1] = all[i + 1]
-  end
-end
-return {'resent', out}
+return {'resent', record_of(key)}

@@ -3,49 +3,19 @@
 //! server's 250; a restarted process delivers the same code when the
 //! client polls the challenge.
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use otp_sidecar::challenge::UserKey;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use crate::support::binary::Sidecar;
 use crate::support::faulty_smtp::{Fault, FaultySmtp, Stage};
 use crate::support::{RedisServer, TestRealm, SIDECAR_KEY};
 
-/// The real binary on `port` with `config`, killed on drop.
-struct Sidecar(Child);
-
-impl Drop for Sidecar {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn start(config: &std::path::Path, port: u16, client: &reqwest::Client) -> Sidecar {
-    let child = Command::new(env!("CARGO_BIN_EXE_otp-sidecar"))
-        .arg("--config")
-        .arg(config)
-        .arg("run")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let sidecar = Sidecar(child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let ready = client
-            .get(format!("http://127.0.0.1:{port}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success());
-        if ready {
-            return sidecar;
-        }
-        assert!(Instant::now() < deadline, "not ready in time");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+async fn start(config: &std::path::Path, port: u16) -> Sidecar {
+    Sidecar::start(config, port, Stdio::null()).await
 }
 
 #[tokio::test]
@@ -94,7 +64,7 @@ async fn a_sidecar_killed_mid_delivery_loses_no_mail() {
             .as_secs() as i64
     };
 
-    let first = start(&config, port, &client).await;
+    let first = start(&config, port).await;
     let response = client
         .post(api(""))
         .json(&json!({ "request": realm.request("crash@example.com", now()) }))
@@ -107,14 +77,14 @@ async fn a_sidecar_killed_mid_delivery_loses_no_mail() {
     let id = body["challenge_id"].as_str().unwrap().to_string();
     // Killed while the mail server still sits on the message.
     let mut first = first;
-    first.0.kill().unwrap();
-    first.0.wait().unwrap();
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
     assert!(smtp.delivered().is_empty());
     smtp.set_always(Stage::EndOfData, None);
 
     // The restarted process: the client polls, and the delivery is taken
     // over once the dead process's lease has run out.
-    let _second = start(&config, port, &client).await;
+    let _second = start(&config, port).await;
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
         let status: Value = client

@@ -4,6 +4,8 @@ use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::binary::Sidecar;
+
 #[tokio::test]
 async fn the_binary_starts_logs_json_and_stops_on_sigterm() {
     let port = TcpListener::bind("127.0.0.1:0")
@@ -21,32 +23,9 @@ async fn the_binary_starts_logs_json_and_stops_on_sigterm() {
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_otp-sidecar"))
-        .arg("--config")
-        .arg(&config)
-        .arg("run")
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-
-    // reqwest is built without a default TLS provider (the service picks ring).
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut sidecar = Sidecar::start(&config, port, Stdio::piped()).await;
+    let child = &mut sidecar.child;
     let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let ready = client
-            .get(format!("http://127.0.0.1:{port}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success());
-        if ready {
-            break;
-        }
-        assert!(Instant::now() < deadline, "not ready in time");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
     // Not the embedded default: no demo, no outbox page.
     let outbox = client
         .get(format!("http://127.0.0.1:{port}/dev/outbox"))

@@ -1,5 +1,6 @@
 //! `spawn_app()`: the service on a free port with a real Redis, a real SMTP
 //! server, a test realm and a clock the test moves.
+pub mod binary;
 pub mod faulty_smtp;
 pub mod logs;
 pub mod realm;
