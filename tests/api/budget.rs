@@ -197,3 +197,41 @@ async fn a_request_cannot_raise_the_budget() {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(app.smtp.count(), 1);
 }
+
+#[tokio::test]
+async fn the_wrong_code_that_locks_a_challenge_is_charged_like_any_other() {
+    let app = spawn_app_with(|s| {
+        s.otp.max_attempts.default = 3;
+        s.otp.user.max_failures = 10;
+    })
+    .await;
+    // Browser: the third wrong code ends the flow with `locked` ...
+    let (cookie, code) = app.start_browser_flow(EMAIL).await;
+    let csrf = app.csrf_token(&cookie).await;
+    for _ in 0..2 {
+        let response = app.submit_code(&cookie, &csrf, &wrong(&code)).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    }
+    let response = app.submit_code(&cookie, &csrf, &wrong(&code)).await;
+    let assertion = field(&response.text().await.unwrap(), "assertion").unwrap();
+    assert_eq!(app.verify_assertion(&assertion).await["result"], "locked");
+    // ... and is charged: three wrong codes, three failures.
+    assert_eq!(app.user_charged("user-1", "failures"), 3);
+    // The API: the same rule, one more charge per wrong code.
+    let (id, code) = app.start_api_challenge(EMAIL).await;
+    for left in [2, 1] {
+        let body: Value = app
+            .api_verify(&id, &wrong(&code))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(body["attempts_left"], left);
+    }
+    let response = app.api_verify(&id, &wrong(&code)).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(app.user_charged("user-1", "failures"), 6);
+    // Closed: the right code is refused and costs nothing more.
+    assert_eq!(app.api_verify(&id, &code).await.status(), StatusCode::GONE);
+    assert_eq!(app.user_charged("user-1", "failures"), 6);
+}

@@ -4,7 +4,7 @@
 //! and the per-address send-limit counter, read from Redis).
 use std::time::Duration;
 
-use otp_sidecar::challenge::{RateKey, UserKey};
+use otp_sidecar::challenge::RateKey;
 use otp_sidecar::config::SmtpUrl;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -24,28 +24,15 @@ async fn app_with(smtp: &FaultySmtp, retry_for: u64) -> TestApp {
     .await
 }
 
-/// `field` of the Redis hash `key` as a number (0 when absent).
-fn hash_number(app: &TestApp, key: &str, field: &str) -> i64 {
-    let client = redis::Client::open(app.redis.url()).unwrap();
-    let mut conn = client.get_connection().unwrap();
-    let value: Option<i64> = redis::cmd("HGET")
-        .arg(key)
-        .arg(field)
-        .query(&mut conn)
-        .unwrap();
-    value.unwrap_or(0)
-}
-
 /// Challenges charged to the test realm's user (`sub` user-1).
 fn challenges_charged(app: &TestApp) -> i64 {
-    let user = UserKey::new(&app.realm.issuer, "user-1");
-    hash_number(app, &format!("{{ch:user:{}}}", user.as_str()), "challenges")
+    app.user_charged("user-1", "challenges")
 }
 
 /// Mails counted against `email`'s send limit.
 fn mails_counted(app: &TestApp, email: &str) -> i64 {
     let key = RateKey::recipient(email);
-    hash_number(app, &format!("{{ch:rate:{}}}", key.as_str()), "mails")
+    app.redis_hash_number(&format!("{{ch:rate:{}}}", key.as_str()), "mails")
 }
 
 /// The API's view of challenge `id`, polled until its delivery is no

@@ -6,6 +6,7 @@ mod crash;
 mod demo;
 mod mail;
 mod ops;
+mod overrides;
 mod process;
 mod refusals;
 mod rerender;

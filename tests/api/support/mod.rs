@@ -115,6 +115,25 @@ impl TestApp {
         self.clock.now()
     }
 
+    /// `field` of the Redis hash `key` as a number (0 when absent).
+    pub fn redis_hash_number(&self, key: &str, field: &str) -> i64 {
+        let client = ::redis::Client::open(self.redis.url()).unwrap();
+        let mut conn = client.get_connection().unwrap();
+        let value: Option<i64> = ::redis::cmd("HGET")
+            .arg(key)
+            .arg(field)
+            .query(&mut conn)
+            .unwrap();
+        value.unwrap_or(0)
+    }
+
+    /// What the realm user `sub` was charged in the current window:
+    /// `field` is `challenges` or `failures`.
+    pub fn user_charged(&self, sub: &str, field: &str) -> i64 {
+        let user = otp_sidecar::challenge::UserKey::new(&self.realm.issuer, sub);
+        self.redis_hash_number(&format!("{{ch:user:{}}}", user.as_str()), field)
+    }
+
     /// Submits `code` through the code page's form, as the browser with `cookie`.
     pub async fn submit_code(&self, cookie: &str, csrf: &str, code: &str) -> reqwest::Response {
         self.post_form(
