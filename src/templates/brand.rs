@@ -72,6 +72,9 @@ pub const WHITE: Rgb = Rgb(0xff, 0xff, 0xff);
 pub const BLACK: Rgb = Rgb(0, 0, 0);
 /// Page background in dark mode (see `static/page.css`).
 pub const DARK_BACKGROUND: Rgb = Rgb(0x16, 0x18, 0x1d);
+/// The card's background in dark mode (`--surface`), lighter than the page:
+/// brand-coloured text (the secondary buttons) sits on it.
+pub const DARK_SURFACE: Rgb = Rgb(0x1f, 0x23, 0x2b);
 
 /// Problems with the branding configuration.
 pub fn validate(branding: &Branding) -> Vec<Problem> {
@@ -128,7 +131,7 @@ pub fn palette(branding: &Branding) -> Palette {
         }
     };
     let primary_text = primary.readable_on(WHITE, BLACK, 4.5);
-    let primary_text_dark = primary.readable_on(DARK_BACKGROUND, WHITE, 4.5);
+    let primary_text_dark = primary.readable_on(DARK_SURFACE, WHITE, 4.5);
     // A button must stand out from the dark page (3:1 for UI components).
     let primary_dark = primary.readable_on(DARK_BACKGROUND, WHITE, 3.0);
     Palette {
@@ -171,7 +174,7 @@ mod tests {
             assert!(c(&p.on_primary).contrast(c(&p.primary)) >= 4.5, "{colour}");
             assert!(c(&p.primary_text).contrast(WHITE) >= 4.5, "{colour}");
             assert!(
-                c(&p.primary_text_dark).contrast(DARK_BACKGROUND) >= 4.5,
+                c(&p.primary_text_dark).contrast(DARK_SURFACE) >= 4.5,
                 "{colour}"
             );
             assert!(
