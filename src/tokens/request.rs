@@ -169,7 +169,11 @@ impl RequestVerifier {
         if exp <= iat {
             return Err(invalid("exp", "must be after iat"));
         }
-        if exp - iat > MAX_REQUEST_LIFETIME_SECS {
+        // Checked: `iat = i64::MIN` must not wrap into a short lifetime.
+        if exp
+            .checked_sub(iat)
+            .is_none_or(|lifetime| lifetime > MAX_REQUEST_LIFETIME_SECS)
+        {
             return Err(RequestRejection::LifetimeTooLong);
         }
 

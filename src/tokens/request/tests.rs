@@ -581,6 +581,18 @@ async fn time_checks_with_sixty_seconds_leeway() {
         RequestRejection::LifetimeTooLong
     );
     v.verify(&at(NOW, NOW + 300), NOW).await.unwrap();
+    // Extreme values cannot wrap around into a short lifetime.
+    for (iat, exp) in [
+        (i64::MIN, NOW + 10 * 365 * 86_400),
+        (i64::MIN + 1, i64::MAX),
+        (i64::MIN, NOW + 100),
+    ] {
+        assert_eq!(
+            refusal(&v, &at(iat, exp)).await,
+            RequestRejection::LifetimeTooLong,
+            "iat {iat}, exp {exp}"
+        );
+    }
     assert_eq!(claim_of(&refusal(&v, &at(NOW, NOW)).await), "exp");
     let not_yet = realm
         .sign_payload(&with(claims(), "nbf", json!(NOW + 61)))
