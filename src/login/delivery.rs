@@ -5,12 +5,13 @@
 //! plus a margin) in the same atomic step, before any mail goes out. The
 //! process that stored it delivers right away in a task of its own:
 //!
-//! * each attempt renews the lease; 2xx -> `Sent`;
+//! * 2xx -> `Sent`;
 //! * a permanent failure (5xx, an address the server cannot take) -> `Failed`;
 //! * a transient one (4xx, connection, TLS, timeout) is retried with
 //!   exponential backoff (1 s, 2 s, 4 s, ... at most 15 s apart) until the
 //!   retry budget (`[mail] retry_for_secs`, at most half the code's remaining
-//!   lifetime) is spent -> `Failed`;
+//!   lifetime) is spent -> `Failed`; before each wait the lease is renewed
+//!   to cover the wait and the next attempt;
 //! * `Failed` refunds the user's challenge charge (first code) and the send
 //!   limits, and makes the next code free (no cooldown, no resend counted).
 //!
@@ -143,20 +144,6 @@ impl Login {
         };
         let mut backoff = FIRST_BACKOFF;
         for attempt in 1u32.. {
-            if attempt > 1 {
-                let step = DeliveryStep::Extend {
-                    generation: record.generation,
-                    lease_until: self.lease_until(self.now()),
-                };
-                match self.store.delivery(&record.id, step, self.now()).await {
-                    Ok(Some(_)) => {}
-                    // A newer code, or another process finished it: not ours any more.
-                    Ok(None) => return,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "delivery lease not renewed; trying anyway");
-                    }
-                }
-            }
             let t0 = Instant::now();
             let result = match tokio::time::timeout(
                 self.mailer.attempt_limit(),
@@ -212,6 +199,23 @@ impl Login {
                         return tell(DeliveryState::Failed);
                     }
                     tell(DeliveryState::Sending);
+                    // Hold the lease through the wait and the next attempt,
+                    // so that no other process takes over a live delivery.
+                    let now = self.now();
+                    let step = DeliveryStep::Extend {
+                        generation: record.generation,
+                        lease_until: self
+                            .lease_until(now)
+                            .saturating_add_unsigned(backoff.as_secs()),
+                    };
+                    match self.store.delivery(&record.id, step, now).await {
+                        Ok(Some(_)) => {}
+                        // A newer code, or another process finished it: not ours any more.
+                        Ok(None) => return,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "delivery lease not renewed; trying anyway");
+                        }
+                    }
                     self.metrics.mail_retry();
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(MAX_BACKOFF);
