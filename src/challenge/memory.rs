@@ -14,9 +14,19 @@ use super::{
 /// Purge at most this often (in `now` seconds), so `create` stays O(1) amortised.
 const PURGE_INTERVAL_SECS: i64 = 30;
 
-#[derive(Default)]
+/// Challenges the in-memory store keeps at most (about 2 KiB each): plenty
+/// for clicking through the embedded default, and a bound on its memory.
+pub const MEMORY_STORE_CAPACITY: usize = 10_000;
+
 pub struct MemoryStore {
     inner: Mutex<Inner>,
+    capacity: usize,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore::with_capacity(MEMORY_STORE_CAPACITY)
+    }
 }
 
 #[derive(Default)]
@@ -49,6 +59,15 @@ impl std::fmt::Debug for MemoryStore {
 impl MemoryStore {
     pub fn new() -> MemoryStore {
         MemoryStore::default()
+    }
+
+    /// A store that keeps at most `capacity` challenges; `create` refuses
+    /// more (after purging what is past its grace period).
+    pub fn with_capacity(capacity: usize) -> MemoryStore {
+        MemoryStore {
+            inner: Mutex::default(),
+            capacity,
+        }
     }
 
     // Every critical section leaves the maps consistent, so a panic elsewhere
@@ -130,6 +149,16 @@ impl Store for MemoryStore {
                 "challenge {} already exists",
                 record.id
             )));
+        }
+        if inner.challenges.len() >= self.capacity {
+            inner.purge(now);
+            if inner.challenges.len() >= self.capacity {
+                return Err(StoreError::Unavailable(format!(
+                    "the in-memory store is full ({} live challenges, its maximum); \
+                     it is for development: set store.redis_url for real traffic",
+                    self.capacity
+                )));
+            }
         }
         inner.challenges.insert(
             record.id.clone(),

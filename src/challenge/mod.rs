@@ -72,7 +72,9 @@
 //! `Pepper` prints its secret in `Debug`.
 //!
 //! [`MemoryStore`] keeps everything under one mutex and purges entries past
-//! their grace period when `create` runs (at most every 30 s of `now`).
+//! their grace period when `create` runs (at most every 30 s of `now`, and
+//! whenever it is full). It holds at most [`MEMORY_STORE_CAPACITY`]
+//! challenges; `create` then answers [`StoreError::Unavailable`].
 //!
 //! # Redis layout (cluster-safe: every script touches exactly one key)
 //!
@@ -116,7 +118,7 @@ pub use self::code::{
     Pepper, PepperError, CHALLENGE_ID_LEN, CODE_ALPHABET, MAX_CODE_LENGTH, MIN_CODE_LENGTH,
     MIN_PEPPER_LEN,
 };
-pub use self::memory::MemoryStore;
+pub use self::memory::{MemoryStore, MEMORY_STORE_CAPACITY};
 pub use self::redis::{ClusterStore, RedisStore};
 pub use self::redis_url::RedisUrl;
 pub use self::seal::{seal_code, unseal_code};

@@ -791,6 +791,31 @@ mod memory {
     store_suite!(harness);
 
     #[tokio::test]
+    async fn a_full_store_refuses_new_challenges_clearly_until_some_are_gone() {
+        let store = MemoryStore::with_capacity(2);
+        let first = make(&store, policy(), T0).await;
+        make(&store, policy(), T0).await;
+        let refused = store
+            .create(&record(policy(), T0), &[0u8; 32], T0 + 1)
+            .await;
+        match refused {
+            Err(StoreError::Unavailable(message)) => {
+                assert!(message.contains("full (2 live challenges"), "{message}");
+                assert!(message.contains("store.redis_url"), "{message}");
+            }
+            other => panic!("expected a clear refusal, got {other:?}"),
+        }
+        assert_eq!(store.len(), 2);
+        // Once the stored ones are past their grace period there is room again.
+        let later = first.record.expires_at + EXPIRED_GRACE_SECS + 1;
+        store
+            .create(&record(policy(), later), &[0u8; 32], later)
+            .await
+            .unwrap();
+        assert_eq!(store.len(), 1);
+    }
+
+    #[tokio::test]
     async fn purge_drops_what_is_past_its_grace_period() {
         let store = MemoryStore::new();
         let made = make(&store, policy(), T0).await;
