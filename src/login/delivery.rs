@@ -29,7 +29,7 @@ use tokio::sync::oneshot;
 use crate::challenge::{
     unseal_code, ChallengeRecord, Code, DeliveryState, DeliveryStep, Store as _,
 };
-use crate::mail::{MailError, Recipient};
+use crate::mail::MailError;
 use crate::telemetry::{challenge_ref, mask_email};
 use crate::templates::MailContext;
 
@@ -134,10 +134,10 @@ impl Login {
                 return tell(DeliveryState::Failed);
             }
         };
-        let recipient = match Recipient::parse(&record.email) {
+        let recipient = match self.recipient(&record) {
             Ok(r) => r,
             Err(e) => {
-                tracing::error!(error = %e, "stored recipient address does not parse");
+                tracing::error!(error = %e, "code mail cannot be addressed");
                 self.fail(&record).await;
                 return tell(DeliveryState::Failed);
             }
@@ -245,7 +245,7 @@ impl Login {
         if record.generation == 0 {
             self.refund_challenge(record, now).await;
         }
-        if let Ok(recipient) = Recipient::parse(&record.email) {
+        if let Ok(recipient) = self.recipient(record) {
             self.refund_send_limits(&recipient, now).await;
         }
         tracing::error!(

@@ -531,18 +531,16 @@ impl Login {
         Ok(checked)
     }
 
-    /// A new code for the same challenge (cooldown and maximum enforced by
-    /// the store; free after a delivery that failed for good), within the
-    /// send limits.
-    pub async fn resend(self: &Arc<Self>, id: &ChallengeId) -> Result<Resent, LoginError> {
+    /// A new code for `record` (read once by the caller; cooldown and
+    /// maximum enforced by the store; free after a delivery that failed for
+    /// good), within the send limits.
+    pub async fn resend(self: &Arc<Self>, record: &ChallengeRecord) -> Result<Resent, LoginError> {
         let now = self.now();
-        let Some(record) = self.store.get(id, now).await? else {
-            return Ok(Resent::Expired);
-        };
+        let id = &record.id;
         if record.is_expired(now) {
             return Ok(Resent::Expired);
         }
-        let recipient = self.recipient(&record)?;
+        let recipient = self.recipient(record)?;
         self.charge_send_limits(&recipient, now).await?;
         let code = Code::generate(record.policy.length);
         let sealed = seal_code(&self.pepper, id, record.generation.saturating_add(1), &code);

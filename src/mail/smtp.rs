@@ -25,7 +25,6 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
-use lettre::transport::smtp::response::{Category, Code, Detail, Severity};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{MailError, MailSetupError};
@@ -67,41 +66,10 @@ impl std::fmt::Debug for SmtpDelivery {
     }
 }
 
-/// The numeric value of a lettre reply code.
-pub fn code_number(code: Code) -> u16 {
-    let severity = match code.severity {
-        Severity::PositiveCompletion => 2,
-        Severity::PositiveIntermediate => 3,
-        Severity::TransientNegativeCompletion => 4,
-        Severity::PermanentNegativeCompletion => 5,
-    };
-    let category = match code.category {
-        Category::Syntax => 0,
-        Category::Information => 1,
-        Category::Connections => 2,
-        Category::Unspecified3 => 3,
-        Category::Unspecified4 => 4,
-        Category::MailSystem => 5,
-    };
-    let detail = match code.detail {
-        Detail::Zero => 0,
-        Detail::One => 1,
-        Detail::Two => 2,
-        Detail::Three => 3,
-        Detail::Four => 4,
-        Detail::Five => 5,
-        Detail::Six => 6,
-        Detail::Seven => 7,
-        Detail::Eight => 8,
-        Detail::Nine => 9,
-    };
-    severity * 100 + category * 10 + detail
-}
-
 /// A lettre error as ours: permanent (5xx, or a client-side refusal such as
 /// an address the server cannot take) or transient (4xx, I/O, TLS).
 fn classify(e: lettre::transport::smtp::Error) -> MailError {
-    let reply = e.status().map(code_number);
+    let reply = e.status().map(u16::from);
     if e.is_permanent() || e.is_client() {
         MailError::Permanent {
             reply,
@@ -232,7 +200,7 @@ impl SmtpDelivery {
         self.bounded(conn.command(Data)).await?;
         // Body and terminator in one write: no Nagle stall between them.
         let reply = self.bounded(conn.command(RawData(&payload))).await?;
-        Ok(code_number(reply.code()))
+        Ok(u16::from(reply.code()))
     }
 
     async fn connect(&self) -> Result<AsyncSmtpConnection, MailError> {
@@ -365,15 +333,5 @@ mod tests {
         assert_eq!(dot_stuffed(".\nx"), "..\r\nx\r\n.\r\n");
         assert_eq!(dot_stuffed(""), "\r\n.\r\n");
         assert_eq!(dot_stuffed("last"), "last\r\n.\r\n");
-    }
-
-    #[test]
-    fn reply_codes_are_numbers() {
-        let code = Code::new(
-            Severity::TransientNegativeCompletion,
-            Category::MailSystem,
-            Detail::One,
-        );
-        assert_eq!(code_number(code), 451);
     }
 }

@@ -116,7 +116,10 @@ pub async fn resend(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = challenge_id(&path)?;
-    match state.login.resend(&id).await {
+    let Some(record) = state.login.get(&id).await.map_err(|e| api_error(&e))? else {
+        return Err(ApiError::Expired);
+    };
+    match state.login.resend(&record).await {
         Ok(Resent::Sent(record)) => {
             Ok(HttpResponse::Accepted().json(status_json(&record, state.login.now())))
         }

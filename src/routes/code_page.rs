@@ -187,10 +187,7 @@ pub async fn resend(
         Ok(bound) => bound,
         Err(response) => return response,
     };
-    if is_expired(&state, &record) {
-        return expired(&state, &record).await;
-    }
-    match state.login.resend(&record.id).await {
+    match state.login.resend(&record).await {
         Ok(Resent::Sent(_)) => see_notice(&state, "resent"),
         Ok(Resent::Cooldown { .. }) => see_notice(&state, "cooldown"),
         Ok(Resent::Exhausted) => see_notice(&state, "no_resends_left"),
