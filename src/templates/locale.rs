@@ -16,6 +16,16 @@ pub const DEFAULT_LOCALE: &str = "en";
 
 type Bundle = FluentBundle<FluentResource>;
 
+/// Traditional Chinese (`zh-Hant`, `zh-TW`, `zh-HK`, `zh-MO`) is not served
+/// Simplified Chinese as a sibling: its readers get the default instead.
+fn is_traditional_chinese(id: &LanguageIdentifier) -> bool {
+    id.language.as_str() == "zh"
+        && (id.script.is_some_and(|s| s.as_str() == "Hant")
+            || id
+                .region
+                .is_some_and(|r| matches!(r.as_str(), "TW" | "HK" | "MO")))
+}
+
 /// Where a message is defined, for reports.
 #[derive(Debug, Clone)]
 struct Definition {
@@ -257,6 +267,16 @@ impl Locales {
             let tag = c.to_string();
             if self.bundles.contains_key(&tag) && !chain.contains(&tag) {
                 chain.push(tag);
+            }
+        }
+        if chain.is_empty() && !is_traditional_chinese(&id) {
+            // `pt-PT` or `pt` reads `pt-BR` better than English; `zh` and
+            // `zh-Hans-SG` read `zh-CN`. The first such locale by name.
+            if let Some(sibling) = self.bundles.keys().find(|tag| {
+                tag.parse::<LanguageIdentifier>()
+                    .is_ok_and(|l| l.language == language)
+            }) {
+                chain.push(sibling.clone());
             }
         }
         chain

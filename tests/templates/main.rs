@@ -10,7 +10,9 @@ use otp_sidecar::templates::{
     AppInfo, Branding, MailContext, Page, PageContext, Problem, TemplateError, Templates,
 };
 
-const SHIPPED: [&str; 4] = ["de", "en", "es", "fr"];
+const SHIPPED: [&str; 12] = [
+    "cs", "de", "en", "es", "fr", "it", "ja", "nl", "pl", "pt-BR", "sv", "zh-CN",
+];
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -222,7 +224,7 @@ fn invalid_branding_is_reported() {
 }
 
 #[test]
-fn the_four_locales_ship() {
+fn the_twelve_locales_ship() {
     let t = Templates::load(None, Branding::default()).unwrap();
     assert_eq!(t.locales(), SHIPPED);
 }
@@ -265,7 +267,11 @@ fn every_mail_renders_in_every_locale_with_the_code_and_lang() {
         }
         subjects.insert(mail.subject);
     }
-    assert_eq!(subjects.len(), 4, "every locale has its own subject");
+    assert_eq!(
+        subjects.len(),
+        SHIPPED.len(),
+        "every locale has its own subject"
+    );
 }
 
 #[test]
@@ -309,6 +315,20 @@ fn plurals_follow_each_language() {
     assert!(page("fr", 4).contains("4 tentatives."));
     assert!(page("es", 1).contains("Le queda 1 intento."));
     assert!(page("es", 2).contains("Le quedan 2 intentos."));
+    // CLDR: Polish and Czech have a "few" form (2-4, 22-24 ...) apart from "many"/"other".
+    assert!(page("pl", 1).contains("Została Ci 1 próba."));
+    assert!(page("pl", 3).contains("Zostały Ci 3 próby."));
+    assert!(page("pl", 5).contains("Zostało Ci 5 prób."));
+    assert!(page("pl", 12).contains("Zostało Ci 12 prób."));
+    assert!(page("pl", 22).contains("Zostały Ci 22 próby."));
+    assert!(page("cs", 1).contains("Zbývá vám 1 pokus."));
+    assert!(page("cs", 4).contains("Zbývají vám 4 pokusy."));
+    assert!(page("cs", 5).contains("Zbývá vám 5 pokusů."));
+    assert!(page("pt-BR", 1).contains("mais 1 tentativa."));
+    assert!(page("pt-BR", 2).contains("mais 2 tentativas."));
+    // No plural in Japanese and Chinese; the exact [0] still wins.
+    assert!(page("ja", 3).contains("残り 3 回試せます。"));
+    assert!(page("zh-CN", 0).contains("您已没有剩余尝试次数。"));
 }
 
 /// ` onclick=`-style attributes, which the pages' CSP would block.
@@ -448,7 +468,16 @@ fn locale_falls_back_from_region_to_language_to_english() {
         ("fr-CA", "fr"),
         ("es-419", "es"),
         ("en-GB", "en"),
-        ("pt-BR", "en"),
+        ("pt-BR", "pt-BR"),
+        ("pt-PT", "pt-BR"),
+        ("pt", "pt-BR"),
+        ("zh-CN", "zh-CN"),
+        ("zh", "zh-CN"),
+        ("zh-Hans-SG", "zh-CN"),
+        ("zh-TW", "en"),
+        ("zh-Hant", "en"),
+        ("ja-JP", "ja"),
+        ("sr", "en"),
         ("", "en"),
         ("not a tag!", "en"),
     ] {
