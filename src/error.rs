@@ -134,6 +134,10 @@ pub enum PageError {
     SendLimited,
     Unavailable,
     Internal,
+    /// No such page (404), or a page opened with the wrong method (405), e.g.
+    /// a form's address typed or reloaded as a GET.
+    NotFound,
+    MethodNotAllowed,
 }
 
 impl PageError {
@@ -144,6 +148,8 @@ impl PageError {
             Self::SendLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         }
     }
 
@@ -154,6 +160,7 @@ impl PageError {
             Self::NoChallenge => "no_challenge",
             Self::SendLimited => "send_limited",
             Self::Unavailable | Self::Internal => "internal",
+            Self::NotFound | Self::MethodNotAllowed => "not_found",
         }
     }
 }

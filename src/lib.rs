@@ -131,7 +131,9 @@ impl Application {
                         |e, req| {
                             tracing::warn!(error = %e, "form refused");
                             let response = match req.app_data::<web::Data<AppState>>() {
-                                Some(state) => pages::error_page(state, PageError::InvalidRequest),
+                                Some(state) => {
+                                    pages::error_page(state, req, PageError::InvalidRequest)
+                                }
                                 None => actix_web::HttpResponse::BadRequest().finish(),
                             };
                             actix_web::error::InternalError::from_response(e, response).into()

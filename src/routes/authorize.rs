@@ -31,14 +31,14 @@ pub async fn authorize(
         // The user's budget is spent: Keycloak gets `locked` and counts a failure.
         Err(LoginError::UserLocked(_, record)) => {
             match state.login.assertion(&record, AssertionResult::Locked) {
-                Ok(assertion) => assertion_page(&state, &record, assertion),
-                Err(e) => error_page(&state, page_error(&e)),
+                Ok(assertion) => assertion_page(&state, &req, &record, assertion),
+                Err(e) => error_page(&state, &req, page_error(&e)),
             }
         }
         Err(LoginError::SendLimited {
             retry_after_secs, ..
         }) => {
-            let mut response = error_page(&state, PageError::SendLimited);
+            let mut response = error_page(&state, &req, PageError::SendLimited);
             if let Ok(value) = retry_after_secs.to_string().parse() {
                 response
                     .headers_mut()
@@ -46,6 +46,6 @@ pub async fn authorize(
             }
             response
         }
-        Err(e) => error_page(&state, page_error(&e)),
+        Err(e) => error_page(&state, &req, page_error(&e)),
     }
 }

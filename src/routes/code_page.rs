@@ -58,8 +58,8 @@ pub struct VerifyForm {
     code: String,
 }
 
-fn no_challenge(state: &AppState) -> HttpResponse {
-    let mut response = error_page(state, PageError::NoChallenge);
+fn no_challenge(state: &AppState, req: &HttpRequest) -> HttpResponse {
+    let mut response = error_page(state, req, PageError::NoChallenge);
     let _ = response.add_cookie(&clear_cookie(state));
     response
 }
@@ -77,12 +77,12 @@ async fn bound_challenge(
     state: &AppState,
 ) -> Result<ChallengeRecord, HttpResponse> {
     let Some(id) = cookie_challenge(req) else {
-        return Err(no_challenge(state));
+        return Err(no_challenge(state, req));
     };
     match state.login.status(&id).await {
         Ok(Some(record)) => Ok(record),
-        Ok(None) => Err(no_challenge(state)),
-        Err(e) => Err(error_page(state, page_error(&e))),
+        Ok(None) => Err(no_challenge(state, req)),
+        Err(e) => Err(error_page(state, req, page_error(&e))),
     }
 }
 
@@ -99,23 +99,28 @@ async fn bound_form(
             reason = "csrf_mismatch",
             "form refused"
         );
-        return Err(error_page(state, PageError::Csrf));
+        return Err(error_page(state, req, PageError::Csrf));
     }
     Ok(record)
 }
 
 /// Hand the browser back to Keycloak with a final assertion.
-fn finish(state: &AppState, record: &ChallengeRecord, result: AssertionResult) -> HttpResponse {
+fn finish(
+    state: &AppState,
+    req: &HttpRequest,
+    record: &ChallengeRecord,
+    result: AssertionResult,
+) -> HttpResponse {
     match state.login.assertion(record, result) {
-        Ok(assertion) => assertion_page(state, record, assertion),
-        Err(e) => error_page(state, page_error(&e)),
+        Ok(assertion) => assertion_page(state, req, record, assertion),
+        Err(e) => error_page(state, req, page_error(&e)),
     }
 }
 
 /// An expired challenge: drop it and tell Keycloak.
-async fn expired(state: &AppState, record: &ChallengeRecord) -> HttpResponse {
+async fn expired(state: &AppState, req: &HttpRequest, record: &ChallengeRecord) -> HttpResponse {
     state.login.discard(&record.id).await;
-    finish(state, record, AssertionResult::Expired)
+    finish(state, req, record, AssertionResult::Expired)
 }
 
 fn is_expired(state: &AppState, record: &ChallengeRecord) -> bool {
@@ -126,9 +131,10 @@ fn is_expired(state: &AppState, record: &ChallengeRecord) -> bool {
 /// and where the mail stands. Never sends a new code.
 pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     match bound_challenge(&req, &state).await {
-        Ok(record) if is_expired(&state, &record) => expired(&state, &record).await,
+        Ok(record) if is_expired(&state, &record) => expired(&state, &req, &record).await,
         Ok(record) => code_page(
             &state,
+            &req,
             &record,
             Some(known_notice(req.query_string())),
             None,
@@ -166,14 +172,16 @@ pub async fn submit_code(
         Err(response) => return response,
     };
     match state.login.check_code(record, &form.code).await {
-        Ok(Checked::Success(record)) => finish(&state, &record, AssertionResult::Success),
+        Ok(Checked::Success(record)) => finish(&state, &req, &record, AssertionResult::Success),
         Ok(Checked::Invalid { .. }) | Err(LoginError::MalformedCode(_)) => {
             see_notice(&state, "invalid_code")
         }
-        Ok(Checked::Locked(record)) => finish(&state, &record, AssertionResult::Locked),
-        Ok(Checked::Expired(Some(record))) => finish(&state, &record, AssertionResult::Expired),
-        Ok(Checked::Expired(None)) => no_challenge(&state),
-        Err(e) => error_page(&state, page_error(&e)),
+        Ok(Checked::Locked(record)) => finish(&state, &req, &record, AssertionResult::Locked),
+        Ok(Checked::Expired(Some(record))) => {
+            finish(&state, &req, &record, AssertionResult::Expired)
+        }
+        Ok(Checked::Expired(None)) => no_challenge(&state, &req),
+        Err(e) => error_page(&state, &req, page_error(&e)),
     }
 }
 
@@ -191,9 +199,9 @@ pub async fn resend(
         Ok(Resent::Sent(_)) => see_notice(&state, "resent"),
         Ok(Resent::Cooldown { .. }) => see_notice(&state, "cooldown"),
         Ok(Resent::Exhausted) => see_notice(&state, "no_resends_left"),
-        Ok(Resent::Expired) => expired(&state, &record).await,
+        Ok(Resent::Expired) => expired(&state, &req, &record).await,
         Err(LoginError::SendLimited { .. }) => see_notice(&state, "send_limited"),
-        Err(e) => error_page(&state, page_error(&e)),
+        Err(e) => error_page(&state, &req, page_error(&e)),
     }
 }
 
@@ -208,9 +216,9 @@ pub async fn cancel(
         Err(response) => return response,
     };
     match state.login.cancel(&record.id).await {
-        Ok(Some(record)) => finish(&state, &record, AssertionResult::Cancelled),
-        Ok(None) => error_page(&state, PageError::NoChallenge),
-        Err(e) => error_page(&state, page_error(&e)),
+        Ok(Some(record)) => finish(&state, &req, &record, AssertionResult::Cancelled),
+        Ok(None) => error_page(&state, &req, PageError::NoChallenge),
+        Err(e) => error_page(&state, &req, page_error(&e)),
     }
 }
 

@@ -3,7 +3,7 @@
 //! (published like a Keycloak realm, verified by the normal request checks
 //! over HTTP) and, as the return_uri, verifies the assertion with our JWKS.
 //! Mounted only in the embedded default.
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use handlebars::html_escape;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -16,7 +16,7 @@ use crate::error::PageError;
 use crate::templates::model::FormField;
 
 use super::dev::dev_page;
-use super::pages::{error_page, redirect_page, FormTarget};
+use super::pages::{error_page, page_locale, redirect_page, FormTarget};
 use super::AppState;
 use crate::login::random_token;
 
@@ -62,11 +62,11 @@ struct DemoRequest<'a> {
     jti: String,
 }
 
-fn realm(state: &AppState) -> Result<&DemoRealm, Box<HttpResponse>> {
+fn realm<'a>(state: &'a AppState, req: &HttpRequest) -> Result<&'a DemoRealm, Box<HttpResponse>> {
     state
         .demo
         .as_ref()
-        .ok_or_else(|| Box::new(error_page(state, PageError::InvalidRequest)))
+        .ok_or_else(|| Box::new(error_page(state, req, PageError::InvalidRequest)))
 }
 
 /// `GET /demo`.
@@ -95,21 +95,28 @@ pub struct StartForm {
 }
 
 /// `POST /demo/start`: sign a request JWT and auto-POST it to `/authorize`.
-pub async fn start(state: web::Data<AppState>, form: web::Form<StartForm>) -> HttpResponse {
-    let realm = match realm(&state) {
+/// The request's `locale` is the browser's language, as Keycloak would pass
+/// the user's.
+pub async fn start(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<StartForm>,
+) -> HttpResponse {
+    let realm = match realm(&state, &req) {
         Ok(r) => r,
         Err(response) => return *response,
     };
     let email = form.email.trim();
     let name = form.name.trim();
     let now = state.clock.now();
+    let locale = page_locale(&state, &req, None);
     let claims = DemoRequest {
         iss: &realm.issuer,
         aud: &state.settings.signing.audience,
         sub: format!("demo:{email}"),
         email,
         name: (!name.is_empty()).then_some(name),
-        locale: "en",
+        locale: &locale,
         azp: "demo-app",
         nonce: random_token(16),
         return_uri: format!("{}/login-actions/authenticate", realm.issuer),
@@ -120,24 +127,25 @@ pub async fn start(state: web::Data<AppState>, form: web::Form<StartForm>) -> Ht
     match realm.key.sign_payload(&claims) {
         Ok(request) => redirect_page(
             &state,
+            &req,
             &state.paths.at("/authorize"),
             vec![FormField {
                 name: "request".into(),
                 value: request,
             }],
             FormTarget::SelfOnly,
-            "en",
+            &locale,
         ),
         Err(e) => {
             tracing::error!(error = %e, "demo request could not be signed");
-            error_page(&state, PageError::Internal)
+            error_page(&state, &req, PageError::Internal)
         }
     }
 }
 
 /// `GET /demo/realms/demo/protocol/openid-connect/certs`.
-pub async fn certs(state: web::Data<AppState>) -> HttpResponse {
-    match realm(&state) {
+pub async fn certs(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    match realm(&state, &req) {
         Ok(realm) => HttpResponse::Ok().json(realm.key.jwks()),
         Err(response) => *response,
     }
@@ -178,8 +186,12 @@ fn check_assertion(
 }
 
 /// `POST /demo/realms/demo/login-actions/authenticate`: the return_uri.
-pub async fn finish(state: web::Data<AppState>, form: web::Form<FinishForm>) -> HttpResponse {
-    let realm = match realm(&state) {
+pub async fn finish(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<FinishForm>,
+) -> HttpResponse {
+    let realm = match realm(&state, &req) {
         Ok(r) => r,
         Err(response) => return *response,
     };

@@ -13,7 +13,7 @@ pub mod pages;
 
 use std::sync::Arc;
 
-use actix_web::{web, ResponseError as _};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError as _};
 
 use crate::challenge::{AnyStore, StoreError};
 use crate::clock::Clock;
@@ -110,12 +110,43 @@ fn resource(path: &str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(method_not_allowed))
 }
 
-async fn method_not_allowed() -> actix_web::HttpResponse {
-    ApiError::MethodNotAllowed.error_response()
+/// Whether an error for `req` is shown as a page: a browser navigating
+/// (its `Accept` names `text/html`) outside the JSON API. API clients, probes
+/// and scripts keep the JSON errors of docs/protocol.md.
+fn wants_page(req: &HttpRequest) -> bool {
+    let api = req
+        .app_data::<web::Data<AppState>>()
+        .map(|state| state.paths.at("/api/"))
+        .is_some_and(|api| req.path().starts_with(&api));
+    !api && req
+        .headers()
+        .get(actix_web::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| {
+            accept
+                .split(',')
+                .any(|range| range.split(';').next().unwrap_or("").trim() == "text/html")
+        })
 }
 
-pub async fn not_found() -> actix_web::HttpResponse {
-    ApiError::NotFound.error_response()
+/// An error as a page for browsers (in their language) or as JSON.
+fn negotiated(req: &HttpRequest, page: PageError, json: ApiError) -> HttpResponse {
+    match req.app_data::<web::Data<AppState>>() {
+        Some(state) if wants_page(req) => pages::error_page(state, req, page),
+        _ => json.error_response(),
+    }
+}
+
+async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
+    negotiated(
+        &req,
+        PageError::MethodNotAllowed,
+        ApiError::MethodNotAllowed,
+    )
+}
+
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    negotiated(&req, PageError::NotFound, ApiError::NotFound)
 }
 
 /// Routes under the public URL's path.

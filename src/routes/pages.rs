@@ -2,7 +2,7 @@
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header::{self, ContentType};
 use actix_web::http::StatusCode;
-use actix_web::HttpResponse;
+use actix_web::{HttpRequest, HttpResponse};
 
 use crate::challenge::{ChallengeRecord, DeliveryState};
 use crate::error::PageError;
@@ -10,7 +10,6 @@ use crate::templates::model::FormField;
 use crate::templates::{Page, PageContext};
 
 use super::{AppState, CHALLENGE_COOKIE};
-use crate::login::locale;
 
 /// Where a page's forms may go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,13 +59,32 @@ fn render(state: &AppState, page: Page, locale: &str, ctx: &PageContext) -> Opti
     }
 }
 
-/// The generic error page.
-pub fn error_page(state: &AppState, error: PageError) -> HttpResponse {
+/// The language of a page: the sign-in request's `locale` (Keycloak's choice
+/// for the user) when there is one, else the browser's `Accept-Language`,
+/// else the default.
+pub fn page_locale(
+    state: &AppState,
+    req: &HttpRequest,
+    record: Option<&ChallengeRecord>,
+) -> String {
+    if let Some(requested) = record.and_then(|r| r.locale.as_deref()) {
+        return state.templates.resolve_locale(requested);
+    }
+    req.headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| state.templates.negotiate_locale(v))
+        .unwrap_or_else(|| state.templates.resolve_locale(""))
+}
+
+/// The generic error page, in the browser's language.
+pub fn error_page(state: &AppState, req: &HttpRequest, error: PageError) -> HttpResponse {
     let ctx = PageContext {
         error: Some(error.reason().to_string()),
         ..base_context(state)
     };
-    let body = render(state, Page::Error, "en", &ctx).unwrap_or_else(|| {
+    let locale = page_locale(state, req, None);
+    let body = render(state, Page::Error, &locale, &ctx).unwrap_or_else(|| {
         // Last resort when even the error template fails.
         "<!doctype html><title>Error</title><p>Sign-in could not continue. Go back to the application and sign in again.</p>".to_string()
     });
@@ -76,6 +94,7 @@ pub fn error_page(state: &AppState, error: PageError) -> HttpResponse {
 /// The code entry page for `record`, with an optional notice.
 pub fn code_page(
     state: &AppState,
+    req: &HttpRequest,
     record: &ChallengeRecord,
     notice: Option<&str>,
     attempts_left: Option<u32>,
@@ -105,15 +124,21 @@ pub fn code_page(
         status_url: Some(state.paths.at("/challenge/status")),
         ..base_context(state)
     };
-    match render(state, Page::Code, locale(record), &ctx) {
+    match render(
+        state,
+        Page::Code,
+        &page_locale(state, req, Some(record)),
+        &ctx,
+    ) {
         Some(body) => html(StatusCode::OK, body),
-        None => error_page(state, PageError::Internal),
+        None => error_page(state, req, PageError::Internal),
     }
 }
 
 /// The auto-submitting POST form to `action` with `fields`.
 pub fn redirect_page(
     state: &AppState,
+    req: &HttpRequest,
     action: &str,
     fields: Vec<FormField>,
     forms: FormTarget,
@@ -132,7 +157,7 @@ pub fn redirect_page(
                 content_security_policy(forms),
             ))
             .body(body),
-        None => error_page(state, PageError::Internal),
+        None => error_page(state, req, PageError::Internal),
     }
 }
 
@@ -140,18 +165,20 @@ pub fn redirect_page(
 /// `assertion` to the challenge's `return_uri`; the challenge cookie is cleared.
 pub fn assertion_page(
     state: &AppState,
+    req: &HttpRequest,
     record: &ChallengeRecord,
     assertion: String,
 ) -> HttpResponse {
     let mut response = redirect_page(
         state,
+        req,
         &record.return_uri,
         vec![FormField {
             name: "assertion".to_string(),
             value: assertion,
         }],
         FormTarget::ReturnUri,
-        locale(record),
+        &page_locale(state, req, Some(record)),
     );
     if response.status().is_success() {
         let _ = response.add_cookie(&clear_cookie(state));

@@ -16,6 +16,20 @@ pub const DEFAULT_LOCALE: &str = "en";
 
 type Bundle = FluentBundle<FluentResource>;
 
+/// An RFC 9110 `qvalue` in thousandths: `1`, `1.0`, `0.8`, `0.125`; `None` when malformed.
+fn parse_qvalue(value: &str) -> Option<u16> {
+    let (whole, fraction) = value.split_once('.').unwrap_or((value, ""));
+    if fraction.len() > 3 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let thousandths = format!("{fraction:0<3}").parse::<u16>().ok()?;
+    match whole {
+        "0" => Some(thousandths),
+        "1" if thousandths == 0 => Some(1000),
+        _ => None,
+    }
+}
+
 /// Traditional Chinese (`zh-Hant`, `zh-TW`, `zh-HK`, `zh-MO`) is not served
 /// Simplified Chinese as a sibling: its readers get the default instead.
 fn is_traditional_chinese(id: &LanguageIdentifier) -> bool {
@@ -280,6 +294,34 @@ impl Locales {
             }
         }
         chain
+    }
+
+    /// The best of our locales for an `Accept-Language` header: its ranges in
+    /// order of `q` (ties keep the header's order; `q=0` and `*` are skipped),
+    /// the first that has a locale of its own (`de-CH` -> `de`, `pt` ->
+    /// `pt-BR`). `None` when no range matches, so the caller's default applies.
+    pub fn negotiate(&self, accept_language: &str) -> Option<String> {
+        let mut ranges: Vec<(u16, usize, &str)> = Vec::new();
+        for (i, part) in accept_language.split(',').take(32).enumerate() {
+            let mut pieces = part.split(';');
+            let tag = pieces.next().unwrap_or("").trim();
+            if tag.is_empty() || tag == "*" {
+                continue;
+            }
+            let mut q = 1000u16;
+            for param in pieces {
+                if let Some(value) = param.trim().strip_prefix("q=") {
+                    q = parse_qvalue(value.trim()).unwrap_or(0);
+                }
+            }
+            if q > 0 {
+                ranges.push((q, i, tag));
+            }
+        }
+        ranges.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        ranges
+            .into_iter()
+            .find_map(|(_, _, tag)| self.own_chain(tag).into_iter().next())
     }
 
     /// The locale a page is written in for `requested` (its `lang`).

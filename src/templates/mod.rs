@@ -317,6 +317,12 @@ impl Templates {
         self.engine.locales.resolve(requested)
     }
 
+    /// The locale for a browser's `Accept-Language` header, if any of its
+    /// languages is one of ours (see [`Locales::negotiate`](locale::Locales::negotiate)).
+    pub fn negotiate_locale(&self, accept_language: &str) -> Option<String> {
+        self.engine.locales.negotiate(accept_language)
+    }
+
     /// Locales that have messages.
     pub fn locales(&self) -> Vec<String> {
         self.engine.locales.tags().cloned().collect()

@@ -51,13 +51,14 @@ fn code_page(now: i64) -> PageContext {
 }
 
 /// Error reasons the error page must explain.
-pub const ERROR_REASONS: [&str; 6] = [
+pub const ERROR_REASONS: [&str; 7] = [
     "invalid_request",
     "send_limited",
     "no_challenge",
     "internal",
     "expired",
     "locked",
+    "not_found",
 ];
 
 /// Every sample, with times relative to `now` (unix seconds).

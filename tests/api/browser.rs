@@ -1,9 +1,10 @@
 //! The browser flow: authorize -> code page -> verify/resend/cancel -> assertion.
 use reqwest::StatusCode;
+use serde_json::Value;
 
 use crate::support::{
     assert_security_headers, challenge_cookie, field, form_action, input_names, set_cookie,
-    spawn_app, spawn_app_with,
+    spawn_app, spawn_app_with, TestApp,
 };
 
 #[tokio::test]
@@ -453,4 +454,132 @@ async fn the_favicon_is_an_empty_answer_with_the_security_headers() {
     // Only GET.
     let response = app.post_form("/favicon.ico", None, &[]).await;
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
+
+/// A browser that navigates (its `Accept` names `text/html`) in `language`.
+fn browser_get(app: &TestApp, path: &str, language: &str) -> reqwest::RequestBuilder {
+    app.client
+        .get(app.url(path))
+        .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+        .header("accept-language", language)
+}
+
+async fn html_page(response: reqwest::Response) -> (StatusCode, String, String) {
+    let status = response.status();
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    (status, content_type, response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn browsers_get_error_pages_in_their_language_and_the_api_keeps_json() {
+    let app = spawn_app().await;
+
+    // A mistyped address: a page, in German.
+    let (status, content_type, html) = html_page(
+        browser_get(&app, "/challeng", "de-CH,de;q=0.9,en;q=0.5")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    assert!(html.contains("<html lang=\"de\""), "{html}");
+    assert!(html.contains("Seite nicht gefunden"), "{html}");
+
+    // A form's address opened directly (reload, typed): a page, in Japanese.
+    let (status, content_type, html) = html_page(
+        browser_get(&app, "/challenge/verify", "ja")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    assert!(html.contains("<html lang=\"ja\""), "{html}");
+    assert!(html.contains("ページが見つかりません"), "{html}");
+
+    // No sign-in in progress: the page in Polish, with the reason's own text.
+    let (status, _, html) = html_page(
+        browser_get(&app, "/challenge", "pl-PL")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("<html lang=\"pl\""), "{html}");
+    assert!(html.contains("Żadne logowanie nie jest w toku"), "{html}");
+
+    // A language we do not ship: the default.
+    let (_, _, html) = html_page(browser_get(&app, "/nowhere", "tlh").send().await.unwrap()).await;
+    assert!(
+        html.contains("<html lang=\"en\"") && html.contains("Page not found"),
+        "{html}"
+    );
+
+    // The JSON API answers JSON even to a browser's Accept.
+    for path in ["/api/v1/nowhere", "/api/v1/challenges"] {
+        let response = browser_get(&app, path, "de").send().await.unwrap();
+        let (status, content_type, body) = html_page(response).await;
+        assert!(
+            status == StatusCode::NOT_FOUND || status == StatusCode::METHOD_NOT_ALLOWED,
+            "{path}: {status}"
+        );
+        assert!(
+            content_type.starts_with("application/json"),
+            "{path}: {content_type}"
+        );
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert!(body["error"].is_string(), "{path}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn without_a_locale_claim_the_code_page_follows_the_browser() {
+    let app = spawn_app().await;
+    let mut claims = app.realm.claims("sv@example.com", app.now());
+    claims.as_object_mut().unwrap().remove("locale");
+    let request = app.realm.sign(&claims);
+    let response = app
+        .client
+        .post(app.url("/authorize"))
+        .header("accept-language", "sv-SE,sv;q=0.9")
+        .form(&[("request", request.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let cookie = challenge_cookie(&response).unwrap();
+    let (status, _, html) = html_page(
+        app.client
+            .get(app.url("/challenge"))
+            .header("cookie", format!("otp_challenge={cookie}"))
+            .header("accept-language", "sv-SE,sv;q=0.9")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("<html lang=\"sv\""), "{html}");
+    assert!(html.contains("Titta i din e-post"), "{html}");
+
+    // Keycloak's locale wins over the browser's.
+    let (cookie, _) = app.start_browser_flow("en@example.com").await;
+    let (_, _, html) = html_page(
+        app.client
+            .get(app.url("/challenge"))
+            .header("cookie", format!("otp_challenge={cookie}"))
+            .header("accept-language", "sv")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(html.contains("<html lang=\"en\""), "{html}");
 }

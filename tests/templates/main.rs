@@ -790,3 +790,22 @@ mod command {
         assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"));
     }
 }
+
+#[test]
+fn accept_language_picks_the_best_shipped_locale() {
+    let t = Templates::load(None, Branding::default()).unwrap();
+    for (header, expected) in [
+        ("de-DE,de;q=0.9,en;q=0.8", Some("de")),
+        ("en;q=0.5, fr-CH;q=0.9", Some("fr")),
+        ("sr, hr;q=0.9, pl;q=0.8", Some("pl")),
+        ("pt-PT", Some("pt-BR")),
+        ("zh-TW, ja;q=0.5", Some("ja")),
+        ("ja;q=0, sv", Some("sv")),
+        ("*", None),
+        ("tlh, x-klingon", None),
+        ("", None),
+        ("de;q=2, it;q=abc, nl;q=0.001", Some("nl")),
+    ] {
+        assert_eq!(t.negotiate_locale(header).as_deref(), expected, "{header}");
+    }
+}

@@ -91,6 +91,7 @@ error-title =
         [no_challenge] Neprobíhá žádné přihlášení
         [expired] Platnost kódu vypršela
         [locked] Příliš mnoho chybných kódů
+        [not_found] Stránka nenalezena
        *[other] Něco se pokazilo
     }
 error-text =
@@ -100,6 +101,7 @@ error-text =
         [no_challenge] Toto přihlášení skončilo nebo vypršelo, nebo si váš prohlížeč neuložil cookie.
         [expired] Kvůli vaší bezpečnosti platí každý kód jen několik minut.
         [locked] Kvůli vaší bezpečnosti byl tento kód po příliš mnoha chybných pokusech zablokován.
+        [not_found] Tato adresa není součástí přihlášení, nebo ji nelze otevřít přímo.
        *[other] Přihlášení přerušila neočekávaná chyba. Zkuste to prosím znovu za několik minut.
     }
 error-back = Vraťte se do aplikace a přihlaste se znovu.

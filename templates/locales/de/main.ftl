@@ -80,6 +80,7 @@ error-title =
         [no_challenge] Keine laufende Anmeldung
         [expired] Der Code ist abgelaufen
         [locked] Zu viele falsche Codes
+        [not_found] Seite nicht gefunden
        *[other] Etwas ist schiefgegangen
     }
 error-text =
@@ -89,6 +90,7 @@ error-text =
         [no_challenge] Diese Anmeldung ist abgeschlossen oder abgelaufen, oder Ihr Browser hat das zugehörige Cookie nicht behalten.
         [expired] Zu Ihrer Sicherheit ist jeder Code nur wenige Minuten gültig.
         [locked] Zu Ihrer Sicherheit wurde dieser Code nach zu vielen Fehlversuchen gesperrt.
+        [not_found] Diese Adresse gehört nicht zur Anmeldung oder kann nicht direkt aufgerufen werden.
        *[other] Ein unerwarteter Fehler hat die Anmeldung unterbrochen. Bitte versuchen Sie es in einigen Minuten erneut.
     }
 error-back = Kehren Sie zur Anwendung zurück und melden Sie sich erneut an.

@@ -83,6 +83,7 @@ error-title =
         [no_challenge] No sign-in in progress
         [expired] The code has expired
         [locked] Too many wrong codes
+        [not_found] Page not found
        *[other] Something went wrong
     }
 error-text =
@@ -92,6 +93,7 @@ error-text =
         [no_challenge] This sign-in has finished or timed out, or your browser did not keep its cookie.
         [expired] For your security, each code works only for a few minutes.
         [locked] For your security, this code has been blocked after too many wrong attempts.
+        [not_found] This address is not part of the sign-in, or it cannot be opened directly.
        *[other] An unexpected error stopped the sign-in. Please try again in a few minutes.
     }
 error-back = Go back to the application and sign in again.

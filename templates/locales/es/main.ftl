@@ -81,6 +81,7 @@ error-title =
         [no_challenge] No hay ningún inicio de sesión en curso
         [expired] El código ha caducado
         [locked] Demasiados códigos incorrectos
+        [not_found] Página no encontrada
        *[other] Se ha producido un error
     }
 error-text =
@@ -90,6 +91,7 @@ error-text =
         [no_challenge] Este inicio de sesión ha finalizado o ha caducado, o su navegador no ha conservado la cookie.
         [expired] Por su seguridad, cada código solo es válido durante unos minutos.
         [locked] Por su seguridad, este código se ha bloqueado tras demasiados intentos incorrectos.
+        [not_found] Esta dirección no forma parte del inicio de sesión o no se puede abrir directamente.
        *[other] Un error inesperado ha interrumpido el inicio de sesión. Inténtelo de nuevo dentro de unos minutos.
     }
 error-back = Vuelva a la aplicación e inicie sesión de nuevo.

@@ -81,6 +81,7 @@ error-title =
         [no_challenge] Aucune connexion en cours
         [expired] Le code a expiré
         [locked] Trop de codes incorrects
+        [not_found] Page introuvable
        *[other] Une erreur s’est produite
     }
 error-text =
@@ -90,6 +91,7 @@ error-text =
         [no_challenge] Cette connexion est terminée ou a expiré, ou votre navigateur n’a pas conservé son cookie.
         [expired] Pour votre sécurité, chaque code n’est valable que quelques minutes.
         [locked] Pour votre sécurité, ce code a été bloqué après trop de tentatives incorrectes.
+        [not_found] Cette adresse ne fait pas partie de la connexion, ou ne peut pas être ouverte directement.
        *[other] Une erreur inattendue a interrompu la connexion. Veuillez réessayer dans quelques minutes.
     }
 error-back = Revenez à l’application et connectez-vous à nouveau.

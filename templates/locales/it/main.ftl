@@ -80,6 +80,7 @@ error-title =
         [no_challenge] Nessun accesso in corso
         [expired] Il codice è scaduto
         [locked] Troppi codici errati
+        [not_found] Pagina non trovata
        *[other] Si è verificato un errore
     }
 error-text =
@@ -89,6 +90,7 @@ error-text =
         [no_challenge] Questo accesso è terminato o scaduto, oppure il browser non ha conservato il cookie.
         [expired] Per la Sua sicurezza, ogni codice è valido solo per pochi minuti.
         [locked] Per la Sua sicurezza, questo codice è stato bloccato dopo troppi tentativi errati.
+        [not_found] Questo indirizzo non fa parte dell’accesso oppure non può essere aperto direttamente.
        *[other] Un errore imprevisto ha interrotto l’accesso. Riprovi tra qualche minuto.
     }
 error-back = Torni all’applicazione e acceda di nuovo.

@@ -80,6 +80,7 @@ error-title =
         [no_challenge] Er loopt geen inlogpoging
         [expired] De code is verlopen
         [locked] Te veel foute codes
+        [not_found] Pagina niet gevonden
        *[other] Er is iets misgegaan
     }
 error-text =
@@ -89,6 +90,7 @@ error-text =
         [no_challenge] Deze inlogpoging is afgerond of verlopen, of je browser heeft de cookie niet bewaard.
         [expired] Voor je veiligheid werkt elke code maar een paar minuten.
         [locked] Voor je veiligheid is deze code geblokkeerd na te veel foute pogingen.
+        [not_found] Dit adres hoort niet bij het inloggen of kan niet rechtstreeks worden geopend.
        *[other] Een onverwachte fout heeft het inloggen onderbroken. Probeer het over een paar minuten opnieuw.
     }
 error-back = Ga terug naar de applicatie en log opnieuw in.

@@ -91,6 +91,7 @@ error-title =
         [no_challenge] Żadne logowanie nie jest w toku
         [expired] Kod wygasł
         [locked] Zbyt wiele błędnych kodów
+        [not_found] Nie znaleziono strony
        *[other] Coś poszło nie tak
     }
 error-text =
@@ -100,6 +101,7 @@ error-text =
         [no_challenge] To logowanie zostało zakończone lub wygasło albo przeglądarka nie zachowała pliku cookie.
         [expired] Dla Twojego bezpieczeństwa każdy kod działa tylko przez kilka minut.
         [locked] Dla Twojego bezpieczeństwa ten kod został zablokowany po zbyt wielu błędnych próbach.
+        [not_found] Ten adres nie należy do logowania albo nie można go otworzyć bezpośrednio.
        *[other] Nieoczekiwany błąd przerwał logowanie. Spróbuj ponownie za kilka minut.
     }
 error-back = Wróć do aplikacji i zaloguj się ponownie.

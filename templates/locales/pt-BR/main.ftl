@@ -80,6 +80,7 @@ error-title =
         [no_challenge] Nenhum acesso em andamento
         [expired] O código expirou
         [locked] Códigos errados demais
+        [not_found] Página não encontrada
        *[other] Algo deu errado
     }
 error-text =
@@ -89,6 +90,7 @@ error-text =
         [no_challenge] Este acesso terminou ou expirou, ou seu navegador não guardou o cookie.
         [expired] Para sua segurança, cada código só funciona por poucos minutos.
         [locked] Para sua segurança, este código foi bloqueado depois de tentativas erradas demais.
+        [not_found] Este endereço não faz parte do acesso ou não pode ser aberto diretamente.
        *[other] Um erro inesperado interrompeu o acesso. Tente de novo em alguns minutos.
     }
 error-back = Volte para o aplicativo e entre de novo.

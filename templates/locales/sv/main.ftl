@@ -80,6 +80,7 @@ error-title =
         [no_challenge] Ingen inloggning pågår
         [expired] Koden har gått ut
         [locked] För många felaktiga koder
+        [not_found] Sidan hittades inte
        *[other] Något gick fel
     }
 error-text =
@@ -89,6 +90,7 @@ error-text =
         [no_challenge] Den här inloggningen är avslutad eller har gått ut, eller så sparade din webbläsare inte sin cookie.
         [expired] För din säkerhet fungerar varje kod bara i några minuter.
         [locked] För din säkerhet har koden spärrats efter för många felaktiga försök.
+        [not_found] Den här adressen hör inte till inloggningen, eller kan inte öppnas direkt.
        *[other] Ett oväntat fel avbröt inloggningen. Försök igen om några minuter.
     }
 error-back = Gå tillbaka till appen och logga in igen.

@@ -63,6 +63,7 @@ error-title =
         [no_challenge] 没有正在进行的登录
         [expired] 验证码已过期
         [locked] 错误的验证码过多
+        [not_found] 找不到页面
        *[other] 出现了问题
     }
 error-text =
@@ -72,6 +73,7 @@ error-text =
         [no_challenge] 此次登录已结束或已超时，或者您的浏览器没有保留 Cookie。
         [expired] 为了您的安全，每个验证码只在几分钟内有效。
         [locked] 为了您的安全，由于错误尝试次数过多，此验证码已被锁定。
+        [not_found] 此地址不属于登录流程，或无法直接打开。
        *[other] 意外错误中断了登录。请几分钟后重试。
     }
 error-back = 请返回应用并重新登录。
