@@ -616,8 +616,12 @@ impl Login {
             jti: random_token(16),
             iat: now,
             exp: now + ASSERTION_TTL_SECS,
+            amr: if result == AssertionResult::Success {
+                vec!["otp".to_string()]
+            } else {
+                Vec::new()
+            },
             result,
-            amr: vec!["otp".to_string()],
             otp_channel: "email".to_string(),
         };
         self.signer.sign(&claims).map_err(|e| {

@@ -203,6 +203,9 @@ pub struct AssertionClaims {
     pub iat: i64,
     pub exp: i64,
     pub result: AssertionResult,
+    /// RFC 8176 methods; only a `success` says a code was used (`["otp"]`),
+    /// any other result carries none and the claim is left out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub amr: Vec<String>,
     pub otp_channel: String,
 }

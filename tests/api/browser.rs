@@ -143,6 +143,7 @@ async fn wrong_codes_count_down_then_lock_with_a_locked_assertion() {
     let assertion = field(&html, "assertion").expect("locked assertion page");
     let claims = app.verify_assertion(&assertion).await;
     assert_eq!(claims["result"], "locked");
+    assert!(claims.get("amr").is_none(), "no method proven: {claims}");
     // Even the right code no longer works.
     let response = app.submit_code(&cookie, &csrf, &code).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
@@ -212,6 +213,7 @@ async fn cancel_hands_back_a_cancelled_assertion() {
         .verify_assertion(&field(&html, "assertion").unwrap())
         .await;
     assert_eq!(claims["result"], "cancelled");
+    assert!(claims.get("amr").is_none(), "no method proven: {claims}");
 }
 
 #[tokio::test]
@@ -270,7 +272,9 @@ async fn an_expired_challenge_returns_the_expired_assertion() {
         .advance(app.settings.otp.ttl_secs.default as i64 + 1);
     let response = app.submit_code(&cookie, &csrf, &code).await;
     let assertion = field(&response.text().await.unwrap(), "assertion").unwrap();
-    assert_eq!(app.verify_assertion(&assertion).await["result"], "expired");
+    let claims = app.verify_assertion(&assertion).await;
+    assert_eq!(claims["result"], "expired");
+    assert!(claims.get("amr").is_none(), "no method proven: {claims}");
 }
 
 #[tokio::test]

@@ -72,7 +72,10 @@ async fn the_demo_realm_completes_the_whole_flow() {
         .await
         .unwrap();
     assert!(outbox.contains("newcomer@example.com"), "{outbox}");
-    assert!(outbox.contains("Ihr Anmeldecode"), "the mail is in German: {outbox}");
+    assert!(
+        outbox.contains("Ihr Anmeldecode"),
+        "the mail is in German: {outbox}"
+    );
     let code = outbox
         .lines()
         .map(str::trim)
