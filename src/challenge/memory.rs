@@ -185,9 +185,8 @@ impl Store for MemoryStore {
             return Ok(VerifyOutcome::Expired(None));
         };
         if entry.record.is_expired(now) {
-            let record = entry.record.clone();
-            inner.challenges.remove(id);
-            return Ok(VerifyOutcome::Expired(Some(Box::new(record))));
+            // Kept: a new code may still be asked for until the grace ends.
+            return Ok(VerifyOutcome::Expired(Some(Box::new(entry.record.clone()))));
         }
         if entry.record.attempts.saturating_add(1) > entry.record.policy.max_attempts {
             let record = entry.record.clone();
@@ -218,21 +217,25 @@ impl Store for MemoryStore {
             return Ok(ResendOutcome::Expired);
         };
         let record = &mut entry.record;
-        if record.is_expired(now) {
-            return Ok(ResendOutcome::Expired);
-        }
+        // A lapsed code (kept for the grace period) may be replaced by a new
+        // one, counted as a resend, that lives a full ttl from now.
+        let lapsed = record.is_expired(now);
         // After a delivery that failed for good the new code is free.
-        if record.delivery != DeliveryState::Failed {
+        if record.delivery != DeliveryState::Failed || lapsed {
             if record.resends >= record.policy.max_resends {
                 return Ok(ResendOutcome::Exhausted);
             }
             let resend_after = record.resend_after();
-            if now < resend_after {
+            if now < resend_after && !lapsed {
                 return Ok(ResendOutcome::Cooldown {
                     retry_after_secs: u64::try_from(resend_after.saturating_sub(now)).unwrap_or(0),
                 });
             }
             record.resends = record.resends.saturating_add(1);
+        }
+        if lapsed {
+            record.expires_at =
+                now.saturating_add(i64::try_from(record.policy.ttl_secs).unwrap_or(i64::MAX));
         }
         entry.mac = *mac;
         record.last_sent_at = now;

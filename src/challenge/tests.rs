@@ -222,33 +222,80 @@ pub(super) async fn expiry_follows_the_injected_clock<S: Store>(store: Arc<S>) {
 
     let late = make(&*store, policy(), T0).await;
     let id = &late.record.id;
-    // Still kept after expiry, for the `expired` assertion.
+    // Still kept after expiry: the page says so and offers a new code.
     assert_eq!(
         store.get(id, expires_at + 1).await.unwrap(),
         Some(late.record.clone())
     );
+    for at in [expires_at + 1, expires_at + 2] {
+        match store.check_code(id, &late.mac(), at).await.unwrap() {
+            VerifyOutcome::Expired(Some(record)) => assert_eq!(*record, late.record),
+            other => panic!("expected Expired(Some), got {other:?}"),
+        }
+    }
+    // A lapsed code spends no attempt.
     assert_eq!(
         store
-            .resend(id, &[3u8; 32], SEALED, expires_at + 1 + 30, expires_at + 1)
+            .get(id, expires_at + 2)
             .await
-            .unwrap(),
-        ResendOutcome::Expired
+            .unwrap()
+            .unwrap()
+            .attempts,
+        0
     );
-    match store
-        .check_code(id, &late.mac(), expires_at + 1)
+    // A new code: counted as a resend (no cooldown: the old code is gone),
+    // living a full ttl from now; the old code stays dead.
+    let renewed_at = expires_at + 60;
+    let ResendOutcome::Resent(renewed) = store
+        .resend(id, &[3u8; 32], SEALED, renewed_at + 30, renewed_at)
         .await
         .unwrap()
-    {
-        VerifyOutcome::Expired(Some(record)) => assert_eq!(*record, late.record),
-        other => panic!("expected Expired(Some), got {other:?}"),
-    }
-    // The expired verdict is given once.
+    else {
+        panic!("a lapsed code can be replaced");
+    };
+    assert_eq!(renewed.resends, late.record.resends + 1);
     assert_eq!(
+        renewed.expires_at,
+        renewed_at + i64::try_from(policy().ttl_secs).unwrap()
+    );
+    assert!(!renewed.is_expired(renewed_at + 1));
+    assert!(matches!(
         store
-            .check_code(id, &late.mac(), expires_at + 2)
+            .check_code(id, &late.mac(), renewed_at + 1)
             .await
             .unwrap(),
-        VerifyOutcome::Expired(None)
+        VerifyOutcome::Invalid { .. }
+    ));
+    assert!(matches!(
+        store
+            .check_code(id, &[3u8; 32], renewed_at + 2)
+            .await
+            .unwrap(),
+        VerifyOutcome::Success(_)
+    ));
+
+    // No resend left: a lapsed code stays lapsed.
+    let spent = make(
+        &*store,
+        Policy {
+            max_resends: 0,
+            ..policy()
+        },
+        T0,
+    )
+    .await;
+    assert_eq!(
+        store
+            .resend(
+                &spent.record.id,
+                &[3u8; 32],
+                SEALED,
+                expires_at + 31,
+                expires_at + 1
+            )
+            .await
+            .unwrap(),
+        ResendOutcome::Exhausted
     );
 
     // After the grace period nothing is left, whatever is asked.

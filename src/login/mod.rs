@@ -537,9 +537,8 @@ impl Login {
     pub async fn resend(self: &Arc<Self>, record: &ChallengeRecord) -> Result<Resent, LoginError> {
         let now = self.now();
         let id = &record.id;
-        if record.is_expired(now) {
-            return Ok(Resent::Expired);
-        }
+        // A lapsed code may still be replaced (the store decides, atomically):
+        // the page that says "expired" offers a new code.
         let recipient = self.recipient(record)?;
         self.charge_send_limits(&recipient, now).await?;
         let code = Code::generate(record.policy.length);

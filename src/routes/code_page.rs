@@ -123,15 +123,18 @@ async fn expired(state: &AppState, req: &HttpRequest, record: &ChallengeRecord) 
     finish(state, req, record, AssertionResult::Expired)
 }
 
-fn is_expired(state: &AppState, record: &ChallengeRecord) -> bool {
-    record.is_expired(state.login.now())
+/// A lapsed code that cannot be replaced any more: the step is over and
+/// Keycloak gets `expired`. While a new code may still be sent, the code
+/// page shows the expired state and offers one instead.
+fn is_over(state: &AppState, record: &ChallengeRecord) -> bool {
+    record.is_expired(state.login.now()) && record.resends_left() == 0
 }
 
 /// `GET /challenge`: the code form, with the notice of the last form posted
 /// and where the mail stands. Never sends a new code.
 pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     match bound_challenge(&req, &state).await {
-        Ok(record) if is_expired(&state, &record) => expired(&state, &req, &record).await,
+        Ok(record) if is_over(&state, &record) => expired(&state, &req, &record).await,
         Ok(record) => code_page(
             &state,
             &req,
@@ -177,9 +180,11 @@ pub async fn submit_code(
             see_notice(&state, "invalid_code")
         }
         Ok(Checked::Locked(record)) => finish(&state, &req, &record, AssertionResult::Locked),
-        Ok(Checked::Expired(Some(record))) => {
-            finish(&state, &req, &record, AssertionResult::Expired)
+        // The page shows the expired state and offers a new code.
+        Ok(Checked::Expired(Some(record))) if !is_over(&state, &record) => {
+            see_notice(&state, "sent")
         }
+        Ok(Checked::Expired(Some(record))) => expired(&state, &req, &record).await,
         Ok(Checked::Expired(None)) => no_challenge(&state, &req),
         Err(e) => error_page(&state, &req, page_error(&e)),
     }

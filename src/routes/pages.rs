@@ -100,10 +100,15 @@ pub fn code_page(
     attempts_left: Option<u32>,
 ) -> HttpResponse {
     let policy = record.policy;
+    let now = state.clock.now();
     let failed = record.delivery == DeliveryState::Failed;
+    let expired = record.is_expired(now);
     // After a failed delivery the next code is free: at once, whatever is left.
-    let resend_available_at = if failed {
-        Some(state.clock.now())
+    // A lapsed code can be replaced at once too (counted as a resend).
+    let resend_available_at = if failed && !expired {
+        Some(now)
+    } else if expired {
+        (record.resends_left() > 0).then_some(now)
     } else {
         (record.resends_left() > 0).then(|| record.resend_after())
     };
@@ -115,6 +120,7 @@ pub fn code_page(
         email_masked: Some(crate::telemetry::mask_email(&record.email)),
         code_length: Some(policy.length),
         expires_at: Some(record.expires_at),
+        expired,
         attempts_left: Some(attempts_left.unwrap_or(record.attempts_left())),
         resend_available_at,
         resends_left: Some(record.resends_left()),

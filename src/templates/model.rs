@@ -101,6 +101,9 @@ pub struct PageContext {
     pub email_masked: Option<String>,
     pub code_length: Option<u8>,
     pub expires_at: Option<i64>,
+    /// Code page: the code has lapsed; a new one can be asked for (no code field).
+    #[serde(default)]
+    pub expired: bool,
     pub attempts_left: Option<u32>,
     /// Unix seconds from which "send a new code" is allowed; `None` when no resend is left.
     pub resend_available_at: Option<i64>,

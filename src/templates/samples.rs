@@ -158,6 +158,27 @@ pub fn all(now: i64) -> Vec<Sample> {
             },
         ),
         (
+            "code-last-minute",
+            "Code page: less than a minute left",
+            PageContext {
+                expires_at: Some(now + 40),
+                resend_available_at: Some(now),
+                ..code_page(now)
+            },
+        ),
+        (
+            "code-expired",
+            "Code page: the code has expired, a new one can be sent",
+            PageContext {
+                expires_at: Some(now - 5),
+                expired: true,
+                notice: None,
+                resend_available_at: Some(now),
+                resends_left: Some(2),
+                ..code_page(now)
+            },
+        ),
+        (
             "code-no-resend",
             "Code page: no resend left, no notice",
             PageContext {

@@ -264,8 +264,80 @@ async fn resend_waits_for_the_cooldown_and_keeps_the_attempt_count() {
 }
 
 #[tokio::test]
-async fn an_expired_challenge_returns_the_expired_assertion() {
+async fn an_expired_code_offers_a_new_one_and_ends_expired_when_none_is_left() {
     let app = spawn_app().await;
+    let email = "late@example.com";
+    let (cookie, code) = app.start_browser_flow(email).await;
+    let csrf = app.csrf_token(&cookie).await;
+    let ttl = app.settings.otp.ttl_secs.default as i64;
+
+    // Before: the page tells the time left in words, and the script's
+    // sentences for every minute down to "less than a minute".
+    let html = app
+        .get("/challenge", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let minutes = (ttl + 59) / 60;
+    assert!(
+        html.contains(&format!("The code expires in {minutes} minutes.")),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "<template data-expiry-minutes=\"1\">The code expires in 1 minute.</template>"
+        ),
+        "{html}"
+    );
+    assert!(html.contains("<template data-expiry-minutes=\"0\">The code expires in less than a minute.</template>"), "{html}");
+    assert!(!html.contains(" UTC"), "no clock time on the page: {html}");
+
+    // The right code after expiry does not end the sign-in: the page says the
+    // code expired and offers a new one (no code field, no attempt spent).
+    app.clock.advance(ttl + 1);
+    let response = app.submit_code(&cookie, &csrf, &code).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let page = app.get("/challenge", Some(&cookie)).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Your code has expired"), "{html}");
+    assert!(
+        !html.contains("name=\"code\""),
+        "no live code field: {html}"
+    );
+    assert!(field(&html, "assertion").is_none());
+    assert_eq!(
+        form_action(&html, "resend").as_deref(),
+        Some("/challenge/resend"),
+        "{html}"
+    );
+
+    // A new code: mailed at once (no cooldown), with a fresh lifetime.
+    let response = app
+        .post_form("/challenge/resend", Some(&cookie), &[("csrf_token", &csrf)])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let new_code = app.smtp.wait_for(email, 2).await.code(6);
+    let html = app
+        .get("/challenge", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("name=\"code\""), "{html}");
+    assert!(
+        html.contains(&format!("The code expires in {minutes} minutes.")),
+        "{html}"
+    );
+    let response = app.submit_code(&cookie, &csrf, &new_code).await;
+    let assertion = field(&response.text().await.unwrap(), "assertion").unwrap();
+    assert_eq!(app.verify_assertion(&assertion).await["result"], "success");
+}
+
+#[tokio::test]
+async fn an_expired_code_with_no_resend_left_returns_the_expired_assertion() {
+    let app = spawn_app_with(|s| s.otp.max_resends.default = 0).await;
     let (cookie, code) = app.start_browser_flow("late@example.com").await;
     let csrf = app.csrf_token(&cookie).await;
     app.clock

@@ -61,7 +61,16 @@ code-hint =
        *[other] Zadejte { $length } číslic z e-mailu.
     }
 code-submit = Pokračovat
-code-expires = Kód platí do { $time }.
+code-expires-in =
+    { $minutes ->
+        [one] Kód vyprší za { $minutes } minutu.
+        [few] Kód vyprší za { $minutes } minuty.
+        [many] Kód vyprší za { $minutes } minuty.
+       *[other] Kód vyprší za { $minutes } minut.
+    }
+code-expires-soon = Kód vyprší za méně než minutu.
+code-expired-heading = Platnost kódu vypršela
+code-expired-text = Kvůli vaší bezpečnosti platí každý kód jen několik minut. Pokračujte tím, že si vyžádáte nový kód.
 resend-button = Poslat nový kód
 resend-wait =
     { $seconds ->

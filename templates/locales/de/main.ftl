@@ -52,7 +52,14 @@ code-hint =
        *[other] Geben Sie die { $length } Ziffern aus der E-Mail ein.
     }
 code-submit = Weiter
-code-expires = Der Code ist gültig bis { $time }.
+code-expires-in =
+    { $minutes ->
+        [one] Der Code läuft in { $minutes } Minute ab.
+       *[other] Der Code läuft in { $minutes } Minuten ab.
+    }
+code-expires-soon = Der Code läuft in weniger als einer Minute ab.
+code-expired-heading = Ihr Code ist abgelaufen
+code-expired-text = Zu Ihrer Sicherheit ist jeder Code nur wenige Minuten gültig. Fordern Sie einen neuen Code an, um fortzufahren.
 resend-button = Neuen Code senden
 resend-wait =
     { $seconds ->

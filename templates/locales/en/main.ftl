@@ -55,7 +55,14 @@ code-hint =
        *[other] Enter the { $length } digits from the email.
     }
 code-submit = Continue
-code-expires = The code works until { $time }.
+code-expires-in =
+    { $minutes ->
+        [one] The code expires in { $minutes } minute.
+       *[other] The code expires in { $minutes } minutes.
+    }
+code-expires-soon = The code expires in less than a minute.
+code-expired-heading = Your code has expired
+code-expired-text = For your security, each code works only for a few minutes. Send yourself a new code to go on.
 resend-button = Send a new code
 resend-wait =
     { $seconds ->

@@ -53,7 +53,14 @@ code-hint =
        *[other] Introduzca los { $length } dígitos que aparecen en el correo.
     }
 code-submit = Continuar
-code-expires = El código es válido hasta { $time }.
+code-expires-in =
+    { $minutes ->
+        [one] El código caduca en { $minutes } minuto.
+       *[other] El código caduca en { $minutes } minutos.
+    }
+code-expires-soon = El código caduca en menos de un minuto.
+code-expired-heading = Su código ha caducado
+code-expired-text = Por su seguridad, cada código solo sirve durante unos minutos. Pida un código nuevo para continuar.
 resend-button = Enviar un nuevo código
 resend-wait =
     { $seconds ->

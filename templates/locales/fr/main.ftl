@@ -53,7 +53,14 @@ code-hint =
        *[other] Saisissez les { $length } chiffres reçus par e-mail.
     }
 code-submit = Continuer
-code-expires = Le code est valable jusqu’à { $time }.
+code-expires-in =
+    { $minutes ->
+        [one] Le code expire dans { $minutes } minute.
+       *[other] Le code expire dans { $minutes } minutes.
+    }
+code-expires-soon = Le code expire dans moins d’une minute.
+code-expired-heading = Votre code a expiré
+code-expired-text = Pour votre sécurité, chaque code n’est valable que quelques minutes. Demandez un nouveau code pour continuer.
 resend-button = Envoyer un nouveau code
 resend-wait =
     { $seconds ->

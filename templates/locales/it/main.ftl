@@ -52,7 +52,14 @@ code-hint =
        *[other] Inserisca le { $length } cifre ricevute via email.
     }
 code-submit = Continua
-code-expires = Il codice è valido fino alle { $time }.
+code-expires-in =
+    { $minutes ->
+        [one] Il codice scade tra { $minutes } minuto.
+       *[other] Il codice scade tra { $minutes } minuti.
+    }
+code-expires-soon = Il codice scade tra meno di un minuto.
+code-expired-heading = Il Suo codice è scaduto
+code-expired-text = Per la Sua sicurezza, ogni codice è valido solo per pochi minuti. Richieda un nuovo codice per continuare.
 resend-button = Invia un nuovo codice
 resend-wait =
     { $seconds ->

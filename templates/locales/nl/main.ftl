@@ -52,7 +52,14 @@ code-hint =
        *[other] Voer de { $length } cijfers uit de e-mail in.
     }
 code-submit = Doorgaan
-code-expires = De code werkt tot { $time }.
+code-expires-in =
+    { $minutes ->
+        [one] De code verloopt over { $minutes } minuut.
+       *[other] De code verloopt over { $minutes } minuten.
+    }
+code-expires-soon = De code verloopt binnen een minuut.
+code-expired-heading = Je code is verlopen
+code-expired-text = Voor je veiligheid werkt elke code maar een paar minuten. Vraag een nieuwe code aan om verder te gaan.
 resend-button = Stuur een nieuwe code
 resend-wait =
     { $seconds ->

@@ -61,7 +61,16 @@ code-hint =
        *[other] Wpisz { $length } cyfry z wiadomości.
     }
 code-submit = Dalej
-code-expires = Kod działa do { $time }.
+code-expires-in =
+    { $minutes ->
+        [one] Kod wygaśnie za { $minutes } minutę.
+        [few] Kod wygaśnie za { $minutes } minuty.
+        [many] Kod wygaśnie za { $minutes } minut.
+       *[other] Kod wygaśnie za { $minutes } minuty.
+    }
+code-expires-soon = Kod wygaśnie za mniej niż minutę.
+code-expired-heading = Twój kod wygasł
+code-expired-text = Dla Twojego bezpieczeństwa każdy kod działa tylko przez kilka minut. Poproś o nowy kod, aby kontynuować.
 resend-button = Wyślij nowy kod
 resend-wait =
     { $seconds ->

@@ -52,7 +52,14 @@ code-hint =
        *[other] Digite os { $length } dígitos do e-mail.
     }
 code-submit = Continuar
-code-expires = O código funciona até { $time }.
+code-expires-in =
+    { $minutes ->
+        [one] O código expira em { $minutes } minuto.
+       *[other] O código expira em { $minutes } minutos.
+    }
+code-expires-soon = O código expira em menos de um minuto.
+code-expired-heading = Seu código expirou
+code-expired-text = Para sua segurança, cada código só funciona por poucos minutos. Peça um novo código para continuar.
 resend-button = Enviar um novo código
 resend-wait =
     { $seconds ->

@@ -52,7 +52,14 @@ code-hint =
        *[other] Ange de { $length } siffrorna från e-postmeddelandet.
     }
 code-submit = Fortsätt
-code-expires = Koden fungerar till kl. { $time }.
+code-expires-in =
+    { $minutes ->
+        [one] Koden går ut om { $minutes } minut.
+       *[other] Koden går ut om { $minutes } minuter.
+    }
+code-expires-soon = Koden går ut om mindre än en minut.
+code-expired-heading = Din kod har gått ut
+code-expired-text = För din säkerhet fungerar varje kod bara i några minuter. Be om en ny kod för att fortsätta.
 resend-button = Skicka en ny kod
 resend-wait =
     { $seconds ->
