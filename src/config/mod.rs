@@ -80,7 +80,7 @@ pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 10;
 /// Largest `server.body_timeout_secs`.
 pub const MAX_BODY_TIMEOUT_SECS: u64 = 120;
 /// Default of `server.max_connections_per_client`.
-pub const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: u32 = 64;
+pub const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: u32 = 256;
 /// Largest `server.max_connections_per_client`.
 pub const MAX_CONNECTIONS_PER_CLIENT: u32 = 10_000;
 

@@ -55,6 +55,16 @@ pub enum LoginError {
     },
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    /// The store did not answer while a request was being started; the jti
+    /// may have been claimed for a challenge that was never created. The
+    /// browser keeps `binding` (its challenge cookie): the same request
+    /// retried with it completes that challenge instead of being refused as
+    /// a replay.
+    #[error("store unavailable while starting: {detail}")]
+    Stalled {
+        binding: ChallengeId,
+        detail: String,
+    },
     #[error("{0}")]
     Internal(String),
 }
@@ -217,6 +227,26 @@ impl Login {
         request_jwt: &str,
         browser_challenge: Option<&str>,
     ) -> Result<Started, LoginError> {
+        let cookie = browser_challenge.and_then(|c| ChallengeId::parse(c).ok());
+        let binding = cookie.clone().unwrap_or_else(ChallengeId::generate);
+        self.start_bound(request_jwt, cookie.as_ref(), &binding)
+            .await
+            .map_err(|e| match e {
+                LoginError::Store(StoreError::Unavailable(detail)) => {
+                    LoginError::Stalled { binding, detail }
+                }
+                other => other,
+            })
+    }
+
+    /// [`Login::start`] for a browser bound by `binding`: its cookie, or a
+    /// fresh id it is given with a 503 if the store does not answer.
+    async fn start_bound(
+        self: &Arc<Self>,
+        request_jwt: &str,
+        cookie: Option<&ChallengeId>,
+        binding: &ChallengeId,
+    ) -> Result<Started, LoginError> {
         let now = self.now();
         let request = match self.verifier.verify(request_jwt, now).await {
             Ok(r) => r,
@@ -233,32 +263,52 @@ impl Login {
         // this browser already has a live challenge for. Its jti is bound to that
         // challenge, so a back/refresh re-POST of it resumes too.
         let same_login = self
-            .same_login_challenge(browser_challenge, &newer, &request.email, now)
+            .same_login_challenge(cookie, &newer, &request.email, now)
             .await?;
-        let id = same_login.clone().unwrap_or_else(ChallengeId::generate);
+        // A browser with a cookie proposes an id derived from it and the jti,
+        // so each of its retries of this request proposes the same one.
+        let proposed = match cookie {
+            Some(c) => ChallengeId::derived(&self.pepper, c, &request.jti),
+            None => binding.clone(),
+        };
+        let id = same_login.clone().unwrap_or_else(|| proposed.clone());
         // Remember the jti for as long as the verifier would still accept the
         // request: `exp` plus the clock leeway.
         let accepted_until = request.exp.saturating_add(CLOCK_LEEWAY_SECS);
-        match self
+        let completing = match self
             .store
             .claim_jti(&request.jti, &id, accepted_until, now)
             .await?
         {
-            JtiClaim::Fresh => {}
+            JtiClaim::Fresh => None,
             JtiClaim::Seen(previous) => {
-                let same_browser = browser_challenge.is_some_and(|c| {
-                    subtle::ConstantTimeEq::ct_eq(c.as_bytes(), previous.as_str().as_bytes()).into()
-                });
-                if same_browser && self.store.get(&previous, now).await?.is_some() {
+                let same = |a: &ChallengeId| -> bool {
+                    subtle::ConstantTimeEq::ct_eq(
+                        a.as_str().as_bytes(),
+                        previous.as_str().as_bytes(),
+                    )
+                    .into()
+                };
+                // Bound to the challenge this browser's cookie names, or to
+                // the id one of its earlier tries proposed.
+                let same_browser = cookie.is_some_and(same) | same(&proposed);
+                if !same_browser {
+                    return Err(self.reject(RequestRejection::Replayed));
+                }
+                if self.store.get(&previous, now).await?.is_some() {
                     tracing::info!(
                         challenge = challenge_ref(previous.as_str()),
                         "request re-posted by its own browser; showing the code page again, no new mail"
                     );
                     return Ok(Started::Resumed(previous));
                 }
-                return Err(self.reject(RequestRejection::Replayed));
+                // Claimed for this browser but no challenge: the store stalled
+                // between the claim and the create, or the challenge is gone
+                // (used, cancelled, expired). Create it now; the store creates
+                // an id only once, which refuses the latter as a replay.
+                Some(previous)
             }
-        }
+        };
         let id = match same_login {
             Some(existing) => match self.store.rebind(&existing, &newer, now).await? {
                 Some(record) => {
@@ -272,7 +322,7 @@ impl Login {
                 // Expired or used in the meantime: a new challenge after all.
                 None => ChallengeId::generate(),
             },
-            None => id,
+            None => completing.clone().unwrap_or(id),
         };
         let policy = effective_policy(request.otp.as_ref(), &self.rules.otp, &request.jti);
         let code = Code::generate(policy.length);
@@ -296,9 +346,26 @@ impl Login {
             self.refund_challenge(&record, now).await;
             return Err(limited);
         }
-        self.store
+        match self
+            .store
             .create(&record, &mac(&self.pepper, &id, &code), now)
-            .await?;
+            .await
+        {
+            Ok(()) => {}
+            Err(StoreError::AlreadyCreated(_)) if completing.is_some() => {
+                self.refund_challenge(&record, now).await;
+                self.refund_send_limits(&recipient, now).await;
+                return Err(self.reject(RequestRejection::Replayed));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        if completing.is_some() {
+            tracing::info!(
+                challenge = challenge_ref(id.as_str()),
+                req_jti = %record.request_jti,
+                "request retried by its own browser after the store did not answer; its challenge is created now"
+            );
+        }
         self.metrics.challenges_created.inc();
         tracing::info!(
             challenge = challenge_ref(id.as_str()),
@@ -322,12 +389,12 @@ impl Login {
     /// for the same login (realm, subject, nonce) as `newer`.
     async fn same_login_challenge(
         &self,
-        browser_challenge: Option<&str>,
+        cookie: Option<&ChallengeId>,
         newer: &Rebind<'_>,
         email: &str,
         now: i64,
     ) -> Result<Option<ChallengeId>, LoginError> {
-        let Some(id) = browser_challenge.and_then(|c| ChallengeId::parse(c).ok()) else {
+        let Some(id) = cookie.cloned() else {
             return Ok(None);
         };
         Ok(self

@@ -12,4 +12,5 @@ mod process;
 mod refusals;
 mod rerender;
 mod secrets;
+mod stall;
 mod support;
