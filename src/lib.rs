@@ -5,6 +5,7 @@
 //! browser back with a signed assertion JWT. See `docs/protocol.md`.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod audit;
 pub mod challenge;
 pub mod cli;
 pub mod clock;

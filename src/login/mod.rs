@@ -13,6 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use rand_core::RngCore as _;
 
+use crate::audit::{self, Details, Step};
 use crate::challenge::{
     mac, seal_code, AnyStore, ChallengeId, ChallengeRecord, Code, CodeError, DeliveryState,
     JtiClaim, NewChallenge, Pepper, Policy, Rebind, ResendOutcome, Store as _, StoreError,
@@ -271,7 +272,9 @@ impl Login {
             Some(c) => ChallengeId::derived(&self.pepper, c, &request.jti),
             None => binding.clone(),
         };
-        let id = same_login.clone().unwrap_or_else(|| proposed.clone());
+        let id = same_login
+            .as_ref()
+            .map_or_else(|| proposed.clone(), |r| r.id.clone());
         // Remember the jti for as long as the verifier would still accept the
         // request: `exp` plus the clock leeway.
         let accepted_until = request.exp.saturating_add(CLOCK_LEEWAY_SECS);
@@ -310,14 +313,23 @@ impl Login {
             }
         };
         let id = match same_login {
-            Some(existing) => match self.store.rebind(&existing, &newer, now).await? {
+            Some(existing) => match self.store.rebind(&existing.id, &newer, now).await? {
                 Some(record) => {
                     tracing::info!(
-                        challenge = challenge_ref(existing.as_str()),
+                        challenge = challenge_ref(existing.id.as_str()),
                         attempts = record.attempts,
                         "newer request of the same login (re-rendered step); challenge rebound, no new mail"
                     );
-                    return Ok(Started::Resumed(existing));
+                    audit::event(
+                        Step::Rebound,
+                        &record,
+                        Details {
+                            attempts_left: Some(record.attempts_left()),
+                            previous_correlation_id: Some(&existing.request_jti),
+                            ..Details::default()
+                        },
+                    );
+                    return Ok(Started::Resumed(existing.id));
                 }
                 // Expired or used in the meantime: a new challenge after all.
                 None => ChallengeId::generate(),
@@ -378,6 +390,15 @@ impl Login {
             max_attempts = policy.max_attempts,
             "challenge created"
         );
+        audit::event(
+            Step::Created,
+            &record,
+            Details {
+                attempts_left: Some(record.attempts_left()),
+                generation: Some(0),
+                ..Details::default()
+            },
+        );
         let delivery = self.deliver(record.clone(), code).await;
         Ok(Started::Created(Box::new(ChallengeRecord {
             delivery,
@@ -393,18 +414,17 @@ impl Login {
         newer: &Rebind<'_>,
         email: &str,
         now: i64,
-    ) -> Result<Option<ChallengeId>, LoginError> {
-        let Some(id) = cookie.cloned() else {
+    ) -> Result<Option<ChallengeRecord>, LoginError> {
+        let Some(id) = cookie else {
             return Ok(None);
         };
         Ok(self
             .store
-            .get(&id, now)
+            .get(id, now)
             .await?
             // The mailed code went to the record's address: a request for another
             // address is another login, with its own mail.
-            .filter(|record| record.email == email && newer.matches(record, now))
-            .map(|_| id))
+            .filter(|record| record.email == email && newer.matches(record, now)))
     }
 
     /// The record's address, parsed as the mailer will take it. The request
@@ -445,6 +465,15 @@ impl Login {
             max_challenges = budget.max_challenges,
             window = budget.window_secs,
             "challenge refused: the user's budget for this window is spent; answering locked, no mail"
+        );
+        audit::event(
+            Step::Locked,
+            record,
+            Details {
+                attempts_left: Some(0),
+                reason: Some(reason),
+                ..Details::default()
+            },
         );
         Err(LoginError::UserLocked(reason, Box::new(record.clone())))
     }
@@ -543,6 +572,15 @@ impl Login {
                 window = budget.window_secs,
                 "code not evaluated: the user's wrong-code budget is spent; answering locked"
             );
+            audit::event(
+                Step::Locked,
+                &record,
+                Details {
+                    attempts_left: Some(0),
+                    reason: Some("user_locked"),
+                    ..Details::default()
+                },
+            );
             // The challenge is left to its own cap and TTL; while the window
             // lasts every submission to it is answered like this.
             return Ok(Checked::Locked(Box::new(record)));
@@ -595,6 +633,32 @@ impl Login {
             result,
             "code verified"
         );
+        match &checked {
+            Checked::Success(done) => audit::event(Step::Verified, done, Details::default()),
+            Checked::Invalid { attempts_left } => audit::event(
+                Step::Failed,
+                &record,
+                Details {
+                    attempts_left: Some(*attempts_left),
+                    ..Details::default()
+                },
+            ),
+            Checked::Locked(closed) => audit::event(
+                Step::Locked,
+                closed,
+                Details {
+                    attempts_left: Some(0),
+                    reason: Some(if closed.attempts_left() == 0 {
+                        "max_attempts"
+                    } else {
+                        "user_locked"
+                    }),
+                    ..Details::default()
+                },
+            ),
+            Checked::Expired(Some(gone)) => audit::event(Step::Expired, gone, Details::default()),
+            Checked::Expired(None) => {}
+        }
         Ok(checked)
     }
 
@@ -642,6 +706,15 @@ impl Login {
             resends = resent.resends,
             "new code issued"
         );
+        audit::event(
+            Step::Resent,
+            &resent,
+            Details {
+                attempts_left: Some(resent.attempts_left()),
+                generation: Some(resent.generation),
+                ..Details::default()
+            },
+        );
         let delivery = self.deliver((*resent).clone(), code).await;
         Ok(Resent::Sent(Box::new(ChallengeRecord {
             delivery,
@@ -658,13 +731,16 @@ impl Login {
                 req_jti = %record.request_jti,
                 "challenge cancelled"
             );
+            audit::event(Step::Cancelled, record, Details::default());
         }
         Ok(record)
     }
 
     /// Drop an expired challenge (its `expired` assertion is being sent).
-    pub async fn discard(&self, id: &ChallengeId) {
-        let _ = self.store.take(id, self.now()).await;
+    pub async fn discard(&self, record: &ChallengeRecord) {
+        if let Ok(Some(gone)) = self.store.take(&record.id, self.now()).await {
+            audit::event(Step::Expired, &gone, Details::default());
+        }
     }
 
     /// Sign the assertion for `record` (docs/protocol.md section 4).

@@ -114,7 +114,7 @@ fn finish(state: &AppState, record: &ChallengeRecord, result: AssertionResult) -
 
 /// An expired challenge: drop it and tell Keycloak.
 async fn expired(state: &AppState, record: &ChallengeRecord) -> HttpResponse {
-    state.login.discard(&record.id).await;
+    state.login.discard(record).await;
     finish(state, record, AssertionResult::Expired)
 }
 

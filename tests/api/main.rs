@@ -1,5 +1,6 @@
 //! Black-box tests: a real app on a free port, real Redis, real SMTP.
 mod api;
+mod audit;
 mod browser;
 mod budget;
 mod crash;
