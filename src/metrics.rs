@@ -50,6 +50,10 @@ pub struct Metrics {
     mail_limited: Family<LimitLabel, Counter>,
     outbox_depth: Gauge,
     outbox_oldest: Gauge<f64, AtomicU64>,
+    /// Connections over `server.max_connections_per_client`.
+    pub connections_refused: Counter,
+    /// Requests whose body missed `server.body_timeout_secs`.
+    pub body_timeouts: Counter,
     in_flight: Arc<Mutex<InFlight>>,
 }
 
@@ -153,8 +157,22 @@ impl Metrics {
             "Age of the oldest delivery this process is working on (0 when none)",
             outbox_oldest.clone(),
         );
+        let connections_refused = Counter::default();
+        registry.register(
+            "connections_refused",
+            "Connections refused: their client held server.max_connections_per_client already",
+            connections_refused.clone(),
+        );
+        let body_timeouts = Counter::default();
+        registry.register(
+            "request_body_timeouts",
+            "Requests cut because their body missed server.body_timeout_secs",
+            body_timeouts.clone(),
+        );
         Self {
             registry,
+            connections_refused,
+            body_timeouts,
             challenges_created,
             verifications,
             mails,

@@ -10,7 +10,7 @@ use super::{
 
 #[derive(Debug)]
 pub enum AnyStore {
-    Memory(MemoryStore),
+    Memory(Box<MemoryStore>),
     Redis(RedisStore),
     Cluster(ClusterStore),
 }
@@ -30,7 +30,7 @@ impl AnyStore {
         ca_pem: Option<&[u8]>,
     ) -> Result<AnyStore, StoreError> {
         let Some(url) = redis_url else {
-            return Ok(AnyStore::Memory(MemoryStore::new()));
+            return Ok(AnyStore::Memory(Box::default()));
         };
         if url.is_cluster() {
             let nodes: Vec<String> = url

@@ -155,6 +155,20 @@ impl ChallengeId {
         ChallengeId(URL_SAFE_NO_PAD.encode(bytes))
     }
 
+    /// The id a browser holding `binding` proposes for request `jti`:
+    /// `HMAC-SHA256(pepper, "retry" || binding || 0 || jti)`, first 128 bits.
+    /// The same browser retrying the same request proposes the same id; no
+    /// one without the pepper can tell it in advance.
+    pub fn derived(pepper: &Pepper, binding: &ChallengeId, jti: &str) -> ChallengeId {
+        let mut m = pepper.0.clone();
+        m.update(b"retry");
+        m.update(binding.as_str().as_bytes());
+        m.update(&[0]);
+        m.update(jti.as_bytes());
+        let full: [u8; 32] = m.finalize().into_bytes().into();
+        ChallengeId(URL_SAFE_NO_PAD.encode(&full[..16]))
+    }
+
     /// Accepts exactly what [`ChallengeId::generate`] makes: 22 base64url
     /// characters that decode, canonically, to 16 bytes.
     pub fn parse(input: &str) -> Result<ChallengeId, ChallengeIdError> {

@@ -8,7 +8,7 @@ use super::code::mac_eq;
 use super::{
     ChallengeId, ChallengeRecord, CodeMac, DeliveryState, DeliveryStep, JtiClaim, RateCount,
     RateKey, Rebind, ResendOutcome, Store, StoreError, UserCharge, UserKey, UserUsage,
-    VerifyOutcome,
+    VerifyOutcome, CREATED_MARK_SECS, EXPIRED_GRACE_SECS,
 };
 
 /// Purge at most this often (in `now` seconds), so `create` stays O(1) amortised.
@@ -34,6 +34,8 @@ struct Inner {
     challenges: HashMap<ChallengeId, Entry>,
     /// jti -> (challenge, expires_at)
     jtis: HashMap<String, (ChallengeId, i64)>,
+    /// challenge -> until when its creation is remembered
+    created: HashMap<ChallengeId, i64>,
     /// user -> (window end, counters)
     users: HashMap<UserKey, (i64, UserUsage)>,
     /// send-limit counter -> (window end, mails)
@@ -95,6 +97,7 @@ impl Inner {
     fn purge(&mut self, now: i64) {
         self.challenges.retain(|_, e| !e.record.is_gone(now));
         self.jtis.retain(|_, (_, expires_at)| now < *expires_at);
+        self.created.retain(|_, until| now < *until);
         self.users.retain(|_, (until, _)| now < *until);
         self.rates.retain(|_, (until, _)| now < *until);
         self.last_purge = now;
@@ -144,11 +147,12 @@ impl Store for MemoryStore {
         if now.saturating_sub(inner.last_purge) >= PURGE_INTERVAL_SECS {
             inner.purge(now);
         }
-        if inner.live(&record.id, now).is_some() {
-            return Err(StoreError::Corrupt(format!(
-                "challenge {} already exists",
-                record.id
-            )));
+        let remembered = inner
+            .created
+            .get(&record.id)
+            .is_some_and(|until| now < *until);
+        if remembered || inner.live(&record.id, now).is_some() {
+            return Err(StoreError::AlreadyCreated(record.id.to_string()));
         }
         if inner.challenges.len() >= self.capacity {
             inner.purge(now);
@@ -160,6 +164,11 @@ impl Store for MemoryStore {
                 )));
             }
         }
+        let kept = record.expires_at.saturating_add(EXPIRED_GRACE_SECS);
+        inner.created.insert(
+            record.id.clone(),
+            kept.max(now.saturating_add(CREATED_MARK_SECS)),
+        );
         inner.challenges.insert(
             record.id.clone(),
             Entry {

@@ -96,8 +96,9 @@
 //!   (or `rediss+cluster://`) -> Redis Cluster, the listed nodes being seeds.
 //!   `rediss` is verified against the system trust store, or only against a
 //!   given CA with [`AnyStore::connect_with_ca`].
-//! * A duplicate challenge id (never expected from 128 random bits) makes
-//!   [`Store::create`] fail with [`StoreError::Corrupt`] instead of overwriting.
+//! * [`Store::create`] creates an id once: a kept challenge, or the mark a
+//!   created one leaves for [`CREATED_MARK_SECS`], makes it fail with
+//!   [`StoreError::AlreadyCreated`] instead of overwriting or re-creating.
 use std::future::Future;
 
 use serde::{Deserialize, Serialize};
@@ -440,7 +441,19 @@ pub enum StoreError {
     Unavailable(String),
     #[error("store returned unexpected data: {0}")]
     Corrupt(String),
+    /// [`Store::create`]: this id is kept, or was created before and its
+    /// mark still says so (see [`CREATED_MARK_SECS`]).
+    #[error("challenge {0} was created before")]
+    AlreadyCreated(String),
 }
+
+/// How long [`Store::create`] remembers that an id was created, at least:
+/// as long as a request JWT can be accepted (its lifetime plus the clock
+/// leeway on both ends), so a request whose jti was claimed for this id can
+/// create its challenge at most once, even after the challenge was used
+/// and deleted.
+pub const CREATED_MARK_SECS: i64 =
+    crate::tokens::MAX_REQUEST_LIFETIME_SECS + 2 * crate::tokens::CLOCK_LEEWAY_SECS;
 
 /// SHA-256 of the concatenated `parts`, 64 lowercase hex digits: how key
 /// names carry user ids, addresses and jtis without revealing them.

@@ -12,7 +12,7 @@ use redis::{Script, Value};
 use super::{
     sha256_hex, ChallengeId, ChallengeRecord, CodeMac, DeliveryState, DeliveryStep, JtiClaim,
     Policy, RateCount, RateKey, Rebind, ResendOutcome, Store, StoreError, UserCharge, UserKey,
-    UserUsage, VerifyOutcome, EXPIRED_GRACE_SECS,
+    UserUsage, VerifyOutcome, CREATED_MARK_SECS, EXPIRED_GRACE_SECS,
 };
 
 /// How long one connection attempt or one command may take.
@@ -129,6 +129,11 @@ fn script_error(e: redis::RedisError) -> StoreError {
 
 fn challenge_key(id: &ChallengeId) -> String {
     format!("{{ch:{}}}", id.as_str())
+}
+
+/// Marks that challenge `id` was created; same slot as the challenge.
+fn created_key(id: &ChallengeId) -> String {
+    format!("{{ch:{id}}}:created")
 }
 
 fn jti_key(jti: &str) -> String {
@@ -353,11 +358,13 @@ where
         now: i64,
     ) -> Result<(), StoreError> {
         let mut conn = self.conn.clone();
+        let kept = ttl(record.expires_at.saturating_add(EXPIRED_GRACE_SECS), now);
         let mut call = CREATE.key(challenge_key(&record.id));
-        call.arg(now).arg(EXPIRED_GRACE_SECS).arg(ttl(
-            record.expires_at.saturating_add(EXPIRED_GRACE_SECS),
-            now,
-        ));
+        call.key(created_key(&record.id));
+        call.arg(now)
+            .arg(EXPIRED_GRACE_SECS)
+            .arg(kept)
+            .arg(kept.max(CREATED_MARK_SECS));
         for (name, value) in record_fields(record) {
             call.arg(name).arg(value);
         }
@@ -366,10 +373,7 @@ where
         if created == 1 {
             Ok(())
         } else {
-            Err(StoreError::Corrupt(format!(
-                "challenge {} already exists",
-                record.id
-            )))
+            Err(StoreError::AlreadyCreated(record.id.to_string()))
         }
     }
 

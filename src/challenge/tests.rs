@@ -105,8 +105,50 @@ pub(super) async fn create_then_get<S: Store>(store: Arc<S>) {
     store.create(&other, &[9u8; 32], T0).await.unwrap();
     assert_eq!(store.get(&other.id, T0).await.unwrap(), Some(other.clone()));
     // The same id twice is refused rather than overwritten.
-    assert!(store.create(&other, &[1u8; 32], T0).await.is_err());
+    assert!(matches!(
+        store.create(&other, &[1u8; 32], T0).await,
+        Err(StoreError::AlreadyCreated(_))
+    ));
     assert_eq!(store.get(&other.id, T0).await.unwrap(), Some(other));
+}
+
+/// An id is created once: also after its challenge was used and deleted, for
+/// as long as a request claimed for it could come back.
+pub(super) async fn an_id_is_created_once_even_after_it_is_gone<S: Store>(store: Arc<S>) {
+    let mut short = policy();
+    short.ttl_secs = 5;
+    let made = make(&*store, short, T0).await;
+    let id = made.record.id.clone();
+    assert!(store.take(&id, T0 + 1).await.unwrap().is_some());
+    assert_eq!(store.get(&id, T0 + 1).await.unwrap(), None);
+    for later in [T0 + 1, T0 + CREATED_MARK_SECS - 1] {
+        let again = ChallengeRecord::new(
+            id.clone(),
+            NewChallenge {
+                subject: made.record.subject.clone(),
+                email: made.record.email.clone(),
+                name: None,
+                locale: None,
+                realm: made.record.realm.clone(),
+                azp: None,
+                nonce: made.record.nonce.clone(),
+                request_jti: made.record.request_jti.clone(),
+                return_uri: made.record.return_uri.clone(),
+            },
+            short,
+            later,
+        );
+        assert!(
+            matches!(
+                store.create(&again, &made.mac(), later).await,
+                Err(StoreError::AlreadyCreated(_))
+            ),
+            "re-created at {later}"
+        );
+        assert_eq!(store.get(&id, later).await.unwrap(), None);
+    }
+    // Another id is not affected.
+    make(&*store, short, T0 + 2).await;
 }
 
 pub(super) async fn success_once_then_gone<S: Store>(store: Arc<S>) {
@@ -798,6 +840,7 @@ macro_rules! store_suite {
     ($harness:ident) => {
         store_suite!(@cases $harness:
             create_then_get,
+            an_id_is_created_once_even_after_it_is_gone,
             success_once_then_gone,
             wrong_code_counts_down,
             max_attempts_locks_on_the_next_submission,

@@ -68,7 +68,21 @@ pub struct ServerSettings {
     pub public_url: Url,
     /// Cookies get `Secure` unless public_url is http on loopback.
     pub secure_cookies: bool,
+    /// Seconds a request has to deliver its whole body, counted from its
+    /// headers; a slower client gets 408 and its connection is closed.
+    pub body_timeout_secs: u64,
+    /// Open connections one peer address may hold; 0: no cap.
+    pub max_connections_per_client: u32,
 }
+
+/// Default of `server.body_timeout_secs`.
+pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 10;
+/// Largest `server.body_timeout_secs`.
+pub const MAX_BODY_TIMEOUT_SECS: u64 = 120;
+/// Default of `server.max_connections_per_client`.
+pub const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: u32 = 256;
+/// Largest `server.max_connections_per_client`.
+pub const MAX_CONNECTIONS_PER_CLIENT: u32 = 10_000;
 
 #[derive(Debug, Clone)]
 pub struct StoreSettings {
@@ -314,6 +328,8 @@ impl Settings {
                 bind,
                 public_url,
                 secure_cookies: false,
+                body_timeout_secs: DEFAULT_BODY_TIMEOUT_SECS,
+                max_connections_per_client: DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
             },
             store: StoreSettings { redis_url: None },
             mail: MailSettings {

@@ -30,7 +30,12 @@ const TOP_KEYS: &[&str] = &[
     "apps",
     "templates",
 ];
-const SERVER_KEYS: &[&str] = &["bind", "public_url"];
+const SERVER_KEYS: &[&str] = &[
+    "bind",
+    "public_url",
+    "body_timeout_secs",
+    "max_connections_per_client",
+];
 const STORE_KEYS: &[&str] = &["redis_url", "redis_plaintext"];
 const MAIL_KEYS: &[&str] = &[
     "smtp_url",
@@ -65,7 +70,7 @@ impl Walk {
         let empty = Value::Table(toml::Table::new());
         let section = |name: &str| root.get(name).unwrap_or(&empty);
 
-        let (bind, public_url) = self.server(section("server"));
+        let (bind, public_url, limits) = self.server(section("server"));
         let redis_url = self.store(section("store"));
         let mail = self.mail(section("mail"));
         let realms = self.realms(root.get("realms"));
@@ -90,6 +95,8 @@ impl Walk {
                 bind: bind?,
                 secure_cookies: public_url.as_ref()?.scheme() == "https",
                 public_url: public_url?,
+                body_timeout_secs: limits?.0,
+                max_connections_per_client: limits?.1,
             },
             store: StoreSettings {
                 redis_url: redis_url?,
@@ -107,10 +114,35 @@ impl Walk {
         self.errors.is_empty().then_some(settings)
     }
 
-    fn server(&mut self, v: &Value) -> (Option<SocketAddr>, Option<Url>) {
+    fn server(&mut self, v: &Value) -> (Option<SocketAddr>, Option<Url>, Option<(u64, u32)>) {
         let Some(t) = self.table("server", v, SERVER_KEYS) else {
-            return (None, None);
+            return (None, None, None);
         };
+        let body_timeout_secs = match t.get("body_timeout_secs") {
+            Some(_) => self
+                .bounded(
+                    t,
+                    "server",
+                    "body_timeout_secs",
+                    1,
+                    MAX_BODY_TIMEOUT_SECS as i64,
+                )
+                .map(|v| v as u64),
+            None => Some(DEFAULT_BODY_TIMEOUT_SECS),
+        };
+        let max_connections_per_client = match t.get("max_connections_per_client") {
+            Some(_) => self
+                .bounded(
+                    t,
+                    "server",
+                    "max_connections_per_client",
+                    0,
+                    i64::from(MAX_CONNECTIONS_PER_CLIENT),
+                )
+                .map(|v| v as u32),
+            None => Some(DEFAULT_MAX_CONNECTIONS_PER_CLIENT),
+        };
+        let limits = body_timeout_secs.zip(max_connections_per_client);
         let bind = match self.string(t, "server", "bind") {
             Some(s) => match s.parse::<SocketAddr>() {
                 Ok(a) => Some(a),
@@ -151,7 +183,7 @@ impl Walk {
                 None => None,
             },
         };
-        (bind, public_url)
+        (bind, public_url, limits)
     }
 
     /// `Some(None)`: no Redis; `None`: an error was recorded.

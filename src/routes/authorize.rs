@@ -6,7 +6,7 @@ use crate::error::PageError;
 use crate::login::{LoginError, Started};
 use crate::tokens::AssertionResult;
 
-use super::pages::{assertion_page, error_page, see_code_page};
+use super::pages::{assertion_page, challenge_cookie, error_page, see_code_page};
 use super::{page_error, AppState, CHALLENGE_COOKIE};
 
 #[derive(Deserialize)]
@@ -43,6 +43,15 @@ pub async fn authorize(
                 response
                     .headers_mut()
                     .insert(actix_web::http::header::RETRY_AFTER, value);
+            }
+            response
+        }
+        // The store did not answer: the browser keeps (or gets) the cookie its
+        // retry of this same request needs to land on its challenge.
+        Err(e @ LoginError::Stalled { .. }) => {
+            let mut response = error_page(&state, &req, page_error(&e));
+            if let LoginError::Stalled { binding, .. } = &e {
+                let _ = response.add_cookie(&challenge_cookie(&state, binding.as_str()));
             }
             response
         }

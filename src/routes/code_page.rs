@@ -119,7 +119,7 @@ fn finish(
 
 /// An expired challenge: drop it and tell Keycloak.
 async fn expired(state: &AppState, req: &HttpRequest, record: &ChallengeRecord) -> HttpResponse {
-    state.login.discard(&record.id).await;
+    state.login.discard(record).await;
     finish(state, req, record, AssertionResult::Expired)
 }
 

@@ -51,7 +51,9 @@ pub fn page_error(error: &LoginError) -> PageError {
             PageError::InvalidRequest
         }
         LoginError::SendLimited { .. } => PageError::SendLimited,
-        LoginError::Store(StoreError::Unavailable(_)) => PageError::Unavailable,
+        LoginError::Store(StoreError::Unavailable(_)) | LoginError::Stalled { .. } => {
+            PageError::Unavailable
+        }
         LoginError::Store(_) | LoginError::Internal(_) => PageError::Internal,
     }
 }
@@ -68,7 +70,9 @@ pub fn api_error(error: &LoginError) -> ApiError {
         } => ApiError::SendLimited {
             retry_after: *retry_after_secs,
         },
-        LoginError::Store(StoreError::Unavailable(_)) => ApiError::Unavailable,
+        LoginError::Store(StoreError::Unavailable(_)) | LoginError::Stalled { .. } => {
+            ApiError::Unavailable
+        }
         LoginError::Store(_) | LoginError::Internal(_) => ApiError::Internal,
     }
 }

@@ -1,9 +1,11 @@
 //! Black-box tests: a real app on a free port, real Redis, real SMTP.
 mod api;
+mod audit;
 mod browser;
 mod budget;
 mod crash;
 mod demo;
+mod limits;
 mod mail;
 mod ops;
 mod overrides;
@@ -11,4 +13,5 @@ mod process;
 mod refusals;
 mod rerender;
 mod secrets;
+mod stall;
 mod support;

@@ -70,19 +70,24 @@ mod redis_single {
             let client = ::redis::Client::open(server.url()).unwrap();
             let mut conn = client.get_multiplexed_async_connection().await.unwrap();
             let key = format!("{{ch:{}}}", made.record.id);
-            let keys: Vec<String> = ::redis::cmd("KEYS")
+            let created = format!("{key}:created");
+            let mut keys: Vec<String> = ::redis::cmd("KEYS")
                 .arg("*")
                 .query_async(&mut conn)
                 .await
                 .unwrap();
-            assert_eq!(keys, vec![key.clone()]);
-            let ttl: i64 = ::redis::cmd("TTL")
-                .arg(&key)
-                .query_async(&mut conn)
-                .await
-                .unwrap();
+            keys.sort();
+            // The record, and the mark that this id was created (same slot).
+            assert_eq!(keys, vec![key.clone(), created.clone()]);
             let expected = 300 + EXPIRED_GRACE_SECS;
-            assert!((expected - 2..=expected).contains(&ttl), "TTL {ttl}");
+            for key in [&key, &created] {
+                let ttl: i64 = ::redis::cmd("TTL")
+                    .arg(key)
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
+                assert!((expected - 2..=expected).contains(&ttl), "TTL {ttl}");
+            }
             let stored: Vec<Vec<u8>> = ::redis::cmd("HVALS")
                 .arg(&key)
                 .query_async(&mut conn)
