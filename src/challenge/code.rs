@@ -241,6 +241,22 @@ impl Pepper {
             .map_err(|_| PepperError::InvalidKey)
     }
 
+    /// `HMAC-SHA256(pepper, 0x00 label 0x00 part ...)`: a MAC for other
+    /// purposes than codes. The leading zero byte keeps these inputs apart
+    /// from the code MAC's (`id || code`, base64url and digits only), and
+    /// each part is closed by a zero byte, so parts cannot run into each
+    /// other (parts must not contain a zero byte themselves, or must be last).
+    pub fn tag(&self, label: &str, parts: &[&[u8]]) -> [u8; 32] {
+        let mut m = self.0.clone();
+        m.update(b"\0");
+        m.update(label.as_bytes());
+        for part in parts {
+            m.update(b"\0");
+            m.update(part);
+        }
+        m.finalize().into_bytes().into()
+    }
+
     /// A pepper from a secret, e.g. one read from configuration.
     pub fn from_secret(secret: &secrecy::SecretSlice<u8>) -> Result<Pepper, PepperError> {
         use secrecy::ExposeSecret as _;

@@ -3,6 +3,7 @@
 //! send new codes, and sign the assertion. It knows nothing of HTTP; the
 //! error-to-response mapping is the web layer's (`routes/`).
 mod delivery;
+pub mod handoff;
 mod limits;
 
 use std::collections::BTreeMap;
@@ -132,6 +133,13 @@ pub struct Login {
     mailer: Arc<Mailer>,
     metrics: Arc<Metrics>,
     rules: LoginRules,
+}
+
+/// Sealed cookie values from [`Login::hand_back`].
+#[derive(Debug, Clone)]
+pub struct HandBack {
+    pub handoff: String,
+    pub finished: String,
 }
 
 /// The parts a [`Login`] works with.
@@ -770,6 +778,49 @@ impl Login {
             tracing::error!(error = %e, "assertion could not be signed");
             LoginError::Internal("signing".into())
         })
+    }
+
+    /// The two cookies that hand `record` back to Keycloak with `result`
+    /// through `GET /challenge/done` (see [`handoff`]): the sealed assertion
+    /// with its target, and the finished mark that Back shows.
+    pub fn hand_back(
+        &self,
+        record: &ChallengeRecord,
+        result: AssertionResult,
+    ) -> Result<HandBack, LoginError> {
+        let assertion = self.assertion(record, result)?;
+        let now = self.now();
+        let app = self.app_info(record);
+        Ok(HandBack {
+            handoff: handoff::seal(
+                &self.pepper,
+                &handoff::Handoff {
+                    return_uri: record.return_uri.clone(),
+                    assertion,
+                    until: now + ASSERTION_TTL_SECS,
+                },
+            ),
+            finished: handoff::seal(
+                &self.pepper,
+                &handoff::Finished {
+                    result: result.as_str().to_string(),
+                    app_name: app.name,
+                    app_url: None,
+                    locale: record.locale.clone(),
+                    until: now + handoff::FINISHED_SECS,
+                },
+            ),
+        })
+    }
+
+    /// A hand-off cookie of ours that is still good.
+    pub fn open_handoff(&self, raw: &str) -> Option<handoff::Handoff> {
+        handoff::open(&self.pepper, raw, self.now())
+    }
+
+    /// A finished mark of ours that is still good.
+    pub fn open_finished(&self, raw: &str) -> Option<handoff::Finished> {
+        handoff::open(&self.pepper, raw, self.now())
     }
 
     /// Unix seconds until which a delivery started at `now` holds its lease.

@@ -12,8 +12,12 @@ use crate::login::{Checked, LoginError, Resent};
 use crate::telemetry::challenge_ref;
 use crate::tokens::AssertionResult;
 
-use super::pages::{assertion_page, clear_cookie, code_page, error_page};
+use super::pages::{
+    assertion_page, clear_cookie, code_page, error_page, finished_mark, finished_page, hand_back,
+    page_locale,
+};
 use super::{page_error, AppState, CHALLENGE_COOKIE};
+use crate::login::handoff::HANDOFF_COOKIE;
 
 #[derive(Deserialize)]
 pub struct CsrfForm {
@@ -58,8 +62,13 @@ pub struct VerifyForm {
     code: String,
 }
 
+/// No live challenge for this browser: the finished page when the step
+/// ended here a moment ago (Back after it), else the error page.
 fn no_challenge(state: &AppState, req: &HttpRequest) -> HttpResponse {
-    let mut response = error_page(state, req, PageError::NoChallenge);
+    let mut response = match finished_mark(state, req) {
+        Some(mark) => finished_page(state, req, &mark),
+        None => error_page(state, req, PageError::NoChallenge),
+    };
     let _ = response.add_cookie(&clear_cookie(state));
     response
 }
@@ -111,9 +120,24 @@ fn finish(
     record: &ChallengeRecord,
     result: AssertionResult,
 ) -> HttpResponse {
-    match state.login.assertion(record, result) {
-        Ok(assertion) => assertion_page(state, req, record, assertion),
-        Err(e) => error_page(state, req, page_error(&e)),
+    hand_back(state, req, record, result)
+}
+
+/// `GET /challenge/done`: the assertion page, once; afterwards (Back, a
+/// reload) the finished page.
+pub async fn done(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let handoff = req
+        .cookie(HANDOFF_COOKIE)
+        .and_then(|c| state.login.open_handoff(c.value()));
+    match handoff {
+        Some(handoff) => {
+            let locale = match finished_mark(&state, &req).and_then(|m| m.locale) {
+                Some(requested) => state.templates.resolve_locale(&requested),
+                None => page_locale(&state, &req, None),
+            };
+            assertion_page(&state, &req, handoff, &locale)
+        }
+        None => no_challenge(&state, &req),
     }
 }
 

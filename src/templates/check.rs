@@ -15,13 +15,14 @@ use super::samples::{self, SampleKind, SAMPLE_CODE, SAMPLE_CSRF};
 use super::{brand, template_data, Branding, Engine, Problem};
 
 /// The templates the sidecar renders; each must exist.
-pub const REQUIRED: [&str; 6] = [
+pub const REQUIRED: [&str; 7] = [
     "mail/code.subject",
     "mail/code.html",
     "mail/code.txt",
     "pages/code",
     "pages/redirect",
     "pages/error",
+    "pages/finished",
 ];
 
 /// Every problem of the built-ins merged with `override_dir`; empty means

@@ -67,16 +67,20 @@ pub enum Page {
     Redirect,
     /// Anything that stops the flow here (bad request, mail not sent, ...).
     Error,
+    /// What Back shows once the step has handed the browser back: how it
+    /// ended and the way to the application; never a live form.
+    Finished,
 }
 
 impl Page {
-    pub const ALL: [Page; 3] = [Page::Code, Page::Redirect, Page::Error];
+    pub const ALL: [Page; 4] = [Page::Code, Page::Redirect, Page::Error, Page::Finished];
 
     pub fn template_name(self) -> &'static str {
         match self {
             Page::Code => "pages/code",
             Page::Redirect => "pages/redirect",
             Page::Error => "pages/error",
+            Page::Finished => "pages/finished",
         }
     }
 }
@@ -120,6 +124,11 @@ pub struct PageContext {
     /// Error page reason: `invalid_request`, `send_limited`, `no_challenge`,
     /// `internal`, `expired`, `locked`.
     pub error: Option<String>,
+    /// Finished page: how the step ended (`success`, `cancelled`, `locked`,
+    /// `expired`).
+    pub finished: Option<String>,
+    /// Finished page: the application's address, when known.
+    pub app_url: Option<String>,
     /// Redirect page: where to POST, and the hidden fields.
     pub redirect_action: Option<String>,
     pub redirect_fields: Vec<FormField>,

@@ -215,6 +215,31 @@ pub fn all(now: i64) -> Vec<Sample> {
             },
         ),
     });
+    out.push(Sample {
+        id: "finished-success".into(),
+        title: "Finished (Back after a success), with the application's address".into(),
+        kind: SampleKind::Page(
+            Page::Finished,
+            PageContext {
+                finished: Some("success".into()),
+                app: Some(app()),
+                app_url: Some("https://payroll.example.com/".into()),
+                ..PageContext::default()
+            },
+        ),
+    });
+    out.push(Sample {
+        id: "finished-cancelled".into(),
+        title: "Finished (Back after a cancel), no address known".into(),
+        kind: SampleKind::Page(
+            Page::Finished,
+            PageContext {
+                finished: Some("cancelled".into()),
+                app: Some(app()),
+                ..PageContext::default()
+            },
+        ),
+    });
     for reason in ERROR_REASONS {
         out.push(Sample {
             id: format!("error-{}", reason.replace('_', "-")),

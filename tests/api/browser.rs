@@ -48,14 +48,55 @@ async fn full_flow_ends_with_a_verifiable_success_assertion() {
     let csrf = field(&html, "csrf_token").unwrap();
     assert_eq!(form_action(&html, "verify").unwrap(), "/challenge/verify");
 
-    // The right code: an auto-POST page carrying only the assertion, to return_uri.
-    let response = app.submit_code(&cookie, &csrf, &code).await;
+    // The right code: Post/Redirect/Get to /challenge/done, carrying the
+    // sealed hand-off (only there, only from our pages) and the finished mark;
+    // the challenge cookie is cleared.
+    let posted = app
+        .client
+        .post(app.url("/challenge/verify"))
+        .header("cookie", format!("otp_challenge={cookie}"))
+        .form(&[("csrf_token", csrf.as_str()), ("code", code.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), StatusCode::SEE_OTHER);
+    assert_eq!(posted.headers()["location"], "/challenge/done");
+    assert!(set_cookie(&posted).is_some_and(|c| c.contains("Max-Age=0") || c.contains("expires")));
+    let set_cookies: Vec<String> = posted
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    let handoff = set_cookies
+        .iter()
+        .find(|c| c.starts_with("otp_handoff="))
+        .unwrap();
+    for attribute in [
+        "HttpOnly",
+        "Secure",
+        "SameSite=Strict",
+        "Path=/challenge/done",
+        "Max-Age=60",
+    ] {
+        assert!(handoff.contains(attribute), "{handoff}");
+    }
+    let finished = set_cookies
+        .iter()
+        .find(|c| c.starts_with("otp_finished="))
+        .unwrap();
+    for attribute in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
+        assert!(finished.contains(attribute), "{finished}");
+    }
+    assert!(!handoff.contains(&code) && !finished.contains(&code));
+
+    // The GET shows the auto-POST page carrying only the assertion, to return_uri.
+    let response = crate::support::follow_hand_back(&app.client, posted).await;
     assert_eq!(response.status(), StatusCode::OK);
     let csp = assert_security_headers(&response);
     // Keycloak redirects on to the client after this POST; a form-action
     // here would make the browser block that redirect.
     assert!(!csp.contains("form-action"), "{csp}");
-    assert!(set_cookie(&response).is_some_and(|c| c.contains("Max-Age=0") || c.contains("expires")));
     let html = response.text().await.unwrap();
     assert_eq!(form_action(&html, "").unwrap(), app.realm.return_uri());
     assert_eq!(input_names(&html), ["assertion"]);
@@ -658,4 +699,85 @@ async fn without_a_locale_claim_the_code_page_follows_the_browser() {
     )
     .await;
     assert!(html.contains("<html lang=\"en\""), "{html}");
+}
+
+#[tokio::test]
+async fn back_after_the_step_shows_the_finished_page_never_a_form() {
+    let app = spawn_app().await;
+    let (cookie, code) = app.start_browser_flow("back-after@example.com").await;
+    let csrf = app.csrf_token(&cookie).await;
+    let posted = app
+        .client
+        .post(app.url("/challenge/verify"))
+        .header("cookie", format!("otp_challenge={cookie}"))
+        .form(&[("csrf_token", csrf.as_str()), ("code", code.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let both = crate::support::cookie_pairs(&posted, &["otp_handoff", "otp_finished"]);
+    assert_eq!(both.len(), 2, "{both:?}");
+    let finished = both
+        .iter()
+        .find(|c| c.starts_with("otp_finished="))
+        .unwrap()
+        .clone();
+    let get_done = |cookies: String| {
+        app.client
+            .get(app.url("/challenge/done"))
+            .header("cookie", cookies)
+            .send()
+    };
+
+    // The first GET hands the assertion over and drops the hand-off cookie.
+    let first = get_done(both.join("; ")).await.unwrap();
+    let dropped = crate::support::cookie_pairs(&first, &["otp_handoff"]);
+    assert_eq!(dropped, ["otp_handoff="], "the hand-off is cleared");
+    let html = first.text().await.unwrap();
+    assert_eq!(input_names(&html), ["assertion"]);
+
+    // Back (the browser no longer has the hand-off): the finished page, with
+    // the application's name, no form, no code field, nothing to resubmit.
+    for path in ["/challenge/done", "/challenge"] {
+        let back = app
+            .client
+            .get(app.url(path))
+            .header("cookie", finished.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(back.status(), StatusCode::OK, "{path}");
+        let html = back.text().await.unwrap();
+        assert!(html.contains("Your code was accepted"), "{path}: {html}");
+        assert!(html.contains("test-app"), "{path}: {html}");
+        assert!(!html.contains("<form"), "{path}: {html}");
+        assert!(field(&html, "assertion").is_none(), "{path}");
+    }
+
+    // A finished mark that is not ours, or none: the error page.
+    let forged = finished.replace("otp_finished=", "otp_finished=x");
+    for cookies in [forged, String::new()] {
+        let response = get_done(cookies.clone()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{cookies}");
+        assert!(response
+            .text()
+            .await
+            .unwrap()
+            .contains("No sign-in in progress"));
+    }
+
+    // After a cancel, Back says the step ended (no success claimed).
+    let (cookie, _) = app.start_browser_flow("back-cancel@example.com").await;
+    let csrf = app.csrf_token(&cookie).await;
+    let posted = app
+        .client
+        .post(app.url("/challenge/cancel"))
+        .header("cookie", format!("otp_challenge={cookie}"))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let finished = crate::support::cookie_pairs(&posted, &["otp_finished"]).join("; ");
+    let html = get_done(finished).await.unwrap().text().await.unwrap();
+    assert!(html.contains("This sign-in step has ended"), "{html}");
+    assert!(!html.contains("Your code was accepted"), "{html}");
 }

@@ -93,13 +93,15 @@ async fn the_demo_realm_completes_the_whole_flow() {
         .await
         .unwrap();
     let csrf = field(&html, "csrf_token").unwrap();
-    let html = client
+    let verified = client
         .post(url("/challenge/verify"))
         .header("cookie", &cookie)
         .form(&[("csrf_token", csrf.as_str()), ("code", code.as_str())])
         .send()
         .await
-        .unwrap()
+        .unwrap();
+    let html = crate::support::follow_hand_back(&client, verified)
+        .await
         .text()
         .await
         .unwrap();

@@ -117,6 +117,29 @@ error-back = Vraťte se do aplikace a přihlaste se znovu.
 error-back-app = Vraťte se do { $app } a přihlaste se znovu.
 error-restart = Začít přihlášení znovu
 
+
+## Finished page (what Back shows after the step)
+
+finished-title = Krok přihlášení dokončen
+finished-heading =
+    { $result ->
+        [success] Váš kód byl přijat
+       *[other] Tento krok přihlášení skončil
+    }
+finished-text =
+    { $result ->
+        [success] Do { $app } budete přihlášeni, jakmile se otevře.
+       *[other] Vraťte se do { $app } a přihlaste se znovu.
+    }
+finished-text-generic =
+    { $result ->
+        [success] Budete přihlášeni, jakmile se aplikace otevře.
+       *[other] Vraťte se do aplikace a přihlaste se znovu.
+    }
+finished-link = Přejít do { $app }
+finished-link-generic = Přejít do aplikace
+finished-close = Tuto stránku můžete zavřít.
+
 ## Datum a čas (vše v UTC)
 
 # Názvy měsíců ve 2. pádě („1. prosince“).

@@ -104,6 +104,29 @@ error-back = Kehren Sie zur Anwendung zurück und melden Sie sich erneut an.
 error-back-app = Kehren Sie zu { $app } zurück und melden Sie sich erneut an.
 error-restart = Anmeldung neu starten
 
+
+## Finished page (what Back shows after the step)
+
+finished-title = Anmeldeschritt abgeschlossen
+finished-heading =
+    { $result ->
+        [success] Ihr Code wurde angenommen
+       *[other] Dieser Anmeldeschritt ist beendet
+    }
+finished-text =
+    { $result ->
+        [success] Sie sind bei { $app } angemeldet, sobald die Anwendung sich öffnet.
+       *[other] Kehren Sie zu { $app } zurück, um sich erneut anzumelden.
+    }
+finished-text-generic =
+    { $result ->
+        [success] Sie sind angemeldet, sobald die Anwendung sich öffnet.
+       *[other] Kehren Sie zur Anwendung zurück, um sich erneut anzumelden.
+    }
+finished-link = Weiter zu { $app }
+finished-link-generic = Weiter zur Anwendung
+finished-close = Sie können diese Seite schließen.
+
 ## Datum und Uhrzeit (alle Zeiten in UTC)
 
 month-name =

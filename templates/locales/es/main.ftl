@@ -105,6 +105,29 @@ error-back = Vuelva a la aplicación e inicie sesión de nuevo.
 error-back-app = Vuelva a { $app } e inicie sesión de nuevo.
 error-restart = Volver a iniciar sesión
 
+
+## Finished page (what Back shows after the step)
+
+finished-title = Paso de inicio de sesión terminado
+finished-heading =
+    { $result ->
+        [success] Su código ha sido aceptado
+       *[other] Este paso de inicio de sesión ha terminado
+    }
+finished-text =
+    { $result ->
+        [success] Habrá iniciado sesión en { $app } en cuanto se abra.
+       *[other] Vuelva a { $app } para iniciar sesión de nuevo.
+    }
+finished-text-generic =
+    { $result ->
+        [success] Habrá iniciado sesión en cuanto se abra la aplicación.
+       *[other] Vuelva a la aplicación para iniciar sesión de nuevo.
+    }
+finished-link = Ir a { $app }
+finished-link-generic = Ir a la aplicación
+finished-close = Puede cerrar esta página.
+
 ## Fechas y horas (todas en UTC)
 
 month-name =

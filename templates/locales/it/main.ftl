@@ -104,6 +104,29 @@ error-back = Torni all’applicazione e acceda di nuovo.
 error-back-app = Torni a { $app } e acceda di nuovo.
 error-restart = Ricomincia l’accesso
 
+
+## Finished page (what Back shows after the step)
+
+finished-title = Passaggio di accesso completato
+finished-heading =
+    { $result ->
+        [success] Il Suo codice è stato accettato
+       *[other] Questo passaggio di accesso è terminato
+    }
+finished-text =
+    { $result ->
+        [success] Avrà effettuato l’accesso a { $app } non appena si apre.
+       *[other] Torni a { $app } per accedere di nuovo.
+    }
+finished-text-generic =
+    { $result ->
+        [success] Avrà effettuato l’accesso non appena si apre l’applicazione.
+       *[other] Torni all’applicazione per accedere di nuovo.
+    }
+finished-link = Vai a { $app }
+finished-link-generic = Vai all’applicazione
+finished-close = Può chiudere questa pagina.
+
 ## Date e orari (tutti in UTC)
 
 month-name =

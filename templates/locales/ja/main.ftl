@@ -83,6 +83,29 @@ error-back = アプリケーションに戻り、もう一度サインインし�
 error-back-app = { $app } に戻り、もう一度サインインしてください。
 error-restart = サインインをやり直す
 
+
+## Finished page (what Back shows after the step)
+
+finished-title = サインインの手順が完了しました
+finished-heading =
+    { $result ->
+        [success] コードが確認されました
+       *[other] このサインインの手順は終了しました
+    }
+finished-text =
+    { $result ->
+        [success] { $app } が開くとサインインが完了します。
+       *[other] もう一度サインインするには { $app } に戻ってください。
+    }
+finished-text-generic =
+    { $result ->
+        [success] アプリケーションが開くとサインインが完了します。
+       *[other] もう一度サインインするにはアプリケーションに戻ってください。
+    }
+finished-link = { $app } へ移動
+finished-link-generic = アプリケーションへ移動
+finished-close = このページは閉じてかまいません。
+
 ## 日付と時刻（すべて UTC）
 
 month-name = { $month }月

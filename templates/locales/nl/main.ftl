@@ -104,6 +104,29 @@ error-back = Ga terug naar de applicatie en log opnieuw in.
 error-back-app = Ga terug naar { $app } en log opnieuw in.
 error-restart = Opnieuw inloggen
 
+
+## Finished page (what Back shows after the step)
+
+finished-title = Inlogstap afgerond
+finished-heading =
+    { $result ->
+        [success] Je code is geaccepteerd
+       *[other] Deze inlogstap is afgelopen
+    }
+finished-text =
+    { $result ->
+        [success] Je bent ingelogd bij { $app } zodra die opent.
+       *[other] Ga terug naar { $app } om opnieuw in te loggen.
+    }
+finished-text-generic =
+    { $result ->
+        [success] Je bent ingelogd zodra de applicatie opent.
+       *[other] Ga terug naar de applicatie om opnieuw in te loggen.
+    }
+finished-link = Naar { $app }
+finished-link-generic = Naar de applicatie
+finished-close = Je kunt deze pagina sluiten.
+
 ## Datum en tijd (alle tijden in UTC)
 
 month-name =

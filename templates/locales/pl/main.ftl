@@ -117,6 +117,29 @@ error-back = Wróć do aplikacji i zaloguj się ponownie.
 error-back-app = Wróć do { $app } i zaloguj się ponownie.
 error-restart = Zacznij logowanie od nowa
 
+
+## Finished page (what Back shows after the step)
+
+finished-title = Krok logowania zakończony
+finished-heading =
+    { $result ->
+        [success] Kod został przyjęty
+       *[other] Ten krok logowania został zakończony
+    }
+finished-text =
+    { $result ->
+        [success] Zostaniesz zalogowany do { $app }, gdy tylko się otworzy.
+       *[other] Wróć do { $app }, aby zalogować się ponownie.
+    }
+finished-text-generic =
+    { $result ->
+        [success] Zostaniesz zalogowany, gdy tylko aplikacja się otworzy.
+       *[other] Wróć do aplikacji, aby zalogować się ponownie.
+    }
+finished-link = Przejdź do { $app }
+finished-link-generic = Przejdź do aplikacji
+finished-close = Możesz zamknąć tę stronę.
+
 ## Daty i godziny (wszystkie w UTC)
 
 # Nazwy miesięcy w dopełniaczu („1 grudnia”).

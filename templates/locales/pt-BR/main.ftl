@@ -104,6 +104,29 @@ error-back = Volte para o aplicativo e entre de novo.
 error-back-app = Volte para { $app } e entre de novo.
 error-restart = Começar o acesso de novo
 
+
+## Finished page (what Back shows after the step)
+
+finished-title = Etapa de acesso concluída
+finished-heading =
+    { $result ->
+        [success] Seu código foi aceito
+       *[other] Esta etapa de acesso terminou
+    }
+finished-text =
+    { $result ->
+        [success] Você estará conectado a { $app } assim que ele abrir.
+       *[other] Volte para { $app } para entrar de novo.
+    }
+finished-text-generic =
+    { $result ->
+        [success] Você estará conectado assim que o aplicativo abrir.
+       *[other] Volte para o aplicativo para entrar de novo.
+    }
+finished-link = Ir para { $app }
+finished-link-generic = Ir para o aplicativo
+finished-close = Você pode fechar esta página.
+
 ## Datas e horas (todas em UTC)
 
 month-name =

@@ -104,6 +104,29 @@ error-back = Gå tillbaka till appen och logga in igen.
 error-back-app = Gå tillbaka till { $app } och logga in igen.
 error-restart = Börja om inloggningen
 
+
+## Finished page (what Back shows after the step)
+
+finished-title = Inloggningssteget är klart
+finished-heading =
+    { $result ->
+        [success] Din kod godkändes
+       *[other] Det här inloggningssteget är avslutat
+    }
+finished-text =
+    { $result ->
+        [success] Du är inloggad på { $app } så snart den öppnas.
+       *[other] Gå tillbaka till { $app } för att logga in igen.
+    }
+finished-text-generic =
+    { $result ->
+        [success] Du är inloggad så snart appen öppnas.
+       *[other] Gå tillbaka till appen för att logga in igen.
+    }
+finished-link = Gå till { $app }
+finished-link-generic = Gå till appen
+finished-close = Du kan stänga den här sidan.
+
 ## Datum och tid (alla tider i UTC)
 
 month-name =

@@ -83,6 +83,29 @@ error-back = 请返回应用并重新登录。
 error-back-app = 请返回 { $app } 并重新登录。
 error-restart = 重新开始登录
 
+
+## Finished page (what Back shows after the step)
+
+finished-title = 登录步骤已完成
+finished-heading =
+    { $result ->
+        [success] 您的验证码已通过
+       *[other] 此登录步骤已结束
+    }
+finished-text =
+    { $result ->
+        [success] { $app } 打开后您即已登录。
+       *[other] 请返回 { $app } 重新登录。
+    }
+finished-text-generic =
+    { $result ->
+        [success] 应用打开后您即已登录。
+       *[other] 请返回应用重新登录。
+    }
+finished-link = 前往 { $app }
+finished-link-generic = 前往应用
+finished-close = 您可以关闭此页面。
+
 ## 日期和时间（均为 UTC）
 
 month-name = { $month }月

@@ -165,7 +165,7 @@ impl TestApp {
         if let Some(c) = cookie {
             req = req.header(COOKIE, format!("otp_challenge={c}"));
         }
-        req.send().await.unwrap()
+        follow_hand_back(&self.client, req.send().await.unwrap()).await
     }
 
     pub async fn post_form(
@@ -178,7 +178,7 @@ impl TestApp {
         if let Some(c) = cookie {
             req = req.header(COOKIE, format!("otp_challenge={c}"));
         }
-        req.send().await.unwrap()
+        follow_hand_back(&self.client, req.send().await.unwrap()).await
     }
 
     pub async fn authorize(&self, request: &str, cookie: Option<&str>) -> Response {
@@ -268,6 +268,46 @@ impl TestApp {
         assert!(iat <= self.now() && exp > self.now());
         claims
     }
+}
+
+/// The hand-back (`303` to `/challenge/done`) followed as a browser does,
+/// with the cookies it set; any other response as it is.
+pub async fn follow_hand_back(client: &reqwest::Client, response: Response) -> Response {
+    let Some(location) = hand_back_location(&response) else {
+        return response;
+    };
+    let target = response.url().join(&location).unwrap();
+    let cookies = cookie_pairs(&response, &["otp_handoff", "otp_finished"]);
+    client
+        .get(target)
+        .header(COOKIE, cookies.join("; "))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Where a hand-back response sends the browser, if it is one.
+pub fn hand_back_location(response: &Response) -> Option<String> {
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)?
+        .to_str()
+        .ok()?;
+    (response.status() == reqwest::StatusCode::SEE_OTHER && location.ends_with("/challenge/done"))
+        .then(|| location.to_string())
+}
+
+/// `name=value` of each cookie named in `names` that the response sets.
+pub fn cookie_pairs(response: &Response, names: &[&str]) -> Vec<String> {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|c| c.split(';').next())
+        .filter(|pair| names.iter().any(|n| pair.starts_with(&format!("{n}="))))
+        .map(str::to_string)
+        .collect()
 }
 
 /// Value of the `otp_challenge` cookie a response sets.
