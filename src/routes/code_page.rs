@@ -19,8 +19,11 @@ use super::pages::{
 use super::{page_error, AppState, CHALLENGE_COOKIE};
 use crate::login::handoff::HANDOFF_COOKIE;
 
+/// A form without its token is refused like one with a wrong token (403),
+/// not as malformed input.
 #[derive(Deserialize)]
 pub struct CsrfForm {
+    #[serde(default)]
     csrf_token: String,
 }
 
@@ -58,6 +61,7 @@ fn see_notice(state: &AppState, notice: &'static str) -> HttpResponse {
 
 #[derive(Deserialize)]
 pub struct VerifyForm {
+    #[serde(default)]
     csrf_token: String,
     code: String,
 }

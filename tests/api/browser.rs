@@ -195,14 +195,29 @@ async fn a_malformed_code_costs_no_attempt() {
     let app = spawn_app().await;
     let (cookie, code) = app.start_browser_flow("typo@example.com").await;
     let csrf = app.csrf_token(&cookie).await;
-    for typo in ["12345", "abcdef", "1234567"] {
+    let max_attempts = app.settings.otp.max_attempts.default;
+    // More typos than the cap allows attempts: none of them counts.
+    let typos = ["12345", "abcdef", "1234567", "", "12 34 5", "١٢٣٤٥٦"];
+    assert!(typos.len() > max_attempts as usize);
+    for typo in typos {
         let response = app.submit_code(&cookie, &csrf, typo).await;
-        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{typo}");
         assert_eq!(
             response.headers()["location"],
             "/challenge?notice=invalid_code"
         );
+        assert_eq!(app.challenge_number(&cookie, "attempts"), 0, "{typo}");
     }
+    let html = app
+        .get("/challenge?notice=invalid_code", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(&format!("You have {max_attempts} attempts left.")),
+        "{html}"
+    );
     let spaced = format!("{} {}", &code[..3], &code[3..]);
     let response = app.submit_code(&cookie, &csrf, &spaced).await;
     let assertion = field(&response.text().await.unwrap(), "assertion").unwrap();
@@ -223,14 +238,17 @@ async fn csrf_mismatch_is_refused_and_spends_nothing() {
         ("/challenge/cancel", vec![("csrf_token", "")]),
     ] {
         let response = app.post_form(path, Some(&cookie), &fields).await;
-        assert!(
-            response.status() == StatusCode::FORBIDDEN
-                || response.status() == StatusCode::BAD_REQUEST,
-            "{path}: {}",
-            response.status()
+        assert_eq!(
+            response.status(),
+            StatusCode::FORBIDDEN,
+            "{path} {fields:?}"
         );
         assert_security_headers(&response);
         assert!(field(&response.text().await.unwrap(), "assertion").is_none());
+        // Nothing spent: no attempt, no resend, no new mail.
+        assert_eq!(app.challenge_number(&cookie, "attempts"), 0, "{path}");
+        assert_eq!(app.challenge_number(&cookie, "resends"), 0, "{path}");
+        assert_eq!(app.challenge_number(&cookie, "generation"), 0, "{path}");
     }
     // The challenge is intact: the right code with the right token still works.
     let csrf = app.csrf_token(&cookie).await;

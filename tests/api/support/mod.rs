@@ -127,6 +127,17 @@ impl TestApp {
         value.unwrap_or(0)
     }
 
+    /// A number field of the live challenge the browser with `cookie` is
+    /// bound to; panics when the challenge is not in the store.
+    pub fn challenge_number(&self, cookie: &str, field: &str) -> i64 {
+        let key = format!("{{ch:{cookie}}}");
+        assert!(
+            self.redis_hash_number(&key, "expires_at") > 0,
+            "challenge {cookie} is not in the store"
+        );
+        self.redis_hash_number(&key, field)
+    }
+
     /// What the realm user `sub` was charged in the current window:
     /// `field` is `challenges` or `failures`.
     pub fn user_charged(&self, sub: &str, field: &str) -> i64 {
@@ -405,6 +416,8 @@ pub fn assert_security_headers(response: &Response) -> String {
     assert_eq!(get("pragma"), "no-cache");
     assert_eq!(get("referrer-policy"), "no-referrer");
     assert_eq!(get("x-content-type-options"), "nosniff");
+    // For browsers that predate CSP's frame-ancestors.
+    assert_eq!(get("x-frame-options"), "DENY");
     let csp = get("content-security-policy");
     for directive in [
         "default-src 'none'",
