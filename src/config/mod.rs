@@ -74,6 +74,9 @@ pub struct ServerSettings {
 pub struct StoreSettings {
     /// `None`: in-memory store (loopback only).
     pub redis_url: Option<RedisUrl>,
+    /// Replicas that must acknowledge a consuming write; `None`: the
+    /// topology's default (1 for Sentinel and Cluster, 0 for one server).
+    pub min_replicas_ack: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -315,7 +318,10 @@ impl Settings {
                 public_url,
                 secure_cookies: false,
             },
-            store: StoreSettings { redis_url: None },
+            store: StoreSettings {
+                redis_url: None,
+                min_replicas_ack: None,
+            },
             mail: MailSettings {
                 smtp_url: None,
                 from: DEFAULT_FROM.into(),
@@ -374,7 +380,12 @@ impl Settings {
     /// A short summary for `config check` and the start-up log; never a secret.
     pub fn summary(&self) -> String {
         let store = match &self.store.redis_url {
-            Some(u) => format!("redis {u}"),
+            Some(u) => format!(
+                "redis {u} (min_replicas_ack {})",
+                self.store
+                    .min_replicas_ack
+                    .unwrap_or_else(|| crate::challenge::default_min_replicas_ack(u))
+            ),
             None => "in-memory".into(),
         };
         let mail = match &self.mail.smtp_url {
