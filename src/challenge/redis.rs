@@ -21,6 +21,10 @@ use super::{
 const TIMEOUT: Duration = Duration::from_secs(2);
 /// Reconnect attempts per outage detection; a failed command starts another round.
 const RECONNECT_RETRIES: usize = 2;
+/// Bound on the readiness probe ([`Store::ping`]).
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+/// Retries of a cluster command after a connection error or a redirection.
+const CLUSTER_RETRIES: u32 = 2;
 /// How long a consuming write waits for its replicas' acknowledgement (`WAIT`).
 pub const REPLICA_ACK_TIMEOUT: Duration = Duration::from_millis(1000);
 
@@ -52,6 +56,8 @@ pub struct RedisStore<C = ConnectionManager> {
     /// counts; 0: none asked.
     min_replicas_ack: u32,
     counters: StoreCounters,
+    /// A Redis Cluster: the probe also asks `CLUSTER INFO`.
+    cluster: bool,
 }
 
 /// [`RedisStore`] on a Redis Cluster.
@@ -66,6 +72,7 @@ impl<C> RedisStore<C> {
             conn,
             min_replicas_ack: 0,
             counters: StoreCounters::default(),
+            cluster: false,
         }
     }
 
@@ -139,7 +146,12 @@ impl ClusterStore {
     ) -> Result<ClusterStore, StoreError> {
         let mut builder = redis::cluster::ClusterClient::builder(nodes.iter().map(String::as_str))
             .connection_timeout(TIMEOUT)
-            .response_timeout(TIMEOUT);
+            .response_timeout(TIMEOUT)
+            // A command during a failover fails within seconds instead of
+            // retrying for minutes (the default is 16 retries, 1.3 s apart and up).
+            .retries(CLUSTER_RETRIES)
+            .min_retry_wait(100)
+            .max_retry_wait(500);
         if let Some(pem) = ca_pem {
             builder = builder.certs(tls_roots(pem));
         }
@@ -147,7 +159,10 @@ impl ClusterStore {
             .build()
             .map_err(|e| StoreError::Unavailable(format!("invalid Redis Cluster URL: {e}")))?;
         let conn = client.get_async_connection().await.map_err(unavailable)?;
-        Ok(RedisStore::new(conn))
+        Ok(RedisStore {
+            cluster: true,
+            ..RedisStore::new(conn)
+        })
     }
 }
 
@@ -234,10 +249,6 @@ fn evalsha(script: &Script, key: &str) -> Cmd {
     let mut cmd = redis::cmd("EVALSHA");
     cmd.arg(script.get_hash()).arg(1).arg(key);
     cmd
-}
-
-fn no_script(e: &redis::RedisError) -> bool {
-    e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript)
 }
 
 fn challenge_key(id: &ChallengeId) -> String {
@@ -443,27 +454,37 @@ where
         let mut conn = self.conn.clone();
         let n = self.min_replicas_ack;
         let mut call = redis::pipe();
-        call.add_command(eval);
+        // Each reply is looked at here: a pipeline's error would hide its code.
+        call.ignore_errors().add_command(eval);
         if n > 0 {
             call.cmd("WAIT")
                 .arg(n)
                 .arg(REPLICA_ACK_TIMEOUT.as_millis() as u64);
         }
-        let reply: Result<Vec<Value>, _> = match call.query_async(&mut conn).await {
-            Err(e) if no_script(&e) => {
-                script
-                    .load_async(&mut conn)
-                    .await
-                    .map_err(|e| self.failed(unavailable(e)))?;
-                call.query_async(&mut conn).await
-            }
-            other => other,
-        };
-        let mut reply = reply.map_err(|e| self.failed(script_error(e)))?.into_iter();
-        let result = reply.next().unwrap_or(Value::Nil);
+        let mut replies: Vec<Value> = call
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| self.failed(unavailable(e)))?;
+        if matches!(replies.first(), Some(Value::ServerError(e)) if e.code() == "NOSCRIPT") {
+            script
+                .load_async(&mut conn)
+                .await
+                .map_err(|e| self.failed(unavailable(e)))?;
+            replies = call
+                .query_async(&mut conn)
+                .await
+                .map_err(|e| self.failed(unavailable(e)))?;
+        }
+        let mut reply = replies.into_iter();
+        let result = reply
+            .next()
+            .unwrap_or(Value::Nil)
+            .extract_error()
+            .map_err(|e| self.failed(script_error(e)))?;
         if n > 0 {
-            let acked = match reply.next() {
-                Some(Value::Int(acked)) => acked,
+            let acked = match reply.next().map(Value::extract_error) {
+                Some(Ok(Value::Int(acked))) => acked,
+                Some(Err(e)) => return Err(self.failed(unavailable(e))),
                 other => {
                     return Err(StoreError::Corrupt(format!("WAIT answered {other:?}")));
                 }
@@ -791,17 +812,76 @@ where
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
+        // One bound for the whole probe: a failover in progress shows as
+        // "not ready" at once, not after the client's retries.
+        tokio::time::timeout(PROBE_TIMEOUT, self.probe())
+            .await
+            .map_err(|_| {
+                StoreError::Unavailable(format!(
+                    "Redis did not answer the probe within {} ms",
+                    PROBE_TIMEOUT.as_millis()
+                ))
+            })?
+    }
+}
+
+impl<C> RedisStore<C>
+where
+    C: ConnectionLike + Clone + Send + Sync + 'static,
+{
+    /// `PING` (on a cluster: every master), then, with `min_replicas_ack`,
+    /// `WAIT n` answering that many replicas: ready means a login can
+    /// complete, and its consuming writes need the replicas (on a cluster
+    /// `WAIT` answers the least over the masters).
+    async fn probe(&self) -> Result<(), StoreError> {
         let mut conn = self.conn.clone();
-        let pong =
-            tokio::time::timeout(TIMEOUT, redis::cmd("PING").query_async::<String>(&mut conn))
-                .await
-                .map_err(|_| StoreError::Unavailable("Redis did not answer PING in time".into()))?
-                .map_err(unavailable)?;
-        if pong == "PONG" {
-            Ok(())
-        } else {
-            Err(StoreError::Corrupt(format!("PING answered {pong}")))
+        let pong = redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        if pong != "PONG" {
+            return Err(StoreError::Corrupt(format!("PING answered {pong}")));
         }
+        // The client pings the masters it is connected to; a master that
+        // died is only seen by the cluster itself: every slot must be served.
+        if self.cluster {
+            let info: String = redis::cmd("CLUSTER")
+                .arg("INFO")
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            let field = |name: &str| {
+                info.lines()
+                    .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+                    .map(str::trim)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            if field("cluster_state") != "ok" || field("cluster_slots_ok") != "16384" {
+                return Err(StoreError::Unavailable(format!(
+                    "cluster state {}, {} of 16384 slots ok (pfail {}, fail {})",
+                    field("cluster_state"),
+                    field("cluster_slots_ok"),
+                    field("cluster_slots_pfail"),
+                    field("cluster_slots_fail"),
+                )));
+            }
+        }
+        let n = self.min_replicas_ack;
+        if n > 0 {
+            let acked: i64 = redis::cmd("WAIT")
+                .arg(n)
+                .arg(PROBE_TIMEOUT.as_millis() as u64 / 4)
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            if acked < i64::from(n) {
+                return Err(StoreError::Unavailable(format!(
+                    "{acked} of {n} replica(s) acknowledge writes (store.min_replicas_ack)"
+                )));
+            }
+        }
+        Ok(())
     }
 }
 

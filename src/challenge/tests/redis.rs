@@ -170,6 +170,7 @@ mod redis_single {
                 tokio::task::spawn_blocking(move || RedisServer::start_replica_of(master_port))
                     .await
                     .unwrap();
+            store.ping().await.unwrap();
             let again = make(&store, policy(), T0).await;
             assert!(matches!(
                 store
@@ -403,7 +404,12 @@ mod redis_cluster {
     async fn challenges_spread_over_the_nodes_through_any_store() {
         bounded(async {
             let cluster = tokio::task::spawn_blocking(Cluster::start).await.unwrap();
-            let store = AnyStore::connect(Some(&redis_url(&cluster.url())))
+            // These nodes have no replicas: nothing to wait for.
+            let options = StoreOptions {
+                min_replicas_ack: Some(0),
+                ..StoreOptions::default()
+            };
+            let store = AnyStore::connect_with(Some(&redis_url(&cluster.url())), &options)
                 .await
                 .unwrap();
             assert_eq!(store.kind(), "redis-cluster");
@@ -438,7 +444,8 @@ mod redis_cluster {
             std::fs::write(
                 &file,
                 format!(
-                    "[store]\nredis_url = {:?}\n\n[secrets]\npepper_file = {:?}\n\n\
+                    "[store]\nredis_url = {:?}\nmin_replicas_ack = 0\n\n\
+                     [secrets]\npepper_file = {:?}\n\n\
                      [[realms]]\nissuer = \"http://127.0.0.1:8081/realms/acme\"\n",
                     cluster.url(),
                     pepper.display().to_string(),
@@ -450,7 +457,13 @@ mod redis_cluster {
             let settings = crate::config::Settings::load_with_env(Some(&file), &[]).unwrap();
             let url = settings.store.redis_url.as_ref().unwrap();
             assert!(url.is_cluster());
-            let store = AnyStore::connect(Some(url)).await.unwrap();
+            // These nodes have no replicas: the file says so.
+            assert_eq!(settings.store.min_replicas_ack, Some(0));
+            let options = StoreOptions {
+                min_replicas_ack: settings.store.min_replicas_ack,
+                ..StoreOptions::default()
+            };
+            let store = AnyStore::connect_with(Some(url), &options).await.unwrap();
             assert_eq!(store.kind(), "redis-cluster");
             let made = make(&store, policy(), T0).await;
             assert!(matches!(
