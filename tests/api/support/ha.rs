@@ -106,6 +106,17 @@ impl Node {
         }
     }
 
+    /// Sends `signal` (`STOP`, `CONT`) to the process.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("a live node").id();
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pid.to_string())
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{signal} {pid} failed");
+    }
+
     pub fn alive(&self) -> bool {
         self.child.is_some()
     }
