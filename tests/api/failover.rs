@@ -16,7 +16,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::support::binary::Sidecar;
-use crate::support::ha::{Cluster, SentinelGroup, Topology};
+use crate::support::ha::{Cluster, SentinelGroup, Topology, MASTER_NAME};
 use crate::support::{SmtpSink, TestRealm, SIDECAR_KEY};
 
 /// Each phase's bound; a whole test stays well under a minute.
@@ -596,4 +596,61 @@ async fn without_replica_acks_a_failover_can_verify_a_code_twice() {
     // What min_replicas_ack 0 risks, shown: the promoted replica never saw
     // the first verification and accepts the code a second time.
     assert_eq!(unreplicated_verify(0).await, [200, 200, 410]);
+}
+
+/// A planned switch-over (`SENTINEL FAILOVER`): Sentinel demotes the old
+/// master and closes its client connections. The sidecar's next command
+/// finds its connection closed and fails (whether it ran is unknown, so it
+/// is not repeated); the sidecar asks the sentinels again, and the next login
+/// succeeds on the new master. At most one request fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_switchover_costs_at_most_one_failed_request() {
+    let group = tokio::task::spawn_blocking(SentinelGroup::start)
+        .await
+        .unwrap();
+    let h = Harness::start(&group.url(), None).await;
+    let ledger = Mutex::new(Ledger::default());
+    h.login(&ledger).await;
+    assert_eq!(ledger.lock().unwrap().verified.len(), 1);
+    let started: String = group.sentinels[0]
+        .query(redis::cmd("SENTINEL").arg("FAILOVER").arg(MASTER_NAME))
+        .unwrap();
+    assert_eq!(started, "OK");
+    let deadline = Instant::now() + PHASE;
+    loop {
+        let done = tokio::task::block_in_place(|| {
+            group.failed_over()
+                && group
+                    .master
+                    .info("replication")
+                    .contains("master_link_status:up")
+        });
+        if done {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no switch-over");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Two logins after the switch; a login whose first request failed is
+    // started again.
+    while ledger.lock().unwrap().verified.len() < 3 {
+        assert!(Instant::now() < deadline, "no login after the switch-over");
+        h.login(&ledger).await;
+    }
+    let ledger = ledger.into_inner().unwrap();
+    let failed: Vec<String> = ledger
+        .answers
+        .iter()
+        .filter(|a| !matches!(a.status, 200 | 201))
+        .map(|a| format!("{} {}", a.status, a.error))
+        .collect();
+    assert!(
+        failed.len() <= 1 && failed.iter().all(|f| f == "503 unavailable"),
+        "{failed:?}"
+    );
+    eprintln!(
+        "switch-over: {} of {} requests failed",
+        failed.len(),
+        ledger.answers.len()
+    );
 }
