@@ -142,16 +142,8 @@ impl RedisUrl {
                 expected,
             ));
         }
-        let master = match tail.strip_prefix('/') {
-            Some(name) => name,
-            None if tail.is_empty() => "",
-            None => {
-                return Err(UrlError::new(
-                    format!("{tail:?} after the sentinels"),
-                    expected,
-                ))
-            }
-        };
+        // The authority ends at the first `/`: the rest is the master's name.
+        let master = tail.strip_prefix('/').unwrap_or_default();
         if master.is_empty() {
             return Err(UrlError::new(
                 "no master name (the path names the master the sentinels monitor)",
