@@ -31,7 +31,7 @@ use actix_web::http::header;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, App, HttpServer};
 
-use crate::challenge::{AnyStore, Pepper};
+use crate::challenge::{AnyStore, Pepper, StoreOptions};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::error::{ApiError, PageError};
@@ -260,14 +260,19 @@ async fn app_state(
         .pepper
         .clone()
         .unwrap_or_else(Pepper::random);
-    let store = AnyStore::connect(settings.store.redis_url.as_ref())
+    let metrics = Arc::new(Metrics::new());
+    let store_options = StoreOptions {
+        min_replicas_ack: settings.store.min_replicas_ack,
+        counters: metrics.store_counters(),
+        ..StoreOptions::default()
+    };
+    let store = AnyStore::connect_with(settings.store.redis_url.as_ref(), &store_options)
         .await
         .map_err(|e| StartupError::Store(e.to_string()))?;
     let mailer = Arc::new(Mailer::from_settings(&settings.mail)?);
     let signer = Arc::new(signer);
     let store = Arc::new(store);
     let templates = Arc::new(templates);
-    let metrics = Arc::new(Metrics::new());
     let rules = LoginRules {
         otp: settings.otp.clone(),
         mail: settings.mail.delivery,

@@ -93,7 +93,13 @@
 //!   server through a reconnecting `redis::aio::ConnectionManager` (2 s
 //!   connect and response timeouts; a command during an outage fails fast and
 //!   starts a reconnect); `redis+cluster://[user:pass@]host1:port1,host2:port2`
-//!   (or `rediss+cluster://`) -> Redis Cluster, the listed nodes being seeds.
+//!   (or `rediss+cluster://`) -> Redis Cluster, the listed nodes being seeds;
+//!   `redis+sentinel://host1:port1,host2:port2/master` -> the master those
+//!   sentinels name, asked again after a failover ([`SentinelConnection`]).
+//! * With `min_replicas_ack` > 0 the consuming writes (`check_code.lua`,
+//!   `claim_jti.lua`) are followed by `WAIT n 1000` on the same node and fail
+//!   as unavailable unless `n` replicas acknowledged them, so a promoted
+//!   replica cannot accept a consumed code again.
 //!   `rediss` is verified against the system trust store, or only against a
 //!   given CA with [`AnyStore::connect_with_ca`].
 //! * [`Store::create`] creates an id once: a kept challenge, or the mark a
@@ -110,26 +116,40 @@ mod memory;
 mod redis;
 mod redis_url;
 mod seal;
+mod sentinel;
 #[cfg(test)]
 mod tests;
 
-pub use self::any::AnyStore;
+pub use self::any::{default_min_replicas_ack, AnyStore, StoreOptions};
 pub use self::code::{
     csrf_token_matches, generate_csrf_token, mac, mac_eq, ChallengeIdError, Code, CodeError,
     Pepper, PepperError, CHALLENGE_ID_LEN, CODE_ALPHABET, MAX_CODE_LENGTH, MIN_CODE_LENGTH,
     MIN_PEPPER_LEN,
 };
 pub use self::memory::{MemoryStore, MEMORY_STORE_CAPACITY};
-pub use self::redis::{ClusterStore, RedisStore};
-pub use self::redis_url::RedisUrl;
+pub use self::redis::{ClusterStore, RedisStore, SentinelStore, REPLICA_ACK_TIMEOUT};
+pub use self::redis_url::{RedisUrl, SentinelSpec};
 pub use self::seal::{seal_code, unseal_code};
+pub use self::sentinel::SentinelConnection;
 
 /// The Redis ACL rules the store needs and nothing more (single server),
 /// e.g. `ACL SETUSER otp on >password ` followed by these. Keep
 /// `maxmemory-policy noeviction` on that Redis: an evicted challenge would
 /// look unknown.
 pub const REDIS_ACL: &str = "resetkeys ~{ch:* resetchannels -@all +ping +hgetall +evalsha \
-    +eval +script|load +hget +hmget +hset +hincrby +exists +del +expire +get +set";
+    +eval +script|load +hget +hmget +hset +hincrby +exists +del +expire +get +set +wait +role";
+
+/// Counters of failed store operations (the `store_errors_total` metric);
+/// clones share the counts. The default counts into counters no one reads.
+#[derive(Debug, Clone, Default)]
+pub struct StoreCounters {
+    /// Operations that failed because Redis could not be reached or answered
+    /// too late (an outage, a failover in progress), or whose replicas did
+    /// not acknowledge them.
+    pub unavailable: prometheus_client::metrics::counter::Counter,
+    /// Of those, consuming writes that too few replicas acknowledged in time.
+    pub unacknowledged: prometheus_client::metrics::counter::Counter,
+}
 
 /// How long past `expires_at` a challenge is still kept, so a late submission
 /// still yields the `expired` assertion (15 minutes).

@@ -88,6 +88,9 @@ pub const MAX_CONNECTIONS_PER_CLIENT: u32 = 10_000;
 pub struct StoreSettings {
     /// `None`: in-memory store (loopback only).
     pub redis_url: Option<RedisUrl>,
+    /// Replicas that must acknowledge a consuming write; `None`: the
+    /// topology's default (1 for Sentinel and Cluster, 0 for one server).
+    pub min_replicas_ack: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -331,7 +334,10 @@ impl Settings {
                 body_timeout_secs: DEFAULT_BODY_TIMEOUT_SECS,
                 max_connections_per_client: DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
             },
-            store: StoreSettings { redis_url: None },
+            store: StoreSettings {
+                redis_url: None,
+                min_replicas_ack: None,
+            },
             mail: MailSettings {
                 smtp_url: None,
                 from: DEFAULT_FROM.into(),
@@ -390,7 +396,12 @@ impl Settings {
     /// A short summary for `config check` and the start-up log; never a secret.
     pub fn summary(&self) -> String {
         let store = match &self.store.redis_url {
-            Some(u) => format!("redis {u}"),
+            Some(u) => format!(
+                "redis {u} (min_replicas_ack {})",
+                self.store
+                    .min_replicas_ack
+                    .unwrap_or_else(|| crate::challenge::default_min_replicas_ack(u))
+            ),
             None => "in-memory".into(),
         };
         let mail = match &self.mail.smtp_url {

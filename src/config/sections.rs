@@ -36,7 +36,9 @@ const SERVER_KEYS: &[&str] = &[
     "body_timeout_secs",
     "max_connections_per_client",
 ];
-const STORE_KEYS: &[&str] = &["redis_url", "redis_plaintext"];
+const STORE_KEYS: &[&str] = &["redis_url", "redis_plaintext", "min_replicas_ack"];
+/// The most replicas `store.min_replicas_ack` may ask for.
+pub const MAX_MIN_REPLICAS_ACK: u32 = 16;
 const MAIL_KEYS: &[&str] = &[
     "smtp_url",
     "from",
@@ -71,7 +73,8 @@ impl Walk {
         let section = |name: &str| root.get(name).unwrap_or(&empty);
 
         let (bind, public_url, limits) = self.server(section("server"));
-        let redis_url = self.store(section("store"));
+        let store = self.store(section("store"));
+        let redis_url = store.as_ref().map(|s| s.redis_url.clone());
         let mail = self.mail(section("mail"));
         let realms = self.realms(root.get("realms"));
         let signing = self.signing(section("signing"));
@@ -98,9 +101,7 @@ impl Walk {
                 body_timeout_secs: limits?.0,
                 max_connections_per_client: limits?.1,
             },
-            store: StoreSettings {
-                redis_url: redis_url?,
-            },
+            store: store?,
             mail: mail?,
             realms: realms?,
             signing: signing?,
@@ -186,9 +187,39 @@ impl Walk {
         (bind, public_url, limits)
     }
 
-    /// `Some(None)`: no Redis; `None`: an error was recorded.
-    fn store(&mut self, v: &Value) -> Option<Option<RedisUrl>> {
+    /// `None`: an error was recorded.
+    fn store(&mut self, v: &Value) -> Option<StoreSettings> {
         let t = self.table("store", v, STORE_KEYS)?;
+        let min_replicas_ack = match t.get("min_replicas_ack") {
+            Some(_) => self
+                .bounded(
+                    t,
+                    "store",
+                    "min_replicas_ack",
+                    0,
+                    i64::from(MAX_MIN_REPLICAS_ACK),
+                )
+                .map(|n| Some(n as u32)),
+            None => Some(None),
+        };
+        let redis_url = self.redis_url(t);
+        let (redis_url, min_replicas_ack) = (redis_url?, min_replicas_ack?);
+        if redis_url.is_none() && min_replicas_ack.is_some() {
+            self.error(
+                "store.min_replicas_ack",
+                "set without store.redis_url; the in-memory store has no replicas \
+                 (remove it, or set a Redis URL)",
+            );
+            return None;
+        }
+        Some(StoreSettings {
+            redis_url,
+            min_replicas_ack,
+        })
+    }
+
+    /// `Some(None)`: no Redis; `None`: an error was recorded.
+    fn redis_url(&mut self, t: &toml::Table) -> Option<Option<RedisUrl>> {
         if !t.contains_key("redis_url") {
             return Some(None);
         }
@@ -201,7 +232,7 @@ impl Walk {
             self.found(
                 "store.redis_url",
                 format!("plaintext Redis to {}", url.hosts().join(", ")),
-                "rediss:// or rediss+cluster:// (TLS), or redis:// to a loopback host; \
+                "rediss://, rediss+cluster:// or rediss+sentinel:// (TLS), or redis:// to a loopback host; \
                  for an in-cluster Redis behind a NetworkPolicy, set store.redis_plaintext = true",
             );
             return None;

@@ -5,6 +5,7 @@ mod browser;
 mod budget;
 mod crash;
 mod demo;
+mod failover;
 mod limits;
 mod mail;
 mod ops;

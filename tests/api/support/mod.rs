@@ -2,6 +2,7 @@
 //! server, a test realm and a clock the test moves.
 pub mod binary;
 pub mod faulty_smtp;
+pub mod ha;
 pub mod logs;
 pub mod realm;
 pub mod redis;
