@@ -7,3 +7,8 @@ test:
 .PHONY: bench
 bench:
 	./scripts/bench.sh
+
+# Coverage-guided fuzzing, FUZZ_SECONDS per target (default 300); docs/testing.md.
+.PHONY: fuzz
+fuzz:
+	./scripts/fuzz.sh

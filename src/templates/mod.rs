@@ -213,7 +213,7 @@ pub(crate) fn template_data<T: serde::Serialize>(
     let resend_in_seconds = ctx
         .get("resend_available_at")
         .and_then(|v| v.as_i64())
-        .map(|at| (at - now).max(0));
+        .map(|at| at.saturating_sub(now).max(0));
     serde_json::json!({
         "schema": model::SCHEMA_VERSION,
         "resend_in_seconds": resend_in_seconds,

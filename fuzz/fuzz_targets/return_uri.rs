@@ -1,0 +1,20 @@
+//! `return_uri`: first line the configured issuer, the rest the raw URI.
+//! Whatever is accepted is the issuer's action URL; the issuer's own action
+//! URL with the rest as a URL-safe query is never refused.
+#![no_main]
+
+#[path = "../../tests/fuzz/oracle.rs"]
+mod oracle;
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    let (issuer, raw) = text.split_once('\n').unwrap_or((&text, ""));
+    oracle::check_return_uri(issuer, raw);
+    let query: String = raw
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "._~=&%/?:@!$'()*+,;-".contains(*c))
+        .collect();
+    oracle::check_return_uri_accepts(issuer, &query);
+});
