@@ -137,7 +137,7 @@ fn env_name(path: &str) -> String {
 }
 
 proptest! {
-    #![proptest_config(cases(5000))]
+    #![proptest_config(cases(4000))]
 
     /// Arbitrary text as the file (mostly not TOML): refused as such.
     #[test]

@@ -48,9 +48,7 @@ fn request_jwt_seeds() {
 #[test]
 fn return_uri_seeds() {
     for (_, data) in seeds("return_uri") {
-        let text = String::from_utf8_lossy(&data);
-        let (issuer, raw) = text.split_once('\n').unwrap_or((&text, ""));
-        crate::oracle::check_return_uri(issuer, raw);
+        crate::oracle::check_return_uri_bytes(&data);
     }
 }
 

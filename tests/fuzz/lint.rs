@@ -125,7 +125,7 @@ fn to_yaml(v: &Value, indent: usize, out: &mut String) {
 }
 
 proptest! {
-    #![proptest_config(cases(3000))]
+    #![proptest_config(cases(2000))]
 
     #[test]
     fn arbitrary_text_never_panics(
