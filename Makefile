@@ -12,3 +12,8 @@ bench:
 .PHONY: fuzz
 fuzz:
 	./scripts/fuzz.sh
+
+# Ten minutes at half the measured maximum load (SOAK_SECS); docs/operations.md.
+.PHONY: soak
+soak:
+	./scripts/soak.sh
