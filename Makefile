@@ -7,3 +7,13 @@ test:
 .PHONY: bench
 bench:
 	./scripts/bench.sh
+
+# Coverage-guided fuzzing, FUZZ_SECONDS per target (default 300); docs/testing.md.
+.PHONY: fuzz
+fuzz:
+	./scripts/fuzz.sh
+
+# Ten minutes at half the measured maximum load (SOAK_SECS); docs/operations.md.
+.PHONY: soak
+soak:
+	./scripts/soak.sh

@@ -25,6 +25,10 @@
 //! `OTP_BENCH_STORES=memory` (or `redis`) runs one store only.
 //! `OTP_BENCH_SERVICE_BIN=/path/to/otp-sidecar` measures another build.
 //! Run by `cargo test --benches`, it does a 20-challenge smoke run instead.
+//!
+//! With `OTP_SOAK_SECS` set it is the soak instead (`scripts/soak.sh`,
+//! `make soak`; the `soak` module): the maximum throughput measured briefly,
+//! then that long at half of it, sampled for drift.
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -37,6 +41,7 @@ use otp_sidecar::tokens::AssertionSigner;
 use otp_sidecar::tokens::SigningAlgorithm;
 use serde_json::{json, Value};
 
+mod soak;
 mod support;
 use support::smtp::SmtpSink;
 use support::{fixture, free_port, request_claims, JwksServer, RedisServer};
@@ -188,6 +193,7 @@ async fn start_service(
     redis_url: Option<&str>,
     smtp_url: &str,
     jwks_uri: &str,
+    env: &[(&str, &str)],
 ) -> Result<(Service, Duration), String> {
     let port = free_port();
     let dir = std::env::temp_dir().join(format!(
@@ -241,6 +247,7 @@ pepper_file = {pepper}
         .arg("--config")
         .arg(&config_path)
         .env_remove("RUST_LOG")
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(log_err)
@@ -522,6 +529,7 @@ async fn run_store(
         redis.as_ref().map(RedisServer::url).as_deref(),
         &sink.url(),
         jwks.url.as_str(),
+        &[],
     )
     .await?;
     let pid = service.child.id();
@@ -598,6 +606,9 @@ async fn run_store(
 }
 
 fn main() {
+    if let Some(soak) = soak::knobs() {
+        std::process::exit(soak::main(soak));
+    }
     let knobs = knobs();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -46,10 +46,19 @@ rust_tests() {
   cargo test --locked
 }
 
+# Property-based fuzzing of the request JWT checks, return_uri, the config
+# loader, template rendering and the realm linter, plus the seeds of the
+# coverage-guided targets (fuzz/corpus); about a minute. The long run is
+# `make fuzz` (docs/testing.md).
+fuzz_smoke() {
+  cargo test --locked --test fuzz
+}
+
 
 stage prerequisites prerequisites
 stage rust-lint rust_checks
 stage rust-tests rust_tests
+stage fuzz-smoke fuzz_smoke
 stage supply-chain ./scripts/check-supply-chain.sh
 stage templates-browser ./scripts/test-templates-browser.sh
 stage keycloak-authenticator ./keycloak-flow/it/run.sh

@@ -280,23 +280,47 @@ impl Settings {
         path: Option<&Path>,
         env: &[(String, String)],
     ) -> Result<Settings, ConfigErrors> {
+        let read = path.map(|p| {
+            let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read ({e})"));
+            (p, text)
+        });
+        let file = read
+            .as_ref()
+            .map(|(p, text)| (*p, text.as_deref().map_err(String::as_str)));
+        Self::merge(file, env)
+    }
+
+    /// As [`Self::load_with_env`] with the file's text already read; `path`
+    /// only names the file in errors and origins.
+    pub fn from_toml_text(
+        path: &Path,
+        text: &str,
+        env: &[(String, String)],
+    ) -> Result<Settings, ConfigErrors> {
+        Self::merge(Some((path, Ok(text))), env)
+    }
+
+    fn merge(
+        file: Option<(&Path, Result<&str, &str>)>,
+        env: &[(String, String)],
+    ) -> Result<Settings, ConfigErrors> {
         let overrides: Vec<(&str, &str)> = env
             .iter()
             .filter(|(k, _)| k.starts_with(ENV_PREFIX))
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        if path.is_none() && overrides.is_empty() {
+        if file.is_none() && overrides.is_empty() {
             return Ok(Self::embedded());
         }
-        let mut walk = Walk::new(path);
+        let mut walk = Walk::new(file.map(|(p, _)| p));
         let mut root = toml::Table::new();
-        if let Some(path) = path {
-            match std::fs::read_to_string(path) {
+        if let Some((path, text)) = file {
+            match text {
                 Ok(text) => match text.parse::<toml::Table>() {
                     Ok(table) => root = table,
                     Err(e) => walk.file_error(path, toml_problem(&e)),
                 },
-                Err(e) => walk.file_error(path, format!("cannot read ({e})")),
+                Err(e) => walk.file_error(path, e),
             }
         }
         let file_unusable = !walk.errors.is_empty();

@@ -729,7 +729,7 @@ impl Walk {
         let mut out = BTreeMap::new();
         let mut ok = true;
         for (client, name) in t {
-            let key = format!("apps.{client}");
+            let key = super::walk::join("apps", client);
             match name {
                 Value::String(n)
                     if !n.trim().is_empty()

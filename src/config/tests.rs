@@ -810,3 +810,26 @@ fn server_limits_have_defaults_bounds_and_env_overrides() {
         "found a string, expected an integer"
     );
 }
+
+/// Found by fuzzing (fuzz/corpus/config/): a variable `OTP_SIDECAR__ ` was
+/// reported under the key " ", which names nothing an operator can find.
+#[test]
+fn a_variable_with_a_blank_segment_is_named_by_the_variable() {
+    let scratch = Scratch::new();
+    let errs = load_env(&production(&scratch), &[("OTP_SIDECAR__ ", "x")]).unwrap_err();
+    let e = error_for(&errs, "OTP_SIDECAR__ ");
+    assert!(e.message.contains("whitespace"), "{e}");
+    assert_eq!(
+        e.origin.as_deref(),
+        Some("environment variable OTP_SIDECAR__ ")
+    );
+}
+
+/// Keys that are not bare TOML keys are quoted in error paths, as TOML writes them.
+#[test]
+fn odd_keys_are_named_quoted() {
+    let errs = errors("\" \" = 1\n[apps]\n\"my app\" = 7\n");
+    error_for(&errs, "\" \"");
+    let e = error_for(&errs, "apps.\"my app\"");
+    assert!(e.message.contains("display name"), "{e}");
+}

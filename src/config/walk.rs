@@ -19,12 +19,38 @@ pub(super) struct Walk {
     pub(super) errors: Vec<ConfigError>,
 }
 
+/// `prefix.key`, the key quoted as TOML writes it when it is not a bare key
+/// (`apps."my app"`), so an error never names a blank or ambiguous key.
 pub(super) fn join(prefix: &str, key: &str) -> String {
-    if prefix.is_empty() {
+    let bare = !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    let key = if bare {
         key.to_string()
+    } else {
+        let mut quoted = String::from("\"");
+        for c in key.chars() {
+            match c {
+                '"' => quoted.push_str("\\\""),
+                '\\' => quoted.push_str("\\\\"),
+                c if c.is_control() => quoted.push_str(&format!("\\u{:04X}", u32::from(c))),
+                c => quoted.push(c),
+            }
+        }
+        quoted.push('"');
+        quoted
+    };
+    if prefix.is_empty() {
+        key
     } else {
         format!("{prefix}.{key}")
     }
+}
+
+/// A dotted path from its segments, each as [`join`] writes it.
+fn path_of(segments: &[String]) -> String {
+    segments.iter().fold(String::new(), |p, s| join(&p, s))
 }
 
 pub(super) fn type_name(v: &Value) -> &'static str {
@@ -117,12 +143,27 @@ impl Walk {
             });
             return;
         }
+        // Found by fuzzing: `OTP_SIDECAR__ ` was reported under the key " ".
+        if let Some(seg) = segments
+            .iter()
+            .find(|s| s.chars().any(|c| c.is_whitespace() || c.is_control()))
+        {
+            self.errors.push(ConfigError {
+                key: name.to_string(),
+                message: format!(
+                    "found the segment {seg:?} with whitespace or control characters, \
+                     expected OTP_SIDECAR__SECTION__KEY"
+                ),
+                origin: Some(format!("environment variable {name}")),
+            });
+            return;
+        }
         let value = if raw.trim_start().starts_with(['[', '{']) {
             match format!("v = {raw}").parse::<toml::Table>() {
                 Ok(mut t) => t.remove("v").unwrap_or(Value::String(raw.to_string())),
                 Err(e) => {
                     self.errors.push(ConfigError {
-                        key: segments.join("."),
+                        key: path_of(&segments),
                         message: format!(
                             "found a value starting with [ or {{ that is not a TOML array or inline table ({})",
                             e.to_string().lines().next().unwrap_or_default()
@@ -135,7 +176,7 @@ impl Walk {
         } else {
             Value::String(raw.to_string())
         };
-        let path = segments.join(".");
+        let path = path_of(&segments);
         let mut table = root;
         for (i, seg) in segments.iter().enumerate() {
             if i + 1 == segments.len() {
@@ -149,7 +190,7 @@ impl Walk {
             match entry {
                 Value::Table(t) => table = t,
                 other => {
-                    let at = segments[..=i].join(".");
+                    let at = path_of(&segments[..=i]);
                     let found = type_name(other);
                     self.errors.push(ConfigError {
                         key: path.clone(),

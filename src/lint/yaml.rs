@@ -10,7 +10,29 @@ use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 use super::doc::{Entry, Node, ParseError, Pos, Value};
 
 /// Realm files nest a few levels; a bound keeps hostile input from exhausting the stack.
+/// Aliases count with the depth of what they repeat.
 const MAX_DEPTH: usize = 256;
+/// Nodes that aliases may repeat in one file, all aliases together: far above
+/// what a config-cli file reuses, far below what exhausts memory or time
+/// (a "billion laughs" of nested aliases).
+const MAX_ALIASED_NODES: usize = 250_000;
+
+/// Height (levels, a scalar is 1) and size (nodes) of a finished node.
+#[derive(Clone, Copy)]
+struct Extent {
+    height: usize,
+    size: usize,
+}
+
+impl Extent {
+    const LEAF: Extent = Extent { height: 1, size: 1 };
+
+    /// Grows a collection's extent by one child.
+    fn add(&mut self, child: Extent) {
+        self.height = self.height.max(child.height + 1);
+        self.size = self.size.saturating_add(child.size);
+    }
+}
 
 fn pos_of(span: &Span) -> Pos {
     Pos {
@@ -24,12 +46,14 @@ enum Frame {
         pos: Pos,
         anchor: usize,
         items: Vec<Node>,
+        extent: Extent,
     },
     Map {
         pos: Pos,
         anchor: usize,
         entries: Vec<Entry>,
         key: Option<(String, Pos)>,
+        extent: Extent,
     },
 }
 
@@ -118,7 +142,8 @@ fn merge_into(entries: &mut Vec<Entry>, source: &Node) -> Result<(), ParseError>
 pub fn parse_yaml(text: &str) -> Result<Vec<Node>, ParseError> {
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, Node> = HashMap::new();
+    let mut anchors: HashMap<usize, (Node, Extent)> = HashMap::new();
+    let mut aliased_nodes: usize = 0;
     let mut root: Option<Node> = None;
 
     for item in Parser::new_from_str(text) {
@@ -130,7 +155,7 @@ pub fn parse_yaml(text: &str) -> Result<Vec<Node>, ParseError> {
             message: e.info().to_string(),
         })?;
         let pos = pos_of(&span);
-        let complete: Option<(Node, usize)> = match event {
+        let complete: Option<(Node, usize, Extent)> = match event {
             Event::StreamStart | Event::Nothing | Event::DocumentStart(_) => None,
             Event::StreamEnd => break,
             Event::DocumentEnd => {
@@ -143,11 +168,38 @@ pub fn parse_yaml(text: &str) -> Result<Vec<Node>, ParseError> {
                 None
             }
             Event::Alias(id) => {
-                let node = anchors.get(&id).cloned().ok_or_else(|| ParseError {
+                let (node, extent) = anchors.get(&id).ok_or_else(|| ParseError {
                     pos: Some(pos),
                     message: "alias to an unknown anchor".into(),
                 })?;
-                Some((Node { pos, ..node }, 0))
+                // Checked before the copy: a chain of aliases nests (and a
+                // tree of them grows) without bound in a small file.
+                if stack.len() + extent.height > MAX_DEPTH + 1 {
+                    return Err(ParseError {
+                        pos: Some(pos),
+                        message: format!(
+                            "this alias nests its anchor deeper than {MAX_DEPTH} levels"
+                        ),
+                    });
+                }
+                aliased_nodes = aliased_nodes.saturating_add(extent.size);
+                if aliased_nodes > MAX_ALIASED_NODES {
+                    return Err(ParseError {
+                        pos: Some(pos),
+                        message: format!(
+                            "aliases repeat more than {MAX_ALIASED_NODES} nodes in this file"
+                        ),
+                    });
+                }
+                let extent = *extent;
+                Some((
+                    Node {
+                        pos,
+                        ..node.clone()
+                    },
+                    0,
+                    extent,
+                ))
             }
             Event::Scalar(text, style, anchor, tag) => {
                 if let Some(Frame::Map { key, .. }) = stack.last_mut() {
@@ -156,17 +208,20 @@ pub fn parse_yaml(text: &str) -> Result<Vec<Node>, ParseError> {
                         if anchor > 0 {
                             anchors.insert(
                                 anchor,
-                                Node {
-                                    value: Value::Str(text.to_string()),
-                                    pos,
-                                },
+                                (
+                                    Node {
+                                        value: Value::Str(text.to_string()),
+                                        pos,
+                                    },
+                                    Extent::LEAF,
+                                ),
                             );
                         }
                         continue;
                     }
                 }
                 let value = scalar_value(&text, style, tag.as_deref());
-                Some((Node { value, pos }, anchor))
+                Some((Node { value, pos }, anchor, Extent::LEAF))
             }
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                 if let Some(Frame::Map { key: None, .. }) = stack.last() {
@@ -186,6 +241,7 @@ pub fn parse_yaml(text: &str) -> Result<Vec<Node>, ParseError> {
                         pos,
                         anchor,
                         items: Vec::new(),
+                        extent: Extent::LEAF,
                     });
                 } else {
                     stack.push(Frame::Map {
@@ -193,22 +249,30 @@ pub fn parse_yaml(text: &str) -> Result<Vec<Node>, ParseError> {
                         anchor,
                         entries: Vec::new(),
                         key: None,
+                        extent: Extent::LEAF,
                     });
                 }
                 None
             }
             Event::SequenceEnd | Event::MappingEnd => match stack.pop() {
-                Some(Frame::Seq { pos, anchor, items }) => Some((
+                Some(Frame::Seq {
+                    pos,
+                    anchor,
+                    items,
+                    extent,
+                }) => Some((
                     Node {
                         value: Value::Seq(items),
                         pos,
                     },
                     anchor,
+                    extent,
                 )),
                 Some(Frame::Map {
                     pos,
                     anchor,
                     entries,
+                    extent,
                     ..
                 }) => Some((
                     Node {
@@ -216,6 +280,7 @@ pub fn parse_yaml(text: &str) -> Result<Vec<Node>, ParseError> {
                         pos,
                     },
                     anchor,
+                    extent,
                 )),
                 None => {
                     return Err(ParseError {
@@ -225,16 +290,25 @@ pub fn parse_yaml(text: &str) -> Result<Vec<Node>, ParseError> {
                 }
             },
         };
-        let Some((node, anchor)) = complete else {
+        let Some((node, anchor, node_extent)) = complete else {
             continue;
         };
         if anchor > 0 {
-            anchors.insert(anchor, node.clone());
+            anchors.insert(anchor, (node.clone(), node_extent));
         }
         match stack.last_mut() {
             None => root = Some(node),
-            Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, key, .. }) => {
+            Some(Frame::Seq { items, extent, .. }) => {
+                extent.add(node_extent);
+                items.push(node);
+            }
+            Some(Frame::Map {
+                entries,
+                key,
+                extent,
+                ..
+            }) => {
+                extent.add(node_extent);
                 if let Some((k, key_pos)) = key.take() {
                     if k == "<<" {
                         merge_into(entries, &node)?;
@@ -332,6 +406,48 @@ mod tests {
         }
         let err = parse_yaml(&block).unwrap_err();
         assert!(err.message.contains("nested deeper"), "{err}");
+    }
+
+    /// Found by fuzzing: each alias repeated its anchor one level deeper, so a
+    /// 125 KB file of chained aliases overflowed the stack (an abort, not an error).
+    #[test]
+    fn chained_aliases_cannot_nest_past_the_bound() {
+        let level = |i: usize, inner: &str| {
+            format!(
+                "a{i}: &a{i} {}{inner}{}\n",
+                "[".repeat(100),
+                "]".repeat(100)
+            )
+        };
+        let mut chain = level(0, "");
+        chain.push_str(&level(1, "*a0"));
+        assert!(parse_yaml(&chain).is_ok(), "two links of 100 levels fit");
+        for i in 2..300 {
+            chain.push_str(&level(i, &format!("*a{}", i - 1)));
+        }
+        let err = parse_yaml(&chain).unwrap_err();
+        assert_eq!(err.pos.map(|p| p.line), Some(3), "{err}");
+        assert!(err.message.contains("deeper than 256 levels"), "{err}");
+    }
+
+    #[test]
+    fn a_billion_laughs_is_refused() {
+        let mut laughs =
+            String::from("l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for i in 1..10 {
+            let refs = vec![format!("*l{}", i - 1); 10].join(", ");
+            laughs.push_str(&format!("l{i}: &l{i} [{refs}]\n"));
+        }
+        let err = parse_yaml(&laughs).unwrap_err();
+        assert!(
+            err.message
+                .contains("aliases repeat more than 250000 nodes"),
+            "{err}"
+        );
+        // Ordinary reuse stays well inside the budget.
+        let reuse = "base: &b {ttl: 300, len: 6}\n".to_string()
+            + &(0..1000).map(|i| format!("k{i}: *b\n")).collect::<String>();
+        assert_eq!(parse_yaml(&reuse).unwrap().len(), 1);
     }
 
     #[test]
