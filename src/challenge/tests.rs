@@ -37,6 +37,8 @@ fn record(policy: Policy, now: i64) -> ChallengeRecord {
         locale: None,
         realm: "https://id.example.com/realms/acme".into(),
         azp: Some("portal".into()),
+        realm_name: Some("Acme Corp".into()),
+        client_name: None,
         nonce: format!("nonce-{id}"),
         request_jti: format!("jti-{id}"),
         return_uri: "https://id.example.com/realms/acme/login-actions/authenticate?code=x".into(),
