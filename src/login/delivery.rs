@@ -130,7 +130,10 @@ impl Login {
             issuer: Some(&record.realm),
             display_name: record.realm_name.as_deref(),
         };
-        let mail = match self.templates.render_mail_for(realm, locale(&record), &context) {
+        let mail = match self
+            .templates
+            .render_mail_for(realm, locale(&record), &context)
+        {
             Ok(mail) => mail,
             Err(e) => {
                 tracing::error!(error = %e, "code mail could not be rendered");

@@ -409,7 +409,12 @@ impl Login {
         let name = record
             .client_name
             .clone()
-            .or_else(|| record.azp.as_ref().and_then(|azp| self.rules.apps.get(azp).cloned()))
+            .or_else(|| {
+                record
+                    .azp
+                    .as_ref()
+                    .and_then(|azp| self.rules.apps.get(azp).cloned())
+            })
             .or_else(|| record.azp.clone())
             .unwrap_or_else(|| self.rules.product_name.clone());
         AppInfo { client_id, name }

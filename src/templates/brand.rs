@@ -134,9 +134,10 @@ pub fn palette(branding: &Branding) -> Palette {
     let primary_text_dark = primary.readable_on(DARK_SURFACE, WHITE, 4.5);
     // A button must stand out from the dark card it sits on, and the card
     // from the page (3:1 for UI components).
-    let primary_dark = primary
-        .readable_on(DARK_SURFACE, WHITE, 3.0)
-        .readable_on(DARK_BACKGROUND, WHITE, 3.0);
+    let primary_dark =
+        primary
+            .readable_on(DARK_SURFACE, WHITE, 3.0)
+            .readable_on(DARK_BACKGROUND, WHITE, 3.0);
     Palette {
         primary: primary.hex(),
         on_primary: on(primary).hex(),

@@ -4,6 +4,7 @@ mod browser;
 mod budget;
 mod crash;
 mod demo;
+mod look;
 mod mail;
 mod ops;
 mod overrides;

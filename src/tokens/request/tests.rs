@@ -230,8 +230,8 @@ async fn happy_path_es256_and_ps256_and_optional_claims_absent() {
         "realm_display_name",
         "client_name",
     ]
-        .iter()
-        .fold(claims(), |c, k| without(c, k));
+    .iter()
+    .fold(claims(), |c, k| without(c, k));
     let ok = v
         .verify(&es.sign_payload(&minimal).unwrap(), NOW)
         .await
