@@ -71,10 +71,10 @@ impl Rgb {
 pub const WHITE: Rgb = Rgb(0xff, 0xff, 0xff);
 pub const BLACK: Rgb = Rgb(0, 0, 0);
 /// Page background in dark mode (`--page`, see `static/page.css`).
-pub const DARK_BACKGROUND: Rgb = Rgb(0x0f, 0x12, 0x14);
+pub const DARK_BACKGROUND: Rgb = Rgb(0x12, 0x12, 0x12);
 /// The card's background in dark mode (`--surface`), lighter than the page:
 /// the buttons and brand-coloured text (links, secondary buttons) sit on it.
-pub const DARK_SURFACE: Rgb = Rgb(0x1b, 0x1d, 0x21);
+pub const DARK_SURFACE: Rgb = Rgb(0x26, 0x29, 0x2d);
 
 /// Problems with the branding configuration.
 pub fn validate(branding: &Branding) -> Vec<Problem> {
