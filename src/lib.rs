@@ -5,6 +5,7 @@
 //! browser back with a signed assertion JWT. See `docs/protocol.md`.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod audit;
 pub mod challenge;
 pub mod cli;
 pub mod clock;
@@ -16,20 +17,21 @@ pub mod mail;
 pub mod metrics;
 pub mod net;
 pub mod routes;
+pub mod server_limits;
 pub mod telemetry;
 pub mod templates;
 pub mod tokens;
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::dev::{Server, ServerHandle, Service as _};
 use actix_web::http::header;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, App, HttpServer};
 
-use crate::challenge::{AnyStore, Pepper};
+use crate::challenge::{AnyStore, Pepper, StoreOptions};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::error::{ApiError, PageError};
@@ -37,6 +39,7 @@ use crate::login::{Login, LoginParts, LoginRules};
 use crate::mail::Mailer;
 use crate::metrics::{HttpLabels, Metrics};
 use crate::routes::{demo::DemoRealm, pages, AppState, Paths};
+use crate::server_limits::ClientSlots;
 use crate::templates::Templates;
 use crate::tokens::{AssertionSigner, RequestVerifier};
 
@@ -117,9 +120,13 @@ impl Application {
         let port = local.port();
         let with_demo = state.demo.is_some();
         let prefix = state.paths.prefix.clone();
+        let body_timeout = Duration::from_secs(state.settings.server.body_timeout_secs);
+        let slots = ClientSlots::new(state.settings.server.max_connections_per_client);
+        let connect_metrics = state.metrics.clone();
         let server =
             HttpServer::new(move || {
                 let observed = state.clone();
+                let guarded = state.metrics.clone();
                 App::new()
                     .app_data(state.clone())
                     .app_data(
@@ -177,7 +184,12 @@ impl Application {
                     .configure(routes::configure_ops)
                     .service(web::scope(&prefix).configure(|cfg| routes::configure(cfg, with_demo)))
                     .default_service(web::to(routes::not_found))
+                    // Outermost: runs first.
+                    .wrap_fn(move |req, srv| {
+                        server_limits::guard_request(req, srv, body_timeout, guarded.clone())
+                    })
             })
+            .on_connect(server_limits::on_connect(slots, connect_metrics))
             .shutdown_timeout(10)
             .listen(listener)
             .map_err(|source| StartupError::Bind {
@@ -249,14 +261,19 @@ async fn app_state(
         .pepper
         .clone()
         .unwrap_or_else(Pepper::random);
-    let store = AnyStore::connect(settings.store.redis_url.as_ref())
+    let metrics = Arc::new(Metrics::new());
+    let store_options = StoreOptions {
+        min_replicas_ack: settings.store.min_replicas_ack,
+        counters: metrics.store_counters(),
+        ..StoreOptions::default()
+    };
+    let store = AnyStore::connect_with(settings.store.redis_url.as_ref(), &store_options)
         .await
         .map_err(|e| StartupError::Store(e.to_string()))?;
     let mailer = Arc::new(Mailer::from_settings(&settings.mail)?);
     let signer = Arc::new(signer);
     let store = Arc::new(store);
     let templates = Arc::new(templates);
-    let metrics = Arc::new(Metrics::new());
     let rules = LoginRules {
         otp: settings.otp.clone(),
         mail: settings.mail.delivery,

@@ -28,6 +28,11 @@ pub struct ReasonLabel {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabel {
+    pub kind: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HttpLabels {
     pub method: String,
     /// Route pattern (`/api/v1/challenges/{id}/verify`), never the raw path.
@@ -44,12 +49,17 @@ pub struct Metrics {
     pub mails: Family<OutcomeLabel, Counter>,
     pub request_rejections: Family<ReasonLabel, Counter>,
     pub http_duration: HistogramFamily,
+    store_errors: Family<KindLabel, Counter>,
     mail_attempts: Family<OutcomeResult, Counter>,
     mail_attempt_duration: Histogram,
     mail_retries: Counter,
     mail_limited: Family<LimitLabel, Counter>,
     outbox_depth: Gauge,
     outbox_oldest: Gauge<f64, AtomicU64>,
+    /// Connections over `server.max_connections_per_client`.
+    pub connections_refused: Counter,
+    /// Requests whose body missed `server.body_timeout_secs`.
+    pub body_timeouts: Counter,
     in_flight: Arc<Mutex<InFlight>>,
 }
 
@@ -141,6 +151,15 @@ impl Metrics {
             "Code mails refused by a send limit (address, global)",
             mail_limited.clone(),
         );
+        let store_errors = Family::<KindLabel, Counter>::default();
+        registry.register(
+            "store_errors",
+            "Store operations that failed: unavailable (Redis unreachable, too slow, \
+             a failover under way, or replicas not acknowledging), of which \
+             unacknowledged (fewer replicas than store.min_replicas_ack acknowledged a \
+             consuming write)",
+            store_errors.clone(),
+        );
         let outbox_depth = Gauge::default();
         registry.register(
             "mail_outbox_depth",
@@ -153,13 +172,28 @@ impl Metrics {
             "Age of the oldest delivery this process is working on (0 when none)",
             outbox_oldest.clone(),
         );
+        let connections_refused = Counter::default();
+        registry.register(
+            "connections_refused",
+            "Connections refused: their client held server.max_connections_per_client already",
+            connections_refused.clone(),
+        );
+        let body_timeouts = Counter::default();
+        registry.register(
+            "request_body_timeouts",
+            "Requests cut because their body missed server.body_timeout_secs",
+            body_timeouts.clone(),
+        );
         Self {
             registry,
+            connections_refused,
+            body_timeouts,
             challenges_created,
             verifications,
             mails,
             request_rejections,
             http_duration,
+            store_errors,
             mail_attempts,
             mail_attempt_duration,
             mail_retries,
@@ -167,6 +201,15 @@ impl Metrics {
             outbox_depth,
             outbox_oldest,
             in_flight: Arc::default(),
+        }
+    }
+
+    /// The counters the store counts its failures into.
+    pub fn store_counters(&self) -> crate::challenge::StoreCounters {
+        let counter = |kind| self.store_errors.get_or_create(&KindLabel { kind }).clone();
+        crate::challenge::StoreCounters {
+            unavailable: counter("unavailable"),
+            unacknowledged: counter("unacknowledged"),
         }
     }
 

@@ -4,15 +4,37 @@ use secrecy::ExposeSecret as _;
 
 use super::{
     ChallengeId, ChallengeRecord, ClusterStore, CodeMac, DeliveryStep, JtiClaim, MemoryStore,
-    RateCount, RateKey, Rebind, RedisStore, RedisUrl, ResendOutcome, Store, StoreError, UserCharge,
-    UserKey, UserUsage, VerifyOutcome,
+    RateCount, RateKey, Rebind, RedisStore, RedisUrl, ResendOutcome, SentinelStore, Store,
+    StoreCounters, StoreError, UserCharge, UserKey, UserUsage, VerifyOutcome,
 };
 
 #[derive(Debug)]
 pub enum AnyStore {
-    Memory(MemoryStore),
+    Memory(Box<MemoryStore>),
     Redis(RedisStore),
     Cluster(ClusterStore),
+    Sentinel(SentinelStore),
+}
+
+/// How [`AnyStore::connect_with`] sets up a Redis store.
+#[derive(Debug, Clone, Default)]
+pub struct StoreOptions {
+    /// Replicas that must acknowledge a consuming write; `None`: the
+    /// topology's default ([`default_min_replicas_ack`]).
+    pub min_replicas_ack: Option<u32>,
+    /// Trust only these PEM certificates for `rediss` (a private CA).
+    pub ca_pem: Option<Vec<u8>>,
+    pub counters: StoreCounters,
+}
+
+/// `store.min_replicas_ack` when not set: 1 for Sentinel and Cluster (a
+/// failover must not bring back a consumed code), 0 for one server.
+pub fn default_min_replicas_ack(url: &RedisUrl) -> u32 {
+    if url.is_cluster() || url.sentinel().is_some() {
+        1
+    } else {
+        0
+    }
 }
 
 impl AnyStore {
@@ -29,21 +51,45 @@ impl AnyStore {
         redis_url: Option<&RedisUrl>,
         ca_pem: Option<&[u8]>,
     ) -> Result<AnyStore, StoreError> {
-        let Some(url) = redis_url else {
-            return Ok(AnyStore::Memory(MemoryStore::new()));
+        let options = StoreOptions {
+            ca_pem: ca_pem.map(<[u8]>::to_vec),
+            ..StoreOptions::default()
         };
+        AnyStore::connect_with(redis_url, &options).await
+    }
+
+    /// [`AnyStore::connect`] with `options`.
+    pub async fn connect_with(
+        redis_url: Option<&RedisUrl>,
+        options: &StoreOptions,
+    ) -> Result<AnyStore, StoreError> {
+        let Some(url) = redis_url else {
+            return Ok(AnyStore::Memory(Box::default()));
+        };
+        let ca_pem = options.ca_pem.as_deref();
+        let acks = options
+            .min_replicas_ack
+            .unwrap_or_else(|| default_min_replicas_ack(url));
+        let counters = options.counters.clone();
         if url.is_cluster() {
             let nodes: Vec<String> = url
                 .cluster_nodes()
                 .iter()
                 .map(|n| n.expose_secret().to_string())
                 .collect();
+            let store = ClusterStore::connect_cluster(&nodes, ca_pem).await?;
             Ok(AnyStore::Cluster(
-                ClusterStore::connect_cluster(&nodes, ca_pem).await?,
+                store.with_min_replicas_ack(acks).with_counters(counters),
+            ))
+        } else if let Some(spec) = url.sentinel() {
+            let store = SentinelStore::connect_sentinel(spec, url.uses_tls(), ca_pem).await?;
+            Ok(AnyStore::Sentinel(
+                store.with_min_replicas_ack(acks).with_counters(counters),
             ))
         } else {
+            let store = RedisStore::connect_with_ca(url.expose_url(), ca_pem).await?;
             Ok(AnyStore::Redis(
-                RedisStore::connect_with_ca(url.expose_url(), ca_pem).await?,
+                store.with_min_replicas_ack(acks).with_counters(counters),
             ))
         }
     }
@@ -54,6 +100,7 @@ impl AnyStore {
             AnyStore::Memory(_) => "memory",
             AnyStore::Redis(_) => "redis",
             AnyStore::Cluster(_) => "redis-cluster",
+            AnyStore::Sentinel(_) => "redis-sentinel",
         }
     }
 }
@@ -70,6 +117,7 @@ impl Store for AnyStore {
             AnyStore::Memory(s) => s.claim_jti(jti, challenge, expires_at, now).await,
             AnyStore::Redis(s) => s.claim_jti(jti, challenge, expires_at, now).await,
             AnyStore::Cluster(s) => s.claim_jti(jti, challenge, expires_at, now).await,
+            AnyStore::Sentinel(s) => s.claim_jti(jti, challenge, expires_at, now).await,
         }
     }
 
@@ -83,6 +131,7 @@ impl Store for AnyStore {
             AnyStore::Memory(s) => s.create(record, mac, now).await,
             AnyStore::Redis(s) => s.create(record, mac, now).await,
             AnyStore::Cluster(s) => s.create(record, mac, now).await,
+            AnyStore::Sentinel(s) => s.create(record, mac, now).await,
         }
     }
 
@@ -91,6 +140,7 @@ impl Store for AnyStore {
             AnyStore::Memory(s) => s.get(id, now).await,
             AnyStore::Redis(s) => s.get(id, now).await,
             AnyStore::Cluster(s) => s.get(id, now).await,
+            AnyStore::Sentinel(s) => s.get(id, now).await,
         }
     }
 
@@ -104,6 +154,7 @@ impl Store for AnyStore {
             AnyStore::Memory(s) => s.check_code(id, mac, now).await,
             AnyStore::Redis(s) => s.check_code(id, mac, now).await,
             AnyStore::Cluster(s) => s.check_code(id, mac, now).await,
+            AnyStore::Sentinel(s) => s.check_code(id, mac, now).await,
         }
     }
 
@@ -119,6 +170,7 @@ impl Store for AnyStore {
             AnyStore::Memory(s) => s.resend(id, mac, sealed_code, lease_until, now).await,
             AnyStore::Redis(s) => s.resend(id, mac, sealed_code, lease_until, now).await,
             AnyStore::Cluster(s) => s.resend(id, mac, sealed_code, lease_until, now).await,
+            AnyStore::Sentinel(s) => s.resend(id, mac, sealed_code, lease_until, now).await,
         }
     }
 
@@ -132,6 +184,7 @@ impl Store for AnyStore {
             AnyStore::Memory(s) => s.delivery(id, step, now).await,
             AnyStore::Redis(s) => s.delivery(id, step, now).await,
             AnyStore::Cluster(s) => s.delivery(id, step, now).await,
+            AnyStore::Sentinel(s) => s.delivery(id, step, now).await,
         }
     }
 
@@ -145,6 +198,7 @@ impl Store for AnyStore {
             AnyStore::Memory(s) => s.charge_rate(key, window_secs, now).await,
             AnyStore::Redis(s) => s.charge_rate(key, window_secs, now).await,
             AnyStore::Cluster(s) => s.charge_rate(key, window_secs, now).await,
+            AnyStore::Sentinel(s) => s.charge_rate(key, window_secs, now).await,
         }
     }
 
@@ -153,6 +207,7 @@ impl Store for AnyStore {
             AnyStore::Memory(s) => s.refund_rate(key, now).await,
             AnyStore::Redis(s) => s.refund_rate(key, now).await,
             AnyStore::Cluster(s) => s.refund_rate(key, now).await,
+            AnyStore::Sentinel(s) => s.refund_rate(key, now).await,
         }
     }
 
@@ -166,6 +221,7 @@ impl Store for AnyStore {
             AnyStore::Memory(s) => s.rebind(id, rebind, now).await,
             AnyStore::Redis(s) => s.rebind(id, rebind, now).await,
             AnyStore::Cluster(s) => s.rebind(id, rebind, now).await,
+            AnyStore::Sentinel(s) => s.rebind(id, rebind, now).await,
         }
     }
 
@@ -178,6 +234,7 @@ impl Store for AnyStore {
             AnyStore::Memory(s) => s.take(id, now).await,
             AnyStore::Redis(s) => s.take(id, now).await,
             AnyStore::Cluster(s) => s.take(id, now).await,
+            AnyStore::Sentinel(s) => s.take(id, now).await,
         }
     }
 
@@ -192,6 +249,7 @@ impl Store for AnyStore {
             AnyStore::Memory(s) => s.charge_user(user, kind, window_secs, now).await,
             AnyStore::Redis(s) => s.charge_user(user, kind, window_secs, now).await,
             AnyStore::Cluster(s) => s.charge_user(user, kind, window_secs, now).await,
+            AnyStore::Sentinel(s) => s.charge_user(user, kind, window_secs, now).await,
         }
     }
 
@@ -205,6 +263,7 @@ impl Store for AnyStore {
             AnyStore::Memory(s) => s.refund_user(user, kind, now).await,
             AnyStore::Redis(s) => s.refund_user(user, kind, now).await,
             AnyStore::Cluster(s) => s.refund_user(user, kind, now).await,
+            AnyStore::Sentinel(s) => s.refund_user(user, kind, now).await,
         }
     }
 
@@ -213,6 +272,7 @@ impl Store for AnyStore {
             AnyStore::Memory(s) => s.user_usage(user, now).await,
             AnyStore::Redis(s) => s.user_usage(user, now).await,
             AnyStore::Cluster(s) => s.user_usage(user, now).await,
+            AnyStore::Sentinel(s) => s.user_usage(user, now).await,
         }
     }
 
@@ -221,6 +281,7 @@ impl Store for AnyStore {
             AnyStore::Memory(s) => s.ping().await,
             AnyStore::Redis(s) => s.ping().await,
             AnyStore::Cluster(s) => s.ping().await,
+            AnyStore::Sentinel(s) => s.ping().await,
         }
     }
 }

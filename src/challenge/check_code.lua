@@ -2,7 +2,7 @@
 -- KEYS[1] = {ch:<id>}
 -- ARGV[1] = now (unix s), ARGV[2] = MAC of the submitted code (32 bytes),
 -- ARGV[3] = grace period (s) the record is kept past expires_at
--- Returns {'expired'} | {'expired', record} | {'locked', record}
+-- Returns {'expired'} | {'expired', record} (kept) | {'locked', record}
 --       | {'success', record} | {'invalid', attempts_left}
 -- where record = flat field/value list of the hash without the MAC.
 local key = KEYS[1]
@@ -22,10 +22,9 @@ if not attempts or not max_attempts or not stored or #stored ~= 32 or #given ~= 
   return redis.error_reply('CORRUPT challenge record or MAC is malformed')
 end
 
+-- Kept: a new code may still be asked for until the grace period ends.
 if now > expires_at then
-  local r = record_of(key)
-  redis.call('DEL', key)
-  return {'expired', r}
+  return {'expired', record_of(key)}
 end
 
 if attempts + 1 > max_attempts then

@@ -155,6 +155,20 @@ impl ChallengeId {
         ChallengeId(URL_SAFE_NO_PAD.encode(bytes))
     }
 
+    /// The id a browser holding `binding` proposes for request `jti`:
+    /// `HMAC-SHA256(pepper, "retry" || binding || 0 || jti)`, first 128 bits.
+    /// The same browser retrying the same request proposes the same id; no
+    /// one without the pepper can tell it in advance.
+    pub fn derived(pepper: &Pepper, binding: &ChallengeId, jti: &str) -> ChallengeId {
+        let mut m = pepper.0.clone();
+        m.update(b"retry");
+        m.update(binding.as_str().as_bytes());
+        m.update(&[0]);
+        m.update(jti.as_bytes());
+        let full: [u8; 32] = m.finalize().into_bytes().into();
+        ChallengeId(URL_SAFE_NO_PAD.encode(&full[..16]))
+    }
+
     /// Accepts exactly what [`ChallengeId::generate`] makes: 22 base64url
     /// characters that decode, canonically, to 16 bytes.
     pub fn parse(input: &str) -> Result<ChallengeId, ChallengeIdError> {
@@ -225,6 +239,22 @@ impl Pepper {
         Hmac::<Sha256>::new_from_slice(bytes)
             .map(Pepper)
             .map_err(|_| PepperError::InvalidKey)
+    }
+
+    /// `HMAC-SHA256(pepper, 0x00 label 0x00 part ...)`: a MAC for other
+    /// purposes than codes. The leading zero byte keeps these inputs apart
+    /// from the code MAC's (`id || code`, base64url and digits only), and
+    /// each part is closed by a zero byte, so parts cannot run into each
+    /// other (parts must not contain a zero byte themselves, or must be last).
+    pub fn tag(&self, label: &str, parts: &[&[u8]]) -> [u8; 32] {
+        let mut m = self.0.clone();
+        m.update(b"\0");
+        m.update(label.as_bytes());
+        for part in parts {
+            m.update(b"\0");
+            m.update(part);
+        }
+        m.finalize().into_bytes().into()
     }
 
     /// A pepper from a secret, e.g. one read from configuration.

@@ -8,7 +8,7 @@ use super::code::mac_eq;
 use super::{
     ChallengeId, ChallengeRecord, CodeMac, DeliveryState, DeliveryStep, JtiClaim, RateCount,
     RateKey, Rebind, ResendOutcome, Store, StoreError, UserCharge, UserKey, UserUsage,
-    VerifyOutcome,
+    VerifyOutcome, CREATED_MARK_SECS, EXPIRED_GRACE_SECS,
 };
 
 /// Purge at most this often (in `now` seconds), so `create` stays O(1) amortised.
@@ -34,6 +34,8 @@ struct Inner {
     challenges: HashMap<ChallengeId, Entry>,
     /// jti -> (challenge, expires_at)
     jtis: HashMap<String, (ChallengeId, i64)>,
+    /// challenge -> until when its creation is remembered
+    created: HashMap<ChallengeId, i64>,
     /// user -> (window end, counters)
     users: HashMap<UserKey, (i64, UserUsage)>,
     /// send-limit counter -> (window end, mails)
@@ -95,6 +97,7 @@ impl Inner {
     fn purge(&mut self, now: i64) {
         self.challenges.retain(|_, e| !e.record.is_gone(now));
         self.jtis.retain(|_, (_, expires_at)| now < *expires_at);
+        self.created.retain(|_, until| now < *until);
         self.users.retain(|_, (until, _)| now < *until);
         self.rates.retain(|_, (until, _)| now < *until);
         self.last_purge = now;
@@ -144,11 +147,12 @@ impl Store for MemoryStore {
         if now.saturating_sub(inner.last_purge) >= PURGE_INTERVAL_SECS {
             inner.purge(now);
         }
-        if inner.live(&record.id, now).is_some() {
-            return Err(StoreError::Corrupt(format!(
-                "challenge {} already exists",
-                record.id
-            )));
+        let remembered = inner
+            .created
+            .get(&record.id)
+            .is_some_and(|until| now < *until);
+        if remembered || inner.live(&record.id, now).is_some() {
+            return Err(StoreError::AlreadyCreated(record.id.to_string()));
         }
         if inner.challenges.len() >= self.capacity {
             inner.purge(now);
@@ -160,6 +164,11 @@ impl Store for MemoryStore {
                 )));
             }
         }
+        let kept = record.expires_at.saturating_add(EXPIRED_GRACE_SECS);
+        inner.created.insert(
+            record.id.clone(),
+            kept.max(now.saturating_add(CREATED_MARK_SECS)),
+        );
         inner.challenges.insert(
             record.id.clone(),
             Entry {
@@ -185,9 +194,8 @@ impl Store for MemoryStore {
             return Ok(VerifyOutcome::Expired(None));
         };
         if entry.record.is_expired(now) {
-            let record = entry.record.clone();
-            inner.challenges.remove(id);
-            return Ok(VerifyOutcome::Expired(Some(Box::new(record))));
+            // Kept: a new code may still be asked for until the grace ends.
+            return Ok(VerifyOutcome::Expired(Some(Box::new(entry.record.clone()))));
         }
         if entry.record.attempts.saturating_add(1) > entry.record.policy.max_attempts {
             let record = entry.record.clone();
@@ -218,21 +226,25 @@ impl Store for MemoryStore {
             return Ok(ResendOutcome::Expired);
         };
         let record = &mut entry.record;
-        if record.is_expired(now) {
-            return Ok(ResendOutcome::Expired);
-        }
+        // A lapsed code (kept for the grace period) may be replaced by a new
+        // one, counted as a resend, that lives a full ttl from now.
+        let lapsed = record.is_expired(now);
         // After a delivery that failed for good the new code is free.
-        if record.delivery != DeliveryState::Failed {
+        if record.delivery != DeliveryState::Failed || lapsed {
             if record.resends >= record.policy.max_resends {
                 return Ok(ResendOutcome::Exhausted);
             }
             let resend_after = record.resend_after();
-            if now < resend_after {
+            if now < resend_after && !lapsed {
                 return Ok(ResendOutcome::Cooldown {
                     retry_after_secs: u64::try_from(resend_after.saturating_sub(now)).unwrap_or(0),
                 });
             }
             record.resends = record.resends.saturating_add(1);
+        }
+        if lapsed {
+            record.expires_at =
+                now.saturating_add(i64::try_from(record.policy.ttl_secs).unwrap_or(i64::MAX));
         }
         entry.mac = *mac;
         record.last_sent_at = now;

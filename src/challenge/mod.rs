@@ -93,11 +93,18 @@
 //!   server through a reconnecting `redis::aio::ConnectionManager` (2 s
 //!   connect and response timeouts; a command during an outage fails fast and
 //!   starts a reconnect); `redis+cluster://[user:pass@]host1:port1,host2:port2`
-//!   (or `rediss+cluster://`) -> Redis Cluster, the listed nodes being seeds.
+//!   (or `rediss+cluster://`) -> Redis Cluster, the listed nodes being seeds;
+//!   `redis+sentinel://host1:port1,host2:port2/master` -> the master those
+//!   sentinels name, asked again after a failover ([`SentinelConnection`]).
+//! * With `min_replicas_ack` > 0 the consuming writes (`check_code.lua`,
+//!   `claim_jti.lua`) are followed by `WAIT n 1000` on the same node and fail
+//!   as unavailable unless `n` replicas acknowledged them, so a promoted
+//!   replica cannot accept a consumed code again.
 //!   `rediss` is verified against the system trust store, or only against a
 //!   given CA with [`AnyStore::connect_with_ca`].
-//! * A duplicate challenge id (never expected from 128 random bits) makes
-//!   [`Store::create`] fail with [`StoreError::Corrupt`] instead of overwriting.
+//! * [`Store::create`] creates an id once: a kept challenge, or the mark a
+//!   created one leaves for [`CREATED_MARK_SECS`], makes it fail with
+//!   [`StoreError::AlreadyCreated`] instead of overwriting or re-creating.
 use std::future::Future;
 
 use serde::{Deserialize, Serialize};
@@ -109,26 +116,40 @@ mod memory;
 mod redis;
 mod redis_url;
 mod seal;
+mod sentinel;
 #[cfg(test)]
 mod tests;
 
-pub use self::any::AnyStore;
+pub use self::any::{default_min_replicas_ack, AnyStore, StoreOptions};
 pub use self::code::{
     csrf_token_matches, generate_csrf_token, mac, mac_eq, ChallengeIdError, Code, CodeError,
     Pepper, PepperError, CHALLENGE_ID_LEN, CODE_ALPHABET, MAX_CODE_LENGTH, MIN_CODE_LENGTH,
     MIN_PEPPER_LEN,
 };
 pub use self::memory::{MemoryStore, MEMORY_STORE_CAPACITY};
-pub use self::redis::{ClusterStore, RedisStore};
-pub use self::redis_url::RedisUrl;
+pub use self::redis::{ClusterStore, RedisStore, SentinelStore, REPLICA_ACK_TIMEOUT};
+pub use self::redis_url::{RedisUrl, SentinelSpec};
 pub use self::seal::{seal_code, unseal_code};
+pub use self::sentinel::SentinelConnection;
 
 /// The Redis ACL rules the store needs and nothing more (single server),
 /// e.g. `ACL SETUSER otp on >password ` followed by these. Keep
 /// `maxmemory-policy noeviction` on that Redis: an evicted challenge would
 /// look unknown.
 pub const REDIS_ACL: &str = "resetkeys ~{ch:* resetchannels -@all +ping +hgetall +evalsha \
-    +eval +script|load +hget +hmget +hset +hincrby +exists +del +expire +get +set";
+    +eval +script|load +hget +hmget +hset +hincrby +exists +del +expire +get +set +wait +role";
+
+/// Counters of failed store operations (the `store_errors_total` metric);
+/// clones share the counts. The default counts into counters no one reads.
+#[derive(Debug, Clone, Default)]
+pub struct StoreCounters {
+    /// Operations that failed because Redis could not be reached or answered
+    /// too late (an outage, a failover in progress), or whose replicas did
+    /// not acknowledge them.
+    pub unavailable: prometheus_client::metrics::counter::Counter,
+    /// Of those, consuming writes that too few replicas acknowledged in time.
+    pub unacknowledged: prometheus_client::metrics::counter::Counter,
+}
 
 /// How long past `expires_at` a challenge is still kept, so a late submission
 /// still yields the `expired` assertion (15 minutes).
@@ -451,7 +472,19 @@ pub enum StoreError {
     Unavailable(String),
     #[error("store returned unexpected data: {0}")]
     Corrupt(String),
+    /// [`Store::create`]: this id is kept, or was created before and its
+    /// mark still says so (see [`CREATED_MARK_SECS`]).
+    #[error("challenge {0} was created before")]
+    AlreadyCreated(String),
 }
+
+/// How long [`Store::create`] remembers that an id was created, at least:
+/// as long as a request JWT can be accepted (its lifetime plus the clock
+/// leeway on both ends), so a request whose jti was claimed for this id can
+/// create its challenge at most once, even after the challenge was used
+/// and deleted.
+pub const CREATED_MARK_SECS: i64 =
+    crate::tokens::MAX_REQUEST_LIFETIME_SECS + 2 * crate::tokens::CLOCK_LEEWAY_SECS;
 
 /// SHA-256 of the concatenated `parts`, 64 lowercase hex digits: how key
 /// names carry user ids, addresses and jtis without revealing them.

@@ -7,18 +7,27 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster_async::ClusterConnection;
-use redis::{Script, Value};
+use redis::sentinel::{SentinelClientBuilder, SentinelServerType};
+use redis::{AsyncConnectionConfig, Cmd, ConnectionAddr, Script, Value};
 
+use super::sentinel::SentinelConnection;
 use super::{
     sha256_hex, ChallengeId, ChallengeRecord, CodeMac, DeliveryState, DeliveryStep, JtiClaim,
-    Policy, RateCount, RateKey, Rebind, ResendOutcome, Store, StoreError, UserCharge, UserKey,
-    UserUsage, VerifyOutcome, EXPIRED_GRACE_SECS,
+    Policy, RateCount, RateKey, Rebind, ResendOutcome, SentinelSpec, Store, StoreCounters,
+    StoreError, UserCharge, UserKey, UserUsage, VerifyOutcome, CREATED_MARK_SECS,
+    EXPIRED_GRACE_SECS,
 };
 
 /// How long one connection attempt or one command may take.
 const TIMEOUT: Duration = Duration::from_secs(2);
 /// Reconnect attempts per outage detection; a failed command starts another round.
 const RECONNECT_RETRIES: usize = 2;
+/// Bound on the readiness probe ([`Store::ping`]).
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+/// Retries of a cluster command after a connection error or a redirection.
+const CLUSTER_RETRIES: u32 = 2;
+/// How long a consuming write waits for its replicas' acknowledgement (`WAIT`).
+pub const REPLICA_ACK_TIMEOUT: Duration = Duration::from_millis(1000);
 
 /// A script that answers with a challenge: `record.lua` (its `record_of`)
 /// followed by the script itself, one text for `EVALSHA`.
@@ -38,15 +47,58 @@ static USER_CHARGE: LazyLock<Script> =
 static CLAIM_JTI: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("claim_jti.lua")));
 static DELIVERY: LazyLock<Script> = LazyLock::new(|| script!("delivery.lua"));
 
-/// A store on one Redis server (default) or, as [`ClusterStore`], on a
-/// Redis Cluster. Cloning is cheap and shares the connection.
+/// A store on one Redis server (default), on a Redis Cluster
+/// ([`ClusterStore`]) or on the master Redis Sentinels name
+/// ([`SentinelStore`]). Cloning is cheap and shares the connection.
 #[derive(Clone)]
 pub struct RedisStore<C = ConnectionManager> {
     conn: C,
+    /// Replicas that must acknowledge a consuming write (`WAIT`) before it
+    /// counts; 0: none asked.
+    min_replicas_ack: u32,
+    counters: StoreCounters,
+    /// A Redis Cluster: the probe also asks `CLUSTER INFO`.
+    cluster: bool,
 }
 
 /// [`RedisStore`] on a Redis Cluster.
 pub type ClusterStore = RedisStore<ClusterConnection>;
+
+/// [`RedisStore`] on the master of a Sentinel-watched group.
+pub type SentinelStore = RedisStore<SentinelConnection>;
+
+impl<C> RedisStore<C> {
+    fn new(conn: C) -> Self {
+        RedisStore {
+            conn,
+            min_replicas_ack: 0,
+            counters: StoreCounters::default(),
+            cluster: false,
+        }
+    }
+
+    /// A consuming write (a code checked, a request `jti` claimed) counts
+    /// only once `n` replicas acknowledged it; otherwise it fails with
+    /// [`StoreError::Unavailable`]. 0 asks no replica.
+    pub fn with_min_replicas_ack(mut self, n: u32) -> Self {
+        self.min_replicas_ack = n;
+        self
+    }
+
+    /// Counts failed operations into `counters`.
+    pub fn with_counters(mut self, counters: StoreCounters) -> Self {
+        self.counters = counters;
+        self
+    }
+
+    /// `e`, counted when it is [`StoreError::Unavailable`].
+    fn failed(&self, e: StoreError) -> StoreError {
+        if matches!(e, StoreError::Unavailable(_)) {
+            self.counters.unavailable.inc();
+        }
+        e
+    }
+}
 
 impl<C> std::fmt::Debug for RedisStore<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -81,7 +133,7 @@ impl RedisStore {
         let conn = ConnectionManager::new_with_config(client, config)
             .await
             .map_err(unavailable)?;
-        Ok(RedisStore { conn })
+        Ok(RedisStore::new(conn))
     }
 }
 
@@ -95,7 +147,12 @@ impl ClusterStore {
     ) -> Result<ClusterStore, StoreError> {
         let mut builder = redis::cluster::ClusterClient::builder(nodes.iter().map(String::as_str))
             .connection_timeout(TIMEOUT)
-            .response_timeout(TIMEOUT);
+            .response_timeout(TIMEOUT)
+            // A command during a failover fails within seconds instead of
+            // retrying for minutes (the default is 16 retries, 1.3 s apart and up).
+            .retries(CLUSTER_RETRIES)
+            .min_retry_wait(100)
+            .max_retry_wait(500);
         if let Some(pem) = ca_pem {
             builder = builder.certs(tls_roots(pem));
         }
@@ -103,7 +160,68 @@ impl ClusterStore {
             .build()
             .map_err(|e| StoreError::Unavailable(format!("invalid Redis Cluster URL: {e}")))?;
         let conn = client.get_async_connection().await.map_err(unavailable)?;
-        Ok(RedisStore { conn })
+        Ok(RedisStore {
+            cluster: true,
+            ..RedisStore::new(conn)
+        })
+    }
+}
+
+impl SentinelStore {
+    /// Connects to the master `spec`'s sentinels name (over TLS to both the
+    /// sentinels and the master when `tls`, `ca_pem` as in
+    /// [`RedisStore::connect_with_ca`]); fails when none is found now.
+    /// After a failover the next command asks the sentinels again.
+    pub async fn connect_sentinel(
+        spec: &SentinelSpec,
+        tls: bool,
+        ca_pem: Option<&[u8]>,
+    ) -> Result<SentinelStore, StoreError> {
+        use secrecy::ExposeSecret as _;
+        let addrs = spec.sentinels.iter().map(|(host, port)| {
+            if tls {
+                ConnectionAddr::TcpTls {
+                    host: host.clone(),
+                    port: *port,
+                    insecure: false,
+                    tls_params: None,
+                }
+            } else {
+                ConnectionAddr::Tcp(host.clone(), *port)
+            }
+        });
+        let invalid =
+            |e: redis::RedisError| StoreError::Unavailable(format!("invalid sentinel set-up: {e}"));
+        let mut builder =
+            SentinelClientBuilder::new(addrs, &spec.master, SentinelServerType::Master)
+                .map_err(invalid)?;
+        if tls {
+            builder = builder.set_client_to_redis_tls_mode(redis::TlsMode::Secure);
+            if let Some(pem) = ca_pem {
+                builder = builder
+                    .set_client_to_redis_certificates(tls_roots(pem))
+                    .set_client_to_sentinel_certificates(tls_roots(pem));
+            }
+        }
+        if let Some(user) = &spec.username {
+            builder = builder.set_client_to_redis_username(user);
+        }
+        if let Some(password) = &spec.password {
+            builder = builder.set_client_to_redis_password(password.expose_secret());
+        }
+        let client = builder.build().map_err(invalid)?;
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(TIMEOUT))
+            .set_response_timeout(Some(TIMEOUT));
+        let conn = SentinelConnection::connect(client, config, TIMEOUT * 2)
+            .await
+            .map_err(|e| {
+                StoreError::Unavailable(format!(
+                    "no master {:?} through the sentinels: {e}",
+                    spec.master
+                ))
+            })?;
+        Ok(RedisStore::new(conn))
     }
 }
 
@@ -127,8 +245,20 @@ fn script_error(e: redis::RedisError) -> StoreError {
     }
 }
 
+/// `EVALSHA` of `script` on `key`; the caller adds the arguments.
+fn evalsha(script: &Script, key: &str) -> Cmd {
+    let mut cmd = redis::cmd("EVALSHA");
+    cmd.arg(script.get_hash()).arg(1).arg(key);
+    cmd
+}
+
 fn challenge_key(id: &ChallengeId) -> String {
     format!("{{ch:{}}}", id.as_str())
+}
+
+/// Marks that challenge `id` was created; same slot as the challenge.
+fn created_key(id: &ChallengeId) -> String {
+    format!("{{ch:{id}}}:created")
 }
 
 fn jti_key(jti: &str) -> String {
@@ -321,6 +451,67 @@ fn ttl(expires_at: i64, now: i64) -> i64 {
     expires_at.saturating_sub(now).max(1)
 }
 
+impl<C> RedisStore<C>
+where
+    C: ConnectionLike + Clone + Send + Sync + 'static,
+{
+    /// Runs a consuming script (`eval`, built by [`evalsha`]). With
+    /// `min_replicas_ack` > 0 it is followed, on the same connection and so
+    /// on the same node, by `WAIT n timeout`; the reply counts only when
+    /// enough replicas acknowledged it, so a failover cannot bring back
+    /// what it consumed.
+    async fn consume(&self, script: &Script, eval: Cmd) -> Result<Value, StoreError> {
+        let mut conn = self.conn.clone();
+        let n = self.min_replicas_ack;
+        let mut call = redis::pipe();
+        // Each reply is looked at here: a pipeline's error would hide its code.
+        call.ignore_errors().add_command(eval);
+        if n > 0 {
+            call.cmd("WAIT")
+                .arg(n)
+                .arg(REPLICA_ACK_TIMEOUT.as_millis() as u64);
+        }
+        let mut replies: Vec<Value> = call
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| self.failed(unavailable(e)))?;
+        if matches!(replies.first(), Some(Value::ServerError(e)) if e.code() == "NOSCRIPT") {
+            script
+                .load_async(&mut conn)
+                .await
+                .map_err(|e| self.failed(unavailable(e)))?;
+            replies = call
+                .query_async(&mut conn)
+                .await
+                .map_err(|e| self.failed(unavailable(e)))?;
+        }
+        let mut reply = replies.into_iter();
+        let result = reply
+            .next()
+            .unwrap_or(Value::Nil)
+            .extract_error()
+            .map_err(|e| self.failed(script_error(e)))?;
+        if n > 0 {
+            let acked = match reply.next().map(Value::extract_error) {
+                Some(Ok(Value::Int(acked))) => acked,
+                Some(Err(e)) => return Err(self.failed(unavailable(e))),
+                other => {
+                    return Err(StoreError::Corrupt(format!("WAIT answered {other:?}")));
+                }
+            };
+            if acked < i64::from(n) {
+                self.counters.unacknowledged.inc();
+                return Err(self.failed(StoreError::Unavailable(format!(
+                    "{acked} of {n} replica(s) acknowledged the write within {} ms \
+                     (store.min_replicas_ack)",
+                    REPLICA_ACK_TIMEOUT.as_millis()
+                ))));
+            }
+        }
+        Ok(result)
+    }
+}
+
 impl<C> Store for RedisStore<C>
 where
     C: ConnectionLike + Clone + Send + Sync + 'static,
@@ -332,16 +523,14 @@ where
         expires_at: i64,
         now: i64,
     ) -> Result<JtiClaim, StoreError> {
-        let mut conn = self.conn.clone();
-        let seen: Option<String> = CLAIM_JTI
-            .key(jti_key(jti))
-            .arg(now)
+        let mut eval = evalsha(&CLAIM_JTI, &jti_key(jti));
+        eval.arg(now)
             .arg(expires_at)
             .arg(challenge.as_str())
-            .arg(ttl(expires_at, now))
-            .invoke_async(&mut conn)
-            .await
-            .map_err(script_error)?;
+            .arg(ttl(expires_at, now));
+        let reply = self.consume(&CLAIM_JTI, eval).await?;
+        let seen: Option<String> = redis::from_redis_value(reply)
+            .map_err(|e| StoreError::Corrupt(format!("jti claim answered {e}")))?;
         match seen {
             None => Ok(JtiClaim::Fresh),
             Some(id) => ChallengeId::parse(&id)
@@ -357,23 +546,25 @@ where
         now: i64,
     ) -> Result<(), StoreError> {
         let mut conn = self.conn.clone();
+        let kept = ttl(record.expires_at.saturating_add(EXPIRED_GRACE_SECS), now);
         let mut call = CREATE.key(challenge_key(&record.id));
-        call.arg(now).arg(EXPIRED_GRACE_SECS).arg(ttl(
-            record.expires_at.saturating_add(EXPIRED_GRACE_SECS),
-            now,
-        ));
+        call.key(created_key(&record.id));
+        call.arg(now)
+            .arg(EXPIRED_GRACE_SECS)
+            .arg(kept)
+            .arg(kept.max(CREATED_MARK_SECS));
         for (name, value) in record_fields(record) {
             call.arg(name).arg(value);
         }
         call.arg("mac").arg(&mac[..]);
-        let created: i64 = call.invoke_async(&mut conn).await.map_err(script_error)?;
+        let created: i64 = call
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| self.failed(script_error(e)))?;
         if created == 1 {
             Ok(())
         } else {
-            Err(StoreError::Corrupt(format!(
-                "challenge {} already exists",
-                record.id
-            )))
+            Err(StoreError::AlreadyCreated(record.id.to_string()))
         }
     }
 
@@ -383,7 +574,7 @@ where
             .arg(challenge_key(id))
             .query_async(&mut conn)
             .await
-            .map_err(unavailable)?;
+            .map_err(|e| self.failed(unavailable(e)))?;
         let fields = match reply {
             Value::Array(fields) => fields,
             // RESP3 answers a map.
@@ -403,15 +594,9 @@ where
         mac: &CodeMac,
         now: i64,
     ) -> Result<VerifyOutcome, StoreError> {
-        let mut conn = self.conn.clone();
-        let reply: Value = CHECK_CODE
-            .key(challenge_key(id))
-            .arg(now)
-            .arg(&mac[..])
-            .arg(EXPIRED_GRACE_SECS)
-            .invoke_async(&mut conn)
-            .await
-            .map_err(script_error)?;
+        let mut eval = evalsha(&CHECK_CODE, &challenge_key(id));
+        eval.arg(now).arg(&mac[..]).arg(EXPIRED_GRACE_SECS);
+        let reply = self.consume(&CHECK_CODE, eval).await?;
         let (verdict, payload) = parse_verdict(&reply)?;
         match verdict {
             "success" => Ok(VerifyOutcome::Success(record_payload(payload)?)),
@@ -445,7 +630,7 @@ where
             .arg(lease_until)
             .invoke_async(&mut conn)
             .await
-            .map_err(script_error)?;
+            .map_err(|e| self.failed(script_error(e)))?;
         let (verdict, payload) = parse_verdict(&reply)?;
         match verdict {
             "resent" => Ok(ResendOutcome::Resent(record_payload(payload)?)),
@@ -481,7 +666,7 @@ where
             .arg(lease_until)
             .invoke_async(&mut conn)
             .await
-            .map_err(script_error)?;
+            .map_err(|e| self.failed(script_error(e)))?;
         match reply {
             Value::Array(fields) if fields.is_empty() => Ok(None),
             Value::Array(fields) => parse_record(&fields).map(Some),
@@ -504,7 +689,7 @@ where
             .arg(1)
             .invoke_async(&mut conn)
             .await
-            .map_err(script_error)?;
+            .map_err(|e| self.failed(script_error(e)))?;
         let (count, resets_at) = charge_reply(&reply)?;
         Ok(RateCount { count, resets_at })
     }
@@ -519,7 +704,7 @@ where
             .arg(-1)
             .invoke_async(&mut conn)
             .await
-            .map_err(script_error)?;
+            .map_err(|e| self.failed(script_error(e)))?;
         Ok(())
     }
 
@@ -540,7 +725,7 @@ where
             .arg(rebind.request_jti)
             .invoke_async(&mut conn)
             .await
-            .map_err(script_error)?;
+            .map_err(|e| self.failed(script_error(e)))?;
         let (verdict, payload) = parse_verdict(&reply)?;
         match verdict {
             "rebound" => Ok(Some(*record_payload(payload)?)),
@@ -559,7 +744,7 @@ where
             .key(challenge_key(id))
             .invoke_async(&mut conn)
             .await
-            .map_err(script_error)?;
+            .map_err(|e| self.failed(script_error(e)))?;
         let Value::Array(fields) = reply else {
             return Err(StoreError::Corrupt(format!("take returned {reply:?}")));
         };
@@ -586,7 +771,7 @@ where
             .arg(1)
             .invoke_async(&mut conn)
             .await
-            .map_err(script_error)?;
+            .map_err(|e| self.failed(script_error(e)))?;
         Ok(charge_reply(&reply)?.0)
     }
 
@@ -605,7 +790,7 @@ where
             .arg(-1)
             .invoke_async(&mut conn)
             .await
-            .map_err(script_error)?;
+            .map_err(|e| self.failed(script_error(e)))?;
         Ok(())
     }
 
@@ -618,7 +803,7 @@ where
             .arg("challenges")
             .query_async(&mut conn)
             .await
-            .map_err(unavailable)?;
+            .map_err(|e| self.failed(unavailable(e)))?;
         let Value::Array(items) = reply else {
             return Err(StoreError::Corrupt(format!("HMGET returned {reply:?}")));
         };
@@ -636,17 +821,76 @@ where
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
+        // One bound for the whole probe: a failover in progress shows as
+        // "not ready" at once, not after the client's retries.
+        tokio::time::timeout(PROBE_TIMEOUT, self.probe())
+            .await
+            .map_err(|_| {
+                StoreError::Unavailable(format!(
+                    "Redis did not answer the probe within {} ms",
+                    PROBE_TIMEOUT.as_millis()
+                ))
+            })?
+    }
+}
+
+impl<C> RedisStore<C>
+where
+    C: ConnectionLike + Clone + Send + Sync + 'static,
+{
+    /// `PING` (on a cluster: every master), then, with `min_replicas_ack`,
+    /// `WAIT n` answering that many replicas: ready means a login can
+    /// complete, and its consuming writes need the replicas (on a cluster
+    /// `WAIT` answers the least over the masters).
+    async fn probe(&self) -> Result<(), StoreError> {
         let mut conn = self.conn.clone();
-        let pong =
-            tokio::time::timeout(TIMEOUT, redis::cmd("PING").query_async::<String>(&mut conn))
-                .await
-                .map_err(|_| StoreError::Unavailable("Redis did not answer PING in time".into()))?
-                .map_err(unavailable)?;
-        if pong == "PONG" {
-            Ok(())
-        } else {
-            Err(StoreError::Corrupt(format!("PING answered {pong}")))
+        let pong = redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        if pong != "PONG" {
+            return Err(StoreError::Corrupt(format!("PING answered {pong}")));
         }
+        // The client pings the masters it is connected to; a master that
+        // died is only seen by the cluster itself: every slot must be served.
+        if self.cluster {
+            let info: String = redis::cmd("CLUSTER")
+                .arg("INFO")
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            let field = |name: &str| {
+                info.lines()
+                    .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+                    .map(str::trim)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            if field("cluster_state") != "ok" || field("cluster_slots_ok") != "16384" {
+                return Err(StoreError::Unavailable(format!(
+                    "cluster state {}, {} of 16384 slots ok (pfail {}, fail {})",
+                    field("cluster_state"),
+                    field("cluster_slots_ok"),
+                    field("cluster_slots_pfail"),
+                    field("cluster_slots_fail"),
+                )));
+            }
+        }
+        let n = self.min_replicas_ack;
+        if n > 0 {
+            let acked: i64 = redis::cmd("WAIT")
+                .arg(n)
+                .arg(PROBE_TIMEOUT.as_millis() as u64 / 4)
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            if acked < i64::from(n) {
+                return Err(StoreError::Unavailable(format!(
+                    "{acked} of {n} replica(s) acknowledge writes (store.min_replicas_ack)"
+                )));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -6,12 +6,16 @@ use url::Url;
 
 use crate::net::{is_loopback_host, redact, UrlError};
 
-/// `store.redis_url`: one Redis server, or a Redis Cluster given by seed nodes.
+/// `store.redis_url`: one Redis server, a Redis Cluster given by seed nodes,
+/// or the master a set of Redis Sentinels names.
 ///
 /// * `redis://[user:password@]host[:port][/db]` or `rediss://…` (TLS): one server;
 /// * `redis+unix:///path/to/socket` (or `unix://`): one server on a local socket;
 /// * `redis+cluster://[user:password@]host:port,host:port` or
-///   `rediss+cluster://…`: a cluster, the listed nodes being seeds.
+///   `rediss+cluster://…`: a cluster, the listed nodes being seeds;
+/// * `redis+sentinel://[user:password@]host:port,host:port/master-name` or
+///   `rediss+sentinel://…`: the sentinels (port 26379 when left out) and the
+///   name of the master they watch; the credentials are the master's.
 ///
 /// `Debug` and `Display` never show the password.
 #[derive(Clone)]
@@ -31,23 +35,42 @@ enum RedisTopology {
         hosts: Vec<String>,
         shown: String,
     },
+    /// Sentinels and the name of their master.
+    Sentinel {
+        spec: SentinelSpec,
+        hosts: Vec<String>,
+        shown: String,
+    },
 }
 
-const REDIS_EXPECTED: &str = "a redis://, rediss://, redis+unix:// URL, or \
-     redis+cluster://host:port,host:port (rediss+cluster:// with TLS)";
+/// What `redis+sentinel://` names: where the sentinels listen, which master
+/// to ask them for, and the credentials for that master (and its replicas).
+#[derive(Clone)]
+pub struct SentinelSpec {
+    /// `(host, port)` of each sentinel.
+    pub sentinels: Vec<(String, u16)>,
+    /// The name the sentinels monitor the master under.
+    pub master: String,
+    pub username: Option<String>,
+    pub password: Option<SecretString>,
+}
+
+/// The port sentinels listen on unless told otherwise.
+const SENTINEL_PORT: u16 = 26379;
+
+const REDIS_EXPECTED: &str = "a redis://, rediss://, redis+unix:// URL, \
+     redis+cluster://host:port,host:port (rediss+cluster:// with TLS), or \
+     redis+sentinel://host:port,host:port/master-name (rediss+sentinel:// with TLS)";
 
 impl RedisUrl {
     pub fn parse(raw: &str) -> Result<RedisUrl, UrlError> {
-        let cluster_scheme = if raw.starts_with("redis+cluster://") {
-            Some("redis")
-        } else if raw.starts_with("rediss+cluster://") {
-            Some("rediss")
-        } else {
-            None
-        };
-        let (tls, topology) = match cluster_scheme {
-            Some(scheme) => (scheme == "rediss", Self::cluster(scheme, raw)?),
-            None => Self::single(raw)?,
+        let scheme = raw.split_once("://").map(|(s, _)| s).unwrap_or_default();
+        let (tls, topology) = match scheme {
+            "redis+cluster" => (false, Self::cluster("redis", raw)?),
+            "rediss+cluster" => (true, Self::cluster("rediss", raw)?),
+            "redis+sentinel" => (false, Self::sentinels("redis", raw)?),
+            "rediss+sentinel" => (true, Self::sentinels("rediss", raw)?),
+            _ => Self::single(raw)?,
         };
         Ok(RedisUrl {
             raw: SecretString::from(raw.to_string()),
@@ -88,12 +111,7 @@ impl RedisUrl {
 
     fn cluster(scheme: &str, raw: &str) -> Result<RedisTopology, UrlError> {
         let expected = format!("{scheme}+cluster://[user:password@]host:port,host:port");
-        let rest = raw
-            .split_once("://")
-            .map(|(_, rest)| rest)
-            .unwrap_or_default();
-        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        let (authority, tail) = rest.split_at(authority_end);
+        let (authority, tail) = split_authority(raw);
         if !(tail.is_empty() || tail == "/") {
             return Err(UrlError::new(
                 format!(
@@ -102,13 +120,166 @@ impl RedisUrl {
                 expected,
             ));
         }
-        let (userinfo, hosts) = match authority.rsplit_once('@') {
+        let nodes = Nodes::parse(scheme, authority, &expected)?;
+        Ok(RedisTopology::Cluster {
+            shown: format!(
+                "{scheme}+cluster://{}{}",
+                nodes.shown_userinfo(),
+                nodes.list
+            ),
+            hosts: nodes.hosts(),
+            nodes: nodes.urls.into_iter().map(|(_, u)| u).collect(),
+        })
+    }
+
+    fn sentinels(scheme: &str, raw: &str) -> Result<RedisTopology, UrlError> {
+        let expected =
+            format!("{scheme}+sentinel://[user:password@]host:port,host:port/master-name");
+        let (authority, tail) = split_authority(raw);
+        if tail.contains(['?', '#']) {
+            return Err(UrlError::new(
+                "URL options (?… or #…) (a sentinel URL has none)",
+                expected,
+            ));
+        }
+        // The authority ends at the first `/`: the rest is the master's name.
+        let master = tail.strip_prefix('/').unwrap_or_default();
+        if master.is_empty() {
+            return Err(UrlError::new(
+                "no master name (the path names the master the sentinels monitor)",
+                expected,
+            ));
+        }
+        if let Some(bad) = master.chars().find(|c| {
+            matches!(c, '/' | '?' | '#' | '%' | '@' | ',') || c.is_whitespace() || c.is_control()
+        }) {
+            return Err(UrlError::new(
+                format!("master name {master:?} with {bad:?} in it (a sentinel master name is one plain word)"),
+                expected,
+            ));
+        }
+        let nodes = Nodes::parse(scheme, authority, &expected)?;
+        let first = nodes.urls.first().map(|(u, _)| u);
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        let username = first
+            .map(|u| u.username())
+            .filter(|u| !u.is_empty())
+            .map(decode);
+        let password = first
+            .and_then(|u| u.password())
+            .map(|p| SecretString::from(decode(p)));
+        let sentinels = nodes
+            .urls
+            .iter()
+            .map(|(u, _)| {
+                (
+                    u.host_str().unwrap_or_default().to_string(),
+                    u.port().unwrap_or(SENTINEL_PORT),
+                )
+            })
+            .collect();
+        Ok(RedisTopology::Sentinel {
+            shown: format!(
+                "{scheme}+sentinel://{}{}/{master}",
+                nodes.shown_userinfo(),
+                nodes.list
+            ),
+            hosts: nodes.hosts(),
+            spec: SentinelSpec {
+                sentinels,
+                master: master.to_string(),
+                username,
+                password,
+            },
+        })
+    }
+
+    /// True for `redis+cluster://` / `rediss+cluster://`.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.topology, RedisTopology::Cluster { .. })
+    }
+
+    /// The sentinels and master of `redis+sentinel://` / `rediss+sentinel://`.
+    pub fn sentinel(&self) -> Option<&SentinelSpec> {
+        match &self.topology {
+            RedisTopology::Sentinel { spec, .. } => Some(spec),
+            _ => None,
+        }
+    }
+
+    /// True for `rediss://`, `rediss+cluster://` and `rediss+sentinel://`.
+    pub fn uses_tls(&self) -> bool {
+        self.tls
+    }
+
+    /// True when every host is a loopback host (a Unix socket counts as one).
+    pub fn is_loopback(&self) -> bool {
+        match &self.topology {
+            RedisTopology::Single { host: None, .. } => true,
+            RedisTopology::Single { host: Some(h), .. } => is_loopback_host(h),
+            RedisTopology::Cluster { hosts, .. } | RedisTopology::Sentinel { hosts, .. } => {
+                hosts.iter().all(|h| is_loopback_host(h))
+            }
+        }
+    }
+
+    /// The hosts, for messages (no credentials).
+    pub fn hosts(&self) -> Vec<&str> {
+        match &self.topology {
+            RedisTopology::Single { host: None, .. } => vec!["(unix socket)"],
+            RedisTopology::Single { host: Some(h), .. } => vec![h.as_str()],
+            RedisTopology::Cluster { hosts, .. } | RedisTopology::Sentinel { hosts, .. } => {
+                hosts.iter().map(String::as_str).collect()
+            }
+        }
+    }
+
+    /// The seed nodes of a cluster as `redis://` / `rediss://` URLs with the
+    /// credentials; empty for a single server.
+    pub fn cluster_nodes(&self) -> &[SecretString] {
+        match &self.topology {
+            RedisTopology::Single { .. } | RedisTopology::Sentinel { .. } => &[],
+            RedisTopology::Cluster { nodes, .. } => nodes,
+        }
+    }
+
+    /// The URL as configured, credentials included.
+    pub fn expose_url(&self) -> &str {
+        self.raw.expose_secret()
+    }
+}
+
+/// `host:port,host:port` and what follows it (from the first `/`, `?` or `#`).
+fn split_authority(raw: &str) -> (&str, &str) {
+    let rest = raw
+        .split_once("://")
+        .map(|(_, rest)| rest)
+        .unwrap_or_default();
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    rest.split_at(authority_end)
+}
+
+/// The comma-separated nodes of a cluster or sentinel URL, each checked as a
+/// `redis://` / `rediss://` URL of its own with the shared credentials.
+struct Nodes<'a> {
+    userinfo: Option<&'a str>,
+    list: &'a str,
+    /// Each node parsed, and as a URL with the credentials.
+    urls: Vec<(Url, SecretString)>,
+}
+
+impl<'a> Nodes<'a> {
+    fn parse(scheme: &str, authority: &'a str, expected: &str) -> Result<Nodes<'a>, UrlError> {
+        let (userinfo, list) = match authority.rsplit_once('@') {
             Some((userinfo, hosts)) => (Some(userinfo), hosts),
             None => (None, authority),
         };
-        let mut nodes = Vec::new();
-        let mut shown_hosts = Vec::new();
-        for (i, host) in hosts.split(',').enumerate() {
+        let mut urls = Vec::new();
+        for (i, host) in list.split(',').enumerate() {
             if host.is_empty() {
                 return Err(UrlError::new(
                     format!("an empty node address (node {})", i + 1),
@@ -130,63 +301,30 @@ impl RedisUrl {
                 Err(e) => return Err(UrlError::new(format!("node {host:?} ({e})"), expected)),
             };
             check_with_client(&node, &redact(&parsed))?;
-            shown_hosts.push(parsed.host_str().unwrap_or_default().to_string());
-            nodes.push(SecretString::from(node));
+            urls.push((parsed, SecretString::from(node)));
         }
-        let shown_userinfo = match userinfo {
+        Ok(Nodes {
+            userinfo,
+            list,
+            urls,
+        })
+    }
+
+    fn hosts(&self) -> Vec<String> {
+        self.urls
+            .iter()
+            .map(|(u, _)| u.host_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    fn shown_userinfo(&self) -> String {
+        match self.userinfo {
             Some(u) => match u.split_once(':') {
                 Some((user, _)) => format!("{user}:***@"),
                 None => format!("{u}@"),
             },
             None => String::new(),
-        };
-        Ok(RedisTopology::Cluster {
-            nodes,
-            hosts: shown_hosts,
-            shown: format!("{scheme}+cluster://{shown_userinfo}{hosts}"),
-        })
-    }
-
-    /// True for `redis+cluster://` / `rediss+cluster://`.
-    pub fn is_cluster(&self) -> bool {
-        matches!(self.topology, RedisTopology::Cluster { .. })
-    }
-
-    /// True for `rediss://` and `rediss+cluster://`.
-    pub fn uses_tls(&self) -> bool {
-        self.tls
-    }
-
-    /// True when every host is a loopback host (a Unix socket counts as one).
-    pub fn is_loopback(&self) -> bool {
-        match &self.topology {
-            RedisTopology::Single { host: None, .. } => true,
-            RedisTopology::Single { host: Some(h), .. } => is_loopback_host(h),
-            RedisTopology::Cluster { hosts, .. } => hosts.iter().all(|h| is_loopback_host(h)),
         }
-    }
-
-    /// The hosts, for messages (no credentials).
-    pub fn hosts(&self) -> Vec<&str> {
-        match &self.topology {
-            RedisTopology::Single { host: None, .. } => vec!["(unix socket)"],
-            RedisTopology::Single { host: Some(h), .. } => vec![h.as_str()],
-            RedisTopology::Cluster { hosts, .. } => hosts.iter().map(String::as_str).collect(),
-        }
-    }
-
-    /// The seed nodes of a cluster as `redis://` / `rediss://` URLs with the
-    /// credentials; empty for a single server.
-    pub fn cluster_nodes(&self) -> &[SecretString] {
-        match &self.topology {
-            RedisTopology::Single { .. } => &[],
-            RedisTopology::Cluster { nodes, .. } => nodes,
-        }
-    }
-
-    /// The URL as configured, credentials included.
-    pub fn expose_url(&self) -> &str {
-        self.raw.expose_secret()
     }
 }
 
@@ -201,9 +339,9 @@ fn check_with_client(url: &str, shown: &str) -> Result<(), UrlError> {
 impl fmt::Display for RedisUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.topology {
-            RedisTopology::Single { shown, .. } | RedisTopology::Cluster { shown, .. } => {
-                f.write_str(shown)
-            }
+            RedisTopology::Single { shown, .. }
+            | RedisTopology::Cluster { shown, .. }
+            | RedisTopology::Sentinel { shown, .. } => f.write_str(shown),
         }
     }
 }
@@ -257,6 +395,37 @@ mod tests {
     }
 
     #[test]
+    fn redis_sentinel() {
+        let s = RedisUrl::parse("redis+sentinel://127.0.0.1:26379,localhost/mymaster").unwrap();
+        assert!(!s.is_cluster() && !s.uses_tls() && s.is_loopback());
+        let spec = s.sentinel().unwrap();
+        assert_eq!(
+            spec.sentinels,
+            [("127.0.0.1".into(), 26379), ("localhost".into(), 26379)]
+        );
+        assert_eq!(spec.master, "mymaster");
+        assert!(spec.username.is_none() && spec.password.is_none());
+        assert_eq!(
+            s.to_string(),
+            "redis+sentinel://127.0.0.1:26379,localhost/mymaster"
+        );
+
+        let s = RedisUrl::parse("rediss+sentinel://app:p%40ss@s1:5000,s2:5001/otp").unwrap();
+        assert!(s.uses_tls() && !s.is_loopback());
+        assert_eq!(s.hosts(), ["s1", "s2"]);
+        let spec = s.sentinel().unwrap();
+        assert_eq!(spec.username.as_deref(), Some("app"));
+        assert_eq!(spec.password.as_ref().unwrap().expose_secret(), "p@ss");
+        assert_eq!(
+            s.to_string(),
+            "rediss+sentinel://app:***@s1:5000,s2:5001/otp"
+        );
+        assert!(!format!("{s:?}").contains("p%40ss"));
+        assert!(s.cluster_nodes().is_empty());
+        assert!(RedisUrl::parse("redis://h").unwrap().sentinel().is_none());
+    }
+
+    #[test]
     fn redis_refusals_say_what_was_expected() {
         for (bad, says) in [
             ("redis+cluster://", "empty node address"),
@@ -266,6 +435,12 @@ mod tests {
             ("redis+cluster://a:notaport", "invalid port"),
             ("http://localhost:6379", "scheme http"),
             ("redis://:pw@", "unparsable"),
+            ("redis+sentinel://a:1,b:2", "no master name"),
+            ("redis+sentinel://a:1,b:2/", "no master name"),
+            ("redis+sentinel://:pw@a:1/m/0", "master name \"m/0\""),
+            ("redis+sentinel://a:1/m?x=1", "URL options"),
+            ("redis+sentinel://a:1,,b:2/m", "empty node address"),
+            ("rediss+sentinel://:pw@a:port/m", "invalid port"),
         ] {
             let err = RedisUrl::parse(bad).err().map(|e| e.to_string());
             let err = err.unwrap_or_default();

@@ -107,8 +107,52 @@ pub(super) async fn create_then_get<S: Store>(store: Arc<S>) {
     store.create(&other, &[9u8; 32], T0).await.unwrap();
     assert_eq!(store.get(&other.id, T0).await.unwrap(), Some(other.clone()));
     // The same id twice is refused rather than overwritten.
-    assert!(store.create(&other, &[1u8; 32], T0).await.is_err());
+    assert!(matches!(
+        store.create(&other, &[1u8; 32], T0).await,
+        Err(StoreError::AlreadyCreated(_))
+    ));
     assert_eq!(store.get(&other.id, T0).await.unwrap(), Some(other));
+}
+
+/// An id is created once: also after its challenge was used and deleted, for
+/// as long as a request claimed for it could come back.
+pub(super) async fn an_id_is_created_once_even_after_it_is_gone<S: Store>(store: Arc<S>) {
+    let mut short = policy();
+    short.ttl_secs = 5;
+    let made = make(&*store, short, T0).await;
+    let id = made.record.id.clone();
+    assert!(store.take(&id, T0 + 1).await.unwrap().is_some());
+    assert_eq!(store.get(&id, T0 + 1).await.unwrap(), None);
+    for later in [T0 + 1, T0 + CREATED_MARK_SECS - 1] {
+        let again = ChallengeRecord::new(
+            id.clone(),
+            NewChallenge {
+                subject: made.record.subject.clone(),
+                email: made.record.email.clone(),
+                name: None,
+                locale: None,
+                realm: made.record.realm.clone(),
+                azp: None,
+                realm_name: None,
+                client_name: None,
+                nonce: made.record.nonce.clone(),
+                request_jti: made.record.request_jti.clone(),
+                return_uri: made.record.return_uri.clone(),
+            },
+            short,
+            later,
+        );
+        assert!(
+            matches!(
+                store.create(&again, &made.mac(), later).await,
+                Err(StoreError::AlreadyCreated(_))
+            ),
+            "re-created at {later}"
+        );
+        assert_eq!(store.get(&id, later).await.unwrap(), None);
+    }
+    // Another id is not affected.
+    make(&*store, short, T0 + 2).await;
 }
 
 pub(super) async fn success_once_then_gone<S: Store>(store: Arc<S>) {
@@ -224,33 +268,80 @@ pub(super) async fn expiry_follows_the_injected_clock<S: Store>(store: Arc<S>) {
 
     let late = make(&*store, policy(), T0).await;
     let id = &late.record.id;
-    // Still kept after expiry, for the `expired` assertion.
+    // Still kept after expiry: the page says so and offers a new code.
     assert_eq!(
         store.get(id, expires_at + 1).await.unwrap(),
         Some(late.record.clone())
     );
+    for at in [expires_at + 1, expires_at + 2] {
+        match store.check_code(id, &late.mac(), at).await.unwrap() {
+            VerifyOutcome::Expired(Some(record)) => assert_eq!(*record, late.record),
+            other => panic!("expected Expired(Some), got {other:?}"),
+        }
+    }
+    // A lapsed code spends no attempt.
     assert_eq!(
         store
-            .resend(id, &[3u8; 32], SEALED, expires_at + 1 + 30, expires_at + 1)
+            .get(id, expires_at + 2)
             .await
-            .unwrap(),
-        ResendOutcome::Expired
+            .unwrap()
+            .unwrap()
+            .attempts,
+        0
     );
-    match store
-        .check_code(id, &late.mac(), expires_at + 1)
+    // A new code: counted as a resend (no cooldown: the old code is gone),
+    // living a full ttl from now; the old code stays dead.
+    let renewed_at = expires_at + 60;
+    let ResendOutcome::Resent(renewed) = store
+        .resend(id, &[3u8; 32], SEALED, renewed_at + 30, renewed_at)
         .await
         .unwrap()
-    {
-        VerifyOutcome::Expired(Some(record)) => assert_eq!(*record, late.record),
-        other => panic!("expected Expired(Some), got {other:?}"),
-    }
-    // The expired verdict is given once.
+    else {
+        panic!("a lapsed code can be replaced");
+    };
+    assert_eq!(renewed.resends, late.record.resends + 1);
     assert_eq!(
+        renewed.expires_at,
+        renewed_at + i64::try_from(policy().ttl_secs).unwrap()
+    );
+    assert!(!renewed.is_expired(renewed_at + 1));
+    assert!(matches!(
         store
-            .check_code(id, &late.mac(), expires_at + 2)
+            .check_code(id, &late.mac(), renewed_at + 1)
             .await
             .unwrap(),
-        VerifyOutcome::Expired(None)
+        VerifyOutcome::Invalid { .. }
+    ));
+    assert!(matches!(
+        store
+            .check_code(id, &[3u8; 32], renewed_at + 2)
+            .await
+            .unwrap(),
+        VerifyOutcome::Success(_)
+    ));
+
+    // No resend left: a lapsed code stays lapsed.
+    let spent = make(
+        &*store,
+        Policy {
+            max_resends: 0,
+            ..policy()
+        },
+        T0,
+    )
+    .await;
+    assert_eq!(
+        store
+            .resend(
+                &spent.record.id,
+                &[3u8; 32],
+                SEALED,
+                expires_at + 31,
+                expires_at + 1
+            )
+            .await
+            .unwrap(),
+        ResendOutcome::Exhausted
     );
 
     // After the grace period nothing is left, whatever is asked.
@@ -753,6 +844,7 @@ macro_rules! store_suite {
     ($harness:ident) => {
         store_suite!(@cases $harness:
             create_then_get,
+            an_id_is_created_once_even_after_it_is_gone,
             success_once_then_gone,
             wrong_code_counts_down,
             max_attempts_locks_on_the_next_submission,

@@ -70,12 +70,29 @@ pub struct ServerSettings {
     pub public_url: Url,
     /// Cookies get `Secure` unless public_url is http on loopback.
     pub secure_cookies: bool,
+    /// Seconds a request has to deliver its whole body, counted from its
+    /// headers; a slower client gets 408 and its connection is closed.
+    pub body_timeout_secs: u64,
+    /// Open connections one peer address may hold; 0: no cap.
+    pub max_connections_per_client: u32,
 }
+
+/// Default of `server.body_timeout_secs`.
+pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 10;
+/// Largest `server.body_timeout_secs`.
+pub const MAX_BODY_TIMEOUT_SECS: u64 = 120;
+/// Default of `server.max_connections_per_client`.
+pub const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: u32 = 256;
+/// Largest `server.max_connections_per_client`.
+pub const MAX_CONNECTIONS_PER_CLIENT: u32 = 10_000;
 
 #[derive(Debug, Clone)]
 pub struct StoreSettings {
     /// `None`: in-memory store (loopback only).
     pub redis_url: Option<RedisUrl>,
+    /// Replicas that must acknowledge a consuming write; `None`: the
+    /// topology's default (1 for Sentinel and Cluster, 0 for one server).
+    pub min_replicas_ack: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -316,8 +333,13 @@ impl Settings {
                 bind,
                 public_url,
                 secure_cookies: false,
+                body_timeout_secs: DEFAULT_BODY_TIMEOUT_SECS,
+                max_connections_per_client: DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
             },
-            store: StoreSettings { redis_url: None },
+            store: StoreSettings {
+                redis_url: None,
+                min_replicas_ack: None,
+            },
             mail: MailSettings {
                 smtp_url: None,
                 from: DEFAULT_FROM.into(),
@@ -377,7 +399,12 @@ impl Settings {
     /// A short summary for `config check` and the start-up log; never a secret.
     pub fn summary(&self) -> String {
         let store = match &self.store.redis_url {
-            Some(u) => format!("redis {u}"),
+            Some(u) => format!(
+                "redis {u} (min_replicas_ack {})",
+                self.store
+                    .min_replicas_ack
+                    .unwrap_or_else(|| crate::challenge::default_min_replicas_ack(u))
+            ),
             None => "in-memory".into(),
         };
         let mail = match &self.mail.smtp_url {

@@ -30,8 +30,15 @@ const TOP_KEYS: &[&str] = &[
     "apps",
     "templates",
 ];
-const SERVER_KEYS: &[&str] = &["bind", "public_url"];
-const STORE_KEYS: &[&str] = &["redis_url", "redis_plaintext"];
+const SERVER_KEYS: &[&str] = &[
+    "bind",
+    "public_url",
+    "body_timeout_secs",
+    "max_connections_per_client",
+];
+const STORE_KEYS: &[&str] = &["redis_url", "redis_plaintext", "min_replicas_ack"];
+/// The most replicas `store.min_replicas_ack` may ask for.
+pub const MAX_MIN_REPLICAS_ACK: u32 = 16;
 const MAIL_KEYS: &[&str] = &[
     "smtp_url",
     "from",
@@ -65,8 +72,9 @@ impl Walk {
         let empty = Value::Table(toml::Table::new());
         let section = |name: &str| root.get(name).unwrap_or(&empty);
 
-        let (bind, public_url) = self.server(section("server"));
-        let redis_url = self.store(section("store"));
+        let (bind, public_url, limits) = self.server(section("server"));
+        let store = self.store(section("store"));
+        let redis_url = store.as_ref().map(|s| s.redis_url.clone());
         let mail = self.mail(section("mail"));
         let realms = self.realms(root.get("realms"));
         let realm_branding = self.realm_branding(root.get("realms"));
@@ -102,10 +110,10 @@ impl Walk {
                 bind: bind?,
                 secure_cookies: public_url.as_ref()?.scheme() == "https",
                 public_url: public_url?,
+                body_timeout_secs: limits?.0,
+                max_connections_per_client: limits?.1,
             },
-            store: StoreSettings {
-                redis_url: redis_url?,
-            },
+            store: store?,
             mail: mail?,
             realms: realms?,
             signing: signing?,
@@ -120,10 +128,35 @@ impl Walk {
         self.errors.is_empty().then_some(settings)
     }
 
-    fn server(&mut self, v: &Value) -> (Option<SocketAddr>, Option<Url>) {
+    fn server(&mut self, v: &Value) -> (Option<SocketAddr>, Option<Url>, Option<(u64, u32)>) {
         let Some(t) = self.table("server", v, SERVER_KEYS) else {
-            return (None, None);
+            return (None, None, None);
         };
+        let body_timeout_secs = match t.get("body_timeout_secs") {
+            Some(_) => self
+                .bounded(
+                    t,
+                    "server",
+                    "body_timeout_secs",
+                    1,
+                    MAX_BODY_TIMEOUT_SECS as i64,
+                )
+                .map(|v| v as u64),
+            None => Some(DEFAULT_BODY_TIMEOUT_SECS),
+        };
+        let max_connections_per_client = match t.get("max_connections_per_client") {
+            Some(_) => self
+                .bounded(
+                    t,
+                    "server",
+                    "max_connections_per_client",
+                    0,
+                    i64::from(MAX_CONNECTIONS_PER_CLIENT),
+                )
+                .map(|v| v as u32),
+            None => Some(DEFAULT_MAX_CONNECTIONS_PER_CLIENT),
+        };
+        let limits = body_timeout_secs.zip(max_connections_per_client);
         let bind = match self.string(t, "server", "bind") {
             Some(s) => match s.parse::<SocketAddr>() {
                 Ok(a) => Some(a),
@@ -164,12 +197,42 @@ impl Walk {
                 None => None,
             },
         };
-        (bind, public_url)
+        (bind, public_url, limits)
+    }
+
+    /// `None`: an error was recorded.
+    fn store(&mut self, v: &Value) -> Option<StoreSettings> {
+        let t = self.table("store", v, STORE_KEYS)?;
+        let min_replicas_ack = match t.get("min_replicas_ack") {
+            Some(_) => self
+                .bounded(
+                    t,
+                    "store",
+                    "min_replicas_ack",
+                    0,
+                    i64::from(MAX_MIN_REPLICAS_ACK),
+                )
+                .map(|n| Some(n as u32)),
+            None => Some(None),
+        };
+        let redis_url = self.redis_url(t);
+        let (redis_url, min_replicas_ack) = (redis_url?, min_replicas_ack?);
+        if redis_url.is_none() && min_replicas_ack.is_some() {
+            self.error(
+                "store.min_replicas_ack",
+                "set without store.redis_url; the in-memory store has no replicas \
+                 (remove it, or set a Redis URL)",
+            );
+            return None;
+        }
+        Some(StoreSettings {
+            redis_url,
+            min_replicas_ack,
+        })
     }
 
     /// `Some(None)`: no Redis; `None`: an error was recorded.
-    fn store(&mut self, v: &Value) -> Option<Option<RedisUrl>> {
-        let t = self.table("store", v, STORE_KEYS)?;
+    fn redis_url(&mut self, t: &toml::Table) -> Option<Option<RedisUrl>> {
         if !t.contains_key("redis_url") {
             return Some(None);
         }
@@ -182,7 +245,7 @@ impl Walk {
             self.found(
                 "store.redis_url",
                 format!("plaintext Redis to {}", url.hosts().join(", ")),
-                "rediss:// or rediss+cluster:// (TLS), or redis:// to a loopback host; \
+                "rediss://, rediss+cluster:// or rediss+sentinel:// (TLS), or redis:// to a loopback host; \
                  for an in-cluster Redis behind a NetworkPolicy, set store.redis_plaintext = true",
             );
             return None;

@@ -818,3 +818,48 @@ fn the_product_name_defaults_to_the_senders_name() {
     let s = load(&format!("{LOCAL}\n[mail]\nfrom = \"login@example.com\"\n")).unwrap();
     assert_eq!(s.branding.product_name, "Sign-in");
 }
+
+#[test]
+fn server_limits_have_defaults_bounds_and_env_overrides() {
+    let s = load(LOCAL).unwrap();
+    assert_eq!(s.server.body_timeout_secs, DEFAULT_BODY_TIMEOUT_SECS);
+    assert_eq!(
+        s.server.max_connections_per_client,
+        DEFAULT_MAX_CONNECTIONS_PER_CLIENT
+    );
+
+    let s = load(&format!(
+        "{LOCAL}\n[server]\nbody_timeout_secs = 3\nmax_connections_per_client = 0\n"
+    ))
+    .unwrap();
+    assert_eq!(s.server.body_timeout_secs, 3);
+    assert_eq!(s.server.max_connections_per_client, 0);
+
+    let s = load_env(
+        LOCAL,
+        &[
+            ("OTP_SIDECAR__SERVER__BODY_TIMEOUT_SECS", "7"),
+            ("OTP_SIDECAR__SERVER__MAX_CONNECTIONS_PER_CLIENT", "12"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(s.server.body_timeout_secs, 7);
+    assert_eq!(s.server.max_connections_per_client, 12);
+
+    let errs = errors(&format!(
+        "{LOCAL}\n[server]\nbody_timeout_secs = 0\nmax_connections_per_client = -1\n"
+    ));
+    assert_eq!(
+        error_for(&errs, "server.body_timeout_secs").message,
+        "found 0, expected a value in 1..=120"
+    );
+    assert_eq!(
+        error_for(&errs, "server.max_connections_per_client").message,
+        "found -1, expected a value in 0..=10000"
+    );
+    let errs = errors(&format!("{LOCAL}\n[server]\nbody_timeout_secs = \"10s\"\n"));
+    assert_eq!(
+        error_for(&errs, "server.body_timeout_secs").message,
+        "found a string, expected an integer"
+    );
+}

@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
+use crate::audit::{self, Details, Step};
 use crate::challenge::{
     unseal_code, ChallengeRecord, Code, DeliveryState, DeliveryStep, Store as _,
 };
@@ -194,6 +195,14 @@ impl Login {
                         tracing::error!(error = %e, "delivery outcome not stored");
                     }
                     self.metrics.mail("sent");
+                    audit::event(
+                        Step::Mailed,
+                        &record,
+                        Details {
+                            generation: Some(record.generation),
+                            ..Details::default()
+                        },
+                    );
                     return tell(DeliveryState::Sent);
                 }
                 Err(e) if e.is_permanent() => {
@@ -261,6 +270,14 @@ impl Login {
             email = %mask_email(&record.email),
             generation = record.generation,
             "code mail not delivered; nothing charged, the next code is free"
+        );
+        audit::event(
+            Step::MailFailed,
+            record,
+            Details {
+                generation: Some(record.generation),
+                ..Details::default()
+            },
         );
         Some(failed)
     }

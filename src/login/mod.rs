@@ -3,6 +3,7 @@
 //! send new codes, and sign the assertion. It knows nothing of HTTP; the
 //! error-to-response mapping is the web layer's (`routes/`).
 mod delivery;
+pub mod handoff;
 mod limits;
 
 use std::collections::BTreeMap;
@@ -13,6 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use rand_core::RngCore as _;
 
+use crate::audit::{self, Details, Step};
 use crate::challenge::{
     mac, seal_code, AnyStore, ChallengeId, ChallengeRecord, Code, CodeError, DeliveryState,
     JtiClaim, NewChallenge, Pepper, Policy, Rebind, ResendOutcome, Store as _, StoreError,
@@ -55,6 +57,16 @@ pub enum LoginError {
     },
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    /// The store did not answer while a request was being started; the jti
+    /// may have been claimed for a challenge that was never created. The
+    /// browser keeps `binding` (its challenge cookie): the same request
+    /// retried with it completes that challenge instead of being refused as
+    /// a replay.
+    #[error("store unavailable while starting: {detail}")]
+    Stalled {
+        binding: ChallengeId,
+        detail: String,
+    },
     #[error("{0}")]
     Internal(String),
 }
@@ -123,6 +135,13 @@ pub struct Login {
     rules: LoginRules,
 }
 
+/// Sealed cookie values from [`Login::hand_back`].
+#[derive(Debug, Clone)]
+pub struct HandBack {
+    pub handoff: String,
+    pub finished: String,
+}
+
 /// The parts a [`Login`] works with.
 pub struct LoginParts {
     pub clock: Arc<dyn Clock>,
@@ -185,6 +204,14 @@ pub fn effective_policy(
     }
 }
 
+/// The realm a challenge's pages speak for, as the sealed cookies carry it.
+fn realm_of(record: &ChallengeRecord) -> handoff::RealmOf {
+    handoff::RealmOf {
+        issuer: Some(record.realm.clone()),
+        name: record.realm_name.clone(),
+    }
+}
+
 pub fn locale(record: &ChallengeRecord) -> &str {
     record.locale.as_deref().unwrap_or("en")
 }
@@ -217,6 +244,26 @@ impl Login {
         request_jwt: &str,
         browser_challenge: Option<&str>,
     ) -> Result<Started, LoginError> {
+        let cookie = browser_challenge.and_then(|c| ChallengeId::parse(c).ok());
+        let binding = cookie.clone().unwrap_or_else(ChallengeId::generate);
+        self.start_bound(request_jwt, cookie.as_ref(), &binding)
+            .await
+            .map_err(|e| match e {
+                LoginError::Store(StoreError::Unavailable(detail)) => {
+                    LoginError::Stalled { binding, detail }
+                }
+                other => other,
+            })
+    }
+
+    /// [`Login::start`] for a browser bound by `binding`: its cookie, or a
+    /// fresh id it is given with a 503 if the store does not answer.
+    async fn start_bound(
+        self: &Arc<Self>,
+        request_jwt: &str,
+        cookie: Option<&ChallengeId>,
+        binding: &ChallengeId,
+    ) -> Result<Started, LoginError> {
         let now = self.now();
         let request = match self.verifier.verify(request_jwt, now).await {
             Ok(r) => r,
@@ -233,46 +280,77 @@ impl Login {
         // this browser already has a live challenge for. Its jti is bound to that
         // challenge, so a back/refresh re-POST of it resumes too.
         let same_login = self
-            .same_login_challenge(browser_challenge, &newer, &request.email, now)
+            .same_login_challenge(cookie, &newer, &request.email, now)
             .await?;
-        let id = same_login.clone().unwrap_or_else(ChallengeId::generate);
+        // A browser with a cookie proposes an id derived from it and the jti,
+        // so each of its retries of this request proposes the same one.
+        let proposed = match cookie {
+            Some(c) => ChallengeId::derived(&self.pepper, c, &request.jti),
+            None => binding.clone(),
+        };
+        let id = same_login
+            .as_ref()
+            .map_or_else(|| proposed.clone(), |r| r.id.clone());
         // Remember the jti for as long as the verifier would still accept the
         // request: `exp` plus the clock leeway.
         let accepted_until = request.exp.saturating_add(CLOCK_LEEWAY_SECS);
-        match self
+        let completing = match self
             .store
             .claim_jti(&request.jti, &id, accepted_until, now)
             .await?
         {
-            JtiClaim::Fresh => {}
+            JtiClaim::Fresh => None,
             JtiClaim::Seen(previous) => {
-                let same_browser = browser_challenge.is_some_and(|c| {
-                    subtle::ConstantTimeEq::ct_eq(c.as_bytes(), previous.as_str().as_bytes()).into()
-                });
-                if same_browser && self.store.get(&previous, now).await?.is_some() {
+                let same = |a: &ChallengeId| -> bool {
+                    subtle::ConstantTimeEq::ct_eq(
+                        a.as_str().as_bytes(),
+                        previous.as_str().as_bytes(),
+                    )
+                    .into()
+                };
+                // Bound to the challenge this browser's cookie names, or to
+                // the id one of its earlier tries proposed.
+                let same_browser = cookie.is_some_and(same) | same(&proposed);
+                if !same_browser {
+                    return Err(self.reject(RequestRejection::Replayed));
+                }
+                if self.store.get(&previous, now).await?.is_some() {
                     tracing::info!(
                         challenge = challenge_ref(previous.as_str()),
                         "request re-posted by its own browser; showing the code page again, no new mail"
                     );
                     return Ok(Started::Resumed(previous));
                 }
-                return Err(self.reject(RequestRejection::Replayed));
+                // Claimed for this browser but no challenge: the store stalled
+                // between the claim and the create, or the challenge is gone
+                // (used, cancelled, expired). Create it now; the store creates
+                // an id only once, which refuses the latter as a replay.
+                Some(previous)
             }
-        }
+        };
         let id = match same_login {
-            Some(existing) => match self.store.rebind(&existing, &newer, now).await? {
+            Some(existing) => match self.store.rebind(&existing.id, &newer, now).await? {
                 Some(record) => {
                     tracing::info!(
-                        challenge = challenge_ref(existing.as_str()),
+                        challenge = challenge_ref(existing.id.as_str()),
                         attempts = record.attempts,
                         "newer request of the same login (re-rendered step); challenge rebound, no new mail"
                     );
-                    return Ok(Started::Resumed(existing));
+                    audit::event(
+                        Step::Rebound,
+                        &record,
+                        Details {
+                            attempts_left: Some(record.attempts_left()),
+                            previous_correlation_id: Some(&existing.request_jti),
+                            ..Details::default()
+                        },
+                    );
+                    return Ok(Started::Resumed(existing.id));
                 }
                 // Expired or used in the meantime: a new challenge after all.
                 None => ChallengeId::generate(),
             },
-            None => id,
+            None => completing.clone().unwrap_or(id),
         };
         let policy = effective_policy(request.otp.as_ref(), &self.rules.otp, &request.jti);
         let code = Code::generate(policy.length);
@@ -298,9 +376,26 @@ impl Login {
             self.refund_challenge(&record, now).await;
             return Err(limited);
         }
-        self.store
+        match self
+            .store
             .create(&record, &mac(&self.pepper, &id, &code), now)
-            .await?;
+            .await
+        {
+            Ok(()) => {}
+            Err(StoreError::AlreadyCreated(_)) if completing.is_some() => {
+                self.refund_challenge(&record, now).await;
+                self.refund_send_limits(&recipient, now).await;
+                return Err(self.reject(RequestRejection::Replayed));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        if completing.is_some() {
+            tracing::info!(
+                challenge = challenge_ref(id.as_str()),
+                req_jti = %record.request_jti,
+                "request retried by its own browser after the store did not answer; its challenge is created now"
+            );
+        }
         self.metrics.challenges_created.inc();
         tracing::info!(
             challenge = challenge_ref(id.as_str()),
@@ -313,6 +408,15 @@ impl Login {
             max_attempts = policy.max_attempts,
             "challenge created"
         );
+        audit::event(
+            Step::Created,
+            &record,
+            Details {
+                attempts_left: Some(record.attempts_left()),
+                generation: Some(0),
+                ..Details::default()
+            },
+        );
         let delivery = self.deliver(record.clone(), code).await;
         Ok(Started::Created(Box::new(ChallengeRecord {
             delivery,
@@ -324,22 +428,21 @@ impl Login {
     /// for the same login (realm, subject, nonce) as `newer`.
     async fn same_login_challenge(
         &self,
-        browser_challenge: Option<&str>,
+        cookie: Option<&ChallengeId>,
         newer: &Rebind<'_>,
         email: &str,
         now: i64,
-    ) -> Result<Option<ChallengeId>, LoginError> {
-        let Some(id) = browser_challenge.and_then(|c| ChallengeId::parse(c).ok()) else {
+    ) -> Result<Option<ChallengeRecord>, LoginError> {
+        let Some(id) = cookie else {
             return Ok(None);
         };
         Ok(self
             .store
-            .get(&id, now)
+            .get(id, now)
             .await?
             // The mailed code went to the record's address: a request for another
             // address is another login, with its own mail.
-            .filter(|record| record.email == email && newer.matches(record, now))
-            .map(|_| id))
+            .filter(|record| record.email == email && newer.matches(record, now)))
     }
 
     /// The record's address, parsed as the mailer will take it. The request
@@ -380,6 +483,15 @@ impl Login {
             max_challenges = budget.max_challenges,
             window = budget.window_secs,
             "challenge refused: the user's budget for this window is spent; answering locked, no mail"
+        );
+        audit::event(
+            Step::Locked,
+            record,
+            Details {
+                attempts_left: Some(0),
+                reason: Some(reason),
+                ..Details::default()
+            },
         );
         Err(LoginError::UserLocked(reason, Box::new(record.clone())))
     }
@@ -477,6 +589,15 @@ impl Login {
                 window = budget.window_secs,
                 "code not evaluated: the user's wrong-code budget is spent; answering locked"
             );
+            audit::event(
+                Step::Locked,
+                &record,
+                Details {
+                    attempts_left: Some(0),
+                    reason: Some("user_locked"),
+                    ..Details::default()
+                },
+            );
             // The challenge is left to its own cap and TTL; while the window
             // lasts every submission to it is answered like this.
             return Ok(Checked::Locked(Box::new(record)));
@@ -529,6 +650,32 @@ impl Login {
             result,
             "code verified"
         );
+        match &checked {
+            Checked::Success(done) => audit::event(Step::Verified, done, Details::default()),
+            Checked::Invalid { attempts_left } => audit::event(
+                Step::Failed,
+                &record,
+                Details {
+                    attempts_left: Some(*attempts_left),
+                    ..Details::default()
+                },
+            ),
+            Checked::Locked(closed) => audit::event(
+                Step::Locked,
+                closed,
+                Details {
+                    attempts_left: Some(0),
+                    reason: Some(if closed.attempts_left() == 0 {
+                        "max_attempts"
+                    } else {
+                        "user_locked"
+                    }),
+                    ..Details::default()
+                },
+            ),
+            Checked::Expired(Some(gone)) => audit::event(Step::Expired, gone, Details::default()),
+            Checked::Expired(None) => {}
+        }
         Ok(checked)
     }
 
@@ -538,9 +685,8 @@ impl Login {
     pub async fn resend(self: &Arc<Self>, record: &ChallengeRecord) -> Result<Resent, LoginError> {
         let now = self.now();
         let id = &record.id;
-        if record.is_expired(now) {
-            return Ok(Resent::Expired);
-        }
+        // A lapsed code may still be replaced (the store decides, atomically):
+        // the page that says "expired" offers a new code.
         let recipient = self.recipient(record)?;
         self.charge_send_limits(&recipient, now).await?;
         let code = Code::generate(record.policy.length);
@@ -576,6 +722,15 @@ impl Login {
             resends = resent.resends,
             "new code issued"
         );
+        audit::event(
+            Step::Resent,
+            &resent,
+            Details {
+                attempts_left: Some(resent.attempts_left()),
+                generation: Some(resent.generation),
+                ..Details::default()
+            },
+        );
         let delivery = self.deliver((*resent).clone(), code).await;
         Ok(Resent::Sent(Box::new(ChallengeRecord {
             delivery,
@@ -592,13 +747,16 @@ impl Login {
                 req_jti = %record.request_jti,
                 "challenge cancelled"
             );
+            audit::event(Step::Cancelled, record, Details::default());
         }
         Ok(record)
     }
 
     /// Drop an expired challenge (its `expired` assertion is being sent).
-    pub async fn discard(&self, id: &ChallengeId) {
-        let _ = self.store.take(id, self.now()).await;
+    pub async fn discard(&self, record: &ChallengeRecord) {
+        if let Ok(Some(gone)) = self.store.take(&record.id, self.now()).await {
+            audit::event(Step::Expired, &gone, Details::default());
+        }
     }
 
     /// Sign the assertion for `record` (docs/protocol.md section 4).
@@ -629,6 +787,51 @@ impl Login {
             tracing::error!(error = %e, "assertion could not be signed");
             LoginError::Internal("signing".into())
         })
+    }
+
+    /// The two cookies that hand `record` back to Keycloak with `result`
+    /// through `GET /challenge/done` (see [`handoff`]): the sealed assertion
+    /// with its target, and the finished mark that Back shows.
+    pub fn hand_back(
+        &self,
+        record: &ChallengeRecord,
+        result: AssertionResult,
+    ) -> Result<HandBack, LoginError> {
+        let assertion = self.assertion(record, result)?;
+        let now = self.now();
+        let app = self.app_info(record);
+        Ok(HandBack {
+            handoff: handoff::seal(
+                &self.pepper,
+                &handoff::Handoff {
+                    return_uri: record.return_uri.clone(),
+                    assertion,
+                    until: now + ASSERTION_TTL_SECS,
+                    realm: realm_of(record),
+                },
+            ),
+            finished: handoff::seal(
+                &self.pepper,
+                &handoff::Finished {
+                    result: result.as_str().to_string(),
+                    app_name: app.name,
+                    app_url: None,
+                    locale: record.locale.clone(),
+                    until: now + handoff::FINISHED_SECS,
+                    realm: realm_of(record),
+                },
+            ),
+        })
+    }
+
+    /// A hand-off cookie of ours that is still good.
+    pub fn open_handoff(&self, raw: &str) -> Option<handoff::Handoff> {
+        handoff::open(&self.pepper, raw, self.now())
+    }
+
+    /// A finished mark of ours that is still good.
+    pub fn open_finished(&self, raw: &str) -> Option<handoff::Finished> {
+        handoff::open(&self.pepper, raw, self.now())
     }
 
     /// Unix seconds until which a delivery started at `now` holds its lease.

@@ -6,7 +6,7 @@ use crate::error::PageError;
 use crate::login::{LoginError, Started};
 use crate::tokens::AssertionResult;
 
-use super::pages::{assertion_page, error_page, see_code_page};
+use super::pages::{challenge_cookie, error_page, hand_back, see_code_page};
 use super::{page_error, AppState, CHALLENGE_COOKIE};
 
 #[derive(Deserialize)]
@@ -30,10 +30,7 @@ pub async fn authorize(
         Ok(Started::Resumed(id)) => see_code_page(&state, id.as_str()),
         // The user's budget is spent: Keycloak gets `locked` and counts a failure.
         Err(LoginError::UserLocked(_, record)) => {
-            match state.login.assertion(&record, AssertionResult::Locked) {
-                Ok(assertion) => assertion_page(&state, &req, &record, assertion),
-                Err(e) => error_page(&state, &req, page_error(&e)),
-            }
+            hand_back(&state, &req, &record, AssertionResult::Locked)
         }
         Err(LoginError::SendLimited {
             retry_after_secs, ..
@@ -43,6 +40,15 @@ pub async fn authorize(
                 response
                     .headers_mut()
                     .insert(actix_web::http::header::RETRY_AFTER, value);
+            }
+            response
+        }
+        // The store did not answer: the browser keeps (or gets) the cookie its
+        // retry of this same request needs to land on its challenge.
+        Err(e @ LoginError::Stalled { .. }) => {
+            let mut response = error_page(&state, &req, page_error(&e));
+            if let LoginError::Stalled { binding, .. } = &e {
+                let _ = response.add_cookie(&challenge_cookie(&state, binding.as_str()));
             }
             response
         }

@@ -12,11 +12,18 @@ use crate::login::{Checked, LoginError, Resent};
 use crate::telemetry::challenge_ref;
 use crate::tokens::AssertionResult;
 
-use super::pages::{assertion_page, clear_cookie, code_page, error_page};
+use super::pages::{
+    assertion_page, clear_cookie, code_page, error_page, finished_mark, finished_page, hand_back,
+    page_locale,
+};
 use super::{page_error, AppState, CHALLENGE_COOKIE};
+use crate::login::handoff::HANDOFF_COOKIE;
 
+/// A form without its token is refused like one with a wrong token (403),
+/// not as malformed input.
 #[derive(Deserialize)]
 pub struct CsrfForm {
+    #[serde(default)]
     csrf_token: String,
 }
 
@@ -54,12 +61,18 @@ fn see_notice(state: &AppState, notice: &'static str) -> HttpResponse {
 
 #[derive(Deserialize)]
 pub struct VerifyForm {
+    #[serde(default)]
     csrf_token: String,
     code: String,
 }
 
+/// No live challenge for this browser: the finished page when the step
+/// ended here a moment ago (Back after it), else the error page.
 fn no_challenge(state: &AppState, req: &HttpRequest) -> HttpResponse {
-    let mut response = error_page(state, req, PageError::NoChallenge);
+    let mut response = match finished_mark(state, req) {
+        Some(mark) => finished_page(state, req, &mark),
+        None => error_page(state, req, PageError::NoChallenge),
+    };
     let _ = response.add_cookie(&clear_cookie(state));
     response
 }
@@ -111,27 +124,45 @@ fn finish(
     record: &ChallengeRecord,
     result: AssertionResult,
 ) -> HttpResponse {
-    match state.login.assertion(record, result) {
-        Ok(assertion) => assertion_page(state, req, record, assertion),
-        Err(e) => error_page(state, req, page_error(&e)),
+    hand_back(state, req, record, result)
+}
+
+/// `GET /challenge/done`: the assertion page, once; afterwards (Back, a
+/// reload) the finished page.
+pub async fn done(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let handoff = req
+        .cookie(HANDOFF_COOKIE)
+        .and_then(|c| state.login.open_handoff(c.value()));
+    match handoff {
+        Some(handoff) => {
+            let locale = match finished_mark(&state, &req).and_then(|m| m.locale) {
+                Some(requested) => state.templates.resolve_locale(&requested),
+                None => page_locale(&state, &req, None),
+            };
+            assertion_page(&state, &req, handoff, &locale)
+        }
+        None => no_challenge(&state, &req),
     }
 }
 
 /// An expired challenge: drop it and tell Keycloak.
 async fn expired(state: &AppState, req: &HttpRequest, record: &ChallengeRecord) -> HttpResponse {
-    state.login.discard(&record.id).await;
+    state.login.discard(record).await;
     finish(state, req, record, AssertionResult::Expired)
 }
 
-fn is_expired(state: &AppState, record: &ChallengeRecord) -> bool {
-    record.is_expired(state.login.now())
+/// A lapsed code that cannot be replaced any more: the step is over and
+/// Keycloak gets `expired`. While a new code may still be sent, the code
+/// page shows the expired state and offers one instead.
+fn is_over(state: &AppState, record: &ChallengeRecord) -> bool {
+    record.is_expired(state.login.now()) && record.resends_left() == 0
 }
 
 /// `GET /challenge`: the code form, with the notice of the last form posted
 /// and where the mail stands. Never sends a new code.
 pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     match bound_challenge(&req, &state).await {
-        Ok(record) if is_expired(&state, &record) => expired(&state, &req, &record).await,
+        Ok(record) if is_over(&state, &record) => expired(&state, &req, &record).await,
         Ok(record) => code_page(
             &state,
             &req,
@@ -177,9 +208,11 @@ pub async fn submit_code(
             see_notice(&state, "invalid_code")
         }
         Ok(Checked::Locked(record)) => finish(&state, &req, &record, AssertionResult::Locked),
-        Ok(Checked::Expired(Some(record))) => {
-            finish(&state, &req, &record, AssertionResult::Expired)
+        // The page shows the expired state and offers a new code.
+        Ok(Checked::Expired(Some(record))) if !is_over(&state, &record) => {
+            see_notice(&state, "sent")
         }
+        Ok(Checked::Expired(Some(record))) => expired(&state, &req, &record).await,
         Ok(Checked::Expired(None)) => no_challenge(&state, &req),
         Err(e) => error_page(&state, &req, page_error(&e)),
     }

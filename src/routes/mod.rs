@@ -51,7 +51,9 @@ pub fn page_error(error: &LoginError) -> PageError {
             PageError::InvalidRequest
         }
         LoginError::SendLimited { .. } => PageError::SendLimited,
-        LoginError::Store(StoreError::Unavailable(_)) => PageError::Unavailable,
+        LoginError::Store(StoreError::Unavailable(_)) | LoginError::Stalled { .. } => {
+            PageError::Unavailable
+        }
         LoginError::Store(_) | LoginError::Internal(_) => PageError::Internal,
     }
 }
@@ -68,7 +70,9 @@ pub fn api_error(error: &LoginError) -> ApiError {
         } => ApiError::SendLimited {
             retry_after: *retry_after_secs,
         },
-        LoginError::Store(StoreError::Unavailable(_)) => ApiError::Unavailable,
+        LoginError::Store(StoreError::Unavailable(_)) | LoginError::Stalled { .. } => {
+            ApiError::Unavailable
+        }
         LoginError::Store(_) | LoginError::Internal(_) => ApiError::Internal,
     }
 }
@@ -157,6 +161,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, with_demo: bool) {
         .service(resource("/challenge/verify").route(web::post().to(code_page::submit_code)))
         .service(resource("/challenge/resend").route(web::post().to(code_page::resend)))
         .service(resource("/challenge/cancel").route(web::post().to(code_page::cancel)))
+        .service(resource("/challenge/done").route(web::get().to(code_page::done)))
         .service(resource("/api/v1/challenges").route(web::post().to(api::create)))
         .service(resource("/api/v1/challenges/{id}").route(web::get().to(api::status)))
         .service(resource("/api/v1/challenges/{id}/verify").route(web::post().to(api::check_code)))

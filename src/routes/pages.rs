@@ -6,8 +6,11 @@ use actix_web::{HttpRequest, HttpResponse};
 
 use crate::challenge::{ChallengeRecord, DeliveryState};
 use crate::error::PageError;
+use crate::login::handoff::{Finished, Handoff, FINISHED_COOKIE, FINISHED_SECS, HANDOFF_COOKIE};
+use crate::login::ASSERTION_TTL_SECS;
 use crate::templates::model::FormField;
-use crate::templates::{Page, PageContext, RealmLook};
+use crate::templates::{AppInfo, Page, PageContext, RealmLook};
+use crate::tokens::AssertionResult;
 
 use super::{AppState, CHALLENGE_COOKIE};
 
@@ -114,10 +117,15 @@ pub fn code_page(
     attempts_left: Option<u32>,
 ) -> HttpResponse {
     let policy = record.policy;
+    let now = state.clock.now();
     let failed = record.delivery == DeliveryState::Failed;
+    let expired = record.is_expired(now);
     // After a failed delivery the next code is free: at once, whatever is left.
-    let resend_available_at = if failed {
-        Some(state.clock.now())
+    // A lapsed code can be replaced at once too (counted as a resend).
+    let resend_available_at = if failed && !expired {
+        Some(now)
+    } else if expired {
+        (record.resends_left() > 0).then_some(now)
     } else {
         (record.resends_left() > 0).then(|| record.resend_after())
     };
@@ -129,6 +137,7 @@ pub fn code_page(
         email_masked: Some(crate::telemetry::mask_email(&record.email)),
         code_length: Some(policy.length),
         expires_at: Some(record.expires_at),
+        expired,
         attempts_left: Some(attempts_left.unwrap_or(record.attempts_left())),
         resend_available_at,
         resends_left: Some(record.resends_left()),
@@ -179,29 +188,105 @@ pub fn redirect_page(
 }
 
 /// The assertion handed back to Keycloak: auto-POST of the single field
-/// `assertion` to the challenge's `return_uri`; the challenge cookie is cleared.
+/// `assertion` to the challenge's `return_uri`. Shown once, by
+/// `GET /challenge/done`, which clears the hand-off cookie.
 pub fn assertion_page(
     state: &AppState,
     req: &HttpRequest,
-    record: &ChallengeRecord,
-    assertion: String,
+    handoff: Handoff,
+    locale: &str,
 ) -> HttpResponse {
     let mut response = redirect_page(
         state,
         req,
-        &record.return_uri,
+        &handoff.return_uri,
         vec![FormField {
             name: "assertion".to_string(),
-            value: assertion,
+            value: handoff.assertion,
         }],
         FormTarget::ReturnUri,
-        &page_locale(state, req, Some(record)),
-        realm_look(record),
+        locale,
+        handoff.realm.look(),
     );
     if response.status().is_success() {
-        let _ = response.add_cookie(&clear_cookie(state));
+        let mut gone = handoff_cookie(state, String::new());
+        gone.make_removal();
+        let _ = response.add_cookie(&gone);
     }
     response
+}
+
+/// End the step with `result`: `303` to `/challenge/done`, which shows the
+/// assertion page once (Post/Redirect/Get: Back finds a `GET`, never a form
+/// to resubmit). The challenge cookie is cleared; the finished mark lets
+/// Back show how the step ended.
+pub fn hand_back(
+    state: &AppState,
+    req: &HttpRequest,
+    record: &ChallengeRecord,
+    result: AssertionResult,
+) -> HttpResponse {
+    match state.login.hand_back(record, result) {
+        Ok(cookies) => HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, state.paths.at("/challenge/done")))
+            .cookie(handoff_cookie(state, cookies.handoff))
+            .cookie(finished_cookie(state, cookies.finished))
+            .cookie(clear_cookie(state))
+            .finish(),
+        Err(e) => error_page(state, req, super::page_error(&e)),
+    }
+}
+
+/// The hand-off: only `/challenge/done` sees it, only from our own pages
+/// (`SameSite=Strict`), for the assertion's lifetime.
+fn handoff_cookie(state: &AppState, value: String) -> Cookie<'static> {
+    Cookie::build(HANDOFF_COOKIE, value)
+        .path(state.paths.at("/challenge/done"))
+        .http_only(true)
+        .secure(state.settings.server.secure_cookies)
+        .same_site(SameSite::Strict)
+        .max_age(actix_web::cookie::time::Duration::seconds(
+            ASSERTION_TTL_SECS,
+        ))
+        .finish()
+}
+
+fn finished_cookie(state: &AppState, value: String) -> Cookie<'static> {
+    Cookie::build(FINISHED_COOKIE, value)
+        .path(state.paths.cookie_path())
+        .http_only(true)
+        .secure(state.settings.server.secure_cookies)
+        .same_site(SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::seconds(FINISHED_SECS))
+        .finish()
+}
+
+/// The finished mark this browser holds, if it is ours and still good.
+pub fn finished_mark(state: &AppState, req: &HttpRequest) -> Option<Finished> {
+    req.cookie(FINISHED_COOKIE)
+        .and_then(|c| state.login.open_finished(c.value()))
+}
+
+/// What Back shows after the step: how it ended and the way to the
+/// application. No form, nothing to resubmit.
+pub fn finished_page(state: &AppState, req: &HttpRequest, mark: &Finished) -> HttpResponse {
+    let ctx = PageContext {
+        finished: Some(mark.result.clone()),
+        app: Some(AppInfo {
+            client_id: String::new(),
+            name: mark.app_name.clone(),
+        }),
+        app_url: mark.app_url.clone(),
+        ..base_context(state)
+    };
+    let locale = match &mark.locale {
+        Some(requested) => state.templates.resolve_locale(requested),
+        None => page_locale(state, req, None),
+    };
+    match render(state, Page::Finished, &locale, &ctx, mark.realm.look()) {
+        Some(body) => html(StatusCode::OK, body),
+        None => error_page(state, req, PageError::Internal),
+    }
 }
 
 /// The cookie binding the browser to challenge `id`.

@@ -15,13 +15,14 @@ use super::samples::{self, SampleKind, SAMPLE_CODE, SAMPLE_CSRF};
 use super::{brand, template_data, Branding, Engine, Problem};
 
 /// The templates the sidecar renders; each must exist.
-pub const REQUIRED: [&str; 6] = [
+pub const REQUIRED: [&str; 7] = [
     "mail/code.subject",
     "mail/code.html",
     "mail/code.txt",
     "pages/code",
     "pages/redirect",
     "pages/error",
+    "pages/finished",
 ];
 
 /// Every problem of the built-ins merged with `override_dir`; empty means
@@ -246,10 +247,20 @@ fn content_problems(name: &str, kind: &SampleKind, output: &str, display: &str) 
         }
         ("pages/code", SampleKind::Page(Page::Code, ctx)) => {
             must.push((SAMPLE_CSRF.to_string(), "the CSRF token (`ctx.csrf_token`)"));
-            if let Some(a) = &ctx.verify_action {
-                must.push((a.clone(), "the verify form action (`ctx.verify_action`)"));
+            if ctx.expired {
+                // A lapsed code: no code field, but a way to a new code.
+                if let Some(a) = &ctx.resend_action {
+                    must.push((
+                        a.clone(),
+                        "the resend form action (`ctx.resend_action`) when `ctx.expired`",
+                    ));
+                }
+            } else {
+                if let Some(a) = &ctx.verify_action {
+                    must.push((a.clone(), "the verify form action (`ctx.verify_action`)"));
+                }
+                must.push(("name=\"code\"".into(), "the code field (`name=\"code\"`)"));
             }
-            must.push(("name=\"code\"".into(), "the code field (`name=\"code\"`)"));
         }
         ("pages/redirect", SampleKind::Page(Page::Redirect, ctx)) => {
             if let Some(a) = &ctx.redirect_action {

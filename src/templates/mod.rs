@@ -220,9 +220,23 @@ pub(crate) fn template_data<T: serde::Serialize>(
         .get("resend_available_at")
         .and_then(|v| v.as_i64())
         .map(|at| (at - now).max(0));
+    // Time left on the code, for "expires in 4 minutes" and its live update:
+    // the whole minutes rounded up (under a minute: 0), and every minute
+    // count from there down to 1 (the page's script swaps their texts in).
+    let expires_in_seconds = ctx
+        .get("expires_at")
+        .and_then(|v| v.as_i64())
+        .map(|at| (at - now).max(0));
+    let expires_in_minutes = expires_in_seconds.map(|s| if s < 60 { 0 } else { (s + 59) / 60 });
+    let expiry_steps: Vec<i64> = (1..=expires_in_minutes.unwrap_or(0).min(1440))
+        .rev()
+        .collect();
     serde_json::json!({
         "schema": model::SCHEMA_VERSION,
         "resend_in_seconds": resend_in_seconds,
+        "expires_in_seconds": expires_in_seconds,
+        "expires_in_minutes": expires_in_minutes,
+        "expiry_steps": expiry_steps,
         "locale": locales.resolve(requested_locale),
         "branding": branding,
         "palette": brand::palette(branding),

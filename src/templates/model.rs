@@ -91,16 +91,20 @@ pub enum Page {
     Redirect,
     /// Anything that stops the flow here (bad request, mail not sent, ...).
     Error,
+    /// What Back shows once the step has handed the browser back: how it
+    /// ended and the way to the application; never a live form.
+    Finished,
 }
 
 impl Page {
-    pub const ALL: [Page; 3] = [Page::Code, Page::Redirect, Page::Error];
+    pub const ALL: [Page; 4] = [Page::Code, Page::Redirect, Page::Error, Page::Finished];
 
     pub fn template_name(self) -> &'static str {
         match self {
             Page::Code => "pages/code",
             Page::Redirect => "pages/redirect",
             Page::Error => "pages/error",
+            Page::Finished => "pages/finished",
         }
     }
 }
@@ -125,6 +129,9 @@ pub struct PageContext {
     pub email_masked: Option<String>,
     pub code_length: Option<u8>,
     pub expires_at: Option<i64>,
+    /// Code page: the code has lapsed; a new one can be asked for (no code field).
+    #[serde(default)]
+    pub expired: bool,
     pub attempts_left: Option<u32>,
     /// Unix seconds from which "send a new code" is allowed; `None` when no resend is left.
     pub resend_available_at: Option<i64>,
@@ -141,6 +148,11 @@ pub struct PageContext {
     /// Error page reason: `invalid_request`, `send_limited`, `no_challenge`,
     /// `internal`, `expired`, `locked`.
     pub error: Option<String>,
+    /// Finished page: how the step ended (`success`, `cancelled`, `locked`,
+    /// `expired`).
+    pub finished: Option<String>,
+    /// Finished page: the application's address, when known.
+    pub app_url: Option<String>,
     /// Redirect page: where to POST, and the hidden fields.
     pub redirect_action: Option<String>,
     pub redirect_fields: Vec<FormField>,

@@ -158,6 +158,27 @@ pub fn all(now: i64) -> Vec<Sample> {
             },
         ),
         (
+            "code-last-minute",
+            "Code page: less than a minute left",
+            PageContext {
+                expires_at: Some(now + 40),
+                resend_available_at: Some(now),
+                ..code_page(now)
+            },
+        ),
+        (
+            "code-expired",
+            "Code page: the code has expired, a new one can be sent",
+            PageContext {
+                expires_at: Some(now - 5),
+                expired: true,
+                notice: None,
+                resend_available_at: Some(now),
+                resends_left: Some(2),
+                ..code_page(now)
+            },
+        ),
+        (
             "code-no-resend",
             "Code page: no resend left, no notice",
             PageContext {
@@ -189,6 +210,31 @@ pub fn all(now: i64) -> Vec<Sample> {
                     name: "assertion".into(),
                     value: "eyJhbGciOiJFUzI1NiJ9.sample.signature".into(),
                 }],
+                app: Some(app()),
+                ..PageContext::default()
+            },
+        ),
+    });
+    out.push(Sample {
+        id: "finished-success".into(),
+        title: "Finished (Back after a success), with the application's address".into(),
+        kind: SampleKind::Page(
+            Page::Finished,
+            PageContext {
+                finished: Some("success".into()),
+                app: Some(app()),
+                app_url: Some("https://payroll.example.com/".into()),
+                ..PageContext::default()
+            },
+        ),
+    });
+    out.push(Sample {
+        id: "finished-cancelled".into(),
+        title: "Finished (Back after a cancel), no address known".into(),
+        kind: SampleKind::Page(
+            Page::Finished,
+            PageContext {
+                finished: Some("cancelled".into()),
                 app: Some(app()),
                 ..PageContext::default()
             },

@@ -195,6 +195,18 @@ pub enum AssertionResult {
     Expired,
 }
 
+impl AssertionResult {
+    /// The claim's value: `success`, `cancelled`, `locked` or `expired`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Cancelled => "cancelled",
+            Self::Locked => "locked",
+            Self::Expired => "expired",
+        }
+    }
+}
+
 /// Claims of the assertion JWT (docs/protocol.md section 4).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AssertionClaims {

@@ -63,7 +63,10 @@
     // Trust the server's clock, not the device's.
     var readyAt = Date.now() + Math.max(0, at - serverNow) * 1000;
     var label = resend.querySelector(".countdown");
+    // The button counts down; the sentence for browsers without script would
+    // only fall behind it.
     var wait = document.querySelector("[data-resend-wait]");
+    if (wait) { wait.hidden = true; }
     var tick = function () {
       var left = Math.ceil((readyAt - Date.now()) / 1000);
       if (left > 0) {
@@ -75,9 +78,31 @@
       } else {
         resend.disabled = false;
         if (label) { label.textContent = ""; }
-        if (wait) { wait.hidden = true; }
       }
     };
     tick();
+  }
+
+  // "The code expires in 4 minutes": kept true as time passes, with the
+  // page's own sentences (one <template> per minute count, 0 = under a
+  // minute). When the code lapses the page is asked for again: the server
+  // then shows the expired state and offers a new code.
+  var expiry = document.querySelector("[data-expires-in]");
+  if (expiry) {
+    var endsAt = Date.now() + parseInt(expiry.getAttribute("data-expires-in") || "0", 10) * 1000;
+    var update = function () {
+      var left = Math.ceil((endsAt - Date.now()) / 1000);
+      if (left < 0) {
+        window.location.reload();
+        return;
+      }
+      var minutes = left < 60 ? 0 : Math.ceil(left / 60);
+      var text = document.querySelector("template[data-expiry-minutes='" + minutes + "']");
+      if (text && expiry.textContent !== text.content.textContent) {
+        expiry.textContent = text.content.textContent;
+      }
+      window.setTimeout(update, 1000 - ((endsAt - Date.now()) % 1000 || 0));
+    };
+    update();
   }
 })();

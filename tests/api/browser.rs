@@ -48,14 +48,55 @@ async fn full_flow_ends_with_a_verifiable_success_assertion() {
     let csrf = field(&html, "csrf_token").unwrap();
     assert_eq!(form_action(&html, "verify").unwrap(), "/challenge/verify");
 
-    // The right code: an auto-POST page carrying only the assertion, to return_uri.
-    let response = app.submit_code(&cookie, &csrf, &code).await;
+    // The right code: Post/Redirect/Get to /challenge/done, carrying the
+    // sealed hand-off (only there, only from our pages) and the finished mark;
+    // the challenge cookie is cleared.
+    let posted = app
+        .client
+        .post(app.url("/challenge/verify"))
+        .header("cookie", format!("otp_challenge={cookie}"))
+        .form(&[("csrf_token", csrf.as_str()), ("code", code.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), StatusCode::SEE_OTHER);
+    assert_eq!(posted.headers()["location"], "/challenge/done");
+    assert!(set_cookie(&posted).is_some_and(|c| c.contains("Max-Age=0") || c.contains("expires")));
+    let set_cookies: Vec<String> = posted
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    let handoff = set_cookies
+        .iter()
+        .find(|c| c.starts_with("otp_handoff="))
+        .unwrap();
+    for attribute in [
+        "HttpOnly",
+        "Secure",
+        "SameSite=Strict",
+        "Path=/challenge/done",
+        "Max-Age=60",
+    ] {
+        assert!(handoff.contains(attribute), "{handoff}");
+    }
+    let finished = set_cookies
+        .iter()
+        .find(|c| c.starts_with("otp_finished="))
+        .unwrap();
+    for attribute in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
+        assert!(finished.contains(attribute), "{finished}");
+    }
+    assert!(!handoff.contains(&code) && !finished.contains(&code));
+
+    // The GET shows the auto-POST page carrying only the assertion, to return_uri.
+    let response = crate::support::follow_hand_back(&app.client, posted).await;
     assert_eq!(response.status(), StatusCode::OK);
     let csp = assert_security_headers(&response);
     // Keycloak redirects on to the client after this POST; a form-action
     // here would make the browser block that redirect.
     assert!(!csp.contains("form-action"), "{csp}");
-    assert!(set_cookie(&response).is_some_and(|c| c.contains("Max-Age=0") || c.contains("expires")));
     let html = response.text().await.unwrap();
     assert_eq!(form_action(&html, "").unwrap(), app.realm.return_uri());
     assert_eq!(input_names(&html), ["assertion"]);
@@ -154,14 +195,29 @@ async fn a_malformed_code_costs_no_attempt() {
     let app = spawn_app().await;
     let (cookie, code) = app.start_browser_flow("typo@example.com").await;
     let csrf = app.csrf_token(&cookie).await;
-    for typo in ["12345", "abcdef", "1234567"] {
+    let max_attempts = app.settings.otp.max_attempts.default;
+    // More typos than the cap allows attempts: none of them counts.
+    let typos = ["12345", "abcdef", "1234567", "", "12 34 5", "١٢٣٤٥٦"];
+    assert!(typos.len() > max_attempts as usize);
+    for typo in typos {
         let response = app.submit_code(&cookie, &csrf, typo).await;
-        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{typo}");
         assert_eq!(
             response.headers()["location"],
             "/challenge?notice=invalid_code"
         );
+        assert_eq!(app.challenge_number(&cookie, "attempts"), 0, "{typo}");
     }
+    let html = app
+        .get("/challenge?notice=invalid_code", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(&format!("You have {max_attempts} attempts left.")),
+        "{html}"
+    );
     let spaced = format!("{} {}", &code[..3], &code[3..]);
     let response = app.submit_code(&cookie, &csrf, &spaced).await;
     let assertion = field(&response.text().await.unwrap(), "assertion").unwrap();
@@ -182,14 +238,17 @@ async fn csrf_mismatch_is_refused_and_spends_nothing() {
         ("/challenge/cancel", vec![("csrf_token", "")]),
     ] {
         let response = app.post_form(path, Some(&cookie), &fields).await;
-        assert!(
-            response.status() == StatusCode::FORBIDDEN
-                || response.status() == StatusCode::BAD_REQUEST,
-            "{path}: {}",
-            response.status()
+        assert_eq!(
+            response.status(),
+            StatusCode::FORBIDDEN,
+            "{path} {fields:?}"
         );
         assert_security_headers(&response);
         assert!(field(&response.text().await.unwrap(), "assertion").is_none());
+        // Nothing spent: no attempt, no resend, no new mail.
+        assert_eq!(app.challenge_number(&cookie, "attempts"), 0, "{path}");
+        assert_eq!(app.challenge_number(&cookie, "resends"), 0, "{path}");
+        assert_eq!(app.challenge_number(&cookie, "generation"), 0, "{path}");
     }
     // The challenge is intact: the right code with the right token still works.
     let csrf = app.csrf_token(&cookie).await;
@@ -264,8 +323,80 @@ async fn resend_waits_for_the_cooldown_and_keeps_the_attempt_count() {
 }
 
 #[tokio::test]
-async fn an_expired_challenge_returns_the_expired_assertion() {
+async fn an_expired_code_offers_a_new_one_and_ends_expired_when_none_is_left() {
     let app = spawn_app().await;
+    let email = "late@example.com";
+    let (cookie, code) = app.start_browser_flow(email).await;
+    let csrf = app.csrf_token(&cookie).await;
+    let ttl = app.settings.otp.ttl_secs.default as i64;
+
+    // Before: the page tells the time left in words, and the script's
+    // sentences for every minute down to "less than a minute".
+    let html = app
+        .get("/challenge", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let minutes = (ttl + 59) / 60;
+    assert!(
+        html.contains(&format!("The code expires in {minutes} minutes.")),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "<template data-expiry-minutes=\"1\">The code expires in 1 minute.</template>"
+        ),
+        "{html}"
+    );
+    assert!(html.contains("<template data-expiry-minutes=\"0\">The code expires in less than a minute.</template>"), "{html}");
+    assert!(!html.contains(" UTC"), "no clock time on the page: {html}");
+
+    // The right code after expiry does not end the sign-in: the page says the
+    // code expired and offers a new one (no code field, no attempt spent).
+    app.clock.advance(ttl + 1);
+    let response = app.submit_code(&cookie, &csrf, &code).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let page = app.get("/challenge", Some(&cookie)).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Your code has expired"), "{html}");
+    assert!(
+        !html.contains("name=\"code\""),
+        "no live code field: {html}"
+    );
+    assert!(field(&html, "assertion").is_none());
+    assert_eq!(
+        form_action(&html, "resend").as_deref(),
+        Some("/challenge/resend"),
+        "{html}"
+    );
+
+    // A new code: mailed at once (no cooldown), with a fresh lifetime.
+    let response = app
+        .post_form("/challenge/resend", Some(&cookie), &[("csrf_token", &csrf)])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let new_code = app.smtp.wait_for(email, 2).await.code(6);
+    let html = app
+        .get("/challenge", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("name=\"code\""), "{html}");
+    assert!(
+        html.contains(&format!("The code expires in {minutes} minutes.")),
+        "{html}"
+    );
+    let response = app.submit_code(&cookie, &csrf, &new_code).await;
+    let assertion = field(&response.text().await.unwrap(), "assertion").unwrap();
+    assert_eq!(app.verify_assertion(&assertion).await["result"], "success");
+}
+
+#[tokio::test]
+async fn an_expired_code_with_no_resend_left_returns_the_expired_assertion() {
+    let app = spawn_app_with(|s| s.otp.max_resends.default = 0).await;
     let (cookie, code) = app.start_browser_flow("late@example.com").await;
     let csrf = app.csrf_token(&cookie).await;
     app.clock
@@ -586,4 +717,85 @@ async fn without_a_locale_claim_the_code_page_follows_the_browser() {
     )
     .await;
     assert!(html.contains("<html lang=\"en\""), "{html}");
+}
+
+#[tokio::test]
+async fn back_after_the_step_shows_the_finished_page_never_a_form() {
+    let app = spawn_app().await;
+    let (cookie, code) = app.start_browser_flow("back-after@example.com").await;
+    let csrf = app.csrf_token(&cookie).await;
+    let posted = app
+        .client
+        .post(app.url("/challenge/verify"))
+        .header("cookie", format!("otp_challenge={cookie}"))
+        .form(&[("csrf_token", csrf.as_str()), ("code", code.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let both = crate::support::cookie_pairs(&posted, &["otp_handoff", "otp_finished"]);
+    assert_eq!(both.len(), 2, "{both:?}");
+    let finished = both
+        .iter()
+        .find(|c| c.starts_with("otp_finished="))
+        .unwrap()
+        .clone();
+    let get_done = |cookies: String| {
+        app.client
+            .get(app.url("/challenge/done"))
+            .header("cookie", cookies)
+            .send()
+    };
+
+    // The first GET hands the assertion over and drops the hand-off cookie.
+    let first = get_done(both.join("; ")).await.unwrap();
+    let dropped = crate::support::cookie_pairs(&first, &["otp_handoff"]);
+    assert_eq!(dropped, ["otp_handoff="], "the hand-off is cleared");
+    let html = first.text().await.unwrap();
+    assert_eq!(input_names(&html), ["assertion"]);
+
+    // Back (the browser no longer has the hand-off): the finished page, with
+    // the application's name, no form, no code field, nothing to resubmit.
+    for path in ["/challenge/done", "/challenge"] {
+        let back = app
+            .client
+            .get(app.url(path))
+            .header("cookie", finished.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(back.status(), StatusCode::OK, "{path}");
+        let html = back.text().await.unwrap();
+        assert!(html.contains("Your code was accepted"), "{path}: {html}");
+        assert!(html.contains("test-app"), "{path}: {html}");
+        assert!(!html.contains("<form"), "{path}: {html}");
+        assert!(field(&html, "assertion").is_none(), "{path}");
+    }
+
+    // A finished mark that is not ours, or none: the error page.
+    let forged = finished.replace("otp_finished=", "otp_finished=x");
+    for cookies in [forged, String::new()] {
+        let response = get_done(cookies.clone()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{cookies}");
+        assert!(response
+            .text()
+            .await
+            .unwrap()
+            .contains("No sign-in in progress"));
+    }
+
+    // After a cancel, Back says the step ended (no success claimed).
+    let (cookie, _) = app.start_browser_flow("back-cancel@example.com").await;
+    let csrf = app.csrf_token(&cookie).await;
+    let posted = app
+        .client
+        .post(app.url("/challenge/cancel"))
+        .header("cookie", format!("otp_challenge={cookie}"))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let finished = crate::support::cookie_pairs(&posted, &["otp_finished"]).join("; ");
+    let html = get_done(finished).await.unwrap().text().await.unwrap();
+    assert!(html.contains("This sign-in step has ended"), "{html}");
+    assert!(!html.contains("Your code was accepted"), "{html}");
 }

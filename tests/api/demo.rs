@@ -113,16 +113,23 @@ async fn the_demo_realm_completes_the_whole_flow() {
         "{html}"
     );
     assert!(html.contains("Demo App"), "{html}");
-    let html = client
+    let verified = client
         .post(url("/challenge/verify"))
         .header("cookie", &cookie)
         .form(&[("csrf_token", csrf.as_str()), ("code", code.as_str())])
         .send()
         .await
-        .unwrap()
+        .unwrap();
+    let html = crate::support::follow_hand_back(&client, verified)
+        .await
         .text()
         .await
         .unwrap();
+    // The page that hands back speaks for the same realm.
+    assert!(
+        html.contains("<span class=\"brand-name\">Demo</span>"),
+        "{html}"
+    );
     let target = form_action(&html, "").unwrap();
     assert_eq!(
         target,

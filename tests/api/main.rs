@@ -1,9 +1,12 @@
 //! Black-box tests: a real app on a free port, real Redis, real SMTP.
 mod api;
+mod audit;
 mod browser;
 mod budget;
 mod crash;
 mod demo;
+mod failover;
+mod limits;
 mod look;
 mod mail;
 mod ops;
@@ -12,4 +15,5 @@ mod process;
 mod refusals;
 mod rerender;
 mod secrets;
+mod stall;
 mod support;

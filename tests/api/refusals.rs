@@ -80,6 +80,11 @@ fn bad_requests(app: &TestApp) -> Vec<(&'static str, String, &'static str)> {
             "bad_return_uri",
         ),
         (
+            "return_uri on another port of the realm's host",
+            realm.sign(&claims(json!({"return_uri": format!("http://127.0.0.1:{}/realms/test/login-actions/authenticate", other_port(&port))}))),
+            "bad_return_uri",
+        ),
+        (
             "return_uri of another realm",
             realm.sign(&claims(json!({"return_uri": format!("{host}/realms/other/login-actions/authenticate")}))),
             "bad_return_uri",
@@ -93,6 +98,16 @@ fn bad_requests(app: &TestApp) -> Vec<(&'static str, String, &'static str)> {
     ]
 }
 
+/// A port that is not `port`.
+fn other_port(port: &str) -> u16 {
+    let port: u16 = port.parse().unwrap();
+    if port == 65535 {
+        port - 1
+    } else {
+        port + 1
+    }
+}
+
 fn rejection_count(metrics: &str, reason: &str) -> u64 {
     let prefix = format!("request_rejections_total{{reason=\"{reason}\"}} ");
     metrics
@@ -104,6 +119,7 @@ fn rejection_count(metrics: &str, reason: &str) -> u64 {
 #[tokio::test]
 async fn bad_requests_get_the_generic_error_page() {
     let app = spawn_app().await;
+    let mut before = app.get("/metrics", None).await.text().await.unwrap();
     for (name, jwt, code) in bad_requests(&app) {
         let response = app.authorize(&jwt, None).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{name}");
@@ -114,11 +130,18 @@ async fn bad_requests_get_the_generic_error_page() {
             !html.contains(code) || code == "expired",
             "{name}: the page stays generic"
         );
-        let metrics = app.get("/metrics", None).await.text().await.unwrap();
-        assert!(
-            rejection_count(&metrics, code) >= 1,
-            "{name}: metric for {code}"
-        );
+        // Exactly this refusal, counted once under its own reason: every
+        // other reason stays where it was.
+        let after = app.get("/metrics", None).await.text().await.unwrap();
+        for (_, _, other) in bad_requests(&app) {
+            let expected = rejection_count(&before, other) + u64::from(other == code);
+            assert_eq!(
+                rejection_count(&after, other),
+                expected,
+                "{name}: metric for {other}"
+            );
+        }
+        before = after;
     }
     assert_eq!(app.smtp.count(), 0, "no mail for a refused request");
 }

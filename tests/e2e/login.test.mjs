@@ -8,7 +8,7 @@ import {
   decodeJwtPayload, exchangeCode, KeycloakAdmin, verifyIdToken,
 } from './lib/keycloak.mjs';
 import { codeFrom, MailSink } from './lib/mail.mjs';
-import { stackEnv, startService, stopService } from './lib/stack.mjs';
+import { serviceLog, stackEnv, startService, stopService } from './lib/stack.mjs';
 import {
   ALICE, passwordStep as sharedPasswordStep, submitCode, untilMailArrives,
   waitForCodePage as sharedWaitForCodePage,
@@ -33,6 +33,27 @@ const waitForCodePage = (page) => sharedWaitForCodePage(env, page);
 
 /** A different code of the same length: every digit shifted by one. */
 const wrongCode = (code) => code.replace(/[0-9]/g, (d) => String((Number(d) + 1) % 10));
+
+/** The sidecar's audit events for `correlationId`, once `last` is among them (bounded). */
+async function untilAudited(correlationId, last) {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const events = serviceLog('sidecar').split('\n')
+      .flatMap((line) => {
+        try {
+          return [JSON.parse(line)];
+        } catch {
+          return [];
+        }
+      })
+      .filter((e) => e.target === 'audit' && e.correlation_id === correlationId);
+    if (events.some((e) => e.event === last)) return events;
+    if (Date.now() > deadline) {
+      throw new Error(`no audit event ${last} for ${correlationId}: ${JSON.stringify(events)}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
 
 /** Password step, code page, code from the delivered mail. */
 async function untilCodeArrives(b, shotPrefix) {
@@ -111,6 +132,21 @@ describe('login to demo-app with an emailed code', { concurrency: 1 }, () => {
       assert.equal(claims.sub, alice.id, 'ID token sub is alice\'s user id');
       assert.equal(claims.email, ALICE.email);
       assert.ok(decodeJwtPayload(tokens.access_token).sub === alice.id);
+
+      // One login, followed across both logs: Keycloak's LOGIN event names the request the
+      // sidecar's audit trail follows.
+      const login = (await admin.events('LOGIN', alice.id))
+        .find((e) => e.clientId === env.DEMO_CLIENT_ID && e.details?.otp_correlation_id);
+      assert.ok(login, 'a LOGIN event with otp_correlation_id');
+      const id = login.details.otp_correlation_id;
+      const audit = await untilAudited(id, 'verified');
+      assert.deepEqual(audit.map((e) => e.event), ['created', 'mailed', 'verified']);
+      for (const e of audit) {
+        assert.equal(e.subject, alice.id);
+        assert.equal(e.realm, env.KEYCLOAK_ISSUER);
+        assert.equal(e.client, env.DEMO_CLIENT_ID);
+        assert.ok(!JSON.stringify(e).includes(ALICE.email), 'the address is masked');
+      }
     } finally {
       await b.close();
     }

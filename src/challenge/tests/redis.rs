@@ -70,19 +70,24 @@ mod redis_single {
             let client = ::redis::Client::open(server.url()).unwrap();
             let mut conn = client.get_multiplexed_async_connection().await.unwrap();
             let key = format!("{{ch:{}}}", made.record.id);
-            let keys: Vec<String> = ::redis::cmd("KEYS")
+            let created = format!("{key}:created");
+            let mut keys: Vec<String> = ::redis::cmd("KEYS")
                 .arg("*")
                 .query_async(&mut conn)
                 .await
                 .unwrap();
-            assert_eq!(keys, vec![key.clone()]);
-            let ttl: i64 = ::redis::cmd("TTL")
-                .arg(&key)
-                .query_async(&mut conn)
-                .await
-                .unwrap();
+            keys.sort();
+            // The record, and the mark that this id was created (same slot).
+            assert_eq!(keys, vec![key.clone(), created.clone()]);
             let expected = 300 + EXPIRED_GRACE_SECS;
-            assert!((expected - 2..=expected).contains(&ttl), "TTL {ttl}");
+            for key in [&key, &created] {
+                let ttl: i64 = ::redis::cmd("TTL")
+                    .arg(key)
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
+                assert!((expected - 2..=expected).contains(&ttl), "TTL {ttl}");
+            }
             let stored: Vec<Vec<u8>> = ::redis::cmd("HVALS")
                 .arg(&key)
                 .query_async(&mut conn)
@@ -120,6 +125,74 @@ mod redis_single {
                 store.get(&made.record.id, T0).await,
                 Err(StoreError::Corrupt(_))
             ));
+        })
+        .await;
+    }
+
+    /// With `min_replicas_ack`, a consuming write counts only once a replica
+    /// has it: without one it fails closed (counted), with one it succeeds.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn consuming_writes_wait_for_a_replica() {
+        bounded(async {
+            let master = RedisServer::start();
+            let counters = StoreCounters::default();
+            let store = RedisStore::connect(&master.url())
+                .await
+                .unwrap()
+                .with_min_replicas_ack(1)
+                .with_counters(counters.clone());
+            let made = make(&store, policy(), T0).await;
+            let started = std::time::Instant::now();
+            let err = store
+                .check_code(&made.record.id, &made.mac(), T0)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(&err, StoreError::Unavailable(m) if m.contains("0 of 1 replica")),
+                "{err:?}"
+            );
+            assert!(
+                started.elapsed() >= REPLICA_ACK_TIMEOUT,
+                "WAIT did not wait"
+            );
+            let jti = ChallengeId::generate();
+            assert!(matches!(
+                store
+                    .claim_jti(jti.as_str(), &made.record.id, T0 + 60, T0)
+                    .await,
+                Err(StoreError::Unavailable(_))
+            ));
+            assert_eq!(counters.unacknowledged.get(), 2);
+            assert_eq!(counters.unavailable.get(), 2);
+            // Failing closed burns the code: it was consumed on the master.
+            assert!(matches!(
+                store.check_code(&made.record.id, &made.mac(), T0).await,
+                Err(StoreError::Unavailable(_))
+            ));
+
+            let master_port = master.port();
+            let _replica =
+                tokio::task::spawn_blocking(move || RedisServer::start_replica_of(master_port))
+                    .await
+                    .unwrap();
+            store.ping().await.unwrap();
+            let again = make(&store, policy(), T0).await;
+            assert!(matches!(
+                store
+                    .check_code(&again.record.id, &again.mac(), T0)
+                    .await
+                    .unwrap(),
+                VerifyOutcome::Success(_)
+            ));
+            let jti = ChallengeId::generate();
+            assert_eq!(
+                store
+                    .claim_jti(jti.as_str(), &again.record.id, T0 + 60, T0)
+                    .await
+                    .unwrap(),
+                JtiClaim::Fresh
+            );
+            assert_eq!(counters.unacknowledged.get(), 3);
         })
         .await;
     }
@@ -336,7 +409,12 @@ mod redis_cluster {
     async fn challenges_spread_over_the_nodes_through_any_store() {
         bounded(async {
             let cluster = tokio::task::spawn_blocking(Cluster::start).await.unwrap();
-            let store = AnyStore::connect(Some(&redis_url(&cluster.url())))
+            // These nodes have no replicas: nothing to wait for.
+            let options = StoreOptions {
+                min_replicas_ack: Some(0),
+                ..StoreOptions::default()
+            };
+            let store = AnyStore::connect_with(Some(&redis_url(&cluster.url())), &options)
                 .await
                 .unwrap();
             assert_eq!(store.kind(), "redis-cluster");
@@ -371,7 +449,8 @@ mod redis_cluster {
             std::fs::write(
                 &file,
                 format!(
-                    "[store]\nredis_url = {:?}\n\n[secrets]\npepper_file = {:?}\n\n\
+                    "[store]\nredis_url = {:?}\nmin_replicas_ack = 0\n\n\
+                     [secrets]\npepper_file = {:?}\n\n\
                      [[realms]]\nissuer = \"http://127.0.0.1:8081/realms/acme\"\n",
                     cluster.url(),
                     pepper.display().to_string(),
@@ -383,7 +462,13 @@ mod redis_cluster {
             let settings = crate::config::Settings::load_with_env(Some(&file), &[]).unwrap();
             let url = settings.store.redis_url.as_ref().unwrap();
             assert!(url.is_cluster());
-            let store = AnyStore::connect(Some(url)).await.unwrap();
+            // These nodes have no replicas: the file says so.
+            assert_eq!(settings.store.min_replicas_ack, Some(0));
+            let options = StoreOptions {
+                min_replicas_ack: settings.store.min_replicas_ack,
+                ..StoreOptions::default()
+            };
+            let store = AnyStore::connect_with(Some(url), &options).await.unwrap();
             assert_eq!(store.kind(), "redis-cluster");
             let made = make(&store, policy(), T0).await;
             assert!(matches!(

@@ -54,6 +54,27 @@ impl RedisServer {
         )
     }
 
+    /// A replica of the plain server on `master_port`, its link up.
+    pub(crate) fn start_replica_of(master_port: u16) -> RedisServer {
+        let port = master_port.to_string();
+        let replica = RedisServer::start_with(&["--replicaof", "127.0.0.1", &port], false, false);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let info: String = ::redis::Client::open(replica.url())
+                .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(1)))
+                .and_then(|mut c| ::redis::cmd("INFO").arg("replication").query(&mut c))
+                .unwrap_or_default();
+            if info.contains("master_link_status:up") {
+                return replica;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "replica of {master_port} not linked within 10 s: {info}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Started with extra `redis-server` arguments.
     fn start_with(extra: &[&str], cluster: bool, tls: bool) -> RedisServer {
         // A free port can be taken by someone else before redis binds it: retry.

@@ -183,3 +183,41 @@ fn a_redis_cluster_url_passes_config_check() {
     let e = error_for(&errs, "store.redis_url");
     assert!(e.message.contains("h2:port"), "{e}");
 }
+
+#[test]
+fn a_redis_sentinel_url_and_min_replicas_ack() {
+    let scratch = Scratch::new();
+    let base = production(&scratch);
+    let single = "rediss://:redis-secret-pw@redis:6379";
+    let sentinel = "rediss+sentinel://app:redis-secret-pw@s1:26379,s2,s3/otp";
+    let toml = base.replace(single, sentinel);
+    let report = check_file(&scratch.file("sentinel.toml", &toml), &[]).unwrap();
+    assert!(!report.contains("redis-secret-pw"), "{report}");
+    assert!(report.contains("min_replicas_ack 1"), "{report}");
+    let s = load(&toml).unwrap();
+    let url = s.store.redis_url.unwrap();
+    assert_eq!(url.sentinel().unwrap().master, "otp");
+    assert_eq!(s.store.min_replicas_ack, None);
+
+    // Plaintext to remote sentinels needs the opt-in; a missing master name is named.
+    let errs = errors(&base.replace(single, "redis+sentinel://s1:26379,s2/otp"));
+    let e = error_for(&errs, "store.redis_url");
+    assert!(e.message.contains("redis_plaintext = true"), "{e}");
+    let errs = errors(&base.replace(single, "rediss+sentinel://s1:26379,s2"));
+    let e = error_for(&errs, "store.redis_url");
+    assert!(e.message.contains("no master name"), "{e}");
+
+    // Set explicitly, within bounds, and only with a Redis URL.
+    let set = |n: &str| toml.replace("[store]\n", &format!("[store]\nmin_replicas_ack = {n}\n"));
+    assert_eq!(load(&set("0")).unwrap().store.min_replicas_ack, Some(0));
+    assert_eq!(load(&set("2")).unwrap().store.min_replicas_ack, Some(2));
+    let errs = errors(&set("17"));
+    let e = error_for(&errs, "store.min_replicas_ack");
+    assert!(e.message.contains("0..=16"), "{e}");
+    let errs = errors(&set("\"one\""));
+    let e = error_for(&errs, "store.min_replicas_ack");
+    assert!(e.message.contains("an integer"), "{e}");
+    let errs = errors(&format!("{LOCAL}\n[store]\nmin_replicas_ack = 1\n"));
+    let e = error_for(&errs, "store.min_replicas_ack");
+    assert!(e.message.contains("without store.redis_url"), "{e}");
+}

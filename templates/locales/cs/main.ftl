@@ -61,7 +61,16 @@ code-hint =
        *[other] Zadejte { $length } číslic z e-mailu.
     }
 code-submit = Pokračovat
-code-expires = Kód platí do { $time }.
+code-expires-in =
+    { $minutes ->
+        [one] Kód vyprší za { $minutes } minutu.
+        [few] Kód vyprší za { $minutes } minuty.
+        [many] Kód vyprší za { $minutes } minuty.
+       *[other] Kód vyprší za { $minutes } minut.
+    }
+code-expires-soon = Kód vyprší za méně než minutu.
+code-expired-heading = Platnost kódu vypršela
+code-expired-text = Kvůli vaší bezpečnosti platí každý kód jen několik minut. Pokračujte tím, že si vyžádáte nový kód.
 resend-button = Poslat nový kód
 resend-wait =
     { $seconds ->
@@ -107,6 +116,29 @@ error-text =
 error-back = Vraťte se do aplikace a přihlaste se znovu.
 error-back-app = Vraťte se do { $app } a přihlaste se znovu.
 error-restart = Začít přihlášení znovu
+
+
+## Finished page (what Back shows after the step)
+
+finished-title = Krok přihlášení dokončen
+finished-heading =
+    { $result ->
+        [success] Váš kód byl přijat
+       *[other] Tento krok přihlášení skončil
+    }
+finished-text =
+    { $result ->
+        [success] Do { $app } budete přihlášeni, jakmile se otevře.
+       *[other] Vraťte se do { $app } a přihlaste se znovu.
+    }
+finished-text-generic =
+    { $result ->
+        [success] Budete přihlášeni, jakmile se aplikace otevře.
+       *[other] Vraťte se do aplikace a přihlaste se znovu.
+    }
+finished-link = Přejít do { $app }
+finished-link-generic = Přejít do aplikace
+finished-close = Tuto stránku můžete zavřít.
 
 ## Datum a čas (vše v UTC)
 

@@ -52,7 +52,14 @@ code-hint =
        *[other] Geben Sie die { $length } Ziffern aus der E-Mail ein.
     }
 code-submit = Weiter
-code-expires = Der Code ist gültig bis { $time }.
+code-expires-in =
+    { $minutes ->
+        [one] Der Code läuft in { $minutes } Minute ab.
+       *[other] Der Code läuft in { $minutes } Minuten ab.
+    }
+code-expires-soon = Der Code läuft in weniger als einer Minute ab.
+code-expired-heading = Ihr Code ist abgelaufen
+code-expired-text = Zu Ihrer Sicherheit ist jeder Code nur wenige Minuten gültig. Fordern Sie einen neuen Code an, um fortzufahren.
 resend-button = Neuen Code senden
 resend-wait =
     { $seconds ->
@@ -96,6 +103,29 @@ error-text =
 error-back = Kehren Sie zur Anwendung zurück und melden Sie sich erneut an.
 error-back-app = Kehren Sie zu { $app } zurück und melden Sie sich erneut an.
 error-restart = Anmeldung neu starten
+
+
+## Finished page (what Back shows after the step)
+
+finished-title = Anmeldeschritt abgeschlossen
+finished-heading =
+    { $result ->
+        [success] Ihr Code wurde angenommen
+       *[other] Dieser Anmeldeschritt ist beendet
+    }
+finished-text =
+    { $result ->
+        [success] Sie sind bei { $app } angemeldet, sobald die Anwendung sich öffnet.
+       *[other] Kehren Sie zu { $app } zurück, um sich erneut anzumelden.
+    }
+finished-text-generic =
+    { $result ->
+        [success] Sie sind angemeldet, sobald die Anwendung sich öffnet.
+       *[other] Kehren Sie zur Anwendung zurück, um sich erneut anzumelden.
+    }
+finished-link = Weiter zu { $app }
+finished-link-generic = Weiter zur Anwendung
+finished-close = Sie können diese Seite schließen.
 
 ## Datum und Uhrzeit (alle Zeiten in UTC)
 

@@ -55,7 +55,14 @@ code-hint =
        *[other] Enter the { $length } digits from the email.
     }
 code-submit = Continue
-code-expires = The code works until { $time }.
+code-expires-in =
+    { $minutes ->
+        [one] The code expires in { $minutes } minute.
+       *[other] The code expires in { $minutes } minutes.
+    }
+code-expires-soon = The code expires in less than a minute.
+code-expired-heading = Your code has expired
+code-expired-text = For your security, each code works only for a few minutes. Send yourself a new code to go on.
 resend-button = Send a new code
 resend-wait =
     { $seconds ->
@@ -99,6 +106,29 @@ error-text =
 error-back = Go back to the application and sign in again.
 error-back-app = Go back to { $app } and sign in again.
 error-restart = Start sign-in again
+
+
+## Finished page (what Back shows after the step)
+
+finished-title = Sign-in step finished
+finished-heading =
+    { $result ->
+        [success] Your code was accepted
+       *[other] This sign-in step has ended
+    }
+finished-text =
+    { $result ->
+        [success] You are signed in to { $app } once it opens.
+       *[other] Go back to { $app } to sign in again.
+    }
+finished-text-generic =
+    { $result ->
+        [success] You are signed in once the application opens.
+       *[other] Go back to the application to sign in again.
+    }
+finished-link = Go to { $app }
+finished-link-generic = Go to the application
+finished-close = You can close this page.
 
 ## Dates and times (all times are UTC)
 

@@ -53,7 +53,14 @@ code-hint =
        *[other] Introduzca los { $length } dígitos que aparecen en el correo.
     }
 code-submit = Continuar
-code-expires = El código es válido hasta { $time }.
+code-expires-in =
+    { $minutes ->
+        [one] El código caduca en { $minutes } minuto.
+       *[other] El código caduca en { $minutes } minutos.
+    }
+code-expires-soon = El código caduca en menos de un minuto.
+code-expired-heading = Su código ha caducado
+code-expired-text = Por su seguridad, cada código solo sirve durante unos minutos. Pida un código nuevo para continuar.
 resend-button = Enviar un nuevo código
 resend-wait =
     { $seconds ->
@@ -97,6 +104,29 @@ error-text =
 error-back = Vuelva a la aplicación e inicie sesión de nuevo.
 error-back-app = Vuelva a { $app } e inicie sesión de nuevo.
 error-restart = Volver a iniciar sesión
+
+
+## Finished page (what Back shows after the step)
+
+finished-title = Paso de inicio de sesión terminado
+finished-heading =
+    { $result ->
+        [success] Su código ha sido aceptado
+       *[other] Este paso de inicio de sesión ha terminado
+    }
+finished-text =
+    { $result ->
+        [success] Habrá iniciado sesión en { $app } en cuanto se abra.
+       *[other] Vuelva a { $app } para iniciar sesión de nuevo.
+    }
+finished-text-generic =
+    { $result ->
+        [success] Habrá iniciado sesión en cuanto se abra la aplicación.
+       *[other] Vuelva a la aplicación para iniciar sesión de nuevo.
+    }
+finished-link = Ir a { $app }
+finished-link-generic = Ir a la aplicación
+finished-close = Puede cerrar esta página.
 
 ## Fechas y horas (todas en UTC)
 

@@ -53,7 +53,14 @@ code-hint =
        *[other] Saisissez les { $length } chiffres reçus par e-mail.
     }
 code-submit = Continuer
-code-expires = Le code est valable jusqu’à { $time }.
+code-expires-in =
+    { $minutes ->
+        [one] Le code expire dans { $minutes } minute.
+       *[other] Le code expire dans { $minutes } minutes.
+    }
+code-expires-soon = Le code expire dans moins d’une minute.
+code-expired-heading = Votre code a expiré
+code-expired-text = Pour votre sécurité, chaque code n’est valable que quelques minutes. Demandez un nouveau code pour continuer.
 resend-button = Envoyer un nouveau code
 resend-wait =
     { $seconds ->
@@ -97,6 +104,29 @@ error-text =
 error-back = Revenez à l’application et connectez-vous à nouveau.
 error-back-app = Revenez à { $app } et connectez-vous à nouveau.
 error-restart = Recommencer la connexion
+
+
+## Finished page (what Back shows after the step)
+
+finished-title = Étape de connexion terminée
+finished-heading =
+    { $result ->
+        [success] Votre code a été accepté
+       *[other] Cette étape de connexion est terminée
+    }
+finished-text =
+    { $result ->
+        [success] Vous êtes connecté à { $app } dès son ouverture.
+       *[other] Revenez à { $app } pour vous connecter à nouveau.
+    }
+finished-text-generic =
+    { $result ->
+        [success] Vous êtes connecté dès l’ouverture de l’application.
+       *[other] Revenez à l’application pour vous connecter à nouveau.
+    }
+finished-link = Aller à { $app }
+finished-link-generic = Aller à l’application
+finished-close = Vous pouvez fermer cette page.
 
 ## Dates et heures (toutes en UTC)
 

@@ -52,7 +52,14 @@ code-hint =
        *[other] Inserisca le { $length } cifre ricevute via email.
     }
 code-submit = Continua
-code-expires = Il codice è valido fino alle { $time }.
+code-expires-in =
+    { $minutes ->
+        [one] Il codice scade tra { $minutes } minuto.
+       *[other] Il codice scade tra { $minutes } minuti.
+    }
+code-expires-soon = Il codice scade tra meno di un minuto.
+code-expired-heading = Il Suo codice è scaduto
+code-expired-text = Per la Sua sicurezza, ogni codice è valido solo per pochi minuti. Richieda un nuovo codice per continuare.
 resend-button = Invia un nuovo codice
 resend-wait =
     { $seconds ->
@@ -96,6 +103,29 @@ error-text =
 error-back = Torni all’applicazione e acceda di nuovo.
 error-back-app = Torni a { $app } e acceda di nuovo.
 error-restart = Ricomincia l’accesso
+
+
+## Finished page (what Back shows after the step)
+
+finished-title = Passaggio di accesso completato
+finished-heading =
+    { $result ->
+        [success] Il Suo codice è stato accettato
+       *[other] Questo passaggio di accesso è terminato
+    }
+finished-text =
+    { $result ->
+        [success] Avrà effettuato l’accesso a { $app } non appena si apre.
+       *[other] Torni a { $app } per accedere di nuovo.
+    }
+finished-text-generic =
+    { $result ->
+        [success] Avrà effettuato l’accesso non appena si apre l’applicazione.
+       *[other] Torni all’applicazione per accedere di nuovo.
+    }
+finished-link = Vai a { $app }
+finished-link-generic = Vai all’applicazione
+finished-close = Può chiudere questa pagina.
 
 ## Date e orari (tutti in UTC)
 

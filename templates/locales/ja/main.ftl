@@ -39,7 +39,10 @@ notice-cooldown = 新しいコードをリクエストするまで { $seconds } 
 code-label = サインイン用コード
 code-hint = メールに記載された { $length } 桁の数字を入力してください。
 code-submit = 続行
-code-expires = このコードは { $time } まで有効です。
+code-expires-in = このコードはあと { $minutes } 分で無効になります。
+code-expires-soon = このコードはまもなく（1 分以内に）無効になります。
+code-expired-heading = コードの有効期限が切れました
+code-expired-text = 安全のため、コードは数分間しか使えません。続けるには新しいコードをリクエストしてください。
 resend-button = 新しいコードを送信
 resend-wait = { $seconds } 秒後に新しいコードをリクエストできます。
 resend-none = このサインインでは、これ以上コードを送信できません。
@@ -79,6 +82,29 @@ error-text =
 error-back = アプリケーションに戻り、もう一度サインインしてください。
 error-back-app = { $app } に戻り、もう一度サインインしてください。
 error-restart = サインインをやり直す
+
+
+## Finished page (what Back shows after the step)
+
+finished-title = サインインの手順が完了しました
+finished-heading =
+    { $result ->
+        [success] コードが確認されました
+       *[other] このサインインの手順は終了しました
+    }
+finished-text =
+    { $result ->
+        [success] { $app } が開くとサインインが完了します。
+       *[other] もう一度サインインするには { $app } に戻ってください。
+    }
+finished-text-generic =
+    { $result ->
+        [success] アプリケーションが開くとサインインが完了します。
+       *[other] もう一度サインインするにはアプリケーションに戻ってください。
+    }
+finished-link = { $app } へ移動
+finished-link-generic = アプリケーションへ移動
+finished-close = このページは閉じてかまいません。
 
 ## 日付と時刻（すべて UTC）
 

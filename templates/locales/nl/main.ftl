@@ -52,7 +52,14 @@ code-hint =
        *[other] Voer de { $length } cijfers uit de e-mail in.
     }
 code-submit = Doorgaan
-code-expires = De code werkt tot { $time }.
+code-expires-in =
+    { $minutes ->
+        [one] De code verloopt over { $minutes } minuut.
+       *[other] De code verloopt over { $minutes } minuten.
+    }
+code-expires-soon = De code verloopt binnen een minuut.
+code-expired-heading = Je code is verlopen
+code-expired-text = Voor je veiligheid werkt elke code maar een paar minuten. Vraag een nieuwe code aan om verder te gaan.
 resend-button = Stuur een nieuwe code
 resend-wait =
     { $seconds ->
@@ -96,6 +103,29 @@ error-text =
 error-back = Ga terug naar de applicatie en log opnieuw in.
 error-back-app = Ga terug naar { $app } en log opnieuw in.
 error-restart = Opnieuw inloggen
+
+
+## Finished page (what Back shows after the step)
+
+finished-title = Inlogstap afgerond
+finished-heading =
+    { $result ->
+        [success] Je code is geaccepteerd
+       *[other] Deze inlogstap is afgelopen
+    }
+finished-text =
+    { $result ->
+        [success] Je bent ingelogd bij { $app } zodra die opent.
+       *[other] Ga terug naar { $app } om opnieuw in te loggen.
+    }
+finished-text-generic =
+    { $result ->
+        [success] Je bent ingelogd zodra de applicatie opent.
+       *[other] Ga terug naar de applicatie om opnieuw in te loggen.
+    }
+finished-link = Naar { $app }
+finished-link-generic = Naar de applicatie
+finished-close = Je kunt deze pagina sluiten.
 
 ## Datum en tijd (alle tijden in UTC)
 

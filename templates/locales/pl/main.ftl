@@ -61,7 +61,16 @@ code-hint =
        *[other] Wpisz { $length } cyfry z wiadomości.
     }
 code-submit = Dalej
-code-expires = Kod działa do { $time }.
+code-expires-in =
+    { $minutes ->
+        [one] Kod wygaśnie za { $minutes } minutę.
+        [few] Kod wygaśnie za { $minutes } minuty.
+        [many] Kod wygaśnie za { $minutes } minut.
+       *[other] Kod wygaśnie za { $minutes } minuty.
+    }
+code-expires-soon = Kod wygaśnie za mniej niż minutę.
+code-expired-heading = Twój kod wygasł
+code-expired-text = Dla Twojego bezpieczeństwa każdy kod działa tylko przez kilka minut. Poproś o nowy kod, aby kontynuować.
 resend-button = Wyślij nowy kod
 resend-wait =
     { $seconds ->
@@ -107,6 +116,29 @@ error-text =
 error-back = Wróć do aplikacji i zaloguj się ponownie.
 error-back-app = Wróć do { $app } i zaloguj się ponownie.
 error-restart = Zacznij logowanie od nowa
+
+
+## Finished page (what Back shows after the step)
+
+finished-title = Krok logowania zakończony
+finished-heading =
+    { $result ->
+        [success] Kod został przyjęty
+       *[other] Ten krok logowania został zakończony
+    }
+finished-text =
+    { $result ->
+        [success] Zostaniesz zalogowany do { $app }, gdy tylko się otworzy.
+       *[other] Wróć do { $app }, aby zalogować się ponownie.
+    }
+finished-text-generic =
+    { $result ->
+        [success] Zostaniesz zalogowany, gdy tylko aplikacja się otworzy.
+       *[other] Wróć do aplikacji, aby zalogować się ponownie.
+    }
+finished-link = Przejdź do { $app }
+finished-link-generic = Przejdź do aplikacji
+finished-close = Możesz zamknąć tę stronę.
 
 ## Daty i godziny (wszystkie w UTC)
 

@@ -52,7 +52,14 @@ code-hint =
        *[other] Digite os { $length } dígitos do e-mail.
     }
 code-submit = Continuar
-code-expires = O código funciona até { $time }.
+code-expires-in =
+    { $minutes ->
+        [one] O código expira em { $minutes } minuto.
+       *[other] O código expira em { $minutes } minutos.
+    }
+code-expires-soon = O código expira em menos de um minuto.
+code-expired-heading = Seu código expirou
+code-expired-text = Para sua segurança, cada código só funciona por poucos minutos. Peça um novo código para continuar.
 resend-button = Enviar um novo código
 resend-wait =
     { $seconds ->
@@ -96,6 +103,29 @@ error-text =
 error-back = Volte para o aplicativo e entre de novo.
 error-back-app = Volte para { $app } e entre de novo.
 error-restart = Começar o acesso de novo
+
+
+## Finished page (what Back shows after the step)
+
+finished-title = Etapa de acesso concluída
+finished-heading =
+    { $result ->
+        [success] Seu código foi aceito
+       *[other] Esta etapa de acesso terminou
+    }
+finished-text =
+    { $result ->
+        [success] Você estará conectado a { $app } assim que ele abrir.
+       *[other] Volte para { $app } para entrar de novo.
+    }
+finished-text-generic =
+    { $result ->
+        [success] Você estará conectado assim que o aplicativo abrir.
+       *[other] Volte para o aplicativo para entrar de novo.
+    }
+finished-link = Ir para { $app }
+finished-link-generic = Ir para o aplicativo
+finished-close = Você pode fechar esta página.
 
 ## Datas e horas (todas em UTC)
 

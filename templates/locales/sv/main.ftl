@@ -52,7 +52,14 @@ code-hint =
        *[other] Ange de { $length } siffrorna från e-postmeddelandet.
     }
 code-submit = Fortsätt
-code-expires = Koden fungerar till kl. { $time }.
+code-expires-in =
+    { $minutes ->
+        [one] Koden går ut om { $minutes } minut.
+       *[other] Koden går ut om { $minutes } minuter.
+    }
+code-expires-soon = Koden går ut om mindre än en minut.
+code-expired-heading = Din kod har gått ut
+code-expired-text = För din säkerhet fungerar varje kod bara i några minuter. Be om en ny kod för att fortsätta.
 resend-button = Skicka en ny kod
 resend-wait =
     { $seconds ->
@@ -96,6 +103,29 @@ error-text =
 error-back = Gå tillbaka till appen och logga in igen.
 error-back-app = Gå tillbaka till { $app } och logga in igen.
 error-restart = Börja om inloggningen
+
+
+## Finished page (what Back shows after the step)
+
+finished-title = Inloggningssteget är klart
+finished-heading =
+    { $result ->
+        [success] Din kod godkändes
+       *[other] Det här inloggningssteget är avslutat
+    }
+finished-text =
+    { $result ->
+        [success] Du är inloggad på { $app } så snart den öppnas.
+       *[other] Gå tillbaka till { $app } för att logga in igen.
+    }
+finished-text-generic =
+    { $result ->
+        [success] Du är inloggad så snart appen öppnas.
+       *[other] Gå tillbaka till appen för att logga in igen.
+    }
+finished-link = Gå till { $app }
+finished-link-generic = Gå till appen
+finished-close = Du kan stänga den här sidan.
 
 ## Datum och tid (alla tider i UTC)
 

@@ -39,7 +39,10 @@ notice-cooldown = 请等待 { $seconds } 秒后再获取新的验证码。
 code-label = 登录验证码
 code-hint = 请输入邮件中的 { $length } 位数字。
 code-submit = 继续
-code-expires = 验证码在 { $time } 前有效。
+code-expires-in = 验证码将在 { $minutes } 分钟后过期。
+code-expires-soon = 验证码将在一分钟内过期。
+code-expired-heading = 您的验证码已过期
+code-expired-text = 为了您的安全，每个验证码只在几分钟内有效。请获取新的验证码以继续。
 resend-button = 发送新验证码
 resend-wait = { $seconds } 秒后可获取新的验证码。
 resend-none = 本次登录无法再发送更多验证码。
@@ -79,6 +82,29 @@ error-text =
 error-back = 请返回应用并重新登录。
 error-back-app = 请返回 { $app } 并重新登录。
 error-restart = 重新开始登录
+
+
+## Finished page (what Back shows after the step)
+
+finished-title = 登录步骤已完成
+finished-heading =
+    { $result ->
+        [success] 您的验证码已通过
+       *[other] 此登录步骤已结束
+    }
+finished-text =
+    { $result ->
+        [success] { $app } 打开后您即已登录。
+       *[other] 请返回 { $app } 重新登录。
+    }
+finished-text-generic =
+    { $result ->
+        [success] 应用打开后您即已登录。
+       *[other] 请返回应用重新登录。
+    }
+finished-link = 前往 { $app }
+finished-link-generic = 前往应用
+finished-close = 您可以关闭此页面。
 
 ## 日期和时间（均为 UTC）
 

@@ -2,6 +2,7 @@
 //! server, a test realm and a clock the test moves.
 pub mod binary;
 pub mod faulty_smtp;
+pub mod ha;
 pub mod logs;
 pub mod realm;
 pub mod redis;
@@ -127,6 +128,17 @@ impl TestApp {
         value.unwrap_or(0)
     }
 
+    /// A number field of the live challenge the browser with `cookie` is
+    /// bound to; panics when the challenge is not in the store.
+    pub fn challenge_number(&self, cookie: &str, field: &str) -> i64 {
+        let key = format!("{{ch:{cookie}}}");
+        assert!(
+            self.redis_hash_number(&key, "expires_at") > 0,
+            "challenge {cookie} is not in the store"
+        );
+        self.redis_hash_number(&key, field)
+    }
+
     /// What the realm user `sub` was charged in the current window:
     /// `field` is `challenges` or `failures`.
     pub fn user_charged(&self, sub: &str, field: &str) -> i64 {
@@ -165,7 +177,7 @@ impl TestApp {
         if let Some(c) = cookie {
             req = req.header(COOKIE, format!("otp_challenge={c}"));
         }
-        req.send().await.unwrap()
+        follow_hand_back(&self.client, req.send().await.unwrap()).await
     }
 
     pub async fn post_form(
@@ -178,7 +190,7 @@ impl TestApp {
         if let Some(c) = cookie {
             req = req.header(COOKIE, format!("otp_challenge={c}"));
         }
-        req.send().await.unwrap()
+        follow_hand_back(&self.client, req.send().await.unwrap()).await
     }
 
     pub async fn authorize(&self, request: &str, cookie: Option<&str>) -> Response {
@@ -268,6 +280,46 @@ impl TestApp {
         assert!(iat <= self.now() && exp > self.now());
         claims
     }
+}
+
+/// The hand-back (`303` to `/challenge/done`) followed as a browser does,
+/// with the cookies it set; any other response as it is.
+pub async fn follow_hand_back(client: &reqwest::Client, response: Response) -> Response {
+    let Some(location) = hand_back_location(&response) else {
+        return response;
+    };
+    let target = response.url().join(&location).unwrap();
+    let cookies = cookie_pairs(&response, &["otp_handoff", "otp_finished"]);
+    client
+        .get(target)
+        .header(COOKIE, cookies.join("; "))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Where a hand-back response sends the browser, if it is one.
+pub fn hand_back_location(response: &Response) -> Option<String> {
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)?
+        .to_str()
+        .ok()?;
+    (response.status() == reqwest::StatusCode::SEE_OTHER && location.ends_with("/challenge/done"))
+        .then(|| location.to_string())
+}
+
+/// `name=value` of each cookie named in `names` that the response sets.
+pub fn cookie_pairs(response: &Response, names: &[&str]) -> Vec<String> {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|c| c.split(';').next())
+        .filter(|pair| names.iter().any(|n| pair.starts_with(&format!("{n}="))))
+        .map(str::to_string)
+        .collect()
 }
 
 /// Value of the `otp_challenge` cookie a response sets.
@@ -365,6 +417,8 @@ pub fn assert_security_headers(response: &Response) -> String {
     assert_eq!(get("pragma"), "no-cache");
     assert_eq!(get("referrer-policy"), "no-referrer");
     assert_eq!(get("x-content-type-options"), "nosniff");
+    // For browsers that predate CSP's frame-ancestors.
+    assert_eq!(get("x-frame-options"), "DENY");
     let csp = get("content-security-policy");
     for directive in [
         "default-src 'none'",

@@ -65,6 +65,11 @@ export class KeycloakAdmin {
     return users[0];
   }
 
+  /** The realm's stored user events of `type` for `userId`, newest first. */
+  events(type, userId) {
+    return this.get(`/events?type=${encodeURIComponent(type)}&user=${encodeURIComponent(userId)}&max=20`);
+  }
+
   bruteForceStatus(userId) {
     return this.get(`/attack-detection/brute-force/users/${userId}`);
   }

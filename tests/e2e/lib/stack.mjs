@@ -19,9 +19,16 @@ function readEnvFile(file) {
   return env;
 }
 
+const envFile = () => process.env.STACK_ENV_FILE ?? path.join(REPO, '.cache/stack/current/stack.env');
+
+/** The log of one service of the current run (`logs/<name>.log` next to its stack.env). */
+export function serviceLog(name) {
+  return fs.readFileSync(path.join(path.dirname(envFile()), 'logs', `${name}.log`), 'utf8');
+}
+
 /** Settings of the current stack run; fails with a hint when no stack runs. */
 export function stackEnv() {
-  const file = process.env.STACK_ENV_FILE ?? path.join(REPO, '.cache/stack/current/stack.env');
+  const file = envFile();
   if (!fs.existsSync(file)) {
     throw new Error(`${file} not found: start the stack first (scripts/stack.sh start)`);
   }

@@ -3,6 +3,7 @@ package dev.otpsidecar.keycloak;
 import java.security.PublicKey;
 import java.time.Clock;
 import java.util.List;
+import java.util.function.Function;
 
 import jakarta.ws.rs.core.MultivaluedMap;
 import jakarta.ws.rs.core.Response;
@@ -47,11 +48,23 @@ public class OtpSidecarAuthenticator implements Authenticator {
     /** Event reason when the sidecar's keys cannot be loaded before the browser is sent there. */
     static final String SIDECAR_UNAVAILABLE = "sidecar_unavailable";
     private static final String JTI_KEY_PREFIX = "otp-sidecar.assertion.jti:";
+    /**
+     * Event detail carrying the request's jti, as the assertion's {@code req_jti} names it: the sidecar's
+     * audit events carry the same value as {@code correlation_id} (docs/operations.md, Audit trail).
+     */
+    public static final String CORRELATION_DETAIL = "otp_correlation_id";
 
     private final Clock clock;
+    /** The realm's issuer URL for a flow; Keycloak's own ({@link #realmIssuer}) except in tests. */
+    private final Function<AuthenticationFlowContext, String> issuerOf;
 
     public OtpSidecarAuthenticator(Clock clock) {
+        this(clock, OtpSidecarAuthenticator::realmIssuer);
+    }
+
+    OtpSidecarAuthenticator(Clock clock, Function<AuthenticationFlowContext, String> issuerOf) {
         this.clock = clock;
+        this.issuerOf = issuerOf;
     }
 
     @Override
@@ -82,7 +95,7 @@ public class OtpSidecarAuthenticator implements Authenticator {
             return;
         }
 
-        String realmIssuer = realmIssuer(context);
+        String realmIssuer = issuerOf.apply(context);
         String nonce = context.getAuthenticationSession().getAuthNote(NONCE_NOTE);
         AssertionVerifier verifier = new AssertionVerifier(clock,
                 keyResolver(context.getSession(), context.getRealm(), config),
@@ -109,6 +122,8 @@ public class OtpSidecarAuthenticator implements Authenticator {
             return;
         }
 
+        // The sidecar's audit trail of this challenge carries the same id.
+        context.getEvent().detail(CORRELATION_DETAIL, verified.requestJti());
         // The challenge behind this nonce is finished either way; "send a new code" makes a new one.
         context.getAuthenticationSession().removeAuthNote(NONCE_NOTE);
         StepFailure failure = StepFailure.of(verified.result());
@@ -160,7 +175,7 @@ public class OtpSidecarAuthenticator implements Authenticator {
         }
         KeycloakSession session = context.getSession();
         RequestTokenBuilder.Request request = new RequestTokenBuilder.Request(
-                realmIssuer(context),
+                issuerOf.apply(context),
                 config.audience(),
                 user.getId(),
                 email,

@@ -46,6 +46,7 @@ import org.keycloak.models.AuthenticatorConfigModel;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.KeycloakSessionFactory;
 import org.keycloak.models.RealmModel;
+import org.keycloak.models.SingleUseObjectProvider;
 import org.keycloak.models.UserModel;
 
 import com.sun.net.httpserver.HttpServer;
@@ -59,6 +60,11 @@ import com.sun.net.httpserver.HttpServer;
 class SidecarUnavailableTest {
 
     static final String USER_ID = "9a11e084-7ab3-4200-904a-2f19b46fbebc";
+    /** The realm's issuer in the harness, and the nonce of its pending request. */
+    static final String REALM_ISSUER = "http://localhost:8080/realms/acme";
+    static final String NONCE = "q8mJ0n1a3sZk2bW7xY4c9A";
+    /** The sidecar's issuer in the harness's config. */
+    static final String SIDECAR_ISSUER = "http://localhost:18081";
     static CloseableHttpClient http;
     static KeyPair sidecarKey;
 
@@ -215,13 +221,16 @@ class SidecarUnavailableTest {
                     "getHttpClient", http,
                     "getMaxConsumedResponseSize", 1_000_000L));
             realm = stub(RealmModel.class, Map.of("getId", "realm-id", "getName", "acme"));
+            SingleUseObjectProvider singleUse = stub(SingleUseObjectProvider.class, Map.of("putIfAbsent", true));
             session = (KeycloakSession) Proxy.newProxyInstance(getClass().getClassLoader(),
                     new Class<?>[] {KeycloakSession.class}, (proxy, method, args) -> switch (method.getName()) {
                         case "getProvider" -> args[0] == PublicKeyStorageProvider.class ? storage
                                 : args[0] == HttpClientProvider.class ? httpProvider : null;
                         case "getKeycloakSessionFactory" -> factory;
+                        case "singleUseObjects" -> singleUse;
                         default -> defaultValue(method.getReturnType());
                     });
+
             UserModel user = stub(UserModel.class, Map.of("getId", USER_ID, "getEmail", "alice@example.com",
                     "isEmailVerified", true));
             events = new RecordingEvents(realm, session);
@@ -229,7 +238,7 @@ class SidecarUnavailableTest {
             configModel.setConfig(Map.of(
                     OtpSidecarConfig.PUBLIC_URL, "http://localhost:18081",
                     OtpSidecarConfig.JWKS_URL, jwksUrl.toString(),
-                    OtpSidecarConfig.ISSUER, "http://localhost:18081"));
+                    OtpSidecarConfig.ISSUER, SIDECAR_ISSUER));
             LoginFormsProvider forms = (LoginFormsProvider) Proxy.newProxyInstance(getClass().getClassLoader(),
                     new Class<?>[] {LoginFormsProvider.class}, (proxy, method, args) -> {
                         switch (method.getName()) {
@@ -245,7 +254,8 @@ class SidecarUnavailableTest {
                         }
                         return proxy;
                     });
-            Object authSession = stub(org.keycloak.sessions.AuthenticationSessionModel.class, Map.of());
+            Object authSession = stub(org.keycloak.sessions.AuthenticationSessionModel.class,
+                    Map.of("getAuthNote", NONCE));
             org.keycloak.http.HttpRequest request = (org.keycloak.http.HttpRequest) Proxy.newProxyInstance(
                     getClass().getClassLoader(), new Class<?>[] {org.keycloak.http.HttpRequest.class},
                     (proxy, method, args) -> method.getName().equals("getDecodedFormParameters")
