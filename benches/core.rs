@@ -178,6 +178,8 @@ fn challenge(pepper: &Pepper, now: i64) -> (ChallengeRecord, CodeMac) {
         locale: Some("en".into()),
         realm: support::ISSUER.into(),
         azp: Some("account-console".into()),
+        realm_name: None,
+        client_name: None,
         nonce: format!("nonce-{id}"),
         request_jti: format!("jti-{id}"),
         return_uri: support::RETURN_URI.into(),

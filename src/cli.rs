@@ -27,7 +27,12 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the service (the default).
-    Run,
+    Run {
+        /// Loopback address:port of the embedded default (no configuration),
+        /// instead of 127.0.0.1:8080. A configuration sets `server.bind`.
+        #[arg(long, value_name = "ADDR")]
+        demo_bind: Option<std::net::SocketAddr>,
+    },
     /// Work with Keycloak realm files.
     Realm {
         #[command(subcommand)]
@@ -69,8 +74,8 @@ pub enum ConfigCommand {
 }
 
 pub fn run(cli: Cli) -> ExitCode {
-    match cli.command.unwrap_or(Command::Run) {
-        Command::Run => serve(cli.config),
+    match cli.command.unwrap_or(Command::Run { demo_bind: None }) {
+        Command::Run { demo_bind } => serve(cli.config, demo_bind),
         Command::Realm {
             command:
                 RealmCommand::Lint {
@@ -119,7 +124,7 @@ fn templates(config: Option<&std::path::Path>, command: TemplatesCommand) -> Exi
 }
 
 /// `otp-sidecar run`: JSON logs on stdout, serve until SIGTERM/SIGINT.
-fn serve(config: Option<PathBuf>) -> ExitCode {
+fn serve(config: Option<PathBuf>, demo_bind: Option<std::net::SocketAddr>) -> ExitCode {
     if let Err(e) = telemetry::init(telemetry::subscriber("info", std::io::stdout)) {
         eprintln!("otp-sidecar: cannot install the log subscriber: {e}");
         return ExitCode::FAILURE;
@@ -128,6 +133,18 @@ fn serve(config: Option<PathBuf>) -> ExitCode {
         Ok(settings) => settings,
         Err(errors) => {
             eprintln!("otp-sidecar: the configuration has problems:\n{errors}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let settings = match demo_bind {
+        None => settings,
+        Some(bind) if settings.embedded && bind.ip().is_loopback() => Settings::embedded_at(bind),
+        Some(bind) if settings.embedded => {
+            eprintln!("otp-sidecar: --demo-bind {bind}: the embedded default listens on a loopback address only");
+            return ExitCode::FAILURE;
+        }
+        Some(_) => {
+            eprintln!("otp-sidecar: --demo-bind applies to the embedded default only; with a configuration, set server.bind");
             return ExitCode::FAILURE;
         }
     };

@@ -244,14 +244,15 @@ async fn app_state(
     };
     let templates = Templates::load(settings.templates_dir.as_deref(), settings.branding.clone())
         .map_err(|errors| {
-        StartupError::Templates(
-            errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; "),
-        )
-    })?;
+            StartupError::Templates(
+                errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })?
+        .with_realm_branding(settings.realm_branding.clone());
     let signer = AssertionSigner::from_settings(&settings.signing)
         .map_err(|e| StartupError::Signing(e.to_string()))?;
     let verifier = RequestVerifier::new(&settings.realms, &settings.signing.audience);

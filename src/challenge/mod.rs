@@ -197,6 +197,10 @@ pub struct ChallengeRecord {
     /// Realm issuer of the request: the assertion's `aud`.
     pub realm: String,
     pub azp: Option<String>,
+    /// The realm's display name from the request (`realm_display_name`).
+    pub realm_name: Option<String>,
+    /// The client's display name from the request (`client_name`).
+    pub client_name: Option<String>,
     pub nonce: String,
     pub request_jti: String,
     /// A `ReturnUri` that passed the issuer check when the challenge was made.
@@ -313,6 +317,9 @@ pub struct NewChallenge {
     /// Realm issuer of the request.
     pub realm: String,
     pub azp: Option<String>,
+    /// Display names from the request, shown on the pages and in the mail.
+    pub realm_name: Option<String>,
+    pub client_name: Option<String>,
     pub nonce: String,
     pub request_jti: String,
     /// A `ReturnUri` that passed the issuer check.
@@ -330,6 +337,8 @@ impl ChallengeRecord {
             locale,
             realm,
             azp,
+            realm_name,
+            client_name,
             nonce,
             request_jti,
             return_uri,
@@ -342,6 +351,8 @@ impl ChallengeRecord {
             locale,
             realm,
             azp,
+            realm_name,
+            client_name,
             nonce,
             request_jti,
             return_uri,

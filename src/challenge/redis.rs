@@ -330,6 +330,8 @@ fn record_fields(record: &ChallengeRecord) -> Vec<(&'static str, String)> {
         ("name", &record.name),
         ("locale", &record.locale),
         ("azp", &record.azp),
+        ("realm_name", &record.realm_name),
+        ("client_name", &record.client_name),
     ] {
         if let Some(v) = value {
             fields.push((name, v.clone()));
@@ -386,6 +388,8 @@ fn parse_record(fields: &[Value]) -> Result<ChallengeRecord, StoreError> {
         locale: map.get("locale").map(|v| (*v).to_owned()),
         realm: text("realm")?,
         azp: map.get("azp").map(|v| (*v).to_owned()),
+        realm_name: map.get("realm_name").map(|v| (*v).to_owned()),
+        client_name: map.get("client_name").map(|v| (*v).to_owned()),
         nonce: text("nonce")?,
         request_jti: text("request_jti")?,
         return_uri: text("return_uri")?,

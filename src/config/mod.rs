@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use url::Url;
 
 use crate::challenge::Pepper;
-use crate::templates::Branding;
+use crate::templates::{Branding, RealmBranding};
 use crate::tokens::Issuer;
 
 mod rules;
@@ -53,6 +53,8 @@ pub struct Settings {
     pub secrets: SecretsSettings,
     pub otp: OtpSettings,
     pub branding: Branding,
+    /// `[realms.branding]` by realm issuer: what a realm's sign-ins are shown with.
+    pub realm_branding: BTreeMap<String, RealmBranding>,
     /// `[apps]`: client id -> display name shown in mails and pages.
     pub apps: std::collections::BTreeMap<String, String>,
     /// `[templates] dir`: override directory.
@@ -378,6 +380,7 @@ impl Settings {
             secrets: SecretsSettings { pepper: None },
             otp: OTP_LIMITS,
             branding: Branding::default(),
+            realm_branding: BTreeMap::new(),
             apps: BTreeMap::new(),
             templates_dir: None,
             embedded: true,

@@ -49,7 +49,7 @@ const MAIL_KEYS: &[&str] = &[
     "global_max",
     "global_window_secs",
 ];
-const REALM_KEYS: &[&str] = &["issuer", "jwks_uri", "jwks_plain_http"];
+const REALM_KEYS: &[&str] = &["issuer", "jwks_uri", "jwks_plain_http", "branding"];
 const SIGNING_KEYS: &[&str] = &["key_file", "previous_key_files", "algorithm", "audience"];
 const SECRETS_KEYS: &[&str] = &["pepper_file"];
 const OTP_KEYS: &[&str] = &[
@@ -77,10 +77,22 @@ impl Walk {
         let redis_url = store.as_ref().map(|s| s.redis_url.clone());
         let mail = self.mail(section("mail"));
         let realms = self.realms(root.get("realms"));
+        let realm_branding = self.realm_branding(root.get("realms"));
         let signing = self.signing(section("signing"));
         let pepper = self.secrets(section("secrets"));
         let otp = self.otp(section("otp"));
-        let branding = self.branding(section("branding"));
+        let mut branding = self.branding(section("branding"));
+        // Without a product name of its own, the product is the one the mail
+        // comes from: the display name of `mail.from`.
+        let named = root
+            .get("branding")
+            .and_then(|b| b.get("product_name"))
+            .is_some();
+        if let (Some(b), Some(m), false) = (branding.as_mut(), mail.as_ref(), named) {
+            if let Some(name) = sender_name(&m.from) {
+                b.product_name = name;
+            }
+        }
         let apps = self.apps(section("apps"));
         let templates_dir = self.templates(section("templates"));
 
@@ -108,6 +120,7 @@ impl Walk {
             secrets: SecretsSettings { pepper: pepper? },
             otp: otp?,
             branding: branding?,
+            realm_branding: realm_branding?,
             apps: apps?,
             templates_dir: templates_dir?,
             embedded: false,
@@ -659,27 +672,65 @@ impl Walk {
     }
 
     fn branding(&mut self, v: &Value) -> Option<Branding> {
-        let t = self.table("branding", v, BRANDING_KEYS)?;
-        let mut b = Branding::default();
+        let own = self.branding_keys("branding", v)?;
+        let d = Branding::default();
+        Some(Branding {
+            product_name: own.product_name.unwrap_or(d.product_name),
+            logo_url: own.logo_url.or(d.logo_url),
+            primary_color: own.primary_color.unwrap_or(d.primary_color),
+        })
+    }
+
+    /// `[realms.branding]` of each `[[realms]]` entry, by issuer. Problems of
+    /// the entries themselves are reported by [`Self::realms`].
+    fn realm_branding(&mut self, v: Option<&Value>) -> Option<BTreeMap<String, RealmBranding>> {
+        let mut out = BTreeMap::new();
+        let Some(Value::Array(items)) = v else {
+            return Some(out);
+        };
         let mut ok = true;
-        if let Some(name) = self.string(t, "branding", "product_name") {
+        for (i, item) in items.iter().enumerate() {
+            let Some(b) = item.get("branding") else {
+                continue;
+            };
+            let Some(own) = self.branding_keys(&format!("realms[{i}].branding"), b) else {
+                ok = false;
+                continue;
+            };
+            let issuer = item
+                .get("issuer")
+                .and_then(Value::as_str)
+                .and_then(|raw| Issuer::parse(raw).ok());
+            if let Some(issuer) = issuer {
+                out.insert(issuer.as_str().to_string(), own);
+            }
+        }
+        ok.then_some(out)
+    }
+
+    /// The keys of a `[branding]` table at `path`, each checked; absent keys are `None`.
+    fn branding_keys(&mut self, path: &str, v: &Value) -> Option<RealmBranding> {
+        let t = self.table(path, v, BRANDING_KEYS)?;
+        let mut b = RealmBranding::default();
+        let mut ok = true;
+        if let Some(name) = self.string(t, path, "product_name") {
             if name.trim().is_empty()
                 || name.chars().count() > 100
                 || name.chars().any(char::is_control)
             {
                 self.found(
-                    "branding.product_name",
+                    &format!("{path}.product_name"),
                     format!("{name:?}"),
                     "1 to 100 characters without control characters",
                 );
                 ok = false;
             } else {
-                b.product_name = name.to_string();
+                b.product_name = Some(name.to_string());
             }
         } else {
             ok &= !t.contains_key("product_name");
         }
-        if let Some(logo) = self.string(t, "branding", "logo_url") {
+        if let Some(logo) = self.string(t, path, "logo_url") {
             let is_path = logo.starts_with('/') && !logo.starts_with("//");
             let is_https =
                 Url::parse(logo).is_ok_and(|u| u.scheme() == "https" && u.host_str().is_some());
@@ -691,7 +742,7 @@ impl Walk {
                 b.logo_url = Some(logo.to_string());
             } else {
                 self.found(
-                    "branding.logo_url",
+                    &format!("{path}.logo_url"),
                     format!("{logo:?}"),
                     "an https:// URL or an absolute path such as /static/logo.svg",
                 );
@@ -700,12 +751,12 @@ impl Walk {
         } else {
             ok &= !t.contains_key("logo_url");
         }
-        if let Some(color) = self.string(t, "branding", "primary_color") {
+        if let Some(color) = self.string(t, path, "primary_color") {
             if let Some(rgb) = Rgb::parse(color) {
-                b.primary_color = rgb;
+                b.primary_color = Some(rgb);
             } else {
                 self.found(
-                    "branding.primary_color",
+                    &format!("{path}.primary_color"),
                     format!("{color:?}"),
                     "a colour as #rrggbb",
                 );
@@ -771,6 +822,15 @@ impl Walk {
         }
         Some(Some(dir))
     }
+}
+
+/// The display name of a mailbox such as `Acme Login <login@example.com>`.
+fn sender_name(from: &str) -> Option<String> {
+    let mailbox = from.parse::<lettre::message::Mailbox>().ok()?;
+    mailbox
+        .name
+        .filter(|n| !n.trim().is_empty() && n.chars().count() <= 100)
+        .filter(|n| !n.chars().any(char::is_control))
 }
 
 impl<T: Copy> Bound<T> {

@@ -767,6 +767,59 @@ fn user_budget_has_defaults_bounds_and_env_overrides() {
 mod rules;
 
 #[test]
+fn a_realm_has_its_own_branding() {
+    let scratch = Scratch::new();
+    let toml = production(&scratch).replace(
+        "[[realms]]\nissuer = \"https://id.example.com/realms/beta\"\n",
+        "[[realms]]\nissuer = \"https://id.example.com/realms/beta/\"\n\n\
+         [realms.branding]\nproduct_name = \"Beta Staff\"\nprimary_color = \"#0B6E4F\"\n",
+    );
+    let s = load(&toml).unwrap();
+    let beta = &s.realm_branding["https://id.example.com/realms/beta"];
+    assert_eq!(beta.product_name.as_deref(), Some("Beta Staff"));
+    assert_eq!(beta.primary_color.map(|c| c.hex()), Some("#0b6e4f".into()));
+    assert_eq!(beta.logo_url, None);
+    assert!(!s
+        .realm_branding
+        .contains_key("https://id.example.com/realms/acme"));
+}
+
+#[test]
+fn a_realms_branding_is_checked_like_the_global_one() {
+    let errs = errors(&format!(
+        "{LOCAL}\n[realms.branding]\nprimary_color = \"blue\"\nlogo_url = \"javascript:alert(1)\"\nproduct_name = \"\"\ncolour = \"#000000\"\n"
+    ));
+    for key in [
+        "realms[0].branding.primary_color",
+        "realms[0].branding.logo_url",
+        "realms[0].branding.product_name",
+        "realms[0].branding.colour",
+    ] {
+        error_for(&errs, key);
+    }
+    assert!(error_for(&errs, "realms[0].branding.primary_color")
+        .to_string()
+        .contains("#rrggbb"));
+}
+
+#[test]
+fn the_product_name_defaults_to_the_senders_name() {
+    let scratch = Scratch::new();
+    // mail.from is "Acme Login <login@example.com>".
+    let s = load(&production(&scratch)).unwrap();
+    assert_eq!(s.branding.product_name, "Acme Login");
+    let s = load(&format!(
+        "{}\n[branding]\nproduct_name = \"Acme ID\"\n",
+        production(&scratch)
+    ))
+    .unwrap();
+    assert_eq!(s.branding.product_name, "Acme ID");
+    // A bare address has no name: the built-in default stays.
+    let s = load(&format!("{LOCAL}\n[mail]\nfrom = \"login@example.com\"\n")).unwrap();
+    assert_eq!(s.branding.product_name, "Sign-in");
+}
+
+#[test]
 fn server_limits_have_defaults_bounds_and_env_overrides() {
     let s = load(LOCAL).unwrap();
     assert_eq!(s.server.body_timeout_secs, DEFAULT_BODY_TIMEOUT_SECS);

@@ -127,7 +127,14 @@ impl Login {
             expires_in_minutes: remaining.div_ceil(60),
             resent: record.generation > 0,
         };
-        let mail = match self.templates.render_mail(locale(&record), &context) {
+        let realm = crate::templates::RealmLook {
+            issuer: Some(&record.realm),
+            display_name: record.realm_name.as_deref(),
+        };
+        let mail = match self
+            .templates
+            .render_mail_for(realm, locale(&record), &context)
+        {
             Ok(mail) => mail,
             Err(e) => {
                 tracing::error!(error = %e, "code mail could not be rendered");

@@ -43,6 +43,27 @@ pub struct Handoff {
     /// Unix seconds after which the hand-off is void.
     #[serde(rename = "u")]
     pub until: i64,
+    /// The realm the page speaks for (its issuer and display name).
+    #[serde(flatten)]
+    pub realm: RealmOf,
+}
+
+/// The realm of a finished challenge, for the branding of the pages after it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RealmOf {
+    #[serde(rename = "i", default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    #[serde(rename = "rn", default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl RealmOf {
+    pub fn look(&self) -> crate::templates::RealmLook<'_> {
+        crate::templates::RealmLook {
+            issuer: self.issuer.as_deref(),
+            display_name: self.name.as_deref(),
+        }
+    }
 }
 
 /// How a challenge ended, for the page Back shows.
@@ -60,6 +81,8 @@ pub struct Finished {
     /// The locale the challenge was in.
     #[serde(rename = "l", default, skip_serializing_if = "Option::is_none")]
     pub locale: Option<String>,
+    #[serde(flatten)]
+    pub realm: RealmOf,
     #[serde(rename = "u")]
     pub until: i64,
 }
@@ -131,6 +154,10 @@ mod tests {
             return_uri: "https://id.example.com/realms/acme/login-actions/authenticate?x=1".into(),
             assertion: "eyJhbGciOiJFUzI1NiJ9.e30.sig".into(),
             until: 1_000,
+            realm: RealmOf {
+                issuer: Some("https://id.example.com/realms/acme".into()),
+                name: Some("ACME".into()),
+            },
         }
     }
 
@@ -156,6 +183,7 @@ mod tests {
             app_url: None,
             locale: None,
             until: 1_000,
+            realm: RealmOf::default(),
         };
         let raw_finished = seal(&pepper(1), &finished);
         assert_eq!(open::<Handoff>(&pepper(1), &raw_finished, 0), None);

@@ -204,6 +204,14 @@ pub fn effective_policy(
     }
 }
 
+/// The realm a challenge's pages speak for, as the sealed cookies carry it.
+fn realm_of(record: &ChallengeRecord) -> handoff::RealmOf {
+    handoff::RealmOf {
+        issuer: Some(record.realm.clone()),
+        name: record.realm_name.clone(),
+    }
+}
+
 pub fn locale(record: &ChallengeRecord) -> &str {
     record.locale.as_deref().unwrap_or("en")
 }
@@ -353,6 +361,8 @@ impl Login {
             locale: request.locale.clone(),
             realm: request.issuer.as_str().to_string(),
             azp: request.azp.clone(),
+            realm_name: request.realm_display_name.clone(),
+            client_name: request.client_name.clone(),
             nonce: request.nonce.clone(),
             request_jti: request.jti.clone(),
             return_uri: request.return_uri.as_str().to_string(),
@@ -504,23 +514,22 @@ impl Login {
         LoginError::Rejected(rejection)
     }
 
-    /// The application the user signs in to, with its configured display name.
+    /// The application the user signs in to, by its display name: the
+    /// request's `client_name`, else `[apps]`, else the client id.
     pub fn app_info(&self, record: &ChallengeRecord) -> AppInfo {
-        match &record.azp {
-            Some(azp) => AppInfo {
-                client_id: azp.clone(),
-                name: self
-                    .rules
-                    .apps
-                    .get(azp)
-                    .cloned()
-                    .unwrap_or_else(|| azp.clone()),
-            },
-            None => AppInfo {
-                client_id: String::new(),
-                name: self.rules.product_name.clone(),
-            },
-        }
+        let client_id = record.azp.clone().unwrap_or_default();
+        let name = record
+            .client_name
+            .clone()
+            .or_else(|| {
+                record
+                    .azp
+                    .as_ref()
+                    .and_then(|azp| self.rules.apps.get(azp).cloned())
+            })
+            .or_else(|| record.azp.clone())
+            .unwrap_or_else(|| self.rules.product_name.clone());
+        AppInfo { client_id, name }
     }
 
     /// The challenge `id` as it is now.
@@ -798,6 +807,7 @@ impl Login {
                     return_uri: record.return_uri.clone(),
                     assertion,
                     until: now + ASSERTION_TTL_SECS,
+                    realm: realm_of(record),
                 },
             ),
             finished: handoff::seal(
@@ -808,6 +818,7 @@ impl Login {
                     app_url: None,
                     locale: record.locale.clone(),
                     until: now + handoff::FINISHED_SECS,
+                    realm: realm_of(record),
                 },
             ),
         })

@@ -131,14 +131,18 @@ impl Mailer {
         mail: &RenderedMail,
     ) -> Result<Delivered, MailError> {
         let to = Mailbox::new(to_name.map(str::to_string), to.address().clone());
+        let from = match &mail.sender_name {
+            Some(name) => Mailbox::new(Some(name.clone()), self.from.email.clone()),
+            None => self.from.clone(),
+        };
         match &self.delivery {
             Delivery::Outbox(outbox) => {
-                outbox.push(OutboxMail::new(&self.from, &to, mail));
+                outbox.push(OutboxMail::new(&from, &to, mail));
                 Ok(Delivered { reply: 250 })
             }
             Delivery::Smtp(smtp) => {
                 let message = Message::builder()
-                    .from(self.from.clone())
+                    .from(from)
                     .to(to)
                     .subject(mail.subject.clone())
                     .multipart(MultiPart::alternative_plain_html(

@@ -14,6 +14,7 @@ use crate::tokens::SigningAlgorithm;
 
 use crate::error::PageError;
 use crate::templates::model::FormField;
+use crate::templates::RealmLook;
 
 use super::dev::dev_page;
 use super::pages::{error_page, page_locale, redirect_page, FormTarget};
@@ -22,6 +23,11 @@ use crate::login::random_token;
 
 /// Path of the demo realm under the public URL.
 pub const REALM_PATH: &str = "/demo/realms/demo";
+
+/// The display names the demo realm sends, as Keycloak sends its realm's and
+/// client's.
+pub const DEMO_REALM_NAME: &str = "Demo";
+pub const DEMO_CLIENT_NAME: &str = "Demo App";
 
 /// The demo realm's issuer for a sidecar issuer (public URL).
 pub fn issuer(public_issuer: &str) -> String {
@@ -55,6 +61,8 @@ struct DemoRequest<'a> {
     name: Option<&'a str>,
     locale: &'a str,
     azp: &'a str,
+    realm_display_name: &'a str,
+    client_name: &'a str,
     nonce: String,
     return_uri: String,
     iat: i64,
@@ -72,19 +80,19 @@ fn realm<'a>(state: &'a AppState, req: &HttpRequest) -> Result<&'a DemoRealm, Bo
 /// `GET /demo`.
 pub async fn start_page(state: web::Data<AppState>) -> HttpResponse {
     let body = format!(
-        r#"<h1>otp-sidecar demo</h1>
+        r#"<h1>Try the sign-in</h1>
 <p>This page plays Keycloak's part: it signs a request for the address you type and hands your browser to the sidecar, which mails a code. Mails land in the <a href="{outbox}">outbox</a>.</p>
 <form method="post" action="{start}">
-  <p><label for="email">Email address</label><br>
-  <input id="email" name="email" type="email" autocomplete="email" required value="jane@example.com"></p>
-  <p><label for="name">Name (optional)</label><br>
-  <input id="name" name="name" type="text" autocomplete="name" value="Jane"></p>
-  <p><button type="submit">Sign in with a code</button></p>
+  <div class="field"><label for="email">Email address</label>
+  <input id="email" name="email" type="email" class="input" autocomplete="email" required value="jane@example.com"></div>
+  <div class="field"><label for="name">Name (optional)</label>
+  <input id="name" name="name" type="text" class="input" autocomplete="name" value="Jane"></div>
+  <button type="submit" class="button primary">Sign in with a code</button>
 </form>"#,
         outbox = html_escape(&state.paths.at("/dev/outbox")),
         start = html_escape(&state.paths.at("/demo/start")),
     );
-    dev_page(&state, "otp-sidecar demo", &body)
+    dev_page(&state, "otp-sidecar demo", &body, false)
 }
 
 #[derive(Deserialize)]
@@ -118,6 +126,8 @@ pub async fn start(
         name: (!name.is_empty()).then_some(name),
         locale: &locale,
         azp: "demo-app",
+        realm_display_name: DEMO_REALM_NAME,
+        client_name: DEMO_CLIENT_NAME,
         nonce: random_token(16),
         return_uri: format!("{}/login-actions/authenticate", realm.issuer),
         iat: now,
@@ -135,6 +145,7 @@ pub async fn start(
             }],
             FormTarget::SelfOnly,
             &locale,
+            RealmLook::default(),
         ),
         Err(e) => {
             tracing::error!(error = %e, "demo request could not be signed");
@@ -201,9 +212,18 @@ pub async fn finish(
             let result = claims["result"].as_str().unwrap_or("?").to_string();
             let pretty = serde_json::to_string_pretty(&claims).unwrap_or_default();
             format!(
-                "<h1>Assertion received: {result}</h1>\n<p>The signature verified against the sidecar's JWKS; \
+                "<h1>Assertion received: <span class=\"result-{result}\">{result}</span></h1>\n\
+                 <p class=\"notice {notice}\">The signature verified against the sidecar's JWKS; \
                  issuer and audience match. Keycloak would now check the nonce and the jti and \
-                 {outcome}.</p>\n<pre>{claims}</pre>\n<p><a href=\"{again}\">Start again</a></p>",
+                 {outcome}.</p>\n<h2>Claims</h2>\n<pre>{claims}</pre>\n\
+                 <p class=\"actions\"><a class=\"button\" href=\"{again}\">Start again</a> \
+                 <a href=\"{outbox}\">Outbox</a></p>",
+                notice = if result == "success" {
+                    "notice-ok"
+                } else {
+                    "notice-warn"
+                },
+                outbox = html_escape(&state.paths.at("/dev/outbox")),
                 result = html_escape(&result),
                 outcome = if result == "success" {
                     "complete the login"
@@ -214,9 +234,10 @@ pub async fn finish(
             )
         }
         Err(problem) => format!(
-            "<h1>Assertion refused</h1>\n<p>{}</p>\n<p><a href=\"{again}\">Start again</a></p>",
+            "<h1>Assertion refused</h1>\n<p class=\"notice notice-error\">{}</p>\n\
+             <p class=\"actions\"><a class=\"button\" href=\"{again}\">Start again</a></p>",
             html_escape(&problem)
         ),
     };
-    dev_page(&state, "otp-sidecar demo: assertion", &body)
+    dev_page(&state, "otp-sidecar demo: assertion", &body, false)
 }

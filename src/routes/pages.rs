@@ -9,7 +9,7 @@ use crate::error::PageError;
 use crate::login::handoff::{Finished, Handoff, FINISHED_COOKIE, FINISHED_SECS, HANDOFF_COOKIE};
 use crate::login::ASSERTION_TTL_SECS;
 use crate::templates::model::FormField;
-use crate::templates::{AppInfo, Page, PageContext};
+use crate::templates::{AppInfo, Page, PageContext, RealmLook};
 use crate::tokens::AssertionResult;
 
 use super::{AppState, CHALLENGE_COOKIE};
@@ -52,8 +52,22 @@ fn html(status: StatusCode, body: String) -> HttpResponse {
         .body(body)
 }
 
-fn render(state: &AppState, page: Page, locale: &str, ctx: &PageContext) -> Option<String> {
-    match state.templates.render_page(page, locale, ctx) {
+/// The realm a challenge's pages speak for.
+pub fn realm_look(record: &ChallengeRecord) -> RealmLook<'_> {
+    RealmLook {
+        issuer: Some(&record.realm),
+        display_name: record.realm_name.as_deref(),
+    }
+}
+
+fn render(
+    state: &AppState,
+    page: Page,
+    locale: &str,
+    ctx: &PageContext,
+    realm: RealmLook<'_>,
+) -> Option<String> {
+    match state.templates.render_page_for(realm, page, locale, ctx) {
         Ok(body) => Some(body),
         Err(e) => {
             tracing::error!(error = %e, "page could not be rendered");
@@ -87,7 +101,7 @@ pub fn error_page(state: &AppState, req: &HttpRequest, error: PageError) -> Http
         ..base_context(state)
     };
     let locale = page_locale(state, req, None);
-    let body = render(state, Page::Error, &locale, &ctx).unwrap_or_else(|| {
+    let body = render(state, Page::Error, &locale, &ctx, RealmLook::default()).unwrap_or_else(|| {
         // Last resort when even the error template fails.
         "<!doctype html><title>Error</title><p>Sign-in could not continue. Go back to the application and sign in again.</p>".to_string()
     });
@@ -138,13 +152,15 @@ pub fn code_page(
         Page::Code,
         &page_locale(state, req, Some(record)),
         &ctx,
+        realm_look(record),
     ) {
         Some(body) => html(StatusCode::OK, body),
         None => error_page(state, req, PageError::Internal),
     }
 }
 
-/// The auto-submitting POST form to `action` with `fields`.
+/// The auto-submitting POST form to `action` with `fields`, in the branding
+/// of `realm`.
 pub fn redirect_page(
     state: &AppState,
     req: &HttpRequest,
@@ -152,13 +168,14 @@ pub fn redirect_page(
     fields: Vec<FormField>,
     forms: FormTarget,
     locale: &str,
+    realm: RealmLook<'_>,
 ) -> HttpResponse {
     let ctx = PageContext {
         redirect_action: Some(action.to_string()),
         redirect_fields: fields,
         ..base_context(state)
     };
-    match render(state, Page::Redirect, locale, &ctx) {
+    match render(state, Page::Redirect, locale, &ctx, realm) {
         Some(body) => HttpResponse::Ok()
             .content_type(ContentType::html())
             .insert_header((
@@ -189,6 +206,7 @@ pub fn assertion_page(
         }],
         FormTarget::ReturnUri,
         locale,
+        handoff.realm.look(),
     );
     if response.status().is_success() {
         let mut gone = handoff_cookie(state, String::new());
@@ -265,7 +283,7 @@ pub fn finished_page(state: &AppState, req: &HttpRequest, mark: &Finished) -> Ht
         Some(requested) => state.templates.resolve_locale(requested),
         None => page_locale(state, req, None),
     };
-    match render(state, Page::Finished, &locale, &ctx) {
+    match render(state, Page::Finished, &locale, &ctx, mark.realm.look()) {
         Some(body) => html(StatusCode::OK, body),
         None => error_page(state, req, PageError::Internal),
     }

@@ -70,11 +70,11 @@ impl Rgb {
 
 pub const WHITE: Rgb = Rgb(0xff, 0xff, 0xff);
 pub const BLACK: Rgb = Rgb(0, 0, 0);
-/// Page background in dark mode (see `static/page.css`).
-pub const DARK_BACKGROUND: Rgb = Rgb(0x16, 0x18, 0x1d);
+/// Page background in dark mode (`--page`, see `static/page.css`).
+pub const DARK_BACKGROUND: Rgb = Rgb(0x12, 0x12, 0x12);
 /// The card's background in dark mode (`--surface`), lighter than the page:
-/// brand-coloured text (the secondary buttons) sits on it.
-pub const DARK_SURFACE: Rgb = Rgb(0x1f, 0x23, 0x2b);
+/// the buttons and brand-coloured text (links, secondary buttons) sit on it.
+pub const DARK_SURFACE: Rgb = Rgb(0x26, 0x29, 0x2d);
 
 /// Problems with the branding configuration.
 pub fn validate(branding: &Branding) -> Vec<Problem> {
@@ -132,8 +132,12 @@ pub fn palette(branding: &Branding) -> Palette {
     };
     let primary_text = primary.readable_on(WHITE, BLACK, 4.5);
     let primary_text_dark = primary.readable_on(DARK_SURFACE, WHITE, 4.5);
-    // A button must stand out from the dark page (3:1 for UI components).
-    let primary_dark = primary.readable_on(DARK_BACKGROUND, WHITE, 3.0);
+    // A button must stand out from the dark card it sits on, and the card
+    // from the page (3:1 for UI components).
+    let primary_dark =
+        primary
+            .readable_on(DARK_SURFACE, WHITE, 3.0)
+            .readable_on(DARK_BACKGROUND, WHITE, 3.0);
     Palette {
         primary: primary.hex(),
         on_primary: on(primary).hex(),

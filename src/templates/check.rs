@@ -71,7 +71,15 @@ pub(crate) fn check_files(files: FileSet, branding: &Branding) -> Vec<Problem> {
                         serde_json::to_value(p).unwrap_or_default(),
                     ),
                 };
-            let data = template_data(&engine.locales, branding, locale, static_base, now, &ctx);
+            let data = template_data(
+                &engine.locales,
+                branding,
+                "brand.css",
+                locale,
+                static_base,
+                now,
+                &ctx,
+            );
             for name in names {
                 let Some(rel) = engine.rel_of(name).map(str::to_string) else {
                     continue;

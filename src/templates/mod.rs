@@ -23,7 +23,10 @@ use std::sync::Arc;
 
 use handlebars::Handlebars;
 
-pub use model::{AppInfo, Branding, FormField, MailContext, Page, PageContext, RenderedMail};
+pub use model::{
+    AppInfo, Branding, FormField, MailContext, Page, PageContext, RealmBranding, RealmLook,
+    RenderedMail,
+};
 
 use files::FileSet;
 use helpers::Collector;
@@ -199,15 +202,18 @@ impl Engine {
 }
 
 /// The template data every template receives (schema 1); `ctx` is the
-/// template's own context.
+/// template's own context. `brand_css` names the stylesheet under `static/`
+/// with the branding's colours.
 pub(crate) fn template_data<T: serde::Serialize>(
     locales: &Locales,
     branding: &Branding,
+    brand_css: &str,
     requested_locale: &str,
     static_base: Option<&str>,
     now: i64,
     ctx: &T,
 ) -> serde_json::Value {
+    let static_base = static_base.unwrap_or("/static").trim_end_matches('/');
     let ctx = serde_json::to_value(ctx).unwrap_or_default();
     // Seconds until "send a new code" works: templates cannot subtract.
     let resend_in_seconds = ctx
@@ -242,7 +248,8 @@ pub(crate) fn template_data<T: serde::Serialize>(
         "locale": locales.resolve(requested_locale),
         "branding": branding,
         "palette": brand::palette(branding),
-        "static_base": static_base.unwrap_or("/static").trim_end_matches('/'),
+        "static_base": static_base,
+        "brand_css_url": format!("{static_base}/{brand_css}"),
         "now": now,
         "ctx": ctx,
     })
@@ -271,6 +278,14 @@ pub struct Templates {
     engine: Engine,
     branding: Branding,
     brand_css: String,
+    /// `[branding]` per realm issuer.
+    realm_branding: std::collections::BTreeMap<String, RealmBranding>,
+}
+
+/// Name of the generated stylesheet for a primary colour other than the
+/// global one: `brand-0b6e4f.css`.
+fn brand_css_name(color: brand::Rgb) -> String {
+    format!("brand-{}.css", color.hex().trim_start_matches('#'))
 }
 
 impl Templates {
@@ -300,7 +315,48 @@ impl Templates {
             engine,
             branding,
             brand_css,
+            realm_branding: Default::default(),
         })
+    }
+
+    /// The same set with `[branding]` per realm issuer.
+    pub fn with_realm_branding(
+        mut self,
+        realm_branding: std::collections::BTreeMap<String, RealmBranding>,
+    ) -> Self {
+        self.realm_branding = realm_branding;
+        self
+    }
+
+    /// The branding a sign-in of `realm` is shown with: each key of the
+    /// realm's `[branding]`, else the global one; the name is the realm's
+    /// `[branding] product_name`, else the realm's display name from the
+    /// request, else the global `product_name`.
+    pub fn branding_for(&self, realm: RealmLook<'_>) -> Branding {
+        let own = realm.issuer.and_then(|i| self.realm_branding.get(i));
+        let global = &self.branding;
+        Branding {
+            product_name: own
+                .and_then(|b| b.product_name.clone())
+                .or_else(|| realm.display_name.map(str::to_string))
+                .unwrap_or_else(|| global.product_name.clone()),
+            logo_url: own
+                .and_then(|b| b.logo_url.clone())
+                .or_else(|| global.logo_url.clone()),
+            primary_color: own
+                .and_then(|b| b.primary_color)
+                .unwrap_or(global.primary_color),
+        }
+    }
+
+    /// The stylesheet with `branding`'s colours: `brand.css` for the global
+    /// colour, a generated `brand-rrggbb.css` for a realm's own.
+    fn brand_css_for(&self, branding: &Branding) -> String {
+        if branding.primary_color == self.branding.primary_color {
+            "brand.css".to_string()
+        } else {
+            brand_css_name(branding.primary_color)
+        }
     }
 
     /// Subject, HTML and plain-text body of the code mail.
@@ -309,13 +365,26 @@ impl Templates {
         locale: &str,
         ctx: &MailContext,
     ) -> Result<RenderedMail, TemplateError> {
-        let data = self.data(locale, None, ctx);
+        self.render_mail_for(RealmLook::default(), locale, ctx)
+    }
+
+    /// [`Self::render_mail`] in the branding of `realm`.
+    pub fn render_mail_for(
+        &self,
+        realm: RealmLook<'_>,
+        locale: &str,
+        ctx: &MailContext,
+    ) -> Result<RenderedMail, TemplateError> {
+        let branding = self.branding_for(realm);
+        let data = self.data(&branding, locale, None, ctx);
         let html = self.render("mail/code.html", &data)?;
         let html = inline_css(&html).map_err(|message| TemplateError::Render {
             template: "mail/code.html".into(),
             message: format!("inlining CSS: {message}"),
         })?;
+        let own_name = branding.product_name != self.branding.product_name;
         Ok(RenderedMail {
+            sender_name: own_name.then(|| branding.product_name.clone()),
             subject: single_line(&self.render("mail/code.subject", &data)?),
             html,
             text: self.render("mail/code.txt", &data)?,
@@ -329,7 +398,19 @@ impl Templates {
         locale: &str,
         ctx: &PageContext,
     ) -> Result<String, TemplateError> {
-        let data = self.data(locale, ctx.static_base.as_deref(), ctx);
+        self.render_page_for(RealmLook::default(), page, locale, ctx)
+    }
+
+    /// [`Self::render_page`] in the branding of `realm`.
+    pub fn render_page_for(
+        &self,
+        realm: RealmLook<'_>,
+        page: Page,
+        locale: &str,
+        ctx: &PageContext,
+    ) -> Result<String, TemplateError> {
+        let branding = self.branding_for(realm);
+        let data = self.data(&branding, locale, ctx.static_base.as_deref(), ctx);
         self.render(page.template_name(), &data)
     }
 
@@ -363,7 +444,18 @@ impl Templates {
         if name == "brand.css" {
             return Some((content_type(name), self.brand_css.clone().into_bytes()));
         }
-        None
+        // A realm's own colour: generated like brand.css.
+        self.realm_branding
+            .values()
+            .filter_map(|b| b.primary_color)
+            .find(|c| brand_css_name(*c) == name)
+            .map(|primary_color| {
+                let branding = Branding {
+                    primary_color,
+                    ..self.branding.clone()
+                };
+                (content_type(name), brand::css(&branding).into_bytes())
+            })
     }
 
     /// Names of every static asset (`brand.css` included).
@@ -383,13 +475,15 @@ impl Templates {
 
     fn data<T: serde::Serialize>(
         &self,
+        branding: &Branding,
         locale: &str,
         static_base: Option<&str>,
         ctx: &T,
     ) -> serde_json::Value {
         template_data(
             &self.engine.locales,
-            &self.branding,
+            branding,
+            &self.brand_css_for(branding),
             locale,
             static_base,
             unix_now(),

@@ -21,9 +21,29 @@ impl Default for Branding {
         Self {
             product_name: "Sign-in".into(),
             logo_url: None,
-            primary_color: Rgb(0x1f, 0x5f, 0xbf),
+            // The blue of Keycloak's own login page.
+            primary_color: Rgb(0x00, 0x66, 0xcc),
         }
     }
+}
+
+/// `[branding]` of one realm (`[realms.branding]` after its `[[realms]]`
+/// entry): each key set replaces the global one for that realm's sign-ins.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RealmBranding {
+    /// Replaces both the global product name and the realm's display name
+    /// from the request.
+    pub product_name: Option<String>,
+    pub logo_url: Option<String>,
+    pub primary_color: Option<Rgb>,
+}
+
+/// The realm a page or mail speaks for: its issuer (to find its
+/// `[branding]`) and its display name from the request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RealmLook<'a> {
+    pub issuer: Option<&'a str>,
+    pub display_name: Option<&'a str>,
 }
 
 /// The application the user is signing in to (`azp`, with its display name).
@@ -53,6 +73,10 @@ pub struct MailContext {
 /// A rendered mail.
 #[derive(Debug, Clone)]
 pub struct RenderedMail {
+    /// The sender's display name, when the realm has one of its own (its
+    /// `[branding] product_name` or its display name): it replaces the
+    /// display name of `mail.from`, whose address stays.
+    pub sender_name: Option<String>,
     pub subject: String,
     pub html: String,
     pub text: String,

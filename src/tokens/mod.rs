@@ -119,6 +119,10 @@ pub struct VerifiedRequest {
     pub name: Option<String>,
     pub locale: Option<String>,
     pub azp: Option<String>,
+    /// The realm's display name (`realm_display_name`), plain text.
+    pub realm_display_name: Option<String>,
+    /// The client's display name (`client_name`).
+    pub client_name: Option<String>,
     pub nonce: String,
     pub return_uri: ReturnUri,
     pub jti: String,

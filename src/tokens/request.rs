@@ -26,6 +26,8 @@ const MAX_JWT_LEN: usize = 16 * 1024;
 /// A `kid` is echoed into log lines (unknown kid, alg mismatch): bounded.
 /// Keycloak's are 43 characters.
 const MAX_KID_LEN: usize = 256;
+/// Longest `realm_display_name` and `client_name` (characters).
+pub const MAX_DISPLAY_NAME_LEN: usize = 200;
 
 struct Realm {
     issuer: Issuer,
@@ -186,6 +188,12 @@ impl RequestVerifier {
         let name = optional(claims, "name", |c| text_claim(c, "name", 256))?;
         let locale = optional(claims, "locale", locale_claim)?;
         let azp = optional(claims, "azp", |c| text_claim(c, "azp", 255))?;
+        let realm_display_name = optional(claims, "realm_display_name", |c| {
+            text_claim(c, "realm_display_name", MAX_DISPLAY_NAME_LEN)
+        })?;
+        let client_name = optional(claims, "client_name", |c| {
+            text_claim(c, "client_name", MAX_DISPLAY_NAME_LEN)
+        })?;
         let otp = match claims.get("otp") {
             None | Some(Value::Null) => None,
             Some(v @ Value::Object(_)) => Some(
@@ -202,6 +210,8 @@ impl RequestVerifier {
             name,
             locale,
             azp,
+            realm_display_name,
+            client_name,
             nonce,
             return_uri,
             jti,

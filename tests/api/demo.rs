@@ -62,15 +62,30 @@ async fn the_demo_realm_completes_the_whole_flow() {
     );
     let cookie = format!("otp_challenge={}", challenge_cookie(&response).unwrap());
 
-    // The mail is in the outbox.
-    let outbox = client
-        .get(url("/dev/outbox"))
-        .send()
-        .await
+    // The mail is in the outbox: its HTML part in a frame that may run
+    // nothing, its text part beside it.
+    let response = client.get(url("/dev/outbox")).send().await.unwrap();
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
         .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .to_string();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("default-src 'none'"),
+        "{csp}"
+    );
+    let outbox = response.text().await.unwrap();
+    assert!(
+        outbox.contains("<iframe class=\"mail-frame\" sandbox=\"\"")
+            && outbox.contains(" srcdoc=\"&lt;!DOCTYPE html&gt;"),
+        "{outbox}"
+    );
+    assert!(outbox.contains("<pre class=\"mail-text\">"), "{outbox}");
+    // Sent in the demo realm's name, for the demo client by its name.
+    assert!(
+        outbox.contains("Demo &lt;no-reply@localhost&gt;"),
+        "{outbox}"
+    );
+    assert!(outbox.contains("Ihr Anmeldecode für Demo App"), "{outbox}");
     assert!(outbox.contains("newcomer@example.com"), "{outbox}");
     assert!(
         outbox.contains("Ihr Anmeldecode"),
@@ -93,6 +108,11 @@ async fn the_demo_realm_completes_the_whole_flow() {
         .await
         .unwrap();
     let csrf = field(&html, "csrf_token").unwrap();
+    assert!(
+        html.contains("<span class=\"brand-name\">Demo</span>"),
+        "{html}"
+    );
+    assert!(html.contains("Demo App"), "{html}");
     let verified = client
         .post(url("/challenge/verify"))
         .header("cookie", &cookie)
@@ -105,6 +125,11 @@ async fn the_demo_realm_completes_the_whole_flow() {
         .text()
         .await
         .unwrap();
+    // The page that hands back speaks for the same realm.
+    assert!(
+        html.contains("<span class=\"brand-name\">Demo</span>"),
+        "{html}"
+    );
     let target = form_action(&html, "").unwrap();
     assert_eq!(
         target,
@@ -123,7 +148,10 @@ async fn the_demo_realm_completes_the_whole_flow() {
         .text()
         .await
         .unwrap();
-    assert!(html.contains("Assertion received: success"), "{html}");
+    assert!(
+        html.contains("Assertion received: <span class=\"result-success\">success</span>"),
+        "{html}"
+    );
     assert!(html.contains("&quot;otp_channel&quot;") || html.contains("otp_channel"));
 
     // A forged assertion is refused by the demo too.

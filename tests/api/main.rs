@@ -7,6 +7,7 @@ mod crash;
 mod demo;
 mod failover;
 mod limits;
+mod look;
 mod mail;
 mod ops;
 mod overrides;

@@ -1,9 +1,13 @@
 // Headless-Chromium pass over every template in every locale: starts
 // `otp-sidecar templates preview` on a free loopback port, opens each page and
-// each HTML mail, saves a PNG under target/screenshots/templates/, runs
-// axe-core and fails on any serious or critical violation, on any
-// Content-Security-Policy violation or script error, and when the pages'
-// small scripts (auto-submit, paste, resend countdown) misbehave.
+// each HTML mail on a 375 px wide screen, saves a PNG under
+// target/screenshots/templates/, runs axe-core and fails on any serious or
+// critical violation, on any Content-Security-Policy violation or script
+// error, on sideways scrolling, and when the pages' small scripts
+// (auto-submit, paste, resend countdown) misbehave. Then the embedded default
+// (`otp-sidecar run --demo-bind`): the demo, the outbox (the mail's HTML part
+// rendered in its sandboxed frame) and the result page, clicked through at
+// 375 px in light and dark, under the same checks.
 //
 //   cargo build && (cd tests/browser && npm ci && node templates.mjs)
 //
@@ -11,6 +15,7 @@
 // (default /usr/bin/chromium), TEMPLATES_DIR (an override directory to check).
 import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
+import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -25,6 +30,8 @@ const shots = join(root, "target/screenshots/templates");
 const TOTAL_TIMEOUT_MS = 10 * 60 * 1000;
 // TEMPLATES_ONLY=code-sent,mail-code limits the pass to those samples.
 const only = process.env.TEMPLATES_ONLY ? process.env.TEMPLATES_ONLY.split(",") : null;
+// The narrowest phone the pages must fit without sideways scrolling.
+const NARROW = 375;
 const debug = process.env.DEBUG ? (...a) => console.log(new Date().toISOString(), ...a) : () => {};
 
 const failures = [];
@@ -94,10 +101,22 @@ async function open(context, base, path, { stubScript = false } = {}) {
   return { page, problems, posted, response };
 }
 
-async function axe(page, label) {
-  const result = await new AxeBuilder({ page })
-    .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"])
-    .analyze();
+/** The page fits the viewport's width: nothing to scroll sideways. */
+async function noSidewaysScroll(page, label) {
+  const { scroll, width } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    width: window.innerWidth,
+  }));
+  if (scroll > width) fail(`${label}: ${scroll} px wide on a ${width} px screen (sideways scrolling)`);
+}
+
+async function axe(page, label, { exclude } = {}) {
+  const builder = new AxeBuilder({ page })
+    .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]);
+  // A sandboxed frame runs no script, axe's included: leave it out (the
+  // mail inside is checked on its own in the template pass).
+  if (exclude) builder.exclude(exclude);
+  const result = await builder.analyze();
   for (const v of result.violations) {
     const where = v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ");
     const line = `${label}: axe ${v.impact} ${v.id}: ${v.help} [${where}]`;
@@ -132,7 +151,7 @@ async function main() {
     for (const scheme of schemes) {
       // Light in every locale; dark in English (the colours do not depend on the language).
       const locales = scheme === "light" ? index.locales : ["en"];
-      const viewport = { width: 480, height: 900 };
+      const viewport = { width: NARROW, height: 900 };
       const withJs = await browser.newContext({ colorScheme: scheme, viewport });
       // How a no-script browser sees the redirect page (axe needs script, so
       // this one is only photographed).
@@ -159,6 +178,7 @@ async function main() {
           const file = join(shots, `${locale}-${sample.id}${suffix}.png`);
           await page.screenshot({ path: file, fullPage: true });
           debug(label, "shot");
+          await noSidewaysScroll(page, label);
           await axe(page, label);
           debug(label, "axe done");
           await page.close();
@@ -170,6 +190,7 @@ async function main() {
     }
     console.log(`${views} views checked; screenshots in ${shots}`);
     await behaviour(browser, base);
+    await demo(browser);
   } finally {
     await browser.close();
     child.kill("SIGTERM");
@@ -221,6 +242,107 @@ async function behaviour(browser, base) {
     await page.close();
   }
   await context.close();
+}
+
+/** A free loopback port (the embedded default needs its port up front). */
+function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Start the embedded default; resolve with its base URL once it listens. */
+async function startDemo() {
+  const port = await freePort();
+  const child = spawn(bin, ["run", "--demo-bind", `127.0.0.1:${port}`], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  return new Promise((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error("embedded default did not start within 30 s")), 30_000);
+    child.on("error", reject);
+    child.on("exit", (code) => reject(new Error(`embedded default exited with ${code}`)));
+    createInterface({ input: child.stderr }).on("line", (line) => {
+      if (line.includes("outbox:")) {
+        clearTimeout(timer);
+        resolveUrl({ child, base: `http://127.0.0.1:${port}` });
+      }
+    });
+  });
+}
+
+/** The demo, the outbox and the result page: styled, narrow, accessible. */
+async function demo(browser) {
+  const { child, base } = await startDemo();
+  try {
+    for (const scheme of ["light", "dark"]) {
+      const suffix = scheme === "dark" ? "-dark" : "";
+      const context = await browser.newContext({ colorScheme: scheme, viewport: { width: NARROW, height: 900 } });
+      const page = await context.newPage();
+      const problems = [];
+      page.on("console", (msg) => {
+        if (msg.type() === "error") problems.push(`console: ${msg.text()}`);
+      });
+      page.on("pageerror", (err) => problems.push(`script error: ${err.message}`));
+      const look = async (name) => {
+        const label = `demo ${name}${suffix ? " (dark)" : ""}`;
+        await page.screenshot({ path: join(shots, `demo-${name}${suffix}.png`), fullPage: true });
+        await noSidewaysScroll(page, label);
+        await axe(page, label);
+        const css = await page.evaluate(() => getComputedStyle(document.querySelector("main")).borderTopWidth);
+        if (css !== "4px") fail(`${label}: the card is not styled (border-top ${css})`);
+      };
+      await page.goto(`${base}/demo`, { waitUntil: "load" });
+      await look("start");
+      await page.fill("#email", `look-${scheme}@example.com`);
+      await Promise.all([page.waitForURL(/\/challenge$/, { timeout: 20_000 }), page.click("button[type=submit]")]);
+      await page.waitForSelector("#code");
+      await look("code");
+
+      const outbox = await context.newPage();
+      outbox.on("console", (msg) => {
+        if (msg.type() === "error") problems.push(`outbox console: ${msg.text()}`);
+      });
+      await outbox.goto(`${base}/dev/outbox`, { waitUntil: "load" });
+      const mail = outbox.locator("article.mail").first();
+      const text = await mail.locator("pre.mail-text").textContent();
+      const code = (text.match(/^\s+(\d{6})\s*$/m) || [])[1];
+      if (!code) fail(`outbox${suffix}: no code in the text part: ${text}`);
+      // The HTML part is rendered (its own styles applied) inside the sandboxed frame.
+      const frame = mail.locator("iframe.mail-frame");
+      if ((await frame.getAttribute("sandbox")) !== "") fail(`outbox${suffix}: the frame is not sandboxed`);
+      const inFrame = outbox.frameLocator("article.mail >> nth=0 >> iframe.mail-frame");
+      const shown = (await inFrame.locator("p.code").textContent({ timeout: 10_000 })).trim();
+      if (shown !== code) fail(`outbox${suffix}: the frame shows "${shown}", the text part "${code}"`);
+      const codeSize = await inFrame.locator("p.code").evaluate((el) => getComputedStyle(el).fontSize);
+      if (codeSize !== "36px" && codeSize !== "30px") fail(`outbox${suffix}: the mail's styles are not applied (code ${codeSize})`);
+      {
+        const label = `demo outbox${suffix ? " (dark)" : ""}`;
+        await outbox.screenshot({ path: join(shots, `demo-outbox${suffix}.png`), fullPage: true });
+        await noSidewaysScroll(outbox, label);
+        await axe(outbox, label, { exclude: "iframe.mail-frame" });
+        const title = await frame.getAttribute("title");
+        if (!title) fail(`${label}: the mail frame has no title`);
+      }
+      await outbox.close();
+
+      await page.fill("#code", code || "000000");
+      await Promise.all([page.waitForURL(/login-actions/, { timeout: 20_000 }), page.click(".code-form button[type=submit]")]);
+      await page.waitForSelector("h1");
+      const heading = await page.textContent("h1");
+      if (!heading.includes("success")) fail(`demo result${suffix}: "${heading}"`);
+      await look("result");
+      for (const p of problems) fail(`demo${suffix}: ${p}`);
+      await context.close();
+    }
+    console.log("demo, outbox and result page checked at 375 px, light and dark");
+  } finally {
+    child.kill("SIGTERM");
+  }
 }
 
 main()

@@ -809,3 +809,68 @@ fn accept_language_picks_the_best_shipped_locale() {
         assert_eq!(t.negotiate_locale(header).as_deref(), expected, "{header}");
     }
 }
+
+#[test]
+fn a_realm_speaks_with_its_own_name_and_colour() {
+    let realm_branding = [(
+        "https://id.example.com/realms/staff".to_string(),
+        otp_sidecar::templates::RealmBranding {
+            product_name: None,
+            logo_url: Some("https://cdn.example.com/staff.svg".into()),
+            primary_color: Some(otp_sidecar::templates::brand::Rgb(0x0b, 0x6e, 0x4f)),
+        },
+    )]
+    .into_iter()
+    .collect();
+    let t = Templates::load(None, Branding::default())
+        .unwrap()
+        .with_realm_branding(realm_branding);
+    let staff = otp_sidecar::templates::RealmLook {
+        issuer: Some("https://id.example.com/realms/staff"),
+        display_name: Some("Acme Staff"),
+    };
+    let page = t
+        .render_page_for(staff, Page::Code, "en", &code_page())
+        .unwrap();
+    assert!(
+        page.contains("<span class=\"brand-name\">Acme Staff</span>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("src=\"https://cdn.example.com/staff.svg\""),
+        "{page}"
+    );
+    assert!(page.contains("href=\"/static/brand-0b6e4f.css\""), "{page}");
+    let (_, css) = t.static_asset("brand-0b6e4f.css").unwrap();
+    assert!(String::from_utf8(css)
+        .unwrap()
+        .contains("--brand: #0b6e4f;"));
+
+    let mail = t.render_mail_for(staff, "de", &mail_ctx()).unwrap();
+    assert_eq!(mail.sender_name.as_deref(), Some("Acme Staff"));
+    assert!(mail.text.contains("--\nAcme Staff\n"), "{}", mail.text);
+    assert!(mail.html.contains("#0b6e4f"), "{}", mail.html);
+
+    // Another realm, with a display name only: that name, the global colour.
+    let other = otp_sidecar::templates::RealmLook {
+        issuer: Some("https://id.example.com/realms/other"),
+        display_name: Some("Other & Co"),
+    };
+    let page = t
+        .render_page_for(other, Page::Code, "en", &code_page())
+        .unwrap();
+    assert!(
+        page.contains("<span class=\"brand-name\">Other &amp; Co</span>"),
+        "{page}"
+    );
+    assert!(page.contains("href=\"/static/brand.css\""), "{page}");
+    assert!(!page.contains("staff.svg"));
+    // No realm at all: the configured product name, and the sender as configured.
+    let page = t.render_page(Page::Code, "en", &code_page()).unwrap();
+    assert!(
+        page.contains("<span class=\"brand-name\">Sign-in</span>"),
+        "{page}"
+    );
+    assert_eq!(t.render_mail("en", &mail_ctx()).unwrap().sender_name, None);
+    assert!(t.static_asset("brand-123456.css").is_none());
+}

@@ -133,6 +133,8 @@ fn claims() -> Value {
         "name": "Jane Doe",
         "locale": "en",
         "azp": "account-console",
+        "realm_display_name": "ACME Corp",
+        "client_name": "Acme Payroll",
         "nonce": "q1w2e3r4t5y6u7i8o9p0aZ",
         "return_uri": RETURN_URI,
         "iat": NOW - 10,
@@ -188,6 +190,8 @@ async fn happy_path_rs256_over_http() {
     assert_eq!(ok.name.as_deref(), Some("Jane Doe"));
     assert_eq!(ok.locale.as_deref(), Some("en"));
     assert_eq!(ok.azp.as_deref(), Some("account-console"));
+    assert_eq!(ok.realm_display_name.as_deref(), Some("ACME Corp"));
+    assert_eq!(ok.client_name.as_deref(), Some("Acme Payroll"));
     assert_eq!(ok.nonce, "q1w2e3r4t5y6u7i8o9p0aZ");
     assert_eq!(ok.jti, "a5f6e7d8-0000-4000-8000-000000000001");
     assert_eq!(ok.return_uri.as_str(), RETURN_URI);
@@ -218,14 +222,22 @@ async fn happy_path_es256_and_ps256_and_optional_claims_absent() {
     let server = JwksServer::start(&jwks).await;
     let v = verifier(&server);
 
-    let minimal = ["name", "locale", "azp", "otp"]
-        .iter()
-        .fold(claims(), |c, k| without(c, k));
+    let minimal = [
+        "name",
+        "locale",
+        "azp",
+        "otp",
+        "realm_display_name",
+        "client_name",
+    ]
+    .iter()
+    .fold(claims(), |c, k| without(c, k));
     let ok = v
         .verify(&es.sign_payload(&minimal).unwrap(), NOW)
         .await
         .unwrap();
     assert!(ok.name.is_none() && ok.locale.is_none() && ok.azp.is_none() && ok.otp.is_none());
+    assert!(ok.realm_display_name.is_none() && ok.client_name.is_none());
 
     let mut header = Header::new(jsonwebtoken::Algorithm::PS256);
     header.kid = Some(rs.kid().to_string());
@@ -654,6 +666,13 @@ async fn claim_values_are_checked() {
         ("locale", json!("en;<script>")),
         ("locale", json!(1)),
         ("azp", json!(["app"])),
+        ("realm_display_name", json!("x".repeat(201))),
+        ("realm_display_name", json!("ACME\u{1b}[31m")),
+        ("realm_display_name", json!("  ")),
+        ("realm_display_name", json!(7)),
+        ("client_name", json!("y".repeat(201))),
+        ("client_name", json!("Pay\nroll")),
+        ("client_name", json!({"en": "Payroll"})),
         ("otp", json!("length=4")),
         ("otp", json!({"length": 6, "colour": "blue"})),
         ("otp", json!({"length": "six"})),
