@@ -417,7 +417,9 @@ pub fn main(k: SoakKnobs) -> i32 {
             0
         }
         Ok(false) => {
-            println!("soak: NOT flat (see the verdict above)");
+            println!(
+                "soak: FAILED: a figure drifted, a challenge failed or the rate fell short (see above)"
+            );
             1
         }
         Err(e) => {
