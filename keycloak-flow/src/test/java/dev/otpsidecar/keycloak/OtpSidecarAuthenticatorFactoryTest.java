@@ -47,7 +47,7 @@ class OtpSidecarAuthenticatorFactoryTest {
         assertEquals(Set.of(OtpSidecarConfig.PUBLIC_URL, OtpSidecarConfig.JWKS_URL, OtpSidecarConfig.ISSUER,
                 OtpSidecarConfig.AUDIENCE, OtpSidecarConfig.CODE_LENGTH, OtpSidecarConfig.TTL,
                 OtpSidecarConfig.MAX_ATTEMPTS, OtpSidecarConfig.RESEND_COOLDOWN, OtpSidecarConfig.MAX_RESENDS,
-                OtpSidecarConfig.REQUIRE_VERIFIED_EMAIL), names);
+                OtpSidecarConfig.REQUIRE_VERIFIED_EMAIL, OtpSidecarConfig.REMEMBER_DAYS), names);
         for (ProviderConfigProperty p : factory.getConfigProperties()) {
             if (p.getName().endsWith(".url") || p.getName().equals(OtpSidecarConfig.ISSUER)) {
                 assertTrue(p.isRequired(), p.getName() + " must be required in the admin console");
@@ -71,7 +71,27 @@ class OtpSidecarAuthenticatorFactoryTest {
                 OtpSidecarConfig.parse(config);
             }
         }
-        assertEquals(5, lists);
+        assertEquals(6, lists);
+    }
+
+    /** "Remember this browser" is off unless an admin turns it on: no key, the console's default, an empty value. */
+    @Test
+    void rememberThisBrowserIsOffByDefault() throws Exception {
+        assertEquals(0, OtpSidecarConfig.parse(OtpSidecarConfigTest.valid()).rememberDays());
+        ProviderConfigProperty property = factory.getConfigProperties().stream()
+                .filter(p -> p.getName().equals(OtpSidecarConfig.REMEMBER_DAYS)).findFirst().orElseThrow();
+        assertEquals("0", property.getDefaultValue());
+        Map<String, String> blank = OtpSidecarConfigTest.valid();
+        blank.put(OtpSidecarConfig.REMEMBER_DAYS, " ");
+        assertEquals(0, OtpSidecarConfig.parse(blank).rememberDays());
+        Map<String, String> on = OtpSidecarConfigTest.valid();
+        on.put(OtpSidecarConfig.REMEMBER_DAYS, "30");
+        assertEquals(30, OtpSidecarConfig.parse(on).rememberDays());
+        Map<String, String> tooLong = OtpSidecarConfigTest.valid();
+        tooLong.put(OtpSidecarConfig.REMEMBER_DAYS, "91");
+        var e = org.junit.jupiter.api.Assertions.assertThrows(OtpSidecarConfig.InvalidConfigException.class,
+                () -> OtpSidecarConfig.parse(tooLong));
+        assertEquals(List.of("otp.remember.days: 91 is out of range; expected 0..90"), e.problems());
     }
 
     @Test
