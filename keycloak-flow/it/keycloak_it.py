@@ -430,25 +430,29 @@ def test_step_up(config):
     _add_execution("level 2", "conditional-level-of-authentication", "REQUIRED",
                    ("loa-2", {"loa-condition-level": "2", "loa-max-age": "300"}))
     _add_execution("level 2", "otp-sidecar", "REQUIRED", ("otp-sidecar-step-up", config))
+    # Added to the realm's own map (password/email-otp, which demo-app's minimum ACR names).
     realm = admin("GET", "")
-    realm.setdefault("attributes", {})["acr.loa.map"] = json.dumps({"silver": 1, "gold": 2})
+    attributes = realm.setdefault("attributes", {})
+    loa_map = json.loads(attributes.get("acr.loa.map") or "{}")
+    loa_map.update({"silver": 1, "gold": 2})
+    attributes["acr.loa.map"] = json.dumps(loa_map)
     admin("PUT", "", realm)
-    _client("stepup-app", "browser-step-up")
+    _client("stepup-it-app", "browser-step-up")
 
     opener = browser()
-    _, _, page = authorize(opener, "stepup-app", acr_values="silver")
+    _, _, page = authorize(opener, "stepup-it-app", acr_values="silver")
     status, headers, page = submit_password(opener, page)
     check("step-up: level 1 needs the password only", redirected_with_code(status, headers), (status, page[-800:]))
-    check("step-up: level 1 token says acr silver", id_token("stepup-app", "secret", headers["Location"]).get("acr")
+    check("step-up: level 1 token says acr silver", id_token("stepup-it-app", "secret", headers["Location"]).get("acr")
           == "silver")
-    status, _, page = authorize(opener, "stepup-app", acr_values="gold")
+    status, _, page = authorize(opener, "stepup-it-app", acr_values="gold")
     request = request_of(page)
     check("step-up: level 2 asks for the email code only, not the password again",
           status == 200 and request is not None and 'name="password"' not in page, page[-1500:])
     status, headers, page = post_assertion(opener, request, sign(assertion_claims(request)))
     check("step-up: the assertion finishes level 2", redirected_with_code(status, headers), (status, page[-800:]))
     check("step-up: level 2 token says acr gold",
-          id_token("stepup-app", "secret", headers["Location"]).get("acr") == "gold")
+          id_token("stepup-it-app", "secret", headers["Location"]).get("acr") == "gold")
 
 
 def test_conditional(config, user_id):

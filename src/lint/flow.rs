@@ -54,8 +54,10 @@ macro_rules! range {
 /// The authenticator's config keys (keycloak-flow's `OtpSidecarConfig`): whether
 /// it refuses to run without the key, and the check its value gets. Bounds are
 /// the sidecar's hard limits ([`OTP_LIMITS`]; a test keeps the Java copy
-/// equal); keys left out take the authenticator's defaults.
-pub const CONFIG_KEYS: [(&str, bool, Check); 10] = [
+/// equal); keys left out take the authenticator's defaults. The last two are
+/// Keycloak's own, read from every execution's config by its AMR mapper
+/// (`AmrUtils`: the method reference and for how many seconds it counts).
+pub const CONFIG_KEYS: [(&str, bool, Check); 13] = [
     ("otp.sidecar.public.url", true, Check::Url),
     ("otp.sidecar.jwks.url", true, Check::Url),
     ("otp.sidecar.issuer", true, Check::Url),
@@ -66,7 +68,17 @@ pub const CONFIG_KEYS: [(&str, bool, Check); 10] = [
     ("otp.resend.cooldown", false, range!(resend_cooldown_secs)),
     ("otp.max.resends", false, range!(max_resends)),
     ("otp.require.verified.email", false, Check::Bool),
+    ("otp.remember.days", false, Check::Range(0, 90)),
+    ("default.reference.value", false, Check::Any),
+    (
+        "default.reference.maxAge",
+        false,
+        Check::Range(0, i32::MAX as i64),
+    ),
 ];
+
+/// Keycloak's level-of-authentication condition (step-up flows).
+const LOA_CONDITION: &str = "conditional-level-of-authentication";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Req {
@@ -216,6 +228,20 @@ impl<'a> Model<'a> {
             .execs
             .iter()
             .any(|e| e.is_condition() && e.req != Req::Disabled)
+    }
+
+    /// The sub-flow of a CONDITIONAL sub-flow execution gated by an enabled
+    /// level-of-authentication condition (a level of a step-up flow).
+    fn loa_level_flow(&self, e: &Exec<'_>) -> Option<usize> {
+        if !e.is_flow || e.req != Req::Conditional {
+            return None;
+        }
+        let sub = e.sub_flow.and_then(|a| self.by_alias(a))?;
+        self.flows[sub]
+            .execs
+            .iter()
+            .any(|c| !c.is_flow && c.authenticator == Some(LOA_CONDITION) && c.req != Req::Disabled)
+            .then_some(sub)
     }
 
     /// Whether a REQUIRED/CONDITIONAL execution makes Keycloak ignore the alternatives.
@@ -560,8 +586,15 @@ fn check_path(model: &Model<'_>, path: &Path, identified_at_start: bool, sink: &
             break;
         }
         let flow = &model.flows[fi];
+        // Levels of a step-up flow: Keycloak runs the first level-gated sub-flow of
+        // an authentication whatever its level (no level reached yet), and a later
+        // level only after a level was reached, in this login or in the SSO session
+        // the cookie identified. So a level that identifies the user, listed before
+        // the level holding the step, identifies it for that level.
+        let in_level = model.loa_level_flow(&flow.execs[k]).is_some();
         identified = flow.execs[..k].iter().any(|e| {
-            (e.req == Req::Required || (!e.is_flow && e.req == Req::Conditional))
+            ((e.req == Req::Required || (!e.is_flow && e.req == Req::Conditional))
+                || (in_level && model.loa_level_flow(e).is_some()))
                 && model.exec_identifies(e, &mut HashSet::new())
         });
     }

@@ -286,6 +286,71 @@ fn user_identification() {
     assert_eq!(hits(&realm("", &flows)), vec![]);
 }
 
+/// Keycloak's step-up wiring: level 1 (password) and level 2 (the step) as
+/// CONDITIONAL sub-flows gated by the level-of-authentication condition.
+#[test]
+fn step_up_levels_identify_the_user_for_later_levels() {
+    let levels = |first: &str, second: &str, condition: &str| {
+        vec![
+            flow(
+                "main",
+                &[
+                    exec("auth-cookie", "ALTERNATIVE"),
+                    sub("forms", "ALTERNATIVE"),
+                ],
+            ),
+            flow(
+                "forms",
+                &[
+                    sub(first, "CONDITIONAL").replace("{", r#"{"priority":0,"#),
+                    sub(second, "CONDITIONAL").replace("{", r#"{"priority":1,"#),
+                ],
+            ),
+            flow(
+                "level 1",
+                &[
+                    exec(condition, "REQUIRED"),
+                    exec("auth-username-password-form", "REQUIRED"),
+                ],
+            ),
+            flow(
+                "level 2",
+                &[
+                    exec(condition, "REQUIRED"),
+                    exec(AUTHENTICATOR_ID, "REQUIRED"),
+                ],
+            ),
+        ]
+    };
+    assert_eq!(
+        hits(&realm(
+            "",
+            &levels("level 1", "level 2", "conditional-level-of-authentication")
+        )),
+        vec![]
+    );
+    let not_identified = vec![(
+        "otp-sidecar/user-not-identified".to_string(),
+        "/authenticationFlows/3/authenticationExecutions/1/authenticator".to_string(),
+    )];
+    // The level with the step runs first: nothing has identified the user yet.
+    assert_eq!(
+        hits(&realm(
+            "",
+            &levels("level 2", "level 1", "conditional-level-of-authentication")
+        )),
+        not_identified
+    );
+    // Other conditions may skip the password sub-flow and still run the step.
+    assert_eq!(
+        hits(&realm(
+            "",
+            &levels("level 1", "level 2", "conditional-user-role")
+        )),
+        not_identified
+    );
+}
+
 #[test]
 fn config_rules() {
     let with = |cfg: &str| realm("", &standard()).replace(CONFIG, cfg);
@@ -347,6 +412,33 @@ fn config_rules() {
     assert_eq!(
         hits(&with(&CONFIG.replace("\"5\"", "\"$(env:MAX)\""))),
         vec![]
+    );
+    // The remember-browser days, and Keycloak's own AMR keys of every execution.
+    let amr = |extra: &str| {
+        with(&CONFIG.replace(
+            "\"otp.ttl\":\"300\"",
+            &format!("\"otp.ttl\":\"300\",{extra}"),
+        ))
+    };
+    assert_eq!(
+        hits(&amr(
+            r#""otp.remember.days":"30","default.reference.value":"otp","default.reference.maxAge":"36000""#
+        )),
+        vec![]
+    );
+    assert_eq!(
+        hits(&amr(r#""otp.remember.days":"365""#)),
+        vec![(
+            "otp-sidecar/config-invalid".into(),
+            "/authenticatorConfig/0/config/otp.remember.days".into()
+        )]
+    );
+    assert_eq!(
+        hits(&amr(r#""default.reference.maxAge":"10h""#)),
+        vec![(
+            "otp-sidecar/config-invalid".into(),
+            "/authenticatorConfig/0/config/default.reference.maxAge".into()
+        )]
     );
 }
 
@@ -421,6 +513,13 @@ fn the_java_authenticator_has_the_same_limits_and_defaults() {
         ),
         ("otp.max.resends", l.max_resends.map(i64::from)),
     ];
+    // Not a sidecar limit: the authenticator's own "remember this browser" days.
+    assert_eq!(bounds.remove("otp.remember.days"), Some((0, 90, 0)));
+    let remember = CONFIG_KEYS
+        .iter()
+        .find(|(k, _, _)| *k == "otp.remember.days")
+        .unwrap();
+    assert!(matches!(remember.2, Check::Range(0, 90)));
     assert_eq!(bounds.len(), rust.len(), "{bounds:?}");
     for (key, b) in rust {
         assert_eq!(

@@ -45,13 +45,54 @@ export class KeycloakAdmin {
     return json(res, `DELETE ${path}`);
   }
 
-  async post(path) {
+  async post(path, body) {
+    return this.send('POST', path, body);
+  }
+
+  async put(path, body) {
+    return this.send('PUT', path, body);
+  }
+
+  async send(method, path, body) {
+    const headers = { authorization: `Bearer ${await this.token()}` };
+    if (body !== undefined) headers['content-type'] = 'application/json';
     const res = await fetch(`${this.base}/admin/realms/${this.realm}${path}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${await this.token()}` },
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(TIMEOUT),
     });
-    return json(res, `POST ${path}`);
+    return json(res, `${method} ${path}`);
+  }
+
+  /**
+   * Polls the brute-force status until numFailures reaches `expected` (bounded), then returns it:
+   * Keycloak records failures asynchronously, after the page is already answered.
+   */
+  async failuresReach(userId, expected, timeoutMs = 15_000) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const n = (await this.bruteForceStatus(userId)).numFailures ?? 0;
+      if (n >= expected || Date.now() > deadline) return n;
+      await new Promise((r) => { setTimeout(r, 200); });
+    }
+  }
+
+  /** The config of the realm's otp-sidecar execution (the browser flow's). */
+  async sidecarConfig(flowAlias = 'browser-otp-sidecar') {
+    const executions = await this.get(`/authentication/flows/${encodeURIComponent(flowAlias)}/executions`);
+    const step = executions.find((e) => e.providerId === 'otp-sidecar');
+    if (!step?.authenticationConfig) throw new Error(`no configured otp-sidecar execution in ${flowAlias}`);
+    return this.get(`/authentication/config/${step.authenticationConfig}`);
+  }
+
+  updateConfig(config) {
+    return this.put(`/authentication/config/${config.id}`, config);
+  }
+
+  /** Newest events of a type for a user (the realm stores events). */
+  events(type, userId, max = 5) {
+    return this.get(`/events?type=${type}&user=${userId}&max=${max}`);
   }
 
   /** Empties Keycloak's cache of external public keys (the sidecar's JWKS among them). */
@@ -79,7 +120,8 @@ export class KeycloakAdmin {
   }
 }
 
-export function authorizationUrl(env, { state, nonce }) {
+/** `extra`: more parameters, e.g. `{ client_id: 'stepup-app', acr_values: 'email-otp' }`. */
+export function authorizationUrl(env, { state, nonce }, extra = {}) {
   const url = new URL(`${env.KEYCLOAK_ISSUER}/protocol/openid-connect/auth`);
   url.search = new URLSearchParams({
     client_id: env.DEMO_CLIENT_ID,
@@ -88,16 +130,17 @@ export function authorizationUrl(env, { state, nonce }) {
     redirect_uri: env.DEMO_REDIRECT_URI,
     state,
     nonce,
+    ...extra,
   }).toString();
   return url.toString();
 }
 
 /** Exchanges an authorization code at the token endpoint with the client secret. */
-export async function exchangeCode(env, code, clientSecret) {
+export async function exchangeCode(env, code, clientSecret, clientId = env.DEMO_CLIENT_ID) {
   const res = await fetch(`${env.KEYCLOAK_ISSUER}/protocol/openid-connect/token`, {
     method: 'POST',
     headers: {
-      authorization: `Basic ${Buffer.from(`${env.DEMO_CLIENT_ID}:${clientSecret}`).toString('base64')}`,
+      authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
     },
     body: new URLSearchParams({
       grant_type: 'authorization_code', code, redirect_uri: env.DEMO_REDIRECT_URI,

@@ -7,10 +7,19 @@ export const ALICE = { username: 'alice', password: 'alice-password', email: 'al
 
 const random = () => crypto.randomBytes(16).toString('base64url');
 
-/** Username and password on Keycloak's login form; returns the state and nonce used. */
-export async function passwordStep(env, b, shotPrefix, user = ALICE) {
+/** Opens the client's authorization request in the browser; returns the state and nonce used. */
+export async function startLogin(env, b, extra = {}) {
   const flow = { state: random(), nonce: random() };
-  await b.page.goto(authorizationUrl(env, flow));
+  await b.page.goto(authorizationUrl(env, flow, extra));
+  return flow;
+}
+
+/**
+ * Username and password on Keycloak's login form; returns the state and nonce used.
+ * `extra`: more authorization parameters (another client_id, acr_values).
+ */
+export async function passwordStep(env, b, shotPrefix, user = ALICE, extra = {}) {
+  const flow = await startLogin(env, b, extra);
   await b.page.locator('#username').fill(user.username);
   await b.page.locator('#password').fill(user.password);
   if (shotPrefix) await b.shot(`${shotPrefix}-keycloak-login`);
@@ -32,9 +41,9 @@ export async function submitCode(page, code) {
 }
 
 /** Password step, code page, the mail that brings the code (`mail`: a MailSink). */
-export async function untilMailArrives(env, mail, b, shotPrefix, user = ALICE) {
+export async function untilMailArrives(env, mail, b, shotPrefix, user = ALICE, extra = {}) {
   const seen = (await mail.messagesTo(user.email)).length;
-  const flow = await passwordStep(env, b, shotPrefix, user);
+  const flow = await passwordStep(env, b, shotPrefix, user, extra);
   await waitForCodePage(env, b.page);
   const message = await mail.waitForMessage(user.email, seen);
   if (shotPrefix) await b.shot(`${shotPrefix}-sidecar-code-page`);

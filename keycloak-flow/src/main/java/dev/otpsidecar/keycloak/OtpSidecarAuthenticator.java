@@ -1,12 +1,23 @@
 package dev.otpsidecar.keycloak;
 
+import java.io.IOException;
+import java.net.URI;
 import java.security.PublicKey;
 import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.function.Function;
+import java.util.Locale;
+import java.util.Properties;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
+import jakarta.ws.rs.core.Cookie;
+import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MultivaluedMap;
 import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.UriBuilder;
 
 import org.jboss.logging.Logger;
 import org.keycloak.authentication.AuthenticationFlowContext;
@@ -22,10 +33,13 @@ import org.keycloak.events.Errors;
 import org.keycloak.forms.login.LoginFormsProvider;
 import org.keycloak.keys.PublicKeyStorageProvider;
 import org.keycloak.models.AuthenticatorConfigModel;
+import org.keycloak.models.ClientModel;
+import org.keycloak.models.Constants;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.RealmModel;
 import org.keycloak.models.UserModel;
 import org.keycloak.services.Urls;
+import org.keycloak.theme.Theme;
 
 /**
  * Hands the email one-time-code step to the otp-sidecar (docs/protocol.md sections 1 and 4):
@@ -53,6 +67,12 @@ public class OtpSidecarAuthenticator implements Authenticator {
      * audit events carry the same value as {@code correlation_id} (docs/operations.md, Audit trail).
      */
     public static final String CORRELATION_DETAIL = "otp_correlation_id";
+    /** Event reason when a remembered browser skipped the step. */
+    static final String REMEMBERED_BROWSER = "remembered_browser";
+    /** Event detail: until when the browser is remembered (set on issue and on a skip). */
+    static final String REMEMBERED_UNTIL_DETAIL = "otp_sidecar_remembered_until";
+    /** Event detail: why a remember-browser cookie did not count. */
+    static final String REMEMBER_REFUSED_DETAIL = "otp_sidecar_remember_refused";
 
     private final Clock clock;
     /** The realm's issuer URL for a flow; Keycloak's own ({@link #realmIssuer}) except in tests. */
@@ -69,6 +89,9 @@ public class OtpSidecarAuthenticator implements Authenticator {
 
     @Override
     public void authenticate(AuthenticationFlowContext context) {
+        if (rememberedBrowserSkips(context)) {
+            return;
+        }
         // Re-rendering the step (refresh, back) keeps the nonce, so the sidecar can recognise the same
         // pending login; only "send a new code" starts over with a new one.
         sendRequest(context, false);
@@ -129,6 +152,9 @@ public class OtpSidecarAuthenticator implements Authenticator {
         StepFailure failure = StepFailure.of(verified.result());
         if (failure == null) {
             context.getEvent().user(user).detail(Details.REASON, "success");
+            if (config.rememberDays() > 0) {
+                rememberBrowser(context, user, config.rememberDays());
+            }
             context.success();
             return;
         }
@@ -174,17 +200,22 @@ public class OtpSidecarAuthenticator implements Authenticator {
             context.getAuthenticationSession().setAuthNote(NONCE_NOTE, nonce);
         }
         KeycloakSession session = context.getSession();
+        Locale locale = session.getContext().resolveLocale(user);
+        Properties messages = loginMessages(session, context.getRealm(), locale);
+        ClientModel client = context.getAuthenticationSession().getClient();
         RequestTokenBuilder.Request request = new RequestTokenBuilder.Request(
                 issuerOf.apply(context),
                 config.audience(),
                 user.getId(),
                 email,
                 displayName(user),
-                session.getContext().resolveLocale(user).toLanguageTag(),
-                context.getAuthenticationSession().getClient().getClientId(),
+                locale.toLanguageTag(),
+                client.getClientId(),
                 nonce,
                 context.getActionUrl(context.generateAccessCode()).toString(),
-                config.policy());
+                config.policy(),
+                localized(context.getRealm().getDisplayName(), messages),
+                localized(client.getName(), messages));
         String requestJwt;
         try {
             SignatureProvider provider = session.getProvider(SignatureProvider.class, Algorithm.RS256);
@@ -206,6 +237,95 @@ public class OtpSidecarAuthenticator implements Authenticator {
                 .setAttribute("otpSidecarRequest", requestJwt)
                 .createForm(REDIRECT_TEMPLATE);
         context.challenge(page);
+    }
+
+    /**
+     * "Remember this browser": when the execution enables it and the browser brings a cookie that verifies
+     * for this realm, this user, the user's current credentials and the revocations since, the step passes
+     * without the sidecar. Never for a user brute-force detection has locked, nor one this step would refuse.
+     * A cookie that does not verify is deleted and the step runs as usual.
+     */
+    private boolean rememberedBrowserSkips(AuthenticationFlowContext context) {
+        AuthenticatorConfigModel model = context.getAuthenticatorConfig();
+        OtpSidecarConfig config;
+        try {
+            config = OtpSidecarConfig.parse(model == null ? null : model.getConfig());
+        } catch (OtpSidecarConfig.InvalidConfigException e) {
+            return false; // the normal path reports it
+        }
+        if (config.rememberDays() == 0) {
+            return false;
+        }
+        Cookie cookie = context.getHttpRequest().getHttpHeaders().getCookies().get(RememberedBrowser.COOKIE_NAME);
+        UserModel user = context.getUser();
+        if (cookie == null || user == null) {
+            return false;
+        }
+        if (AuthenticatorUtils.getDisabledByBruteForceEventError(context, user) != null
+                || user.getEmail() == null || user.getEmail().isBlank()
+                || (config.requireVerifiedEmail() && !user.isEmailVerified())) {
+            return false; // the normal path refuses with its page and event
+        }
+        KeycloakSession session = context.getSession();
+        RealmModel realm = context.getRealm();
+        try {
+            RememberedBrowser.Remembered remembered = RememberedBrowser.check(cookie.getValue(),
+                    rememberBinding(session, realm, user), clock.instant(), rememberVerifiers(session));
+            context.getEvent().user(user)
+                    .detail(Details.REASON, REMEMBERED_BROWSER)
+                    .detail(REMEMBERED_UNTIL_DETAIL, Instant.ofEpochSecond(remembered.expiresAt()).toString());
+            context.success();
+            return true;
+        } catch (RememberedBrowser.Refused refused) {
+            LOG.infof("otp-sidecar: remember-browser cookie refused for user %s: %s (%s)", user.getId(),
+                    refused.reason().code(), refused.getMessage());
+            context.getEvent().detail(REMEMBER_REFUSED_DETAIL, refused.reason().code());
+            session.getContext().getHttpResponse().addHeader(HttpHeaders.SET_COOKIE,
+                    RememberedBrowser.expireCookie(realmCookiePath(context), isHttps(context)));
+            return false;
+        }
+    }
+
+    /** After a passed step: the cookie that lets this browser skip the step for `days`. Failing, the login goes on. */
+    private void rememberBrowser(AuthenticationFlowContext context, UserModel user, int days) {
+        KeycloakSession session = context.getSession();
+        try {
+            SignatureSignerContext signer = session.getProvider(SignatureProvider.class,
+                    Constants.INTERNAL_SIGNATURE_ALGORITHM).signer();
+            Duration lifetime = Duration.ofDays(days);
+            Instant now = clock.instant();
+            String value = RememberedBrowser.issue(rememberBinding(session, context.getRealm(), user), now, lifetime,
+                    signer);
+            session.getContext().getHttpResponse().addHeader(HttpHeaders.SET_COOKIE,
+                    RememberedBrowser.setCookie(value, realmCookiePath(context), lifetime.toSeconds(), isHttps(context)));
+            context.getEvent().detail(REMEMBERED_UNTIL_DETAIL, now.plus(lifetime).toString());
+        } catch (Exception e) {
+            LOG.warnf("otp-sidecar: cannot sign the remember-browser cookie in realm %s (no active %s key?): %s",
+                    context.getRealm().getName(), Constants.INTERNAL_SIGNATURE_ALGORITHM, e.toString());
+        }
+    }
+
+    private static RememberedBrowser.Binding rememberBinding(KeycloakSession session, RealmModel realm, UserModel user) {
+        long revokedBefore = Math.max(realm.getNotBefore(), session.users().getNotBeforeOfUser(realm, user));
+        return new RememberedBrowser.Binding(realm.getId(), user.getId(),
+                RememberedBrowser.credentialStamp(user.credentialManager().getStoredCredentialsStream()), revokedBefore);
+    }
+
+    private static RememberedBrowser.Verifiers rememberVerifiers(KeycloakSession session) {
+        return (kid, algorithm) -> {
+            SignatureProvider provider = session.getProvider(SignatureProvider.class, algorithm);
+            return provider == null ? null : provider.verifier(kid);
+        };
+    }
+
+    /** The realm's path, e.g. /realms/acme/: the browser sends the cookie to this realm only. */
+    private static String realmCookiePath(AuthenticationFlowContext context) {
+        URI base = context.getSession().getContext().getUri().getBaseUri();
+        return UriBuilder.fromUri(base).path("realms").path(context.getRealm().getName()).build().getRawPath() + "/";
+    }
+
+    private static boolean isHttps(AuthenticationFlowContext context) {
+        return "https".equalsIgnoreCase(context.getSession().getContext().getUri().getRequestUri().getScheme());
     }
 
     /** What both the request and the assertion side need before they may go on. */
@@ -346,6 +466,36 @@ public class OtpSidecarAuthenticator implements Authenticator {
 
     static String realmIssuer(AuthenticationFlowContext context) {
         return Urls.realmIssuer(context.getSession().getContext().getUri().getBaseUri(), context.getRealm().getName());
+    }
+
+    private static final Pattern MESSAGE_KEY = Pattern.compile("\\$\\{([^{}]+)}");
+
+    /** The login theme's messages in the user's locale, with the realm's own translations; null if unreadable. */
+    private static Properties loginMessages(KeycloakSession session, RealmModel realm, Locale locale) {
+        try {
+            return session.theme().getTheme(Theme.Type.LOGIN).getEnhancedMessages(realm, locale);
+        } catch (IOException | RuntimeException e) {
+            LOG.debugf("otp-sidecar: login theme messages unavailable for %s: %s", locale, e.toString());
+            return null;
+        }
+    }
+
+    /**
+     * A realm or client name as the user reads it: a name that is a message key ({@code ${key}}, as Keycloak
+     * allows for both) is looked up in the login theme's messages; an unknown key stays as written.
+     */
+    static String localized(String raw, Properties messages) {
+        if (raw == null) {
+            return null;
+        }
+        Matcher key = MESSAGE_KEY.matcher(raw.strip());
+        if (key.matches() && messages != null) {
+            String text = messages.getProperty(key.group(1));
+            if (text != null && !text.isBlank()) {
+                return text;
+            }
+        }
+        return raw;
     }
 
     private static String displayName(UserModel user) {

@@ -36,6 +36,9 @@ public class OtpSidecarAuthenticatorFactory implements AuthenticatorFactory {
             AuthenticationExecutionModel.Requirement.DISABLED,
     };
 
+    /** Offered choices for "remember this browser"; the parser accepts any whole number in the bounds. */
+    static final List<String> REMEMBER_DAYS_OPTIONS = List.of("0", "1", "7", "14", "30", "60", "90");
+
     private static final List<ProviderConfigProperty> CONFIG_PROPERTIES = ProviderConfigurationBuilder.create()
             .property().name(OtpSidecarConfig.PUBLIC_URL)
             .label("Sidecar public URL")
@@ -70,7 +73,19 @@ public class OtpSidecarAuthenticatorFactory implements AuthenticatorFactory {
             .label("Require verified email")
             .helpText("Refuse users whose email address is not verified (recommended).")
             .type(ProviderConfigProperty.BOOLEAN_TYPE).defaultValue("true").add()
+            .property(rememberDays())
             .build();
+
+    private static ProviderConfigProperty rememberDays() {
+        OtpSidecarConfig.Bounds bounds = OtpSidecarConfig.REMEMBER_DAYS_BOUNDS;
+        ProviderConfigProperty property = new ProviderConfigProperty(bounds.key(), "Remember this browser (days)",
+                "After a passed step, a browser skips it for this many days (a signed, HttpOnly cookie bound to "
+                        + "realm and user; a credential change, a sign-out of the user by an admin or a brute-force "
+                        + "lockout ends it). 0 = off. Allowed: " + bounds.min() + ".." + bounds.max() + ".",
+                ProviderConfigProperty.LIST_TYPE, Integer.toString(bounds.defaultValue()));
+        property.setOptions(REMEMBER_DAYS_OPTIONS);
+        return property;
+    }
 
     private static ProviderConfigProperty numberList(OtpSidecarConfig.Bounds bounds, String label, String help) {
         int step = bounds.max() - bounds.min() > 20 ? stepFor(bounds) : 1;

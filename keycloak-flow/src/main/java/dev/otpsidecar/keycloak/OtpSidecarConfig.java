@@ -24,6 +24,8 @@ public final class OtpSidecarConfig {
     public static final String RESEND_COOLDOWN = "otp.resend.cooldown";
     public static final String MAX_RESENDS = "otp.max.resends";
     public static final String REQUIRE_VERIFIED_EMAIL = "otp.require.verified.email";
+    /** Days a browser is remembered after a passed step; 0 (the default) turns the feature off. */
+    public static final String REMEMBER_DAYS = "otp.remember.days";
 
     public static final String DEFAULT_AUDIENCE = "otp-sidecar";
 
@@ -36,6 +38,7 @@ public final class OtpSidecarConfig {
     public static final Bounds MAX_ATTEMPTS_BOUNDS = new Bounds(MAX_ATTEMPTS, 1, 10, 5);
     public static final Bounds RESEND_COOLDOWN_BOUNDS = new Bounds(RESEND_COOLDOWN, 0, 600, 30);
     public static final Bounds MAX_RESENDS_BOUNDS = new Bounds(MAX_RESENDS, 0, 10, 3);
+    public static final Bounds REMEMBER_DAYS_BOUNDS = new Bounds(REMEMBER_DAYS, 0, 90, 0);
 
     /** The request's `otp` policy object (docs/protocol.md section 1). */
     public record OtpPolicy(int length, int ttl, int maxAttempts, int resendCooldown, int maxResends) {
@@ -47,15 +50,17 @@ public final class OtpSidecarConfig {
     private final String audience;
     private final OtpPolicy policy;
     private final boolean requireVerifiedEmail;
+    private final int rememberDays;
 
     private OtpSidecarConfig(URI publicUrl, URI jwksUrl, String issuer, String audience, OtpPolicy policy,
-                             boolean requireVerifiedEmail) {
+                             boolean requireVerifiedEmail, int rememberDays) {
         this.publicUrl = publicUrl;
         this.jwksUrl = jwksUrl;
         this.issuer = issuer;
         this.audience = audience;
         this.policy = policy;
         this.requireVerifiedEmail = requireVerifiedEmail;
+        this.rememberDays = rememberDays;
     }
 
     /** Thrown when the configuration is unusable; carries every problem found. */
@@ -94,12 +99,13 @@ public final class OtpSidecarConfig {
         int cooldown = number(config, RESEND_COOLDOWN_BOUNDS, problems);
         int resends = number(config, MAX_RESENDS_BOUNDS, problems);
         boolean requireVerified = bool(config, REQUIRE_VERIFIED_EMAIL, true, problems);
+        int rememberDays = number(config, REMEMBER_DAYS_BOUNDS, problems);
 
         if (!problems.isEmpty()) {
             throw new InvalidConfigException(problems);
         }
         return new OtpSidecarConfig(publicUrl, jwksUrl, issuer, audience,
-                new OtpPolicy(length, ttl, attempts, cooldown, resends), requireVerified);
+                new OtpPolicy(length, ttl, attempts, cooldown, resends), requireVerified, rememberDays);
     }
 
     private static String trimmed(String value) {
@@ -214,5 +220,10 @@ public final class OtpSidecarConfig {
 
     public boolean requireVerifiedEmail() {
         return requireVerifiedEmail;
+    }
+
+    /** Days a browser that passed the step may skip it; 0 = never (the default). */
+    public int rememberDays() {
+        return rememberDays;
     }
 }

@@ -22,10 +22,16 @@ public final class RequestTokenBuilder {
 
     private static final SecureRandom RANDOM = new SecureRandom();
 
-    /** The values that go into one request. `name` and `locale` may be null. */
+    /** Longest `realm_display_name` / `client_name`, in characters (code points); longer ones are cut. */
+    public static final int DISPLAY_TEXT_MAX = 200;
+
+    /**
+     * The values that go into one request. `name`, `locale`, `realmDisplayName` and `clientName` may be
+     * null; the last two are cut to {@link #DISPLAY_TEXT_MAX} characters.
+     */
     public record Request(String realmIssuer, String audience, String userId, String email, String name,
                           String locale, String clientId, String nonce, String returnUri,
-                          OtpSidecarConfig.OtpPolicy policy) {
+                          OtpSidecarConfig.OtpPolicy policy, String realmDisplayName, String clientName) {
         public Request {
             Objects.requireNonNull(realmIssuer, "realmIssuer");
             Objects.requireNonNull(audience, "audience");
@@ -66,6 +72,14 @@ public final class RequestTokenBuilder {
             claims.put("locale", request.locale());
         }
         claims.put("azp", request.clientId());
+        String realmDisplayName = displayText(request.realmDisplayName());
+        if (realmDisplayName != null) {
+            claims.put("realm_display_name", realmDisplayName);
+        }
+        String clientName = displayText(request.clientName());
+        if (clientName != null) {
+            claims.put("client_name", clientName);
+        }
         claims.put("nonce", request.nonce());
         claims.put("return_uri", request.returnUri());
         claims.put("iat", iat);
@@ -80,6 +94,24 @@ public final class RequestTokenBuilder {
         otp.put("max_resends", p.maxResends());
         claims.put("otp", otp);
         return claims;
+    }
+
+    /**
+     * A name for the page: trimmed, null when empty, cut to {@link #DISPLAY_TEXT_MAX} code points
+     * (never inside a surrogate pair).
+     */
+    static String displayText(String value) {
+        if (value == null) {
+            return null;
+        }
+        String t = value.strip();
+        if (t.isEmpty()) {
+            return null;
+        }
+        if (t.codePointCount(0, t.length()) <= DISPLAY_TEXT_MAX) {
+            return t;
+        }
+        return t.substring(0, t.offsetByCodePoints(0, DISPLAY_TEXT_MAX)).stripTrailing();
     }
 
     /** Signs with the given signer; the header carries alg and kid from the signer and typ JWT. */

@@ -18,6 +18,7 @@ import java.util.stream.Collectors;
 
 import org.junit.jupiter.api.Test;
 import org.keycloak.models.AuthenticationExecutionModel.Requirement;
+import org.keycloak.models.Constants;
 import org.keycloak.provider.ProviderConfigProperty;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -47,7 +48,7 @@ class OtpSidecarAuthenticatorFactoryTest {
         assertEquals(Set.of(OtpSidecarConfig.PUBLIC_URL, OtpSidecarConfig.JWKS_URL, OtpSidecarConfig.ISSUER,
                 OtpSidecarConfig.AUDIENCE, OtpSidecarConfig.CODE_LENGTH, OtpSidecarConfig.TTL,
                 OtpSidecarConfig.MAX_ATTEMPTS, OtpSidecarConfig.RESEND_COOLDOWN, OtpSidecarConfig.MAX_RESENDS,
-                OtpSidecarConfig.REQUIRE_VERIFIED_EMAIL), names);
+                OtpSidecarConfig.REQUIRE_VERIFIED_EMAIL, OtpSidecarConfig.REMEMBER_DAYS), names);
         for (ProviderConfigProperty p : factory.getConfigProperties()) {
             if (p.getName().endsWith(".url") || p.getName().equals(OtpSidecarConfig.ISSUER)) {
                 assertTrue(p.isRequired(), p.getName() + " must be required in the admin console");
@@ -71,7 +72,27 @@ class OtpSidecarAuthenticatorFactoryTest {
                 OtpSidecarConfig.parse(config);
             }
         }
-        assertEquals(5, lists);
+        assertEquals(6, lists);
+    }
+
+    /** "Remember this browser" is off unless an admin turns it on: no key, the console's default, an empty value. */
+    @Test
+    void rememberThisBrowserIsOffByDefault() throws Exception {
+        assertEquals(0, OtpSidecarConfig.parse(OtpSidecarConfigTest.valid()).rememberDays());
+        ProviderConfigProperty property = factory.getConfigProperties().stream()
+                .filter(p -> p.getName().equals(OtpSidecarConfig.REMEMBER_DAYS)).findFirst().orElseThrow();
+        assertEquals("0", property.getDefaultValue());
+        Map<String, String> blank = OtpSidecarConfigTest.valid();
+        blank.put(OtpSidecarConfig.REMEMBER_DAYS, " ");
+        assertEquals(0, OtpSidecarConfig.parse(blank).rememberDays());
+        Map<String, String> on = OtpSidecarConfigTest.valid();
+        on.put(OtpSidecarConfig.REMEMBER_DAYS, "30");
+        assertEquals(30, OtpSidecarConfig.parse(on).rememberDays());
+        Map<String, String> tooLong = OtpSidecarConfigTest.valid();
+        tooLong.put(OtpSidecarConfig.REMEMBER_DAYS, "91");
+        var e = org.junit.jupiter.api.Assertions.assertThrows(OtpSidecarConfig.InvalidConfigException.class,
+                () -> OtpSidecarConfig.parse(tooLong));
+        assertEquals(List.of("otp.remember.days: 91 is out of range; expected 0..90"), e.problems());
     }
 
     @Test
@@ -110,7 +131,11 @@ class OtpSidecarAuthenticatorFactoryTest {
         return p;
     }
 
-    /** The shipped realm wires the step as documented, with a config that passes validation. */
+    /**
+     * The shipped realm wires the step as documented: levels of authentication (password = 1, email code = 2)
+     * mapped to acr values, both steps giving an AMR value, demo-app always at the email-code level, and a
+     * config that passes validation with "remember this browser" off.
+     */
     @Test
     void acmeRealmImportIsWiredAndValid() throws Exception {
         JsonNode realm = new ObjectMapper().readTree(new File("realm/acme-realm.json"));
@@ -119,32 +144,60 @@ class OtpSidecarAuthenticatorFactoryTest {
         assertFalse(realm.get("permanentLockout").asBoolean());
         assertEquals(30, realm.get("failureFactor").asInt());
         assertEquals("browser-otp-sidecar", realm.get("browserFlow").asText());
+        JsonNode loaMap = new ObjectMapper().readTree(realm.get("attributes").get("acr.loa.map").asText());
+        assertEquals(1, loaMap.get("password").asInt());
+        assertEquals(2, loaMap.get("email-otp").asInt());
 
         Map<String, JsonNode> flows = new HashMap<>();
         realm.get("authenticationFlows").forEach(f -> flows.put(f.get("alias").asText(), f));
+        Map<String, Map<String, String>> configs = new HashMap<>();
+        for (JsonNode c : realm.get("authenticatorConfig")) {
+            Map<String, String> map = new HashMap<>();
+            c.get("config").properties().forEach(e -> map.put(e.getKey(), e.getValue().asText()));
+            configs.put(c.get("alias").asText(), map);
+        }
         List<JsonNode> top = list(flows.get("browser-otp-sidecar").get("authenticationExecutions"));
         assertEquals("auth-cookie", top.get(0).get("authenticator").asText());
         assertEquals("ALTERNATIVE", top.get(0).get("requirement").asText());
         assertEquals("ALTERNATIVE", top.get(1).get("requirement").asText());
         List<JsonNode> forms = list(flows.get(top.get(1).get("flowAlias").asText()).get("authenticationExecutions"));
-        assertEquals("auth-username-password-form", forms.get(0).get("authenticator").asText());
-        assertEquals("REQUIRED", forms.get(0).get("requirement").asText());
-        assertEquals("otp-sidecar", forms.get(1).get("authenticator").asText());
-        assertEquals("REQUIRED", forms.get(1).get("requirement").asText());
-
-        String alias = forms.get(1).get("authenticatorConfig").asText();
-        JsonNode config = null;
-        for (JsonNode c : realm.get("authenticatorConfig")) {
-            if (c.get("alias").asText().equals(alias)) {
-                config = c.get("config");
-            }
+        assertEquals(2, forms.size());
+        List<JsonNode> level1 = list(flows.get(forms.get(0).get("flowAlias").asText()).get("authenticationExecutions"));
+        List<JsonNode> level2 = list(flows.get(forms.get(1).get("flowAlias").asText()).get("authenticationExecutions"));
+        for (int level = 1; level <= 2; level++) {
+            JsonNode branch = forms.get(level - 1);
+            assertEquals("CONDITIONAL", branch.get("requirement").asText());
+            JsonNode condition = (level == 1 ? level1 : level2).get(0);
+            assertEquals("conditional-level-of-authentication", condition.get("authenticator").asText());
+            assertEquals(Integer.toString(level),
+                    configs.get(condition.get("authenticatorConfig").asText()).get("loa-condition-level"));
         }
-        assertNotNull(config, "authenticatorConfig " + alias);
-        Map<String, String> map = new HashMap<>();
-        config.properties().forEach(e -> map.put(e.getKey(), e.getValue().asText()));
-        OtpSidecarConfig parsed = OtpSidecarConfig.parse(map);
+        assertEquals("auth-username-password-form", level1.get(1).get("authenticator").asText());
+        assertEquals("REQUIRED", level1.get(1).get("requirement").asText());
+        assertEquals("pwd", configs.get(level1.get(1).get("authenticatorConfig").asText())
+                .get(Constants.AUTHENTICATION_EXECUTION_REFERENCE_VALUE));
+        assertEquals("otp-sidecar", level2.get(1).get("authenticator").asText());
+        assertEquals("REQUIRED", level2.get(1).get("requirement").asText());
+
+        Map<String, String> step = configs.get(level2.get(1).get("authenticatorConfig").asText());
+        assertNotNull(step, "authenticatorConfig of the step");
+        assertEquals("otp", step.get(Constants.AUTHENTICATION_EXECUTION_REFERENCE_VALUE));
+        // Keycloak's AmrUtils drops a value whose max age (default 0 s) has passed when the token is made.
+        assertEquals("36000", step.get(Constants.AUTHENTICATION_EXECUTION_REFERENCE_MAX_AGE));
+        OtpSidecarConfig parsed = OtpSidecarConfig.parse(step);
         assertEquals("http://localhost:18081/authorize", parsed.authorizeUrl().toString());
         assertEquals(new OtpSidecarConfig.OtpPolicy(6, 300, 5, 30, 3), parsed.policy());
+        assertEquals(0, parsed.rememberDays(), "remember this browser is off in the shipped realm");
+
+        Map<String, JsonNode> clients = new HashMap<>();
+        realm.get("clients").forEach(c -> clients.put(c.get("clientId").asText(), c));
+        assertEquals("email-otp", clients.get("demo-app").get("attributes").get("minimum.acr.value").asText());
+        assertFalse(clients.get("stepup-app").get("attributes").has("minimum.acr.value"));
+        for (JsonNode client : clients.values()) {
+            List<String> mappers = new java.util.ArrayList<>();
+            client.get("protocolMappers").forEach(m -> mappers.add(m.get("protocolMapper").asText()));
+            assertTrue(mappers.contains("oidc-amr-mapper"), client.get("clientId") + " has the AMR mapper");
+        }
     }
 
     @Test

@@ -62,11 +62,15 @@ class RequestTokenBuilderTest {
     }
 
     static RequestTokenBuilder.Request request(String name, String locale) {
+        return request(name, locale, "Acme", "Demo App");
+    }
+
+    static RequestTokenBuilder.Request request(String name, String locale, String realmDisplayName, String clientName) {
         return new RequestTokenBuilder.Request("http://localhost:18080/realms/acme", "otp-sidecar",
                 "9a11e084-7ab3-4200-904a-2f19b46fbebc", "alice@example.com", name, locale, "demo-app",
                 "q8mJ0n1a3sZk2bW7xY4c9A",
                 "http://localhost:18080/realms/acme/login-actions/authenticate?session_code=abc&execution=e1&client_id=demo-app&tab_id=t1",
-                new OtpSidecarConfig.OtpPolicy(6, 300, 5, 30, 3));
+                new OtpSidecarConfig.OtpPolicy(6, 300, 5, 30, 3), realmDisplayName, clientName);
     }
 
     final RequestTokenBuilder builder = new RequestTokenBuilder(Clock.fixed(Instant.ofEpochSecond(NOW), ZoneOffset.UTC));
@@ -96,6 +100,8 @@ class RequestTokenBuilderTest {
         assertEquals("Alice Example", c.get("name").asText());
         assertEquals("de", c.get("locale").asText());
         assertEquals("demo-app", c.get("azp").asText());
+        assertEquals("Acme", c.get("realm_display_name").asText());
+        assertEquals("Demo App", c.get("client_name").asText());
         assertEquals("q8mJ0n1a3sZk2bW7xY4c9A", c.get("nonce").asText());
         assertTrue(c.get("return_uri").asText().startsWith("http://localhost:18080/realms/acme/login-actions/authenticate?"));
         assertEquals(NOW, c.get("iat").asLong());
@@ -109,8 +115,8 @@ class RequestTokenBuilderTest {
         assertEquals(30, otp.get("resend_cooldown").asInt());
         assertEquals(3, otp.get("max_resends").asInt());
         assertEquals(5, otp.size());
-        assertEquals(Set.of("iss", "aud", "sub", "email", "name", "locale", "azp", "nonce", "return_uri", "iat", "exp",
-                "jti", "otp"), fieldNames(c));
+        assertEquals(Set.of("iss", "aud", "sub", "email", "name", "locale", "azp", "realm_display_name",
+                "client_name", "nonce", "return_uri", "iat", "exp", "jti", "otp"), fieldNames(c));
     }
 
     @Test
@@ -118,6 +124,46 @@ class RequestTokenBuilderTest {
         var claims = builder.claims(request(null, " "));
         assertFalse(claims.containsKey("name"));
         assertFalse(claims.containsKey("locale"));
+    }
+
+    @Test
+    void leavesOutRealmAndClientNamesThatAreUnsetOrBlank() {
+        var unset = builder.claims(request("A", "en", null, null));
+        assertFalse(unset.containsKey("realm_display_name"));
+        assertFalse(unset.containsKey("client_name"));
+        var blank = builder.claims(request("A", "en", "  ", "\t"));
+        assertFalse(blank.containsKey("realm_display_name"));
+        assertFalse(blank.containsKey("client_name"));
+    }
+
+    @Test
+    void cutsRealmAndClientNamesTo200CharactersWithoutSplittingACharacter() {
+        String longRealm = "R".repeat(250);
+        // 199 letters, then characters outside the BMP (two UTF-16 units each): the cut must not halve one.
+        String longClient = "c".repeat(199) + "\uD83D\uDE00".repeat(5);
+        var claims = builder.claims(request("A", "en", longRealm, longClient));
+        assertEquals("R".repeat(200), claims.get("realm_display_name"));
+        String client = (String) claims.get("client_name");
+        assertEquals(200, client.codePointCount(0, client.length()));
+        assertEquals("c".repeat(199) + "\uD83D\uDE00", client);
+        var exact = builder.claims(request("A", "en", "x".repeat(200), " Demo App "));
+        assertEquals("x".repeat(200), exact.get("realm_display_name"));
+        assertEquals("Demo App", exact.get("client_name"), "surrounding blanks are trimmed");
+    }
+
+    /** Keycloak lets a client or realm name be a message key, `${key}`; the page gets the user's text. */
+    @Test
+    void namesThatAreMessageKeysAreLookedUpInTheLoginMessages() {
+        java.util.Properties de = new java.util.Properties();
+        de.setProperty("client_demo", "Demo-Anwendung");
+        assertEquals("Demo-Anwendung", OtpSidecarAuthenticator.localized("${client_demo}", de));
+        assertEquals("Demo-Anwendung", OtpSidecarAuthenticator.localized(" ${client_demo} ", de));
+        assertEquals("${client_unknown}", OtpSidecarAuthenticator.localized("${client_unknown}", de), "unknown key: as written");
+        assertEquals("${client_demo}", OtpSidecarAuthenticator.localized("${client_demo}", null), "no messages: as written");
+        assertEquals("Demo App", OtpSidecarAuthenticator.localized("Demo App", de));
+        assertEquals("Pay ${client_demo} now", OtpSidecarAuthenticator.localized("Pay ${client_demo} now", de),
+                "only a name that is a key as a whole is looked up");
+        assertEquals(null, OtpSidecarAuthenticator.localized(null, de));
     }
 
     @Test
