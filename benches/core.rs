@@ -180,6 +180,7 @@ fn challenge(pepper: &Pepper, now: i64) -> (ChallengeRecord, CodeMac) {
         azp: Some("account-console".into()),
         realm_name: None,
         client_name: None,
+        client_url: None,
         nonce: format!("nonce-{id}"),
         request_jti: format!("jti-{id}"),
         return_uri: support::RETURN_URI.into(),

@@ -201,6 +201,8 @@ pub struct ChallengeRecord {
     pub realm_name: Option<String>,
     /// The client's display name from the request (`client_name`).
     pub client_name: Option<String>,
+    /// The application's address from the request (`client_url`).
+    pub client_url: Option<String>,
     pub nonce: String,
     pub request_jti: String,
     /// A `ReturnUri` that passed the issuer check when the challenge was made.
@@ -320,6 +322,8 @@ pub struct NewChallenge {
     /// Display names from the request, shown on the pages and in the mail.
     pub realm_name: Option<String>,
     pub client_name: Option<String>,
+    /// The application's address from the request, for the finished page.
+    pub client_url: Option<String>,
     pub nonce: String,
     pub request_jti: String,
     /// A `ReturnUri` that passed the issuer check.
@@ -339,6 +343,7 @@ impl ChallengeRecord {
             azp,
             realm_name,
             client_name,
+            client_url,
             nonce,
             request_jti,
             return_uri,
@@ -353,6 +358,7 @@ impl ChallengeRecord {
             azp,
             realm_name,
             client_name,
+            client_url,
             nonce,
             request_jti,
             return_uri,

@@ -332,6 +332,7 @@ fn record_fields(record: &ChallengeRecord) -> Vec<(&'static str, String)> {
         ("azp", &record.azp),
         ("realm_name", &record.realm_name),
         ("client_name", &record.client_name),
+        ("client_url", &record.client_url),
     ] {
         if let Some(v) = value {
             fields.push((name, v.clone()));
@@ -390,6 +391,7 @@ fn parse_record(fields: &[Value]) -> Result<ChallengeRecord, StoreError> {
         azp: map.get("azp").map(|v| (*v).to_owned()),
         realm_name: map.get("realm_name").map(|v| (*v).to_owned()),
         client_name: map.get("client_name").map(|v| (*v).to_owned()),
+        client_url: map.get("client_url").map(|v| (*v).to_owned()),
         nonce: text("nonce")?,
         request_jti: text("request_jti")?,
         return_uri: text("return_uri")?,

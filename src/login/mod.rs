@@ -363,6 +363,7 @@ impl Login {
             azp: request.azp.clone(),
             realm_name: request.realm_display_name.clone(),
             client_name: request.client_name.clone(),
+            client_url: request.client_url.clone(),
             nonce: request.nonce.clone(),
             request_jti: request.jti.clone(),
             return_uri: request.return_uri.as_str().to_string(),
@@ -815,7 +816,7 @@ impl Login {
                 &handoff::Finished {
                     result: result.as_str().to_string(),
                     app_name: app.name,
-                    app_url: None,
+                    app_url: record.client_url.clone(),
                     locale: record.locale.clone(),
                     until: now + handoff::FINISHED_SECS,
                     realm: realm_of(record),

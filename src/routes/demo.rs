@@ -63,6 +63,7 @@ struct DemoRequest<'a> {
     azp: &'a str,
     realm_display_name: &'a str,
     client_name: &'a str,
+    client_url: String,
     nonce: String,
     return_uri: String,
     iat: i64,
@@ -128,6 +129,8 @@ pub async fn start(
         azp: "demo-app",
         realm_display_name: DEMO_REALM_NAME,
         client_name: DEMO_CLIENT_NAME,
+        // The demo "application" is the demo page itself.
+        client_url: format!("{}{}", state.paths.issuer, "/demo"),
         nonce: random_token(16),
         return_uri: format!("{}/login-actions/authenticate", realm.issuer),
         iat: now,

@@ -123,6 +123,8 @@ pub struct VerifiedRequest {
     pub realm_display_name: Option<String>,
     /// The client's display name (`client_name`).
     pub client_name: Option<String>,
+    /// The application's address (`client_url`), for the finished page's link.
+    pub client_url: Option<String>,
     pub nonce: String,
     pub return_uri: ReturnUri,
     pub jti: String,

@@ -28,6 +28,8 @@ const MAX_JWT_LEN: usize = 16 * 1024;
 const MAX_KID_LEN: usize = 256;
 /// Longest `realm_display_name` and `client_name` (characters).
 pub const MAX_DISPLAY_NAME_LEN: usize = 200;
+/// Longest `client_url` (bytes).
+pub const MAX_CLIENT_URL_LEN: usize = 2048;
 
 struct Realm {
     issuer: Issuer,
@@ -194,6 +196,7 @@ impl RequestVerifier {
         let client_name = optional(claims, "client_name", |c| {
             text_claim(c, "client_name", MAX_DISPLAY_NAME_LEN)
         })?;
+        let client_url = optional(claims, "client_url", client_url_claim)?;
         let otp = match claims.get("otp") {
             None | Some(Value::Null) => None,
             Some(v @ Value::Object(_)) => Some(
@@ -212,6 +215,7 @@ impl RequestVerifier {
             azp,
             realm_display_name,
             client_name,
+            client_url,
             nonce,
             return_uri,
             jti,
@@ -323,6 +327,40 @@ fn text_claim(
         return Err(invalid(claim, "contains control characters"));
     }
     Ok(s.to_string())
+}
+
+/// The application's address (`client_url`), for the link on the finished
+/// page: an absolute `https` URL (`http` only to a loopback host), without
+/// user-info, at most [`MAX_CLIENT_URL_LEN`] bytes. Never a `javascript:` or
+/// `data:` link, never credentials shown to the user.
+fn client_url_claim(claims: &Map<String, Value>) -> Result<String, RequestRejection> {
+    let s = string_claim(claims, "client_url")?;
+    if s.len() > MAX_CLIENT_URL_LEN {
+        return Err(invalid(
+            "client_url",
+            format!("longer than {MAX_CLIENT_URL_LEN} bytes"),
+        ));
+    }
+    let url =
+        url::Url::parse(s).map_err(|_| invalid("client_url", "must be an absolute http(s) URL"))?;
+    let loopback = url.host_str().is_some_and(crate::net::is_loopback_host);
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        _ => {
+            return Err(invalid(
+                "client_url",
+                "must be https (http only to a loopback host)",
+            ))
+        }
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(invalid("client_url", "must name a host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid("client_url", "must not carry user-info"));
+    }
+    Ok(url.to_string())
 }
 
 /// Visible ASCII only, `min..=256` characters (nonce, jti).

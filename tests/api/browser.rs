@@ -612,43 +612,45 @@ async fn html_page(response: reqwest::Response) -> (StatusCode, String, String) 
 async fn browsers_get_error_pages_in_their_language_and_the_api_keeps_json() {
     let app = spawn_app().await;
 
-    // A mistyped address: a page, in German.
-    let (status, content_type, html) = html_page(
-        browser_get(&app, "/challeng", "de-CH,de;q=0.9,en;q=0.5")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(content_type.starts_with("text/html"), "{content_type}");
-    assert!(html.contains("<html lang=\"de\""), "{html}");
-    assert!(html.contains("Seite nicht gefunden"), "{html}");
-
-    // A form's address opened directly (reload, typed): a page, in Japanese.
-    let (status, content_type, html) = html_page(
-        browser_get(&app, "/challenge/verify", "ja")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
-    assert!(content_type.starts_with("text/html"), "{content_type}");
-    assert!(html.contains("<html lang=\"ja\""), "{html}");
-    assert!(html.contains("ページが見つかりません"), "{html}");
-
-    // No sign-in in progress: the page in Polish, with the reason's own text.
-    let (status, _, html) = html_page(
-        browser_get(&app, "/challenge", "pl-PL")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(html.contains("<html lang=\"pl\""), "{html}");
-    assert!(html.contains("Żadne logowanie nie jest w toku"), "{html}");
+    // A mistyped address (German), a form's address opened directly by a
+    // reload or typing (Japanese), no sign-in in progress (Polish): pages
+    // in the browser's language, each with its reason's own text.
+    for (path, language, status, lang, text) in [
+        (
+            "/challeng",
+            "de-CH,de;q=0.9,en;q=0.5",
+            StatusCode::NOT_FOUND,
+            "de",
+            "Seite nicht gefunden",
+        ),
+        (
+            "/challenge/verify",
+            "ja",
+            StatusCode::METHOD_NOT_ALLOWED,
+            "ja",
+            "ページが見つかりません",
+        ),
+        (
+            "/challenge",
+            "pl-PL",
+            StatusCode::BAD_REQUEST,
+            "pl",
+            "Żadne logowanie nie jest w toku",
+        ),
+    ] {
+        let response = browser_get(&app, path, language).send().await.unwrap();
+        let (got, content_type, html) = html_page(response).await;
+        assert_eq!(got, status, "{path}");
+        assert!(
+            content_type.starts_with("text/html"),
+            "{path}: {content_type}"
+        );
+        assert!(
+            html.contains(&format!("<html lang=\"{lang}\"")),
+            "{path}: {html}"
+        );
+        assert!(html.contains(text), "{path}: {html}");
+    }
 
     // A language we do not ship: the default.
     let (_, _, html) = html_page(browser_get(&app, "/nowhere", "tlh").send().await.unwrap()).await;
@@ -722,7 +724,13 @@ async fn without_a_locale_claim_the_code_page_follows_the_browser() {
 #[tokio::test]
 async fn back_after_the_step_shows_the_finished_page_never_a_form() {
     let app = spawn_app().await;
-    let (cookie, code) = app.start_browser_flow("back-after@example.com").await;
+    // Keycloak names the client's home (`client_url`): the finished page links to it.
+    let email = "back-after@example.com";
+    let mut claims = app.realm.claims(email, app.now());
+    claims["client_url"] = "https://app.example.com/home?from=otp".into();
+    let started = app.authorize(&app.realm.sign(&claims), None).await;
+    let cookie = challenge_cookie(&started).unwrap();
+    let code = app.smtp.wait_for(email, 1).await.code(6);
     let csrf = app.csrf_token(&cookie).await;
     let posted = app
         .client
@@ -767,6 +775,10 @@ async fn back_after_the_step_shows_the_finished_page_never_a_form() {
         let html = back.text().await.unwrap();
         assert!(html.contains("Your code was accepted"), "{path}: {html}");
         assert!(html.contains("test-app"), "{path}: {html}");
+        assert!(
+            html.contains("href=\"https://app.example.com/home?from&#x3D;otp\""),
+            "{path}: a link back to the application: {html}"
+        );
         assert!(!html.contains("<form"), "{path}: {html}");
         assert!(field(&html, "assertion").is_none(), "{path}");
     }
@@ -798,4 +810,7 @@ async fn back_after_the_step_shows_the_finished_page_never_a_form() {
     let html = get_done(finished).await.unwrap().text().await.unwrap();
     assert!(html.contains("This sign-in step has ended"), "{html}");
     assert!(!html.contains("Your code was accepted"), "{html}");
+    // No address in that request: no link, a plain word instead.
+    assert!(!html.contains("<a class=\"button"), "{html}");
+    assert!(html.contains("You can close this page."), "{html}");
 }

@@ -191,6 +191,7 @@ async function main() {
     console.log(`${views} views checked; screenshots in ${shots}`);
     await behaviour(browser, base);
     await demo(browser);
+    await states(browser);
   } finally {
     await browser.close();
     child.kill("SIGTERM");
@@ -340,6 +341,78 @@ async function demo(browser) {
       await context.close();
     }
     console.log("demo, outbox and result page checked at 375 px, light and dark");
+  } finally {
+    child.kill("SIGTERM");
+  }
+}
+
+/**
+ * The states a user meets, in a German browser against the running service:
+ * the code page in German with the time left in words and kept true as time
+ * passes, Back after the step (the finished page, no form, a link back to
+ * the application), and an HTML error page for a mistyped address.
+ */
+async function states(browser) {
+  const { child, base } = await startDemo();
+  try {
+    const context = await browser.newContext({ locale: "de-DE", viewport: { width: NARROW, height: 900 } });
+    const page = await context.newPage();
+    const problems = [];
+    page.on("pageerror", (err) => problems.push(`script error: ${err.message}`));
+    // A clock of our own, so "time passes" without waiting for it.
+    await page.clock.install();
+    await page.goto(`${base}/demo`, { waitUntil: "load" });
+    await page.fill("#email", "states@example.com");
+    await Promise.all([page.waitForURL(/\/challenge$/, { timeout: 20_000 }), page.click("button[type=submit]")]);
+    await page.waitForSelector("#code");
+    const lang = await page.getAttribute("html", "lang");
+    if (lang !== "de") fail(`states: the code page is in "${lang}", the browser asked for German`);
+    const heading = await page.textContent("h1");
+    if (!heading.includes("Prüfen Sie Ihre E-Mails")) fail(`states: heading "${heading}"`);
+    const expiry = async () => (await page.textContent("#expiry")).trim();
+    const first = await expiry();
+    if (first !== "Der Code läuft in 5 Minuten ab.") fail(`states: expiry at first "${first}"`);
+    await page.clock.fastForward("02:01");
+    const later = await expiry();
+    if (later !== "Der Code läuft in 3 Minuten ab.") fail(`states: expiry after 2 minutes "${later}"`);
+    await page.clock.fastForward("02:30");
+    const last = await expiry();
+    if (last !== "Der Code läuft in weniger als einer Minute ab.") fail(`states: expiry in the last minute "${last}"`);
+    // The resend sentence for browsers without script is hidden: the button counts.
+    if (await page.isVisible("[data-resend-wait]")) fail("states: the resend sentence shows beside the countdown");
+
+    const outbox = await context.newPage();
+    await outbox.goto(`${base}/dev/outbox`, { waitUntil: "load" });
+    const text = await outbox.locator("article.mail").first().locator("pre.mail-text").textContent();
+    const code = (text.match(/^\s+(\d{6})\s*$/m) || [])[1];
+    if (!text.includes("Mit diesem Code melden Sie sich")) fail(`states: the mail is not in German: ${text}`);
+    await outbox.close();
+
+    await page.fill("#code", code || "000000");
+    await Promise.all([page.waitForURL(/login-actions/, { timeout: 20_000 }), page.click(".code-form button[type=submit]")]);
+    await page.waitForSelector("h1");
+    // Back: the finished page, not a form to resubmit and not a live code field.
+    const back = await page.goBack({ waitUntil: "load" });
+    if (!back || back.status() !== 200) fail(`states: Back answered ${back && back.status()}`);
+    if (!/\/challenge\/done$/.test(page.url())) fail(`states: Back landed on ${page.url()}`);
+    const done = await page.textContent("h1");
+    if (!done.includes("Ihr Code wurde angenommen")) fail(`states: Back shows "${done}"`);
+    if (await page.$("form, #code")) fail("states: the finished page has a form");
+    const link = await page.getAttribute("a.button", "href");
+    if (link !== `${base}/demo`) fail(`states: the finished page links to ${link}`);
+    await page.screenshot({ path: join(shots, "states-de-finished.png"), fullPage: true });
+    await noSidewaysScroll(page, "states finished");
+    await axe(page, "states finished");
+
+    // A mistyped address: a page in German, not JSON.
+    const missing = await page.goto(`${base}/challenge/nope`, { waitUntil: "load" });
+    if (missing.status() !== 404) fail(`states: a mistyped address answered ${missing.status()}`);
+    if (!(missing.headers()["content-type"] || "").startsWith("text/html")) fail("states: the 404 is not a page");
+    if (!(await page.textContent("h1")).includes("Seite nicht gefunden")) fail("states: the 404 page is not in German");
+    await axe(page, "states 404");
+    for (const p of problems) fail(`states: ${p}`);
+    await context.close();
+    console.log("states checked in a German browser: live expiry, Back after the step, HTML errors");
   } finally {
     child.kill("SIGTERM");
   }

@@ -135,6 +135,7 @@ fn claims() -> Value {
         "azp": "account-console",
         "realm_display_name": "ACME Corp",
         "client_name": "Acme Payroll",
+        "client_url": "https://payroll.example.com/home?tab=1",
         "nonce": "q1w2e3r4t5y6u7i8o9p0aZ",
         "return_uri": RETURN_URI,
         "iat": NOW - 10,
@@ -192,6 +193,10 @@ async fn happy_path_rs256_over_http() {
     assert_eq!(ok.azp.as_deref(), Some("account-console"));
     assert_eq!(ok.realm_display_name.as_deref(), Some("ACME Corp"));
     assert_eq!(ok.client_name.as_deref(), Some("Acme Payroll"));
+    assert_eq!(
+        ok.client_url.as_deref(),
+        Some("https://payroll.example.com/home?tab=1")
+    );
     assert_eq!(ok.nonce, "q1w2e3r4t5y6u7i8o9p0aZ");
     assert_eq!(ok.jti, "a5f6e7d8-0000-4000-8000-000000000001");
     assert_eq!(ok.return_uri.as_str(), RETURN_URI);
@@ -229,6 +234,7 @@ async fn happy_path_es256_and_ps256_and_optional_claims_absent() {
         "otp",
         "realm_display_name",
         "client_name",
+        "client_url",
     ]
     .iter()
     .fold(claims(), |c, k| without(c, k));
@@ -238,6 +244,7 @@ async fn happy_path_es256_and_ps256_and_optional_claims_absent() {
         .unwrap();
     assert!(ok.name.is_none() && ok.locale.is_none() && ok.azp.is_none() && ok.otp.is_none());
     assert!(ok.realm_display_name.is_none() && ok.client_name.is_none());
+    assert!(ok.client_url.is_none());
 
     let mut header = Header::new(jsonwebtoken::Algorithm::PS256);
     header.kid = Some(rs.kid().to_string());
@@ -673,6 +680,16 @@ async fn claim_values_are_checked() {
         ("client_name", json!("y".repeat(201))),
         ("client_name", json!("Pay\nroll")),
         ("client_name", json!({"en": "Payroll"})),
+        ("client_url", json!("javascript:alert(1)")),
+        ("client_url", json!("data:text/html,<script>x</script>")),
+        ("client_url", json!("http://payroll.example.com/")),
+        ("client_url", json!("https://user:pw@payroll.example.com/")),
+        ("client_url", json!("/realms/acme/account/")),
+        (
+            "client_url",
+            json!(format!("https://payroll.example.com/{}", "x".repeat(2048))),
+        ),
+        ("client_url", json!(5)),
         ("otp", json!("length=4")),
         ("otp", json!({"length": 6, "colour": "blue"})),
         ("otp", json!({"length": "six"})),
@@ -711,5 +728,19 @@ async fn refuses_return_uri_attacks_through_verify() {
             .unwrap();
         let r = refusal(&v, &jwt).await;
         assert_eq!(r.code(), "bad_return_uri", "{uri}: {r:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_client_url_over_plain_http_is_taken_only_for_a_loopback_host() {
+    let realm = realm_rs256();
+    let server = JwksServer::start(&realm.jwks()).await;
+    let v = verifier(&server);
+    for url in ["http://127.0.0.1:8080/demo", "http://localhost:18090/"] {
+        let jwt = realm
+            .sign_payload(&with(claims(), "client_url", json!(url)))
+            .unwrap();
+        let ok = v.verify(&jwt, NOW).await.unwrap();
+        assert_eq!(ok.client_url.as_deref(), Some(url));
     }
 }

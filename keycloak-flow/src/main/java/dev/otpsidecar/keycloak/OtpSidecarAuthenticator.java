@@ -34,6 +34,7 @@ import org.keycloak.forms.login.LoginFormsProvider;
 import org.keycloak.keys.PublicKeyStorageProvider;
 import org.keycloak.models.AuthenticatorConfigModel;
 import org.keycloak.models.ClientModel;
+import org.keycloak.services.util.ResolveRelative;
 import org.keycloak.models.Constants;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.RealmModel;
@@ -215,7 +216,11 @@ public class OtpSidecarAuthenticator implements Authenticator {
                 context.getActionUrl(context.generateAccessCode()).toString(),
                 config.policy(),
                 localized(context.getRealm().getDisplayName(), messages),
-                localized(client.getName(), messages));
+                localized(client.getName(), messages),
+                // The client's home (base URL against its root URL), as Keycloak's own
+                // "back to application" links resolve it.
+                client.getBaseUrl() == null ? null
+                        : ResolveRelative.resolveRelativeUri(session, client.getRootUrl(), client.getBaseUrl()));
         String requestJwt;
         try {
             SignatureProvider provider = session.getProvider(SignatureProvider.class, Algorithm.RS256);

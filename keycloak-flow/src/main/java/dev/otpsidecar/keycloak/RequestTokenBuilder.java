@@ -25,13 +25,19 @@ public final class RequestTokenBuilder {
     /** Longest `realm_display_name` / `client_name`, in characters (code points); longer ones are cut. */
     public static final int DISPLAY_TEXT_MAX = 200;
 
+    /** Longest `client_url` sent, in characters; a longer address is left out. */
+    public static final int CLIENT_URL_MAX = 2048;
+
     /**
-     * The values that go into one request. `name`, `locale`, `realmDisplayName` and `clientName` may be
-     * null; the last two are cut to {@link #DISPLAY_TEXT_MAX} characters.
+     * The values that go into one request. `name`, `locale`, `realmDisplayName`, `clientName` and
+     * `clientUrl` may be null; the names are cut to {@link #DISPLAY_TEXT_MAX} characters; `clientUrl`
+     * (the client's base URL, absolute) is sent only when it is an http(s) URL of at most
+     * {@link #CLIENT_URL_MAX} characters.
      */
     public record Request(String realmIssuer, String audience, String userId, String email, String name,
                           String locale, String clientId, String nonce, String returnUri,
-                          OtpSidecarConfig.OtpPolicy policy, String realmDisplayName, String clientName) {
+                          OtpSidecarConfig.OtpPolicy policy, String realmDisplayName, String clientName,
+                          String clientUrl) {
         public Request {
             Objects.requireNonNull(realmIssuer, "realmIssuer");
             Objects.requireNonNull(audience, "audience");
@@ -80,6 +86,10 @@ public final class RequestTokenBuilder {
         if (clientName != null) {
             claims.put("client_name", clientName);
         }
+        String clientUrl = clientUrl(request.clientUrl());
+        if (clientUrl != null) {
+            claims.put("client_url", clientUrl);
+        }
         claims.put("nonce", request.nonce());
         claims.put("return_uri", request.returnUri());
         claims.put("iat", iat);
@@ -112,6 +122,19 @@ public final class RequestTokenBuilder {
             return t;
         }
         return t.substring(0, t.offsetByCodePoints(0, DISPLAY_TEXT_MAX)).stripTrailing();
+    }
+
+    /** The client's address for the finished page's link, or null when it is not an absolute http(s) URL. */
+    static String clientUrl(String value) {
+        if (value == null) {
+            return null;
+        }
+        String t = value.strip();
+        if (t.isEmpty() || t.length() > CLIENT_URL_MAX) {
+            return null;
+        }
+        String lower = t.toLowerCase(java.util.Locale.ROOT);
+        return lower.startsWith("https://") || lower.startsWith("http://") ? t : null;
     }
 
     /** Signs with the given signer; the header carries alg and kid from the signer and typ JWT. */

@@ -70,7 +70,8 @@ class RequestTokenBuilderTest {
                 "9a11e084-7ab3-4200-904a-2f19b46fbebc", "alice@example.com", name, locale, "demo-app",
                 "q8mJ0n1a3sZk2bW7xY4c9A",
                 "http://localhost:18080/realms/acme/login-actions/authenticate?session_code=abc&execution=e1&client_id=demo-app&tab_id=t1",
-                new OtpSidecarConfig.OtpPolicy(6, 300, 5, 30, 3), realmDisplayName, clientName);
+                new OtpSidecarConfig.OtpPolicy(6, 300, 5, 30, 3), realmDisplayName, clientName,
+                "http://localhost:18090/");
     }
 
     final RequestTokenBuilder builder = new RequestTokenBuilder(Clock.fixed(Instant.ofEpochSecond(NOW), ZoneOffset.UTC));
@@ -102,6 +103,7 @@ class RequestTokenBuilderTest {
         assertEquals("demo-app", c.get("azp").asText());
         assertEquals("Acme", c.get("realm_display_name").asText());
         assertEquals("Demo App", c.get("client_name").asText());
+        assertEquals("http://localhost:18090/", c.get("client_url").asText());
         assertEquals("q8mJ0n1a3sZk2bW7xY4c9A", c.get("nonce").asText());
         assertTrue(c.get("return_uri").asText().startsWith("http://localhost:18080/realms/acme/login-actions/authenticate?"));
         assertEquals(NOW, c.get("iat").asLong());
@@ -116,7 +118,7 @@ class RequestTokenBuilderTest {
         assertEquals(3, otp.get("max_resends").asInt());
         assertEquals(5, otp.size());
         assertEquals(Set.of("iss", "aud", "sub", "email", "name", "locale", "azp", "realm_display_name",
-                "client_name", "nonce", "return_uri", "iat", "exp", "jti", "otp"), fieldNames(c));
+                "client_name", "client_url", "nonce", "return_uri", "iat", "exp", "jti", "otp"), fieldNames(c));
     }
 
     @Test
@@ -149,6 +151,17 @@ class RequestTokenBuilderTest {
         var exact = builder.claims(request("A", "en", "x".repeat(200), " Demo App "));
         assertEquals("x".repeat(200), exact.get("realm_display_name"));
         assertEquals("Demo App", exact.get("client_name"), "surrounding blanks are trimmed");
+    }
+
+    /** The finished page links to the client's home only when that is an absolute http(s) address. */
+    @Test
+    void sendsTheClientUrlOnlyWhenItIsAnAbsoluteHttpAddress() {
+        assertEquals("https://app.example.com/home", RequestTokenBuilder.clientUrl(" https://app.example.com/home "));
+        assertEquals("http://localhost:18090/", RequestTokenBuilder.clientUrl("http://localhost:18090/"));
+        for (String unusable : new String[] {null, "", "  ", "/realms/acme/account/", "javascript:alert(1)",
+                "data:text/html,x", "ftp://example.com/", "https://app.example.com/" + "x".repeat(2100)}) {
+            assertEquals(null, RequestTokenBuilder.clientUrl(unusable), String.valueOf(unusable));
+        }
     }
 
     /** Keycloak lets a client or realm name be a message key, `${key}`; the page gets the user's text. */
