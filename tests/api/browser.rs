@@ -52,13 +52,12 @@ async fn full_flow_ends_with_a_verifiable_success_assertion() {
     // sealed hand-off (only there, only from our pages) and the finished mark;
     // the challenge cookie is cleared.
     let posted = app
-        .client
-        .post(app.url("/challenge/verify"))
-        .header("cookie", format!("otp_challenge={cookie}"))
-        .form(&[("csrf_token", csrf.as_str()), ("code", code.as_str())])
-        .send()
-        .await
-        .unwrap();
+        .post_form_as_is(
+            "/challenge/verify",
+            Some(&cookie),
+            &[("csrf_token", csrf.as_str()), ("code", code.as_str())],
+        )
+        .await;
     assert_eq!(posted.status(), StatusCode::SEE_OTHER);
     assert_eq!(posted.headers()["location"], "/challenge/done");
     assert!(set_cookie(&posted).is_some_and(|c| c.contains("Max-Age=0") || c.contains("expires")));
@@ -733,13 +732,12 @@ async fn back_after_the_step_shows_the_finished_page_never_a_form() {
     let code = app.smtp.wait_for(email, 1).await.code(6);
     let csrf = app.csrf_token(&cookie).await;
     let posted = app
-        .client
-        .post(app.url("/challenge/verify"))
-        .header("cookie", format!("otp_challenge={cookie}"))
-        .form(&[("csrf_token", csrf.as_str()), ("code", code.as_str())])
-        .send()
-        .await
-        .unwrap();
+        .post_form_as_is(
+            "/challenge/verify",
+            Some(&cookie),
+            &[("csrf_token", csrf.as_str()), ("code", code.as_str())],
+        )
+        .await;
     let both = crate::support::cookie_pairs(&posted, &["otp_handoff", "otp_finished"]);
     assert_eq!(both.len(), 2, "{both:?}");
     let finished = both
@@ -799,13 +797,12 @@ async fn back_after_the_step_shows_the_finished_page_never_a_form() {
     let (cookie, _) = app.start_browser_flow("back-cancel@example.com").await;
     let csrf = app.csrf_token(&cookie).await;
     let posted = app
-        .client
-        .post(app.url("/challenge/cancel"))
-        .header("cookie", format!("otp_challenge={cookie}"))
-        .form(&[("csrf_token", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+        .post_form_as_is(
+            "/challenge/cancel",
+            Some(&cookie),
+            &[("csrf_token", csrf.as_str())],
+        )
+        .await;
     let finished = crate::support::cookie_pairs(&posted, &["otp_finished"]).join("; ");
     let html = get_done(finished).await.unwrap().text().await.unwrap();
     assert!(html.contains("This sign-in step has ended"), "{html}");

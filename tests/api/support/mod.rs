@@ -186,11 +186,23 @@ impl TestApp {
         cookie: Option<&str>,
         fields: &[(&str, &str)],
     ) -> Response {
+        let response = self.post_form_as_is(path, cookie, fields).await;
+        follow_hand_back(&self.client, response).await
+    }
+
+    /// [`TestApp::post_form`] without following the hand-back: the `303`
+    /// itself, with the cookies it sets.
+    pub async fn post_form_as_is(
+        &self,
+        path: &str,
+        cookie: Option<&str>,
+        fields: &[(&str, &str)],
+    ) -> Response {
         let mut req = self.client.post(self.url(path)).form(fields);
         if let Some(c) = cookie {
             req = req.header(COOKIE, format!("otp_challenge={c}"));
         }
-        follow_hand_back(&self.client, req.send().await.unwrap()).await
+        req.send().await.unwrap()
     }
 
     pub async fn authorize(&self, request: &str, cookie: Option<&str>) -> Response {
