@@ -181,6 +181,14 @@ async function main() {
           await noSidewaysScroll(page, label);
           await axe(page, label);
           debug(label, "axe done");
+          if (sample.id === "code-expired") {
+            // The expired state: no live code field, a new code offered.
+            if (await page.$("#code")) fail(`${label}: a code field on the expired page`);
+            if (!(await page.$("button[data-resend-at]"))) fail(`${label}: no "send a new code" on the expired page`);
+          }
+          if (sample.id.startsWith("finished-") && (await page.$("form, #code"))) {
+            fail(`${label}: a form on the finished page`);
+          }
           await page.close();
           views += 1;
         }
