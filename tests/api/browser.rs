@@ -692,10 +692,8 @@ async fn without_a_locale_claim_the_code_page_follows_the_browser() {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let cookie = challenge_cookie(&response).unwrap();
     let (status, _, html) = html_page(
-        app.client
-            .get(app.url("/challenge"))
+        browser_get(&app, "/challenge", "sv-SE,sv;q=0.9")
             .header("cookie", format!("otp_challenge={cookie}"))
-            .header("accept-language", "sv-SE,sv;q=0.9")
             .send()
             .await
             .unwrap(),
@@ -708,10 +706,8 @@ async fn without_a_locale_claim_the_code_page_follows_the_browser() {
     // Keycloak's locale wins over the browser's.
     let (cookie, _) = app.start_browser_flow("en@example.com").await;
     let (_, _, html) = html_page(
-        app.client
-            .get(app.url("/challenge"))
+        browser_get(&app, "/challenge", "sv")
             .header("cookie", format!("otp_challenge={cookie}"))
-            .header("accept-language", "sv")
             .send()
             .await
             .unwrap(),
