@@ -13,7 +13,9 @@
 //! The Redis figures use a real `redis-server` this program starts on a free
 //! loopback port (no persistence) and stops at the end. Without `redis-server`
 //! the Redis rows are skipped with a notice. A summary with ratios follows
-//! criterion's own report.
+//! criterion's own report, then the signing and verification rows against
+//! `openssl speed` for the same algorithms, run right after them (skipped with
+//! a notice when `openssl` is not installed).
 //!
 //! Run: `cargo bench --bench core` (or `scripts/bench.sh`).
 use std::sync::Arc;
@@ -279,7 +281,104 @@ fn main() {
     };
 
     c.final_summary();
-    summary(&support::criterion_results(&home, started), redis_note);
+    let results = support::criterion_results(&home, started);
+    summary(&results, redis_note);
+    if !results.is_empty() {
+        against_openssl(&results);
+    }
+}
+
+/// Operations per second of `openssl speed -mr` for one algorithm:
+/// `(sign/s, verify/s)`.
+fn openssl_speed(alg: &str) -> Result<(f64, f64), String> {
+    let out = std::process::Command::new("openssl")
+        .args(["speed", "-mr", "-seconds", "2", alg])
+        .output()
+        .map_err(|e| format!("openssl: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    // `+F2:i:bits:sign/s:verify/s` (RSA), `+F4:...` (ECDSA),
+    // `+F6:i:bits:name:sign/s:verify/s` (EdDSA): the last two fields.
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("+F2:") || l.starts_with("+F4:") || l.starts_with("+F6:"))
+        .ok_or_else(|| format!("openssl speed {alg}: no result line in {text:?}"))?;
+    let fields: Vec<&str> = line.split(':').collect();
+    let number = |i: usize| -> Result<f64, String> {
+        fields
+            .get(i)
+            .and_then(|v| v.trim().parse().ok())
+            .ok_or_else(|| format!("openssl speed {alg}: unreadable line {line:?}"))
+    };
+    Ok((number(fields.len() - 2)?, number(fields.len() - 1)?))
+}
+
+/// Our JWT signing and verification (whole tokens: claims, JSON, base64 and
+/// the signature) against the bare signature operation of `openssl speed`.
+fn against_openssl(results: &std::collections::BTreeMap<String, Measured>) {
+    println!("\ncrypto against `openssl speed` (this run; ours = a whole JWT, openssl = the signature alone):");
+    let mut speeds = std::collections::BTreeMap::new();
+    for alg in ["ecdsap256", "ed25519", "rsa2048"] {
+        match openssl_speed(alg) {
+            Ok(s) => {
+                speeds.insert(alg, s);
+            }
+            Err(e) => println!("  {alg}: SKIPPED ({e})"),
+        }
+    }
+    println!(
+        "{:<22} {:>12} {:>12} {:>8}   target",
+        "operation", "ours", "openssl", "ratio"
+    );
+    let rows: [(&str, &str, &str, bool, &str); 5] = [
+        (
+            "ES256 sign",
+            "assertion_sign/ES256",
+            "ecdsap256",
+            true,
+            "<= 2x",
+        ),
+        (
+            "EdDSA sign",
+            "assertion_sign/EdDSA",
+            "ed25519",
+            true,
+            "<= 2x",
+        ),
+        (
+            "RS256 sign",
+            "assertion_sign/RS256",
+            "rsa2048",
+            true,
+            "(constant-time aws-lc; no target)",
+        ),
+        (
+            "RS256 verify",
+            "request_verify/RS256",
+            "rsa2048",
+            false,
+            "<= 2x",
+        ),
+        (
+            "ES256 verify",
+            "request_verify/ES256",
+            "ecdsap256",
+            false,
+            "<= 2x",
+        ),
+    ];
+    for (label, ours, alg, sign, target) in rows {
+        let (Some(m), Some((sign_s, verify_s))) = (results.get(ours), speeds.get(alg)) else {
+            println!("{label:<22} {:>12}", "n/a");
+            continue;
+        };
+        let theirs = 1e9 / if sign { *sign_s } else { *verify_s };
+        println!(
+            "{label:<22} {:>12} {:>12} {:>7.2}x   {target}",
+            human(m.nanos),
+            human(theirs),
+            m.nanos / theirs
+        );
+    }
 }
 
 /// The figures of this run, then the ratios that matter.

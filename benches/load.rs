@@ -41,10 +41,12 @@ use otp_sidecar::tokens::AssertionSigner;
 use otp_sidecar::tokens::SigningAlgorithm;
 use serde_json::{json, Value};
 
+mod scaling;
 mod soak;
 mod support;
+use std::path::Path;
 use support::smtp::SmtpSink;
-use support::{fixture, free_port, request_claims, JwksServer, RedisServer};
+use support::{fixture, free_port, redis_figures, request_claims, JwksServer, RedisServer};
 
 /// The binary cargo built alongside this benchmark (release settings).
 const SERVICE_BIN: &str = env!("CARGO_BIN_EXE_otp-sidecar");
@@ -62,12 +64,12 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(15);
 /// Longest wait for `/readyz`.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
-#[derive(Debug, Clone)]
 struct Knobs {
     challenges: usize,
     concurrency: usize,
     max_time: Duration,
     stores: Vec<String>,
+    scaling: Option<scaling::ScalingKnobs>,
 }
 
 fn env_number(name: &str, default: usize) -> usize {
@@ -102,6 +104,7 @@ fn knobs() -> Knobs {
         concurrency: env_number("OTP_BENCH_CONCURRENCY", concurrency),
         max_time: Duration::from_secs(env_number("OTP_BENCH_MAX_SECS", 60) as u64),
         stores,
+        scaling: scaling::knobs(measuring),
     }
 }
 
@@ -628,6 +631,7 @@ fn main() {
 
     let mut outcomes = Vec::new();
     let mut errors = Vec::new();
+    let mut scaled = None;
     rt.block_on(async {
         let jwks = JwksServer::start(&realm.jwks()).await;
         for store in &knobs.stores {
@@ -639,9 +643,22 @@ fn main() {
                 }
             }
         }
+        if let Some(k) = &knobs.scaling {
+            match scaling::run(k, &client, &realm).await {
+                Ok(s) => scaled = Some(s),
+                Err(e) => {
+                    eprintln!("[scaling] failed: {e}");
+                    errors.push(format!("scaling: {e}"));
+                }
+            }
+        }
     });
 
     print_summary(&knobs, &outcomes);
+    if let Some(s) = &scaled {
+        scaling::print(s);
+        println!("\nscaling table (Markdown):\n{}", scaling::markdown(s));
+    }
     let failed: usize = outcomes.iter().map(|o| o.failed).sum();
     if !errors.is_empty() || failed > 0 {
         eprintln!(

@@ -21,8 +21,6 @@
 //! request JWTs valid for 60 s, so what each challenge leaves in Redis
 //! expires within the run; every challenge is a new user, as in the load
 //! benchmark. The global mail limit is lifted: it would cap the rate.
-use std::io::{Read as _, Write as _};
-use std::net::{SocketAddr, TcpStream};
 use std::sync::Mutex;
 
 use tokio::sync::{mpsc, Semaphore};
@@ -108,59 +106,6 @@ struct Window {
     tally: Tally,
     /// Ticks with no challenge started: too many in flight or no signed request ready.
     skipped: usize,
-}
-
-/// A Redis command over RESP on loopback: an integer or a bulk string reply.
-fn redis_command(port: u16, command: &str) -> Result<String, String> {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
-        .map_err(|e| format!("redis {port}: {e}"))?;
-    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    s.write_all(format!("{command}\r\n").as_bytes())
-        .map_err(|e| format!("redis {port}: {e}"))?;
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let n = s
-            .read(&mut chunk)
-            .map_err(|e| format!("redis {port}: {e}"))?;
-        if n == 0 {
-            return Err(format!("redis {port}: connection closed"));
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        let Some(eol) = buf.windows(2).position(|w| w == b"\r\n") else {
-            continue;
-        };
-        let head = String::from_utf8_lossy(&buf[1..eol]).to_string();
-        match buf[0] {
-            b':' | b'+' => return Ok(head),
-            b'$' => {
-                let len: usize = head
-                    .parse()
-                    .map_err(|_| format!("redis: bad reply {head}"))?;
-                if buf.len() >= eol + 2 + len {
-                    return Ok(String::from_utf8_lossy(&buf[eol + 2..eol + 2 + len]).to_string());
-                }
-            }
-            _ => return Err(format!("redis: {head}")),
-        }
-    }
-}
-
-fn redis_figures(port: u16) -> (u64, u64) {
-    let keys = redis_command(port, "DBSIZE")
-        .ok()
-        .and_then(|k| k.parse().ok())
-        .unwrap_or(0);
-    let used = redis_command(port, "INFO memory")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find_map(|l| l.strip_prefix("used_memory:"))
-                .and_then(|v| v.trim().parse().ok())
-        })
-        .unwrap_or(0);
-    (keys, used)
 }
 
 fn open_fds(pid: u32) -> usize {

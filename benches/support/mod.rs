@@ -20,8 +20,9 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 pub const ISSUER: &str = "https://id.example.com/realms/acme";
 /// The sidecar's audience.
 pub const AUDIENCE: &str = "otp-sidecar";
-/// A return target that passes the issuer check.
-pub const RETURN_URI: &str = "https://id.example.com/realms/acme/login-actions/authenticate?session_code=s-1&execution=e1&client_id=app&tab_id=t1";
+/// A return target that passes the issuer check, as long as Keycloak 26's
+/// (a 43-character session code, the execution id, a tab id and client data).
+pub const RETURN_URI: &str = "https://id.example.com/realms/acme/login-actions/authenticate?session_code=q3Zy8Xb0kLmN2pQrS4tUvW6xYz1A3bC5dE7fG9hJ0kL&execution=4f0a9d2c-8b1e-4c7d-9e3f-2a6b5c8d1e0f&client_id=account-console&tab_id=Xy7Kp2Lm9Qw&client_data=eyJydSI6Imh0dHBzOi8vYXBwLmV4YW1wbGUuY29tL2NhbGxiYWNrIiwicnQiOiJjb2RlIiwicm0iOiJxdWVyeSIsInN0IjoiYWJjMTIzIn0";
 
 /// A key file under `tests/fixtures/keys` (public test keys, see its README).
 pub fn fixture(name: &str) -> PathBuf {
@@ -45,7 +46,8 @@ pub fn free_port() -> u16 {
 }
 
 /// The claims of a request JWT as the realm's authenticator builds them,
-/// valid from `now - 10` for 290 s.
+/// valid from `now - 10` for 290 s, with the optional display claims a
+/// realm with a display name and a named client sends.
 pub fn request_claims(jti: &str, email: &str, now: i64) -> Value {
     json!({
         "iss": ISSUER,
@@ -55,6 +57,9 @@ pub fn request_claims(jti: &str, email: &str, now: i64) -> Value {
         "name": "Jane Doe",
         "locale": "en",
         "azp": "account-console",
+        "realm_display_name": "Acme",
+        "client_name": "Account Console",
+        "client_url": "https://id.example.com/realms/acme/account/",
         "nonce": format!("nonce-{jti}"),
         "return_uri": RETURN_URI,
         "iat": now - 10,
@@ -131,6 +136,10 @@ impl RedisServer {
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
 }
 
 fn ping(port: u16) -> bool {
@@ -149,6 +158,108 @@ impl Drop for RedisServer {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A Redis command over RESP on loopback: an integer or a bulk string reply.
+pub fn redis_command(port: u16, command: &str) -> Result<String, String> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+        .map_err(|e| format!("redis {port}: {e}"))?;
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    s.write_all(format!("{command}\r\n").as_bytes())
+        .map_err(|e| format!("redis {port}: {e}"))?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = s
+            .read(&mut chunk)
+            .map_err(|e| format!("redis {port}: {e}"))?;
+        if n == 0 {
+            return Err(format!("redis {port}: connection closed"));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let Some(eol) = buf.windows(2).position(|w| w == b"\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&buf[1..eol]).to_string();
+        match buf[0] {
+            b':' | b'+' => return Ok(head),
+            b'$' => {
+                let len: usize = head
+                    .parse()
+                    .map_err(|_| format!("redis: bad reply {head}"))?;
+                if buf.len() >= eol + 2 + len {
+                    return Ok(String::from_utf8_lossy(&buf[eol + 2..eol + 2 + len]).to_string());
+                }
+            }
+            _ => return Err(format!("redis: {head}")),
+        }
+    }
+}
+
+/// Redis `DBSIZE` and `used_memory`.
+pub fn redis_figures(port: u16) -> (u64, u64) {
+    let keys = redis_command(port, "DBSIZE")
+        .ok()
+        .and_then(|k| k.parse().ok())
+        .unwrap_or(0);
+    let used = redis_command(port, "INFO memory")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|l| l.strip_prefix("used_memory:"))
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(0);
+    (keys, used)
+}
+
+/// A command sent as a RESP array (any bytes in its arguments); the reply's
+/// scalars in order, nested arrays flattened (`SCAN` gives the cursor, then
+/// the keys). An error reply is an `Err`.
+pub fn redis_array(port: u16, args: &[&str]) -> Result<Vec<String>, String> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+        .map_err(|e| format!("redis {port}: {e}"))?;
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        out.extend_from_slice(a.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    s.write_all(&out)
+        .map_err(|e| format!("redis {port}: {e}"))?;
+    let mut reader = std::io::BufReader::new(s);
+    let mut values = Vec::new();
+    let mut pending = 1usize;
+    while pending > 0 {
+        pending -= 1;
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut reader, &mut line)
+            .map_err(|e| format!("redis {port}: {e}"))?;
+        let line = line.trim_end_matches(['\r', '\n']);
+        let (kind, rest) = line.split_at(line.len().min(1));
+        match kind {
+            "+" | ":" => values.push(rest.to_string()),
+            "-" => return Err(format!("redis: {rest}")),
+            "*" => pending += rest.parse::<usize>().unwrap_or(0),
+            "$" => {
+                let Ok(len) = rest.parse::<usize>() else {
+                    values.push(String::new()); // nil
+                    continue;
+                };
+                let mut buf = vec![0u8; len + 2];
+                reader
+                    .read_exact(&mut buf)
+                    .map_err(|e| format!("redis {port}: {e}"))?;
+                buf.truncate(len);
+                values.push(String::from_utf8_lossy(&buf).into_owned());
+            }
+            _ => return Err(format!("redis {port}: unreadable reply {line:?}")),
+        }
+    }
+    Ok(values)
 }
 
 /// A realm's JWKS endpoint on 127.0.0.1:0, answering every GET with the same

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod files;
 pub mod gallery;
 pub mod helpers;
+mod inline;
 pub mod locale;
 pub mod model;
 pub mod preview;
@@ -280,6 +281,8 @@ pub struct Templates {
     brand_css: String,
     /// `[branding]` per realm issuer.
     realm_branding: std::collections::BTreeMap<String, RealmBranding>,
+    /// The code mail's inlined CSS, kept per mail skeleton.
+    mail_inliner: inline::MailInliner,
 }
 
 /// Name of the generated stylesheet for a primary colour other than the
@@ -316,6 +319,7 @@ impl Templates {
             branding,
             brand_css,
             realm_branding: Default::default(),
+            mail_inliner: Default::default(),
         })
     }
 
@@ -378,10 +382,13 @@ impl Templates {
         let branding = self.branding_for(realm);
         let data = self.data(&branding, locale, None, ctx);
         let html = self.render("mail/code.html", &data)?;
-        let html = inline_css(&html).map_err(|message| TemplateError::Render {
-            template: "mail/code.html".into(),
-            message: format!("inlining CSS: {message}"),
-        })?;
+        let html = self
+            .mail_inliner
+            .inline(&html)
+            .map_err(|message| TemplateError::Render {
+                template: "mail/code.html".into(),
+                message: format!("inlining CSS: {message}"),
+            })?;
         let own_name = branding.product_name != self.branding.product_name;
         Ok(RenderedMail {
             sender_name: own_name.then(|| branding.product_name.clone()),
@@ -533,6 +540,48 @@ mod tests {
     #[test]
     fn templates_can_be_shared_across_workers() {
         assert_send_sync::<Templates>();
+    }
+
+    /// The built-in code mail, its CSS inlined per skeleton, reads the same as
+    /// the whole mail inlined, for names that need escaping, in two locales.
+    #[test]
+    fn the_code_mail_inlined_per_skeleton_reads_as_inlined_whole() {
+        let templates = Templates::load(None, Branding::default()).expect("built-ins load");
+        let normalized = |html: &str| {
+            html.replace("&#x27;", "'")
+                .replace("&#x60;", "`")
+                .replace("&#x3D;", "=")
+                .replace("&quot;", "\"")
+        };
+        for (locale, name) in [
+            ("en", Some("Jane Doe")),
+            ("en", Some("O'Brien & <Sons> = \"ok\"")),
+            ("de", None),
+            ("de", Some("Zoë Ünal")),
+        ] {
+            let ctx = MailContext {
+                code: "042133".into(),
+                app: model::AppInfo {
+                    client_id: "app".into(),
+                    name: "Acme App".into(),
+                },
+                name: name.map(str::to_string),
+                email: "jane@example.com".into(),
+                expires_at: 1_900_000_000,
+                expires_in_minutes: 5,
+                resent: false,
+            };
+            let mail = templates.render_mail(locale, &ctx).expect("mail renders");
+            let data = templates.data(&templates.branding, locale, None, &ctx);
+            let raw = templates.render("mail/code.html", &data).expect("html renders");
+            let whole = inline_css(&raw).expect("inlines");
+            assert_eq!(normalized(&mail.html), normalized(&whole), "{locale} {name:?}");
+            assert!(mail.html.contains("042133"));
+        }
+        // Two locales, with and without a name: each skeleton inlined once,
+        // none of them fell back to inlining every mail whole.
+        assert!(templates.mail_inliner.usable() >= 2);
+        assert_eq!(templates.mail_inliner.usable(), templates.mail_inliner.kept_count());
     }
 
     #[test]
