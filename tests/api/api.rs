@@ -305,7 +305,10 @@ async fn one_attempt_left(app: &TestApp, email: &str) -> (String, String, String
     for left in (1..max).rev() {
         let response = app.api_verify(&id, wrong).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-        assert_eq!(response.json::<Value>().await.unwrap()["attempts_left"], left);
+        assert_eq!(
+            response.json::<Value>().await.unwrap()["attempts_left"],
+            left
+        );
     }
     (id, code, wrong.to_string())
 }
@@ -346,7 +349,10 @@ async fn the_right_code_after_the_attempt_cap_is_refused_and_nothing_is_signed()
     assert_locked(app.api_verify(&id, &code).await).await;
     // Twice max wrong codes and one right one later: the user's budget was
     // never the reason, and no verification succeeded.
-    assert_eq!(app.user_charged("user-1", "failures"), 2 * i64::from(max) + 1);
+    assert_eq!(
+        app.user_charged("user-1", "failures"),
+        2 * i64::from(max) + 1
+    );
     let metrics = app.get("/metrics", None).await.text().await.unwrap();
     assert!(
         !metrics.contains("verifications_total{result=\"success\"}"),
