@@ -22,9 +22,12 @@ SERVICE is one of: redis mail sidecar keycloak demo
 Preparing downloads Keycloak through Maven (once), builds the provider jar
 (keycloak-flow/) and the release sidecar. --reuse (or STACK_REUSE=1) skips both
 builds when their outputs exist; STACK_SIDECAR_BIN=PATH uses a given sidecar binary;
-STACK_DEMO_APP=0 leaves localhost:18090 free (the E2E test serves it itself);
+STACK_DEMO_APP=0 leaves demo-app's port free (the E2E test serves it itself);
 STACK_IMPORT_REALM=0 starts Keycloak without the acme realm (the realm-server stage
-has keycloak-config-cli create it).
+has keycloak-config-cli create it). Ports: STACK_KC_PORT (18080), STACK_KC_MGMT_PORT
+(19000), STACK_SIDECAR_PORT (18081), STACK_REDIS_PORT (16379), STACK_SMTP_PORT (11025),
+STACK_MAIL_UI_PORT (18025), STACK_DEMO_PORT (18090); the realm import of a run is
+written for them.
 Logs, config, keys and the stored mail of each run are in .cache/stack/run-*/.
 EOF
 }

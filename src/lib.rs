@@ -255,7 +255,8 @@ async fn app_state(
         .with_realm_branding(settings.realm_branding.clone());
     let signer = AssertionSigner::from_settings(&settings.signing)
         .map_err(|e| StartupError::Signing(e.to_string()))?;
-    let verifier = RequestVerifier::new(&settings.realms, &settings.signing.audience);
+    let verifier =
+        RequestVerifier::with_clock(&settings.realms, &settings.signing.audience, clock.clone());
     let pepper = settings
         .secrets
         .pepper

@@ -77,7 +77,9 @@ pub struct RedisServer {
 }
 
 impl RedisServer {
-    /// Starts one and waits until it answers `PING` (at most 10 s).
+    /// Starts one and waits until it answers on its port as itself (at most
+    /// 10 s); a port taken before redis-server could bind it is given up for
+    /// another (redis-server cannot bind port 0 and say which it got).
     /// `Err` when `redis-server` is not installed or does not come up.
     pub fn start() -> Result<RedisServer, String> {
         let mut last = String::new();
@@ -119,7 +121,8 @@ impl RedisServer {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(format!("exited with {status}"));
             }
-            if ping(self.port) {
+            // Ours, not a server that took the port before ours could bind it.
+            if answering_pid(self.port) == Some(self.child.id()) {
                 return Ok(());
             }
             if Instant::now() > deadline {
@@ -142,14 +145,31 @@ impl RedisServer {
     }
 }
 
-fn ping(port: u16) -> bool {
+/// The pid the redis-server on `port` reports (`INFO server`), if one answers.
+fn answering_pid(port: u16) -> Option<u32> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
-    let mut buf = [0u8; 7];
-    s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok()?;
+    s.set_read_timeout(Some(Duration::from_millis(500))).ok()?;
+    s.write_all(b"INFO server\r\n").ok()?;
+    // A bulk string: `$<length>\r\n<text>\r\n`.
+    let mut reply = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = s.read(&mut chunk).ok()?;
+        if n == 0 {
+            return None;
+        }
+        reply.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&reply);
+        let (head, body) = text.split_once("\r\n")?;
+        let length: usize = head.strip_prefix('$')?.parse().ok()?;
+        if body.len() >= length {
+            return body
+                .lines()
+                .find_map(|l| l.strip_prefix("process_id:"))
+                .and_then(|p| p.trim().parse().ok());
+        }
+    }
 }
 
 impl Drop for RedisServer {

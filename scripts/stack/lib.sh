@@ -13,14 +13,18 @@ KC_HOME="$STACK_CACHE/keycloak-$KC_VERSION"
 # Build-time options; changing them (or the provider jar) triggers `kc.sh build`.
 KC_BUILD_OPTS=(--db=dev-mem --cache=local --health-enabled=true)
 
-# Fixed loopback ports: the realm import and the sidecar config are written for them.
-KC_PORT=18080
-KC_MGMT_PORT=19000
-SIDECAR_PORT=18081
+# Loopback ports, each from the environment (STACK_KC_PORT, ...) with a fixed default. The
+# realm import and the sidecar config of a run are written for them (write_realm_files).
+KC_PORT=${STACK_KC_PORT:-18080}
+KC_MGMT_PORT=${STACK_KC_MGMT_PORT:-19000}
+SIDECAR_PORT=${STACK_SIDECAR_PORT:-18081}
 REDIS_PORT=${STACK_REDIS_PORT:-16379}
 SMTP_PORT=${STACK_SMTP_PORT:-11025}
 MAIL_UI_PORT=${STACK_MAIL_UI_PORT:-18025}
-DEMO_PORT=18090
+DEMO_PORT=${STACK_DEMO_PORT:-18090}
+# What keycloak-flow/realm/ names: the sidecar's and demo-app's addresses.
+REALM_FILE_SIDECAR_URL="http://localhost:18081"
+REALM_FILE_DEMO_URL="http://localhost:18090"
 
 KC_URL="http://localhost:$KC_PORT"
 REALM_ISSUER="$KC_URL/realms/acme"
@@ -43,6 +47,22 @@ say() { printf 'stack: %s\n' "$*" >&2; }
 die() {
 	say "error: $*"
 	exit 1
+}
+
+# Every port a number in 1..65535, and no two alike: said before anything starts.
+check_ports() {
+	local pair var value seen=" "
+	for pair in STACK_KC_PORT:KC_PORT STACK_KC_MGMT_PORT:KC_MGMT_PORT STACK_SIDECAR_PORT:SIDECAR_PORT \
+		STACK_REDIS_PORT:REDIS_PORT STACK_SMTP_PORT:SMTP_PORT STACK_MAIL_UI_PORT:MAIL_UI_PORT \
+		STACK_DEMO_PORT:DEMO_PORT; do
+		var=${pair#*:}
+		value=${!var}
+		if ! [[ "$value" =~ ^[0-9]{1,5}$ ]] || ((10#$value < 1 || 10#$value > 65535)); then
+			die "${pair%%:*}=$value is not a port (a number from 1 to 65535)"
+		fi
+		[[ "$seen" != *" $((10#$value)) "* ]] || die "${pair%%:*}=$value: that port is already given to another service"
+		seen+="$((10#$value)) "
+	done
 }
 
 now() { date +%s.%N; }
@@ -146,12 +166,26 @@ build_sidecar() {
 		die "cargo build of otp-sidecar failed"
 }
 
-# Installs the provider and the realm into Keycloak; re-runs `kc.sh build` only when
-# the jar or the build options changed since the last build.
+# The realm files of this run ($run/realm/acme-realm.json and .yaml): keycloak-flow/realm/
+# with the sidecar's and demo-app's addresses of this run's ports.
+write_realm_files() {
+	local run=$1 name src
+	mkdir -p "$run/realm"
+	for name in acme-realm.json acme-realm.yaml; do
+		src="$STACK_REPO/keycloak-flow/realm/$name"
+		[[ -f "$src" ]] || die "realm file $src not found"
+		grep -q "$REALM_FILE_SIDECAR_URL" "$src" || die "$src no longer names $REALM_FILE_SIDECAR_URL (update scripts/stack/lib.sh)"
+		sed -e "s#$REALM_FILE_SIDECAR_URL#$SIDECAR_URL#g" -e "s#$REALM_FILE_DEMO_URL#$DEMO_URL#g" \
+			"$src" >"$run/realm/$name"
+	done
+}
+
+# Installs the provider and this run's realm into Keycloak; re-runs `kc.sh build` only
+# when the jar or the build options changed since the last build.
 install_into_keycloak() {
-	local jar realm stamp
+	local run=$1 jar realm stamp
 	jar=$(provider_jar)
-	realm="$STACK_REPO/keycloak-flow/realm/acme-realm.json"
+	realm="$run/realm/acme-realm.json"
 	[[ -f "$realm" ]] || die "realm import $realm not found"
 	# Touch the installed jar only when it changed: Keycloak compares its timestamp.
 	if ! cmp -s "$jar" "$KC_HOME/providers/$(basename "$jar")"; then
@@ -181,10 +215,12 @@ install_into_keycloak() {
 
 # Everything Keycloak needs before it can start.
 prepare_keycloak() {
+	local run=$1
 	ensure_java
 	ensure_keycloak
 	build_provider_jar
-	install_into_keycloak
+	write_realm_files "$run"
+	install_into_keycloak "$run"
 }
 
 # Everything else; runs while Keycloak boots.
@@ -269,6 +305,9 @@ REDIS_PORT=$REDIS_PORT
 DEMO_CLIENT_ID=demo-app
 DEMO_CLIENT_SECRET=demo-app-secret
 DEMO_REDIRECT_URI=$DEMO_REDIRECT
+KEYCLOAK_MGMT_PORT=$KC_MGMT_PORT
+REALM_JSON=$run/realm/acme-realm.json
+REALM_YAML=$run/realm/acme-realm.yaml
 EOF
 	chmod 600 "$run/stack.env"
 }
@@ -390,7 +429,7 @@ wait_keycloak() {
 	say "Keycloak started in $secs s"
 }
 
-# demo-app on localhost:18090, the realm's redirect target, so a person can click through.
+# demo-app on localhost:$DEMO_PORT, the realm's redirect target, so a person can click through.
 start_demo() {
 	local run=$1
 	require_port "$DEMO_PORT" demo-app
@@ -446,7 +485,8 @@ stop_all() {
 # the sidecar is built and the other services started while it boots.
 start_all() {
 	local run=$1 t0
-	prepare_keycloak
+	check_ports
+	prepare_keycloak "$run"
 	write_secrets_and_config "$run"
 	t0=$(now)
 	start_keycloak "$run"
@@ -455,7 +495,7 @@ start_all() {
 	start_redis "$run"
 	start_mail "$run"
 	start_sidecar "$run"
-	# The E2E test serves localhost:18090 itself (STACK_DEMO_APP=0).
+	# The E2E test serves demo-app's redirect target itself (STACK_DEMO_APP=0).
 	if [[ "${STACK_DEMO_APP:-1}" != 0 ]]; then start_demo "$run"; fi
 	wait_keycloak "$run" "$t0"
 }

@@ -13,6 +13,7 @@ use tokio::sync::{Mutex, RwLock};
 use url::Url;
 
 use super::RequestRejection;
+use crate::clock::Clock;
 
 /// At most one refetch per realm in this interval.
 pub(crate) const REFETCH_INTERVAL: Duration = Duration::from_secs(10);
@@ -66,6 +67,8 @@ pub(crate) struct RealmKeys {
     jwks_uri: Url,
     client: Arc<Result<reqwest::Client, String>>,
     refetch_interval: Duration,
+    /// Measures the refetch interval and the key set's age.
+    clock: Arc<dyn Clock>,
     set: RwLock<KeySet>,
     fetch: Mutex<FetchState>,
 }
@@ -88,11 +91,13 @@ impl RealmKeys {
         jwks_uri: Url,
         client: Arc<Result<reqwest::Client, String>>,
         refetch_interval: Duration,
+        clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             jwks_uri,
             client,
             refetch_interval,
+            clock,
             set: RwLock::new(KeySet::default()),
             fetch: Mutex::new(FetchState::default()),
         }
@@ -108,10 +113,10 @@ impl RealmKeys {
         if let Some(key) = self.cached(kid, true).await {
             return Ok(key);
         }
-        let now = Instant::now();
+        let now = self.clock.instant();
         let rate_limited = state
             .last_attempt
-            .is_some_and(|at| now.duration_since(at) < self.refetch_interval);
+            .is_some_and(|at| now.saturating_duration_since(at) < self.refetch_interval);
         if rate_limited {
             if let Some(key) = self.cached(kid, false).await {
                 return Ok(key);
@@ -127,7 +132,7 @@ impl RealmKeys {
                 state.last_error = None;
                 let mut set = self.set.write().await;
                 set.keys = keys;
-                set.fetched_at = Some(Instant::now());
+                set.fetched_at = Some(self.clock.instant());
                 set.keys
                     .get(kid)
                     .cloned()
@@ -147,7 +152,10 @@ impl RealmKeys {
 
     async fn cached(&self, kid: &str, fresh_only: bool) -> Option<Arc<RealmKey>> {
         let set = self.set.read().await;
-        let fresh = set.fetched_at.is_some_and(|at| at.elapsed() < MAX_AGE);
+        let now = self.clock.instant();
+        let fresh = set
+            .fetched_at
+            .is_some_and(|at| now.saturating_duration_since(at) < MAX_AGE);
         if fresh_only && !fresh {
             return None;
         }

@@ -16,6 +16,7 @@ use super::{
     b64url_decode, Issuer, RealmSettings, RequestRejection, RequestedPolicy, ReturnUri,
     VerifiedRequest,
 };
+use crate::clock::{Clock, SystemClock};
 
 /// Clock skew tolerated on `exp`, `iat` and `nbf` (seconds).
 pub const CLOCK_LEEWAY_SECS: i64 = 60;
@@ -53,7 +54,13 @@ impl std::fmt::Debug for RequestVerifier {
 
 impl RequestVerifier {
     pub fn new(realms: &[RealmSettings], audience: &str) -> Self {
-        Self::with_refetch_interval(realms, audience, jwks::REFETCH_INTERVAL)
+        Self::with_clock(realms, audience, Arc::new(SystemClock))
+    }
+
+    /// As [`Self::new`], measuring the refetch interval and the key sets'
+    /// age with `clock` (the service passes its own).
+    pub fn with_clock(realms: &[RealmSettings], audience: &str, clock: Arc<dyn Clock>) -> Self {
+        Self::configured(realms, audience, jwks::REFETCH_INTERVAL, clock)
     }
 
     /// As [`Self::new`], with another minimum time between two JWKS fetches of a realm.
@@ -62,13 +69,27 @@ impl RequestVerifier {
         audience: &str,
         refetch_interval: Duration,
     ) -> Self {
+        Self::configured(realms, audience, refetch_interval, Arc::new(SystemClock))
+    }
+
+    pub(crate) fn configured(
+        realms: &[RealmSettings],
+        audience: &str,
+        refetch_interval: Duration,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         let client = Arc::new(jwks::http_client());
         let realms = realms
             .iter()
             .map(|r| {
                 let realm = Realm {
                     issuer: r.issuer.clone(),
-                    keys: RealmKeys::new(r.jwks_uri.clone(), client.clone(), refetch_interval),
+                    keys: RealmKeys::new(
+                        r.jwks_uri.clone(),
+                        client.clone(),
+                        refetch_interval,
+                        clock.clone(),
+                    ),
                 };
                 (r.issuer.as_str().to_string(), realm)
             })

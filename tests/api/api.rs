@@ -4,7 +4,7 @@ use std::sync::Arc;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::support::spawn_app;
+use crate::support::{spawn_app, spawn_app_with, TestApp};
 
 #[tokio::test]
 async fn create_verify_returns_a_success_assertion() {
@@ -282,4 +282,80 @@ async fn errors_are_json_everywhere() {
         assert_eq!(body["error"], error);
         assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
+}
+
+/// `ACL SETUSER default <rule>` on the app's Redis (the service connects as
+/// `default`).
+fn redis_acl(app: &TestApp, rule: &str) {
+    let client = ::redis::Client::open(app.redis.url()).unwrap();
+    let mut conn = client.get_connection().unwrap();
+    let _: () = ::redis::cmd("ACL")
+        .arg("SETUSER")
+        .arg("default")
+        .arg(rule)
+        .query(&mut conn)
+        .unwrap();
+}
+
+/// `max - 1` wrong codes on a fresh API challenge; its id and right code.
+async fn one_attempt_left(app: &TestApp, email: &str) -> (String, String, String) {
+    let (id, code) = app.start_api_challenge(email).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let max = app.settings.otp.max_attempts.default;
+    for left in (1..max).rev() {
+        let response = app.api_verify(&id, wrong).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            response.json::<Value>().await.unwrap()["attempts_left"],
+            left
+        );
+    }
+    (id, code, wrong.to_string())
+}
+
+/// The 429 `locked` answer, with no assertion in it.
+async fn assert_locked(response: reqwest::Response) {
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "locked", "{body}");
+    assert!(body.get("assertion").is_none(), "{body}");
+}
+
+#[tokio::test]
+async fn the_right_code_after_the_attempt_cap_is_refused_and_nothing_is_signed() {
+    // The user's own wrong-code budget is far away: only the challenge's cap counts.
+    let app = spawn_app_with(|s| s.otp.user.max_failures = 1000).await;
+    let max = app.settings.otp.max_attempts.default;
+
+    // As a user meets it: the max-th wrong code answers 429 and closes the
+    // challenge, so the right code after it finds nothing to verify.
+    let (id, code, wrong) = one_attempt_left(&app, "cap@example.com").await;
+    assert_locked(app.api_verify(&id, &wrong).await).await;
+    let response = app.api_verify(&id, &code).await;
+    assert_eq!(response.status(), StatusCode::GONE);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "expired", "{body}");
+    assert!(body.get("assertion").is_none(), "{body}");
+
+    // The store's own cap holds when closing the challenge failed after its
+    // last attempt (Redis refuses DEL for that one request, as a store that
+    // fails between two commands would): the right code is answered 429.
+    let (id, code, wrong) = one_attempt_left(&app, "cap-store@example.com").await;
+    redis_acl(&app, "-del");
+    let response = app.api_verify(&id, &wrong).await;
+    redis_acl(&app, "+del");
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(app.challenge_number(&id, "attempts"), i64::from(max));
+    assert_locked(app.api_verify(&id, &code).await).await;
+    // Twice max wrong codes and one right one later: the user's budget was
+    // never the reason, and no verification succeeded.
+    assert_eq!(
+        app.user_charged("user-1", "failures"),
+        2 * i64::from(max) + 1
+    );
+    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    assert!(
+        !metrics.contains("verifications_total{result=\"success\"}"),
+        "{metrics}"
+    );
 }

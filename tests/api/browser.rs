@@ -147,7 +147,7 @@ async fn back_or_refresh_repost_shows_the_code_page_without_a_second_mail() {
         .await;
     assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
 
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    app.mail_barrier().await;
     assert_eq!(app.smtp.to(email).len(), 1, "exactly one mail was sent");
 }
 
@@ -574,7 +574,7 @@ async fn resend_outcomes_redirect_with_their_notice() {
         .get("/challenge?notice=no_resends_left", Some(&cookie))
         .await;
     assert_eq!(page.status(), StatusCode::OK);
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    app.mail_barrier().await;
     assert_eq!(app.smtp.to(email).len(), 2);
 }
 

@@ -47,9 +47,13 @@ async fn assert_authorize_locked(app: &TestApp, request: &str) {
     let claims = app.verify_assertion(&assertion).await;
     assert_eq!(claims["result"], "locked");
     assert_eq!(claims["aud"], app.realm.issuer.as_str());
-    // Give a (wrongly) sent mail time to arrive before counting.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert_eq!(app.smtp.count(), mails, "a refused challenge sends no mail");
+    // A (wrongly) sent mail would be in before the barrier's.
+    app.mail_barrier().await;
+    assert_eq!(
+        app.smtp.count(),
+        mails + 1,
+        "a refused challenge sends no mail"
+    );
 }
 
 fn rejections(metrics: &str, reason: &str) -> u64 {
@@ -101,6 +105,12 @@ async fn wrong_codes_across_challenges_lock_the_user_until_the_window_ends() {
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     app.smtp.wait_for(other, 1).await;
+    // That mail came after every refusal above: none of them sent one.
+    assert_eq!(
+        app.smtp.to(EMAIL).len(),
+        2,
+        "only the two challenges mailed"
+    );
 
     let metrics = app.get("/metrics", None).await.text().await.unwrap();
     assert_eq!(rejections(&metrics, "user_locked"), 2, "{metrics}");
@@ -194,8 +204,8 @@ async fn a_request_cannot_raise_the_budget() {
         assert_eq!(response.status(), expected);
     }
     app.smtp.wait_for(EMAIL, 1).await;
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert_eq!(app.smtp.count(), 1);
+    app.mail_barrier().await;
+    assert_eq!(app.smtp.to(EMAIL).len(), 1);
 }
 
 #[tokio::test]

@@ -98,7 +98,20 @@ async fn a_reply_that_comes_after_the_timeout_is_never_taken_for_the_next_mail()
     assert_eq!(status, StatusCode::CREATED, "{second}");
     let second = settled(&app, second["challenge_id"].as_str().unwrap()).await;
     assert_eq!(second["delivery"], "sent");
-    tokio::time::sleep(Duration::from_millis(2000)).await;
+    // The stalled first message gets its late 250 out before counting.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !smtp
+        .transactions()
+        .iter()
+        .any(|t| !t.stalls.is_empty() && t.outcome == Outcome::Replied(Stage::EndOfData, 250))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the stalled reply never came: {:?}",
+            smtp.transactions()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
     // Delivered: only the second user's mail, each on a connection of its own.
     let delivered = smtp.delivered();

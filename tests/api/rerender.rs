@@ -32,8 +32,9 @@ async fn submit(app: &TestApp, cookie: &str, code: &str) -> Option<(Value, Strin
     Some((app.verify_assertion(&assertion).await, target))
 }
 
+/// Mails to `email`, counted once a later mail (the barrier's) has arrived.
 async fn settle_and_count(app: &TestApp, email: &str) -> usize {
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    app.mail_barrier().await;
     app.smtp.to(email).len()
 }
 

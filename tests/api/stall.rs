@@ -89,6 +89,6 @@ async fn a_retry_after_a_redis_stall_lands_on_its_challenge_and_replays_stay_ref
     assert_eq!(again.status(), StatusCode::BAD_REQUEST);
     let again = app.authorize(&request, Some(&bound)).await;
     assert_eq!(again.status(), StatusCode::BAD_REQUEST);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.mail_barrier().await;
     assert_eq!(app.smtp.to(email).len(), 1, "exactly one mail was sent");
 }

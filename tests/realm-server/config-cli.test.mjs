@@ -16,9 +16,11 @@ import { Admin, configCli, writeJson } from './lib.mjs';
 
 const env = stackEnv();
 const admin = new Admin(env);
-const YAML = path.join(REPO, 'keycloak-flow/realm/acme-realm.yaml');
+// The realm files as the stack wrote them for its ports (keycloak-flow/realm/ with the
+// sidecar's and demo-app's addresses of this run).
+const YAML = env.REALM_YAML ?? path.join(REPO, 'keycloak-flow/realm/acme-realm.yaml');
 // The YAML's twin; a unit test of keycloak-flow keeps both equal.
-const REALM = JSON.parse(fs.readFileSync(path.join(REPO, 'keycloak-flow/realm/acme-realm.json'), 'utf8'));
+const REALM = JSON.parse(fs.readFileSync(env.REALM_JSON ?? path.join(REPO, 'keycloak-flow/realm/acme-realm.json'), 'utf8'));
 const CASE_TIMEOUT = 300_000;
 
 /** Ids and counts of everything the YAML makes, read back through the admin REST API. */

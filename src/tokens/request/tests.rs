@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use url::Url;
 
 use super::*;
+use crate::clock::ManualClock;
 use crate::tokens::AssertionSigner;
 use crate::tokens::{RealmSettings, SigningAlgorithm};
 
@@ -443,19 +444,30 @@ async fn concurrent_unknown_kids_share_one_fetch() {
     assert_eq!(server.hits(), 1);
 }
 
+/// A verifier whose refetch interval and key-set age run on `clock`.
+fn verifier_on(server: &JwksServer, clock: &Arc<ManualClock>) -> RequestVerifier {
+    RequestVerifier::configured(
+        &realm_settings(&server.url),
+        "otp-sidecar",
+        jwks::REFETCH_INTERVAL,
+        clock.clone(),
+    )
+}
+
 #[tokio::test]
 async fn unknown_kid_refetches_again_once_the_interval_passed() {
     let realm = realm_rs256();
     let server = JwksServer::start(&realm.jwks()).await;
-    let interval = Duration::from_secs(1);
-    let v = RequestVerifier::with_refetch_interval(
-        &realm_settings(&server.url),
-        "otp-sidecar",
-        interval,
-    );
+    let clock = Arc::new(ManualClock::new(NOW));
+    let v = verifier_on(&server, &clock);
+    let interval = i64::try_from(jwks::REFETCH_INTERVAL.as_secs()).unwrap();
     assert_eq!(refusal(&v, &forged("k1")).await.code(), "unknown_kid");
     assert_eq!(server.hits(), 1);
-    tokio::time::sleep(interval + Duration::from_millis(100)).await;
+    // A second before the interval ends: still no fetch.
+    clock.advance(interval - 1);
+    assert_eq!(refusal(&v, &forged("k2")).await.code(), "unknown_kid");
+    assert_eq!(server.hits(), 1);
+    clock.advance(1);
     assert_eq!(refusal(&v, &forged("k2")).await.code(), "unknown_kid");
     assert_eq!(refusal(&v, &forged("k3")).await.code(), "unknown_kid");
     assert_eq!(server.hits(), 2);
@@ -486,20 +498,39 @@ async fn a_rotated_realm_key_is_picked_up() {
     let old = realm_rs256();
     let new = realm_es256();
     let server = JwksServer::start(&old.jwks()).await;
-    let interval = Duration::from_millis(200);
-    let v = RequestVerifier::with_refetch_interval(
-        &realm_settings(&server.url),
-        "otp-sidecar",
-        interval,
-    );
+    let clock = Arc::new(ManualClock::new(NOW));
+    let v = verifier_on(&server, &clock);
     v.verify(&old.sign_payload(&claims()).unwrap(), NOW)
         .await
         .unwrap();
     server.serve(&new.jwks());
-    tokio::time::sleep(interval + Duration::from_millis(50)).await;
+    clock.advance(i64::try_from(jwks::REFETCH_INTERVAL.as_secs()).unwrap());
     v.verify(&new.sign_payload(&claims()).unwrap(), NOW)
         .await
         .unwrap();
+    assert_eq!(server.hits(), 2);
+}
+
+#[tokio::test]
+async fn a_key_set_is_fetched_again_once_it_is_older_than_max_age() {
+    let old = realm_rs256();
+    let server = JwksServer::start(&old.jwks()).await;
+    let clock = Arc::new(ManualClock::new(NOW));
+    let v = verifier_on(&server, &clock);
+    let max_age = i64::try_from(jwks::MAX_AGE.as_secs()).unwrap();
+    let jwt = old.sign_payload(&claims()).unwrap();
+    v.verify(&jwt, NOW).await.unwrap();
+    clock.advance(max_age - 1);
+    v.verify(&jwt, NOW).await.unwrap();
+    assert_eq!(server.hits(), 1, "fresh: answered from the cache");
+    // The realm withdrew the key: once the set is stale it is asked again,
+    // and the withdrawn key is no longer trusted.
+    server.serve(&realm_es256().jwks());
+    clock.advance(1);
+    assert_eq!(
+        refusal(&v, &jwt).await,
+        RequestRejection::UnknownKid(old.kid().to_string())
+    );
     assert_eq!(server.hits(), 2);
 }
 

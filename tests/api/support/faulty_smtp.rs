@@ -655,7 +655,13 @@ mod tests {
         // late 451 as the NOOP's answer, and the NOOP's 250 after that.
         raw.transaction("Subject: late\r\n\r\n..dotted").await;
         raw.send("NOOP").await;
-        tokio::time::sleep(ms(200)).await;
+        // Once the server has the message (polled, bounded) it sits on the
+        // stall before any reply.
+        let deadline = Instant::now() + SECS;
+        while outcomes(&server) == [Outcome::Open] {
+            assert!(Instant::now() < deadline, "{:?}", server.transactions());
+            tokio::time::sleep(ms(5)).await;
+        }
         assert_eq!(outcomes(&server), [Outcome::Stalling(Stage::EndOfData)]);
         assert!(raw.reply().await.starts_with("451 4."));
         assert!(started.elapsed() >= ms(500));

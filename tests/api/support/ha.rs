@@ -30,12 +30,17 @@ pub struct Node {
 
 impl Node {
     /// `redis-server` with `args` (after the port) in its own directory under
-    /// `dir`, a sentinel when `sentinel_config` is given; waits until it
-    /// answers PING (at most 10 s), retrying on another port when the port
-    /// was taken meanwhile.
-    fn start(dir: &Path, sentinel_config: Option<&str>, args: &[&str]) -> Node {
+    /// `dir`, a sentinel when `sentinel_config` is given, a cluster node
+    /// with a bus port of its own when `cluster_bus`; waits until it answers
+    /// as itself (at most 10 s), retrying on other ports when a port was
+    /// taken meanwhile (redis-server cannot bind port 0 and say which it got).
+    fn start(dir: &Path, sentinel_config: Option<&str>, args: &[&str], cluster_bus: bool) -> Node {
         for _ in 0..5 {
             let port = free_port();
+            let mut args: Vec<String> = args.iter().map(|a| (*a).to_string()).collect();
+            if cluster_bus {
+                args.extend(["--cluster-port".to_string(), free_port().to_string()]);
+            }
             let own = dir.join(port.to_string());
             std::fs::create_dir_all(&own).unwrap();
             // A sentinel needs its configuration as a writable file.
@@ -46,7 +51,7 @@ impl Node {
                 port,
                 child: None,
                 dir: own,
-                args: args.iter().map(|a| (*a).to_string()).collect(),
+                args,
                 sentinel: sentinel_config.is_some(),
             };
             if node.launch() {
@@ -56,7 +61,8 @@ impl Node {
         panic!("redis-server did not start on a free port in 5 tries");
     }
 
-    /// Spawns the process; true once it answers PING, false when it exited.
+    /// Spawns the process; true once it answers on its port as itself (the
+    /// pid in `INFO server` is its own), false when it exited.
     fn launch(&mut self) -> bool {
         let mut cmd = Command::new("redis-server");
         if self.sentinel {
@@ -77,12 +83,16 @@ impl Node {
             if self.exited() {
                 return false;
             }
-            if self.query::<String>(&mut redis::cmd("PING")).is_ok() {
+            let pid = self.child.as_ref().map(Child::id);
+            if pid.is_some_and(|pid| {
+                self.info("server")
+                    .contains(&format!("process_id:{pid}\r\n"))
+            }) {
                 return true;
             }
             if Instant::now() > deadline {
                 panic!(
-                    "redis-server on port {} did not answer PING within 10 s",
+                    "redis-server on port {} did not answer within 10 s",
                     self.port
                 );
             }
@@ -174,7 +184,8 @@ pub fn wait_until(limit: Duration, what: &str, mut ready: impl FnMut() -> Option
     }
 }
 
-fn data_node(dir: &Path, extra: &[&str]) -> Node {
+/// A data node; `cluster_bus`: a cluster node, with a bus port of its own.
+fn data_node(dir: &Path, extra: &[&str], cluster_bus: bool) -> Node {
     // A returning node syncs at once (the default waits 5 s for more replicas).
     let mut args = vec![
         "--save",
@@ -185,7 +196,7 @@ fn data_node(dir: &Path, extra: &[&str]) -> Node {
         "0",
     ];
     args.extend_from_slice(extra);
-    Node::start(dir, None, &args)
+    Node::start(dir, None, &args, cluster_bus)
 }
 
 /// One master, one replica, three sentinels (quorum 2), failure detection
@@ -200,9 +211,13 @@ pub struct SentinelGroup {
 impl SentinelGroup {
     pub fn start() -> SentinelGroup {
         let dir = tempfile::tempdir().unwrap();
-        let master = data_node(dir.path(), &[]);
+        let master = data_node(dir.path(), &[], false);
         let master_port = master.port.to_string();
-        let replica = data_node(dir.path(), &["--replicaof", "127.0.0.1", &master_port]);
+        let replica = data_node(
+            dir.path(),
+            &["--replicaof", "127.0.0.1", &master_port],
+            false,
+        );
         wait_until(Duration::from_secs(10), "replica linked", || {
             let info = replica.info("replication");
             (!info.contains("master_link_status:up")).then_some(info)
@@ -216,7 +231,7 @@ impl SentinelGroup {
                      sentinel parallel-syncs {MASTER_NAME} 1\n",
                     master.port
                 );
-                Node::start(dir.path(), Some(&monitor), &[])
+                Node::start(dir.path(), Some(&monitor), &[], false)
             })
             .collect();
         // Each sentinel knows the replica and the two other sentinels, so a
@@ -281,7 +296,6 @@ impl Cluster {
         let dir = tempfile::tempdir().unwrap();
         let nodes: Vec<Node> = (0..6)
             .map(|_| {
-                let bus = free_port().to_string();
                 data_node(
                     dir.path(),
                     &[
@@ -291,9 +305,8 @@ impl Cluster {
                         "nodes.conf",
                         "--cluster-node-timeout",
                         "1000",
-                        "--cluster-port",
-                        &bus,
                     ],
+                    true,
                 )
             })
             .collect();

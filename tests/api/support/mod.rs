@@ -263,6 +263,26 @@ impl TestApp {
         )
     }
 
+    /// A positive barrier before counting "no further mail": starts a
+    /// challenge for an address and a realm user of its own and waits until
+    /// its mail arrived; returns that address. The service sends a mail from
+    /// a task it starts while answering the request that causes it, and that
+    /// request waits for the first attempt (up to 2 s, src/login/delivery.rs);
+    /// a mail caused by a request answered before this one is in the sink by
+    /// the time this one is. Not for tests that count every mail or mail
+    /// metric afterwards, nor under a spent global send limit.
+    pub async fn mail_barrier(&self) -> String {
+        static BARRIERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = BARRIERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let email = format!("barrier-{n}@example.com");
+        let mut claims = self.realm.claims(&email, self.now());
+        claims["sub"] = json!(format!("barrier-user-{n}"));
+        let response = self.api_create(&self.realm.sign(&claims)).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "the barrier's mail");
+        self.smtp.wait_for(&email, 1).await;
+        email
+    }
+
     /// Checks an assertion like Keycloak does, against our published JWKS.
     pub async fn verify_assertion(&self, assertion: &str) -> Value {
         let jwks: JwkSet = self

@@ -67,7 +67,9 @@ export class KeycloakAdmin {
 
   /**
    * Polls the brute-force status until numFailures reaches `expected` (bounded), then returns it:
-   * Keycloak records failures asynchronously, after the page is already answered.
+   * Keycloak records failures asynchronously, after the page is already answered. A count
+   * that never gets there is returned as it is after the bound, for the caller's exact check.
+   * For "nothing more was counted", count a barrier first (`wrongPassword`).
    */
   async failuresReach(userId, expected, timeoutMs = 15_000) {
     const deadline = Date.now() + timeoutMs;
@@ -117,6 +119,35 @@ export class KeycloakAdmin {
 
   clearBruteForce(userId) {
     return this.delete(`/attack-detection/brute-force/users/${userId}`);
+  }
+}
+
+/**
+ * A failure Keycloak counts for `username`, caused now: a wrong password on the login form, over
+ * plain HTTP. A barrier for exact brute-force counts: Keycloak hands each failure to its
+ * brute-force executor when the request that caused it is answered, so once this one is counted,
+ * one an earlier request caused would have been counted too; the count then says exactly what
+ * happened before.
+ */
+export async function wrongPassword(env, username) {
+  const flow = { state: crypto.randomBytes(16).toString('base64url'), nonce: crypto.randomBytes(16).toString('base64url') };
+  const page = await fetch(authorizationUrl(env, flow), { redirect: 'manual', signal: AbortSignal.timeout(TIMEOUT) });
+  const html = await page.text();
+  if (page.status !== 200) throw new Error(`login page: HTTP ${page.status} ${html.slice(0, 300)}`);
+  const form = html.match(/<form[^>]*id="kc-form-login"[^>]*>/)?.[0];
+  const action = form?.match(/action="([^"]+)"/)?.[1];
+  if (!action) throw new Error(`no login form on Keycloak's page: ${html.slice(0, 500)}`);
+  const cookie = page.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const res = await fetch(action.replaceAll('&amp;', '&'), {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { cookie },
+    body: new URLSearchParams({ username, password: `not-the-password-${flow.nonce}` }),
+    signal: AbortSignal.timeout(TIMEOUT),
+  });
+  const answer = await res.text();
+  if (res.status !== 200 || !/invalid username or password/i.test(answer)) {
+    throw new Error(`a wrong password was not refused: HTTP ${res.status} ${answer.slice(0, 500)}`);
   }
 }
 

@@ -1,7 +1,9 @@
 // The browser steps of a login with the emailed code, shared by the E2E test and the
 // realm-server stage (a login through the realm keycloak-config-cli made).
 import crypto from 'node:crypto';
+import assert from 'node:assert/strict';
 import { authorizationUrl } from './keycloak.mjs';
+import { pageText } from './browser.mjs';
 
 export const ALICE = { username: 'alice', password: 'alice-password', email: 'alice@example.com' };
 
@@ -48,4 +50,35 @@ export async function untilMailArrives(env, mail, b, shotPrefix, user = ALICE, e
   const message = await mail.waitForMessage(user.email, seen);
   if (shotPrefix) await b.shot(`${shotPrefix}-sidecar-code-page`);
   return { flow, message, seen };
+}
+
+/** A different code of the same length: every digit shifted by one. */
+export const wrongCode = (code) => code.replace(/[0-9]/g, (d) => String((Number(d) + 1) % 10));
+
+/** How many attempts a challenge allows: what the realm's otp-sidecar step asks the sidecar for. */
+export async function maxAttempts(admin, flowAlias) {
+  const n = Number((await admin.sidecarConfig(flowAlias)).config['otp.max.attempts']);
+  assert.ok(Number.isInteger(n) && n > 0, `otp.max.attempts of the realm's step: ${n}`);
+  return n;
+}
+
+/**
+ * On the code page: `max` wrong codes, each but the last answered on the code page with one
+ * attempt less left; the `max`-th ends the challenge and the browser lands on Keycloak.
+ * `afterWrong(attempt)`: called on the code page after each wrong code but the last.
+ */
+export async function wrongCodesUntilLocked(env, b, code, max, afterWrong = async () => {}) {
+  const sidecarOrigin = new URL(env.SIDECAR_URL).origin;
+  const kcOrigin = new URL(env.KEYCLOAK_URL).origin;
+  const wrong = wrongCode(code);
+  for (let attempt = 1; attempt < max; attempt++) {
+    await submitCode(b.page, wrong);
+    await b.page.locator('input[name="code"]').waitFor({ state: 'visible' });
+    assert.ok(b.page.url().startsWith(`${sidecarOrigin}/`), `after wrong code ${attempt} of ${max} the browser shows ${b.page.url()}`);
+    const left = (await pageText(b.page)).match(/(\d+) attempts? left/)?.[1];
+    assert.equal(Number(left), max - attempt, `attempts left after wrong code ${attempt} of ${max}`);
+    await afterWrong(attempt);
+  }
+  await submitCode(b.page, wrong);
+  await b.page.waitForURL((u) => u.origin === kcOrigin, { timeout: 30_000 });
 }

@@ -28,17 +28,6 @@ export class MailSink {
       await sleep(250);
     }
   }
-
-  /** Asserts that the count stays at `expected` for `quietMs` (mail is sent asynchronously). */
-  async countStaysAt(address, expected, quietMs = 5_000) {
-    const deadline = Date.now() + quietMs;
-    for (;;) {
-      const n = (await this.messagesTo(address)).length;
-      if (n !== expected) return n;
-      if (Date.now() > deadline) return n;
-      await sleep(250);
-    }
-  }
 }
 
 /** The one-time code in a message's text part: the only run of `length` digits standing alone. */

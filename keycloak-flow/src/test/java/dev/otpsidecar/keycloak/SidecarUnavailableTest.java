@@ -207,6 +207,8 @@ class SidecarUnavailableTest {
         final Map<String, Object> pageAttributes = new HashMap<>();
         final List<String> templates = new ArrayList<>();
         final List<String> outcomes = new ArrayList<>();
+        /** The AuthenticationFlowError of each failure()/failureChallenge() call, in order. */
+        final List<Object> flowErrors = new ArrayList<>();
         final Map<String, String> authNotes = new HashMap<>();
         final MemoryKeyStorage storage = new MemoryKeyStorage();
         final RealmModel realm;
@@ -275,6 +277,9 @@ class SidecarUnavailableTest {
                         }
                         case "challenge", "failureChallenge", "failure", "success", "forceChallenge" -> {
                             outcomes.add(method.getName());
+                            if (method.getName().startsWith("failure")) {
+                                flowErrors.add(args[0]);
+                            }
                             yield null;
                         }
                         default -> defaultValue(method.getReturnType());
