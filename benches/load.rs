@@ -36,7 +36,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use otp_sidecar::challenge::generate_csrf_token;
+use otp_sidecar::challenge::ChallengeId;
 use otp_sidecar::tokens::AssertionSigner;
 use otp_sidecar::tokens::SigningAlgorithm;
 use serde_json::{json, Value};
@@ -185,6 +185,11 @@ impl Drop for Service {
     }
 }
 
+/// 44 random base64url characters (two challenge ids from the CSPRNG).
+fn random_token() -> String {
+    format!("{}{}", ChallengeId::generate(), ChallengeId::generate())
+}
+
 fn toml_string(s: &str) -> String {
     Value::String(s.to_string()).to_string()
 }
@@ -205,7 +210,7 @@ async fn start_service(
     ));
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let pepper = dir.join("pepper");
-    std::fs::write(&pepper, generate_csrf_token() + &generate_csrf_token())
+    std::fs::write(&pepper, random_token() + &random_token())
         .map_err(|e| format!("{}: {e}", pepper.display()))?;
     let base = format!("http://127.0.0.1:{port}");
     let store_section = match redis_url {
@@ -300,7 +305,7 @@ async fn prepare(realm: &Arc<AssertionSigner>, run: &str, count: usize) -> Vec<P
             (w..count)
                 .step_by(workers)
                 .map(|i| {
-                    let jti = format!("{run}-{i}-{}", generate_csrf_token());
+                    let jti = format!("{run}-{i}-{}", random_token());
                     let email = format!("{run}-{i}@example.com");
                     let jwt = realm
                         .sign_payload(&request_claims(&jti, &email, now))

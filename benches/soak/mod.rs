@@ -115,7 +115,7 @@ fn open_fds(pid: u32) -> usize {
 /// A request as the realm signs it, valid for [`REQUEST_LIFETIME_SECS`].
 fn sign_one(realm: &AssertionSigner, run: &str, i: usize) -> Prepared {
     let now = support::unix_now();
-    let jti = format!("{run}-{i}-{}", generate_csrf_token());
+    let jti = format!("{run}-{i}-{}", random_token());
     let email = format!("{run}-{i}@example.com");
     let mut claims = request_claims(&jti, &email, now);
     claims["iat"] = json!(now - 1);

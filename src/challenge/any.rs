@@ -108,16 +108,17 @@ impl AnyStore {
 impl Store for AnyStore {
     async fn claim_jti(
         &self,
+        user: &UserKey,
         jti: &str,
         challenge: &ChallengeId,
         expires_at: i64,
         now: i64,
     ) -> Result<JtiClaim, StoreError> {
         match self {
-            AnyStore::Memory(s) => s.claim_jti(jti, challenge, expires_at, now).await,
-            AnyStore::Redis(s) => s.claim_jti(jti, challenge, expires_at, now).await,
-            AnyStore::Cluster(s) => s.claim_jti(jti, challenge, expires_at, now).await,
-            AnyStore::Sentinel(s) => s.claim_jti(jti, challenge, expires_at, now).await,
+            AnyStore::Memory(s) => s.claim_jti(user, jti, challenge, expires_at, now).await,
+            AnyStore::Redis(s) => s.claim_jti(user, jti, challenge, expires_at, now).await,
+            AnyStore::Cluster(s) => s.claim_jti(user, jti, challenge, expires_at, now).await,
+            AnyStore::Sentinel(s) => s.claim_jti(user, jti, challenge, expires_at, now).await,
         }
     }
 

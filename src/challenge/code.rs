@@ -1,5 +1,6 @@
 //! Secrets of a challenge: the one-time code, the challenge id, the pepper and
-//! the MAC we store instead of the code, and the per-challenge CSRF token.
+//! the MAC we store instead of the code, and the per-challenge CSRF token
+//! derived from the pepper.
 //!
 //! All randomness comes from the operating system's CSPRNG ([`OsRng`]). Like
 //! every generator built on it, these functions abort the request with a panic
@@ -310,11 +311,12 @@ pub fn mac_eq(a: &CodeMac, b: &CodeMac) -> bool {
     a.ct_eq(b).into()
 }
 
-/// A fresh per-challenge CSRF token: 256 bits from the OS CSPRNG, base64url.
-pub fn generate_csrf_token() -> String {
-    let mut bytes = [0u8; 32];
-    OsRng.fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
+/// The CSRF token of challenge `id`'s browser forms: `HMAC-SHA256(pepper,
+/// 0 "csrf" 0 id)` ([`Pepper::tag`]), base64url. Recomputed wherever it is
+/// needed, never stored: as unguessable as a random token to anyone without
+/// the pepper, and one per challenge since every id is.
+pub fn csrf_token(pepper: &Pepper, id: &ChallengeId) -> String {
+    URL_SAFE_NO_PAD.encode(pepper.tag("csrf", &[id.as_str().as_bytes()]))
 }
 
 /// Constant-time comparison of the CSRF token a form sent with the one the
@@ -606,10 +608,14 @@ mod tests {
     }
 
     #[test]
-    fn csrf_tokens_are_random_and_compared_exactly() {
-        let a = generate_csrf_token();
-        let b = generate_csrf_token();
+    fn csrf_tokens_differ_per_challenge_and_pepper_and_are_compared_exactly() {
+        let pepper = Pepper::from_bytes(&[1u8; 32]).unwrap();
+        let id = ChallengeId::generate();
+        let a = csrf_token(&pepper, &id);
+        let b = csrf_token(&pepper, &ChallengeId::generate());
+        assert_eq!(a, csrf_token(&pepper, &id), "recomputed, not drawn");
         assert_ne!(a, b);
+        assert_ne!(a, csrf_token(&Pepper::from_bytes(&[2u8; 32]).unwrap(), &id));
         assert_eq!(a.len(), 43);
         assert!(csrf_token_matches(&a, &a.clone()));
         assert!(!csrf_token_matches(&a, &b));

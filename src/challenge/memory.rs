@@ -32,8 +32,8 @@ impl Default for MemoryStore {
 #[derive(Default)]
 struct Inner {
     challenges: HashMap<ChallengeId, Entry>,
-    /// jti -> (challenge, expires_at)
-    jtis: HashMap<String, (ChallengeId, i64)>,
+    /// (user, jti) -> (challenge, expires_at)
+    jtis: HashMap<(UserKey, String), (ChallengeId, i64)>,
     /// challenge -> until when its creation is remembered
     created: HashMap<ChallengeId, i64>,
     /// user -> (window end, counters)
@@ -119,21 +119,21 @@ impl Inner {
 impl Store for MemoryStore {
     async fn claim_jti(
         &self,
+        user: &UserKey,
         jti: &str,
         challenge: &ChallengeId,
         expires_at: i64,
         now: i64,
     ) -> Result<JtiClaim, StoreError> {
         let mut inner = self.lock();
-        if let Some((seen, until)) = inner.jtis.get(jti) {
+        let claim = (user.clone(), jti.to_owned());
+        if let Some((seen, until)) = inner.jtis.get(&claim) {
             if now < *until {
                 return Ok(JtiClaim::Seen(seen.clone()));
             }
         }
         let until = expires_at.max(now.saturating_add(1));
-        inner
-            .jtis
-            .insert(jti.to_owned(), (challenge.clone(), until));
+        inner.jtis.insert(claim, (challenge.clone(), until));
         Ok(JtiClaim::Fresh)
     }
 

@@ -41,12 +41,14 @@
 //!   `return_uri` and `request_jti` are replaced and the updated record is
 //!   returned. Attempts, resends, expiry, CSRF token and the code's MAC are
 //!   unchanged: the mailed code keeps working and no new mail is due.
-//! * [`Store::claim_jti`] binds a request `jti` to a challenge until the given
-//!   `expires_at` (at least one second); a second claim is `Seen(first id)`.
+//! * [`Store::claim_jti`] binds a request `jti` of a user (realm and subject,
+//!   both in the signed request) to a challenge until the given `expires_at`
+//!   (at least one second); a second claim of that user's jti is
+//!   `Seen(first id)`.
 //!
 //! # Per-user budget
 //!
-//! The attempt cap above is per challenge; a user (a [`UserKey`]: SHA-256 of
+//! The attempt cap above is per challenge; a user (a [`UserKey`]: a digest of
 //! realm issuer and subject, so no user id appears in key names) also has a
 //! budget across all of their challenges, counted in a window:
 //!
@@ -78,14 +80,27 @@
 //!
 //! # Redis layout (cluster-safe: every script touches exactly one key)
 //!
-//! * `{ch:<id>}`: a hash with every [`ChallengeRecord`] field (absent
-//!   optional fields are absent hash fields) plus `mac` (32 raw bytes); TTL =
-//!   `expires_at + EXPIRED_GRACE_SECS - now`.
-//! * `{ch:user:<UserKey hex>}`: a hash `until`, `failures`, `challenges`,
-//!   changed only by `user_charge.lua` (charge and refund); TTL = `until - now`.
-//! * `{ch:jti:<hex sha256(jti)>}`: `"<expires_at> <challenge id>"`, written
-//!   by `claim_jti.lua` unless a claim that is live at `now` exists; TTL = the
-//!   remaining request lifetime. Hashing bounds the key length whatever the jti.
+//! Compact by design (docs/operations.md, "Redis"): one-letter field names,
+//! numbers stored as integers, nothing stored that can be recomputed (the
+//! id is in the key name, the CSRF token is [`csrf_token`]`(pepper, id)`),
+//! and no value longer than 64 bytes, Redis's default
+//! `hash-max-listpack-value`, so every hash stays a listpack.
+//!
+//! * `{ch:<id>}`: a hash with the [`ChallengeRecord`] (absent optional
+//!   fields are absent hash fields) plus `m`, the MAC (32 raw bytes); field
+//!   by field in [`redis_layout`]. TTL = `expires_at + EXPIRED_GRACE_SECS -
+//!   now`, at least [`CREATED_MARK_SECS`]. It is also the mark that the id
+//!   was created: a challenge that is used, locked or cancelled before
+//!   [`CREATED_MARK_SECS`] have passed since its creation leaves the key
+//!   behind with nothing but its creation time (`t`) until then.
+//! * `{ch:u:<UserKey>}`: the user's budget (`u` window end, `f` failures,
+//!   `c` challenges), changed only by `user_charge.lua` (charge and refund),
+//!   and the request `jti`s claimed for the user's logins, one field each
+//!   (its digest, [`redis_layout::jti_field`]) holding `"<expires_at>
+//!   <challenge id>"`, written by `claim_jti.lua` unless a claim that is live
+//!   at `now` exists; lapsed claims are dropped when the next one is written.
+//!   TTL: the later of the window end and the last claim's expiry.
+//! * `{ch:r:<RateKey>}`: a send-limit counter (`u` window end, `m` mails).
 //! * Scripts (`check_code.lua`, `resend.lua`, ...) run by `EVALSHA`, loaded on
 //!   `NOSCRIPT`. The MAC compare inside `check_code.lua` XORs all 32 bytes without
 //!   an early exit.
@@ -122,12 +137,13 @@ mod tests;
 
 pub use self::any::{default_min_replicas_ack, AnyStore, StoreOptions};
 pub use self::code::{
-    csrf_token_matches, generate_csrf_token, mac, mac_eq, ChallengeIdError, Code, CodeError,
-    Pepper, PepperError, CHALLENGE_ID_LEN, CODE_ALPHABET, MAX_CODE_LENGTH, MIN_CODE_LENGTH,
-    MIN_PEPPER_LEN,
+    csrf_token, csrf_token_matches, mac, mac_eq, ChallengeIdError, Code, CodeError, Pepper,
+    PepperError, CHALLENGE_ID_LEN, CODE_ALPHABET, MAX_CODE_LENGTH, MIN_CODE_LENGTH, MIN_PEPPER_LEN,
 };
 pub use self::memory::{MemoryStore, MEMORY_STORE_CAPACITY};
-pub use self::redis::{ClusterStore, RedisStore, SentinelStore, REPLICA_ACK_TIMEOUT};
+pub use self::redis::{
+    layout as redis_layout, ClusterStore, RedisStore, SentinelStore, REPLICA_ACK_TIMEOUT,
+};
 pub use self::redis_url::{RedisUrl, SentinelSpec};
 pub use self::seal::{seal_code, unseal_code};
 pub use self::sentinel::SentinelConnection;
@@ -137,7 +153,7 @@ pub use self::sentinel::SentinelConnection;
 /// `maxmemory-policy noeviction` on that Redis: an evicted challenge would
 /// look unknown.
 pub const REDIS_ACL: &str = "resetkeys ~{ch:* resetchannels -@all +ping +hgetall +evalsha \
-    +eval +script|load +hget +hmget +hset +hincrby +exists +del +expire +get +set +wait +role";
+    +eval +script|load +hget +hmget +hset +hdel +hincrby +exists +del +expire +ttl +wait +role";
 
 /// Counters of failed store operations (the `store_errors_total` metric);
 /// clones share the counts. The default counts into counters no one reads.
@@ -207,8 +223,6 @@ pub struct ChallengeRecord {
     pub request_jti: String,
     /// A `ReturnUri` that passed the issuer check when the challenge was made.
     pub return_uri: String,
-    /// Per-challenge CSRF token for the browser forms.
-    pub csrf_token: String,
     pub policy: Policy,
     pub attempts: u32,
     pub resends: u32,
@@ -287,10 +301,11 @@ impl RateKey {
     /// The limit of one (normalised) recipient address; the key holds only
     /// a digest of it.
     pub fn recipient(normalised: &str) -> RateKey {
-        RateKey(format!("rcpt:{}", sha256_hex(&[normalised.as_bytes()])))
+        RateKey(digest(&[normalised.as_bytes()]))
     }
 
-    /// The limit of all mail this deployment sends.
+    /// The limit of all mail this deployment sends (never a digest: those
+    /// are [`DIGEST_LEN`] characters long).
     pub fn global() -> RateKey {
         RateKey("global".into())
     }
@@ -331,8 +346,8 @@ pub struct NewChallenge {
 }
 
 impl ChallengeRecord {
-    /// A fresh challenge made at `now`: no attempt or resend yet, a new CSRF
-    /// token, expiring `policy.ttl_secs` later.
+    /// A fresh challenge made at `now`: no attempt or resend yet, expiring
+    /// `policy.ttl_secs` later.
     pub fn new(id: ChallengeId, new: NewChallenge, policy: Policy, now: i64) -> ChallengeRecord {
         let NewChallenge {
             subject,
@@ -362,7 +377,6 @@ impl ChallengeRecord {
             nonce,
             request_jti,
             return_uri,
-            csrf_token: generate_csrf_token(),
             policy,
             attempts: 0,
             resends: 0,
@@ -492,35 +506,33 @@ pub enum StoreError {
 pub const CREATED_MARK_SECS: i64 =
     crate::tokens::MAX_REQUEST_LIFETIME_SECS + 2 * crate::tokens::CLOCK_LEEWAY_SECS;
 
-/// SHA-256 of the concatenated `parts`, 64 lowercase hex digits: how key
-/// names carry user ids, addresses and jtis without revealing them.
-pub(crate) fn sha256_hex(parts: &[&[u8]]) -> String {
+/// Length of the digests in key and field names: 20 base64url characters.
+pub const DIGEST_LEN: usize = 20;
+
+/// The first 120 bits of SHA-256 of the concatenated `parts`, base64url
+/// ([`DIGEST_LEN`] characters): how key names carry user ids and addresses
+/// without revealing them. 120 bits keep accidental collisions out of
+/// reach and a key name within 28 bytes (Redis allocates it in 32).
+pub(crate) fn digest(parts: &[&[u8]]) -> String {
+    use base64::Engine as _;
     let mut hash = Sha256::new();
     for part in parts {
         hash.update(part);
     }
-    hash.finalize()
-        .iter()
-        .fold(String::with_capacity(64), |mut hex, b| {
-            use std::fmt::Write as _;
-            let _ = write!(hex, "{b:02x}");
-            hex
-        })
+    let full = hash.finalize();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&full[..15])
 }
 
-/// A user across challenges: hex SHA-256 of the realm issuer (length-prefixed)
-/// and the subject. Key names carry only this digest, never the user id.
+/// A user across challenges: [`digest`] of the realm issuer
+/// (length-prefixed) and the subject. Key names carry only this digest,
+/// never the user id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct UserKey(String);
 
 impl UserKey {
     pub fn new(issuer: &str, subject: &str) -> UserKey {
         let length = (issuer.len() as u64).to_be_bytes();
-        UserKey(sha256_hex(&[
-            &length,
-            issuer.as_bytes(),
-            subject.as_bytes(),
-        ]))
+        UserKey(digest(&[&length, issuer.as_bytes(), subject.as_bytes()]))
     }
 
     /// The user of a challenge.
@@ -528,7 +540,7 @@ impl UserKey {
         UserKey::new(&record.realm, &record.subject)
     }
 
-    /// 64 lowercase hex digits.
+    /// [`DIGEST_LEN`] base64url characters.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -547,8 +559,8 @@ impl UserCharge {
     /// Field name in the Redis hash.
     pub fn field(self) -> &'static str {
         match self {
-            UserCharge::Failure => "failures",
-            UserCharge::Challenge => "challenges",
+            UserCharge::Failure => "f",
+            UserCharge::Challenge => "c",
         }
     }
 }
@@ -567,9 +579,11 @@ pub struct UserUsage {
 /// `impl Future + Send` so generic callers can hand the futures to
 /// `tokio::spawn`. (The trait is not object-safe; use [`AnyStore`].)
 pub trait Store: Send + Sync {
-    /// `SET NX` of the request jti, bound to `challenge`, until `expires_at`.
+    /// Claims `user`'s request `jti` for `challenge` until `expires_at`,
+    /// unless a claim of it is live at `now`.
     fn claim_jti(
         &self,
+        user: &UserKey,
         jti: &str,
         challenge: &ChallengeId,
         expires_at: i64,

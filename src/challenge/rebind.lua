@@ -2,18 +2,18 @@
 -- re-rendered its step page): same realm, subject and nonce.
 -- KEYS[1] = {ch:<id>}
 -- ARGV[1] = now (unix s), ARGV[2] = realm, ARGV[3] = subject, ARGV[4] = nonce,
--- ARGV[5] = new return_uri, ARGV[6] = new request_jti
+-- ARGV[5..] = field, value, ... of the new request jti and return_uri
+-- (fields 'J', and 'Q' or 'X', with their continuation pieces)
 -- Returns {'unchanged'} (unknown, expired or another login) | {'rebound', record}.
 -- Only return_uri and request_jti change; attempts, resends, expiry and the MAC stay.
 local key = KEYS[1]
 local now = tonumber(ARGV[1])
 
-local f = redis.call('HMGET', key, 'expires_at', 'realm', 'subject', 'nonce')
-local expires_at = tonumber(f[1])
+local expires_at = tonumber(redis.call('HGET', key, 'e'))
 if not expires_at or now > expires_at then
   return {'unchanged'}
 end
-local realm, subject, nonce = f[2], f[3], f[4]
+local realm, subject, nonce = text_of(key, 'R'), text_of(key, 'U'), text_of(key, 'O')
 if not realm or not subject or not nonce then
   return redis.error_reply('CORRUPT challenge record is malformed')
 end
@@ -37,6 +37,14 @@ if diff ~= 0 then
   return {'unchanged'}
 end
 
-redis.call('HSET', key, 'return_uri', ARGV[5], 'request_jti', ARGV[6])
+-- The old jti and return_uri go, with all their pieces.
+local all = redis.call('HGETALL', key)
+for i = 1, #all, 2 do
+  local first = string.sub(all[i], 1, 1)
+  if first == 'J' or first == 'Q' or first == 'X' then
+    redis.call('HDEL', key, all[i])
+  end
+end
+redis.call('HSET', key, unpack(ARGV, 5))
 
 return {'rebound', record_of(key)}

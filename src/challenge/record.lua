@@ -1,14 +1,56 @@
--- Prepended to every script that answers with a challenge (see redis.rs).
+-- Prepended to every script that reads or ends a challenge (see redis.rs,
+-- `layout`, for the fields).
+
 -- The challenge hash at `key` as a flat field/value list, without the MAC.
 local function record_of(key)
   local all = redis.call('HGETALL', key)
   local out = {}
   for i = 1, #all, 2 do
-    if all[i] ~= 'mac' then
+    if all[i] ~= 'm' then
       out[#out + 1] = all[i]
       out[#out + 1] = all[i + 1]
     end
   end
   return out
+end
+
+-- A text field, put back together from its pieces (`name`, `name2`, ...).
+local function text_of(key, name)
+  local first = redis.call('HGET', key, name)
+  if not first then
+    return nil
+  end
+  local parts = {first}
+  while true do
+    local more = redis.call('HGET', key, name .. (#parts + 1))
+    if not more then
+      return table.concat(parts)
+    end
+    parts[#parts + 1] = more
+  end
+end
+
+-- The policy field 'p': length, ttl, max attempts, resend cooldown, max resends.
+local function policy_of(p)
+  local length, ttl, max_attempts, cooldown, max_resends =
+    string.match(p or '', '^(%d+) (%d+) (%d+) (%d+) (%d+)$')
+  if not length then
+    return nil
+  end
+  return {ttl = tonumber(ttl), max_attempts = tonumber(max_attempts),
+    cooldown = tonumber(cooldown), max_resends = tonumber(max_resends)}
+end
+
+-- The challenge is over (used, locked, cancelled): its data goes, but while
+-- a request for its id could still come back (`mark` seconds from its
+-- creation) the key stays with its creation time alone, so that the id is
+-- not created again.
+local function retire(key, now, mark)
+  local created = tonumber(redis.call('HGET', key, 't'))
+  redis.call('DEL', key)
+  if created and created + mark > now then
+    redis.call('HSET', key, 't', created)
+    redis.call('EXPIRE', key, created + mark - now)
+  end
 end
 

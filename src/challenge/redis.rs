@@ -10,12 +10,12 @@ use redis::cluster_async::ClusterConnection;
 use redis::sentinel::{SentinelClientBuilder, SentinelServerType};
 use redis::{AsyncConnectionConfig, Cmd, ConnectionAddr, Script, Value};
 
+use self::layout::{challenge_key, jti_field, rate_key, user_key};
 use super::sentinel::SentinelConnection;
 use super::{
-    sha256_hex, ChallengeId, ChallengeRecord, CodeMac, DeliveryState, DeliveryStep, JtiClaim,
-    Policy, RateCount, RateKey, Rebind, ResendOutcome, SentinelSpec, Store, StoreCounters,
-    StoreError, UserCharge, UserKey, UserUsage, VerifyOutcome, CREATED_MARK_SECS,
-    EXPIRED_GRACE_SECS,
+    ChallengeId, ChallengeRecord, CodeMac, DeliveryState, DeliveryStep, JtiClaim, Policy,
+    RateCount, RateKey, Rebind, ResendOutcome, SentinelSpec, Store, StoreCounters, StoreError,
+    UserCharge, UserKey, UserUsage, VerifyOutcome, CREATED_MARK_SECS, EXPIRED_GRACE_SECS,
 };
 
 /// How long one connection attempt or one command may take.
@@ -252,27 +252,6 @@ fn evalsha(script: &Script, key: &str) -> Cmd {
     cmd
 }
 
-fn challenge_key(id: &ChallengeId) -> String {
-    format!("{{ch:{}}}", id.as_str())
-}
-
-/// Marks that challenge `id` was created; same slot as the challenge.
-fn created_key(id: &ChallengeId) -> String {
-    format!("{{ch:{id}}}:created")
-}
-
-fn jti_key(jti: &str) -> String {
-    format!("{{ch:jti:{}}}", sha256_hex(&[jti.as_bytes()]))
-}
-
-fn user_key(user: &UserKey) -> String {
-    format!("{{ch:user:{}}}", user.as_str())
-}
-
-fn rate_key(key: &RateKey) -> String {
-    format!("{{ch:rate:{}}}", key.as_str())
-}
-
 /// `{count, window end}` as `user_charge.lua` returns it.
 fn charge_reply(reply: &Value) -> Result<(u32, i64), StoreError> {
     match reply {
@@ -299,46 +278,186 @@ fn counter(v: Option<&Value>) -> Result<u32, StoreError> {
     }
 }
 
-/// Field/value pairs of the hash, without the MAC.
-fn record_fields(record: &ChallengeRecord) -> Vec<(&'static str, String)> {
+/// Key and field names of the Redis layout, and how a [`ChallengeRecord`]
+/// is written into its hash and read back.
+///
+/// The challenge hash `{ch:<id>}` (one letter per field; numbers are
+/// stored as integers, which Redis keeps in one to nine bytes):
+///
+/// | field | holds |
+/// |---|---|
+/// | `t` | `created_at` (unix s) |
+/// | `e` | `expires_at` |
+/// | `s` | `last_sent_at` |
+/// | `l` | `lease_until` |
+/// | `a` | `attempts` |
+/// | `r` | `resends` |
+/// | `g` | `generation` |
+/// | `d` | `delivery`: 0 sending, 1 sent, 2 failed |
+/// | `p` | the policy: `"<length> <ttl_secs> <max_attempts> <resend_cooldown_secs> <max_resends>"` |
+/// | `m` | the MAC of the current code (32 raw bytes) |
+/// | `c` | the current code, sealed ([`super::seal_code`]) |
+/// | `R` `U` `M` `O` `J` | realm issuer, subject, email, nonce, request jti |
+/// | `Q` | the `return_uri` after `{realm}/login-actions/authenticate` (the query, with its `?`), the form every checked `return_uri` has; `X` instead holds a `return_uri` of another form whole |
+/// | `N` `L` `A` `D` `C` `W` | when present: name, locale, azp, realm display name, client name, client URL |
+///
+/// A text longer than [`CHUNK`] bytes continues in `<field>2`, `<field>3`,
+/// ... of [`CHUNK`] bytes each, so that no value exceeds Redis's default
+/// `hash-max-listpack-value` and the hash stays a listpack (a hash with one
+/// longer value is converted to a hash table, which costs about three times
+/// as much). Neither the id (it is in the key name) nor the CSRF token
+/// ([`super::csrf_token`]) is stored.
+///
+/// A hash without `e` is no challenge: what a finished challenge leaves
+/// (`t` alone, the mark that its id was created), or a record of an older
+/// layout.
+///
+/// A user's hash `{ch:u:<UserKey>}`: `u` the budget window's end, `f`
+/// failures, `c` challenges, and for each claimed request jti a field named
+/// [`jti_field`] holding `"<expires_at> <challenge id>"`. A send limit
+/// `{ch:r:<RateKey>}`: `u` the window's end, `m` mails.
+pub mod layout {
+    use super::super::{digest, ChallengeId, RateKey, UserKey};
+
+    /// Longest value a field holds ([`super::layout`]).
+    pub const CHUNK: usize = 64;
+
+    /// The challenge's hash.
+    pub fn challenge_key(id: &ChallengeId) -> String {
+        format!("{{ch:{}}}", id.as_str())
+    }
+
+    /// The user's budget and claimed request jtis.
+    pub fn user_key(user: &UserKey) -> String {
+        format!("{{ch:u:{}}}", user.as_str())
+    }
+
+    /// A send-limit counter.
+    pub fn rate_key(key: &RateKey) -> String {
+        format!("{{ch:r:{}}}", key.as_str())
+    }
+
+    /// The field of a claimed request `jti` in its user's hash: a digest
+    /// (never one letter, unlike the budget's fields), so the field's
+    /// length is fixed whatever the jti.
+    pub fn jti_field(jti: &str) -> String {
+        digest(&[jti.as_bytes()])
+    }
+
+    /// Window end of a budget or send limit.
+    pub const WINDOW_END: &str = "u";
+    /// Mails counted by a send limit.
+    pub const MAILS: &str = "m";
+    /// `expires_at` of a challenge: present in every live one.
+    pub const EXPIRES_AT: &str = "e";
+    pub const ATTEMPTS: &str = "a";
+    pub const RESENDS: &str = "r";
+    pub const GENERATION: &str = "g";
+    /// The policy, packed ([`super::layout`]).
+    pub const POLICY: &str = "p";
+}
+
+use layout::CHUNK;
+
+/// The path below the realm issuer of every checked `return_uri`
+/// (`tokens::return_uri`); the hash stores only what follows it.
+const ACTION_PATH: &str = "/login-actions/authenticate";
+
+/// Field/value pairs of a challenge's hash, the MAC included ([`layout`]).
+fn record_fields(record: &ChallengeRecord, mac: &CodeMac) -> Vec<(String, Vec<u8>)> {
     let p = &record.policy;
-    let mut fields = vec![
-        ("id", record.id.as_str().to_owned()),
-        ("subject", record.subject.clone()),
-        ("email", record.email.clone()),
-        ("realm", record.realm.clone()),
-        ("nonce", record.nonce.clone()),
-        ("request_jti", record.request_jti.clone()),
-        ("return_uri", record.return_uri.clone()),
-        ("csrf_token", record.csrf_token.clone()),
-        ("length", p.length.to_string()),
-        ("ttl_secs", p.ttl_secs.to_string()),
-        ("max_attempts", p.max_attempts.to_string()),
-        ("resend_cooldown_secs", p.resend_cooldown_secs.to_string()),
-        ("max_resends", p.max_resends.to_string()),
-        ("attempts", record.attempts.to_string()),
-        ("resends", record.resends.to_string()),
-        ("created_at", record.created_at.to_string()),
-        ("last_sent_at", record.last_sent_at.to_string()),
-        ("expires_at", record.expires_at.to_string()),
-        ("delivery", record.delivery.as_str().to_owned()),
-        ("generation", record.generation.to_string()),
-        ("lease_until", record.lease_until.to_string()),
-        ("sealed", record.sealed_code.clone()),
-    ];
+    let mut fields: Vec<(String, Vec<u8>)> = [
+        ("t", record.created_at.to_string()),
+        ("e", record.expires_at.to_string()),
+        ("s", record.last_sent_at.to_string()),
+        ("l", record.lease_until.to_string()),
+        ("a", record.attempts.to_string()),
+        ("r", record.resends.to_string()),
+        ("g", record.generation.to_string()),
+        ("d", delivery_code(record.delivery).to_string()),
+        (
+            "p",
+            format!(
+                "{} {} {} {} {}",
+                p.length, p.ttl_secs, p.max_attempts, p.resend_cooldown_secs, p.max_resends
+            ),
+        ),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_owned(), value.into_bytes()))
+    .collect();
+    fields.push(("m".to_owned(), mac.to_vec()));
+    put_text(&mut fields, "c", &record.sealed_code);
+    put_text(&mut fields, "R", &record.realm);
+    put_text(&mut fields, "U", &record.subject);
+    put_text(&mut fields, "M", &record.email);
+    put_text(&mut fields, "O", &record.nonce);
+    fields.extend(request_fields(
+        &record.realm,
+        &record.request_jti,
+        &record.return_uri,
+    ));
     for (name, value) in [
-        ("name", &record.name),
-        ("locale", &record.locale),
-        ("azp", &record.azp),
-        ("realm_name", &record.realm_name),
-        ("client_name", &record.client_name),
-        ("client_url", &record.client_url),
+        ("N", &record.name),
+        ("L", &record.locale),
+        ("A", &record.azp),
+        ("D", &record.realm_name),
+        ("C", &record.client_name),
+        ("W", &record.client_url),
     ] {
         if let Some(v) = value {
-            fields.push((name, v.clone()));
+            put_text(&mut fields, name, v);
         }
     }
     fields
+}
+
+/// The `d` field: 0 sending, 1 sent, 2 failed.
+fn delivery_code(state: DeliveryState) -> u8 {
+    match state {
+        DeliveryState::Sending => 0,
+        DeliveryState::Sent => 1,
+        DeliveryState::Failed => 2,
+    }
+}
+
+/// The `p` field: `"<length> <ttl_secs> <max_attempts> <resend_cooldown_secs> <max_resends>"`.
+fn parse_policy(raw: &str) -> Option<Policy> {
+    let mut numbers = raw.split(' ').map(str::parse::<u64>);
+    let mut next = || numbers.next()?.ok();
+    let policy = Policy {
+        length: u8::try_from(next()?).ok()?,
+        ttl_secs: next()?,
+        max_attempts: u32::try_from(next()?).ok()?,
+        resend_cooldown_secs: next()?,
+        max_resends: u32::try_from(next()?).ok()?,
+    };
+    next().is_none().then_some(policy)
+}
+
+/// The fields of the request a challenge answers to (what a rebind
+/// replaces): `J`, and `Q` or `X`.
+fn request_fields(realm: &str, request_jti: &str, return_uri: &str) -> Vec<(String, Vec<u8>)> {
+    let mut fields = Vec::new();
+    put_text(&mut fields, "J", request_jti);
+    match return_uri
+        .strip_prefix(realm)
+        .and_then(|rest| rest.strip_prefix(ACTION_PATH))
+    {
+        Some(query) => put_text(&mut fields, "Q", query),
+        None => put_text(&mut fields, "X", return_uri),
+    }
+    fields
+}
+
+/// Appends `name` = `value` in pieces of at most [`CHUNK`] bytes: `name`,
+/// then `name2`, `name3`, ...
+fn put_text(fields: &mut Vec<(String, Vec<u8>)>, name: &str, value: &str) {
+    let mut pieces = value.as_bytes().chunks(CHUNK);
+    fields.push((name.to_owned(), pieces.next().unwrap_or_default().to_vec()));
+    for (i, piece) in pieces.enumerate() {
+        fields.push((format!("{name}{}", i + 2), piece.to_vec()));
+    }
 }
 
 fn bytes(v: &Value) -> Option<&[u8]> {
@@ -349,9 +468,10 @@ fn bytes(v: &Value) -> Option<&[u8]> {
     }
 }
 
-/// The record from a flat field/value list (as HGETALL or our scripts return it).
-fn parse_record(fields: &[Value]) -> Result<ChallengeRecord, StoreError> {
-    let mut map: HashMap<&str, &str> = HashMap::with_capacity(fields.len() / 2);
+/// The record from a flat field/value list (as HGETALL or our scripts
+/// return it); `None` for a hash that holds no challenge ([`layout`]).
+fn parse_record(id: &ChallengeId, fields: &[Value]) -> Result<Option<ChallengeRecord>, StoreError> {
+    let mut map: HashMap<&[u8], &[u8]> = HashMap::with_capacity(fields.len() / 2);
     for pair in fields.chunks(2) {
         let [k, v] = pair else {
             return Err(StoreError::Corrupt("odd field list".into()));
@@ -359,61 +479,83 @@ fn parse_record(fields: &[Value]) -> Result<ChallengeRecord, StoreError> {
         let (Some(k), Some(v)) = (bytes(k), bytes(v)) else {
             return Err(StoreError::Corrupt("non-string hash field".into()));
         };
-        let k = std::str::from_utf8(k)
-            .map_err(|_| StoreError::Corrupt("non-UTF-8 field name".into()))?;
-        if k == "mac" {
-            continue;
-        }
-        let v = std::str::from_utf8(v)
-            .map_err(|_| StoreError::Corrupt(format!("field {k} is not UTF-8")))?;
         map.insert(k, v);
     }
-    let text = |k: &str| -> Result<String, StoreError> {
-        map.get(k)
-            .map(|v| (*v).to_owned())
-            .ok_or_else(|| StoreError::Corrupt(format!("challenge field {k} is missing")))
-    };
-    fn num<T: std::str::FromStr>(map: &HashMap<&str, &str>, k: &str) -> Result<T, StoreError> {
-        map.get(k)
-            .ok_or_else(|| StoreError::Corrupt(format!("challenge field {k} is missing")))?
-            .parse()
-            .map_err(|_| StoreError::Corrupt(format!("challenge field {k} is not a number")))
+    if !map.contains_key(&b"e"[..]) {
+        return Ok(None);
     }
-    let id = ChallengeId::parse(&text("id")?)
-        .map_err(|e| StoreError::Corrupt(format!("challenge field id: {e}")))?;
-    Ok(ChallengeRecord {
-        id,
-        subject: text("subject")?,
-        email: text("email")?,
-        name: map.get("name").map(|v| (*v).to_owned()),
-        locale: map.get("locale").map(|v| (*v).to_owned()),
-        realm: text("realm")?,
-        azp: map.get("azp").map(|v| (*v).to_owned()),
-        realm_name: map.get("realm_name").map(|v| (*v).to_owned()),
-        client_name: map.get("client_name").map(|v| (*v).to_owned()),
-        client_url: map.get("client_url").map(|v| (*v).to_owned()),
-        nonce: text("nonce")?,
-        request_jti: text("request_jti")?,
-        return_uri: text("return_uri")?,
-        csrf_token: text("csrf_token")?,
-        policy: Policy {
-            length: num(&map, "length")?,
-            ttl_secs: num(&map, "ttl_secs")?,
-            max_attempts: num(&map, "max_attempts")?,
-            resend_cooldown_secs: num(&map, "resend_cooldown_secs")?,
-            max_resends: num(&map, "max_resends")?,
-        },
-        attempts: num(&map, "attempts")?,
-        resends: num(&map, "resends")?,
-        created_at: num(&map, "created_at")?,
-        last_sent_at: num(&map, "last_sent_at")?,
-        expires_at: num(&map, "expires_at")?,
-        delivery: DeliveryState::parse(&text("delivery")?)
-            .ok_or_else(|| StoreError::Corrupt("challenge field delivery is unknown".into()))?,
-        generation: num(&map, "generation")?,
-        lease_until: num(&map, "lease_until")?,
-        sealed_code: text("sealed")?,
-    })
+    let missing = |k: &str| StoreError::Corrupt(format!("challenge field {k} is missing"));
+    let optional = |k: &str| -> Result<Option<String>, StoreError> {
+        let Some(first) = map.get(k.as_bytes()) else {
+            return Ok(None);
+        };
+        let mut text = first.to_vec();
+        for n in 2.. {
+            match map.get(format!("{k}{n}").as_bytes()) {
+                Some(more) => text.extend_from_slice(more),
+                None => break,
+            }
+        }
+        String::from_utf8(text)
+            .map(Some)
+            .map_err(|_| StoreError::Corrupt(format!("challenge field {k} is not UTF-8")))
+    };
+    let text = |k: &str| optional(k)?.ok_or_else(|| missing(k));
+    let num = |k: &str| -> Result<i64, StoreError> {
+        let raw = map.get(k.as_bytes()).ok_or_else(|| missing(k))?;
+        std::str::from_utf8(raw)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| StoreError::Corrupt(format!("challenge field {k} is not a number")))
+    };
+    let count = |k: &str| -> Result<u32, StoreError> {
+        u32::try_from(num(k)?)
+            .map_err(|_| StoreError::Corrupt(format!("challenge field {k} is out of range")))
+    };
+    let policy = text("p")?;
+    let policy = parse_policy(&policy)
+        .ok_or_else(|| StoreError::Corrupt(format!("challenge policy {policy:?} is malformed")))?;
+    let delivery = match num("d")? {
+        0 => DeliveryState::Sending,
+        1 => DeliveryState::Sent,
+        2 => DeliveryState::Failed,
+        other => {
+            return Err(StoreError::Corrupt(format!(
+                "challenge delivery state {other} is unknown"
+            )))
+        }
+    };
+    let realm = text("R")?;
+    let return_uri = match (optional("Q")?, optional("X")?) {
+        (Some(query), _) => format!("{realm}{ACTION_PATH}{query}"),
+        (None, Some(whole)) => whole,
+        (None, None) => return Err(missing("Q")),
+    };
+    Ok(Some(ChallengeRecord {
+        id: id.clone(),
+        subject: text("U")?,
+        email: text("M")?,
+        name: optional("N")?,
+        locale: optional("L")?,
+        azp: optional("A")?,
+        realm_name: optional("D")?,
+        client_name: optional("C")?,
+        client_url: optional("W")?,
+        nonce: text("O")?,
+        request_jti: text("J")?,
+        return_uri,
+        realm,
+        policy,
+        attempts: count("a")?,
+        resends: count("r")?,
+        created_at: num("t")?,
+        last_sent_at: num("s")?,
+        expires_at: num("e")?,
+        delivery,
+        generation: count("g")?,
+        lease_until: num("l")?,
+        sealed_code: text("c")?,
+    }))
 }
 
 /// `{verdict, payload?}` as our scripts return it.
@@ -431,9 +573,15 @@ fn parse_verdict(reply: &Value) -> Result<(&str, Option<&Value>), StoreError> {
     Ok((verdict, items.get(1)))
 }
 
-fn record_payload(payload: Option<&Value>) -> Result<Box<ChallengeRecord>, StoreError> {
+/// The live challenge `id` a script answered with.
+fn record_payload(
+    id: &ChallengeId,
+    payload: Option<&Value>,
+) -> Result<Box<ChallengeRecord>, StoreError> {
     match payload {
-        Some(Value::Array(fields)) => parse_record(fields).map(Box::new),
+        Some(Value::Array(fields)) => parse_record(id, fields)?
+            .map(Box::new)
+            .ok_or_else(|| StoreError::Corrupt("script answered with no challenge".into())),
         other => Err(StoreError::Corrupt(format!(
             "script reply carries {other:?}, expected a record"
         ))),
@@ -520,16 +668,17 @@ where
 {
     async fn claim_jti(
         &self,
+        user: &UserKey,
         jti: &str,
         challenge: &ChallengeId,
         expires_at: i64,
         now: i64,
     ) -> Result<JtiClaim, StoreError> {
-        let mut eval = evalsha(&CLAIM_JTI, &jti_key(jti));
+        let mut eval = evalsha(&CLAIM_JTI, &user_key(user));
         eval.arg(now)
-            .arg(expires_at)
+            .arg(expires_at.max(now.saturating_add(1)))
             .arg(challenge.as_str())
-            .arg(ttl(expires_at, now));
+            .arg(jti_field(jti));
         let reply = self.consume(&CLAIM_JTI, eval).await?;
         let seen: Option<String> = redis::from_redis_value(reply)
             .map_err(|e| StoreError::Corrupt(format!("jti claim answered {e}")))?;
@@ -550,15 +699,10 @@ where
         let mut conn = self.conn.clone();
         let kept = ttl(record.expires_at.saturating_add(EXPIRED_GRACE_SECS), now);
         let mut call = CREATE.key(challenge_key(&record.id));
-        call.key(created_key(&record.id));
-        call.arg(now)
-            .arg(EXPIRED_GRACE_SECS)
-            .arg(kept)
-            .arg(kept.max(CREATED_MARK_SECS));
-        for (name, value) in record_fields(record) {
+        call.arg(kept.max(CREATED_MARK_SECS));
+        for (name, value) in record_fields(record, mac) {
             call.arg(name).arg(value);
         }
-        call.arg("mac").arg(&mac[..]);
         let created: i64 = call
             .invoke_async(&mut conn)
             .await
@@ -586,8 +730,7 @@ where
         if fields.is_empty() {
             return Ok(None);
         }
-        let record = parse_record(&fields)?;
-        Ok((!record.is_gone(now)).then_some(record))
+        Ok(parse_record(id, &fields)?.filter(|record| !record.is_gone(now)))
     }
 
     async fn check_code(
@@ -597,15 +740,18 @@ where
         now: i64,
     ) -> Result<VerifyOutcome, StoreError> {
         let mut eval = evalsha(&CHECK_CODE, &challenge_key(id));
-        eval.arg(now).arg(&mac[..]).arg(EXPIRED_GRACE_SECS);
+        eval.arg(now)
+            .arg(&mac[..])
+            .arg(EXPIRED_GRACE_SECS)
+            .arg(CREATED_MARK_SECS);
         let reply = self.consume(&CHECK_CODE, eval).await?;
         let (verdict, payload) = parse_verdict(&reply)?;
         match verdict {
-            "success" => Ok(VerifyOutcome::Success(record_payload(payload)?)),
-            "locked" => Ok(VerifyOutcome::Locked(record_payload(payload)?)),
+            "success" => Ok(VerifyOutcome::Success(record_payload(id, payload)?)),
+            "locked" => Ok(VerifyOutcome::Locked(record_payload(id, payload)?)),
             "expired" => Ok(VerifyOutcome::Expired(match payload {
                 None => None,
-                some => Some(record_payload(some)?),
+                some => Some(record_payload(id, some)?),
             })),
             "invalid" => Ok(VerifyOutcome::Invalid {
                 attempts_left: u32::try_from(int_payload(payload)?).unwrap_or(0),
@@ -635,7 +781,7 @@ where
             .map_err(|e| self.failed(script_error(e)))?;
         let (verdict, payload) = parse_verdict(&reply)?;
         match verdict {
-            "resent" => Ok(ResendOutcome::Resent(record_payload(payload)?)),
+            "resent" => Ok(ResendOutcome::Resent(record_payload(id, payload)?)),
             "cooldown" => Ok(ResendOutcome::Cooldown {
                 retry_after_secs: u64::try_from(int_payload(payload)?).unwrap_or(0),
             }),
@@ -651,13 +797,16 @@ where
         step: DeliveryStep,
         now: i64,
     ) -> Result<Option<ChallengeRecord>, StoreError> {
-        let (op, generation, lease_until) = match step {
+        // The last argument: the lease end, or the outcome ('d' field).
+        let (op, generation, value) = match step {
             DeliveryStep::Claim { lease_until } => ("claim", 0, lease_until),
             DeliveryStep::Extend {
                 generation,
                 lease_until,
             } => ("extend", generation, lease_until),
-            DeliveryStep::Finish { generation, state } => (state.as_str(), generation, 0),
+            DeliveryStep::Finish { generation, state } => {
+                ("finish", generation, i64::from(delivery_code(state)))
+            }
         };
         let mut conn = self.conn.clone();
         let reply: Value = DELIVERY
@@ -665,13 +814,15 @@ where
             .arg(op)
             .arg(now)
             .arg(generation)
-            .arg(lease_until)
+            .arg(value)
             .invoke_async(&mut conn)
             .await
             .map_err(|e| self.failed(script_error(e)))?;
         match reply {
             Value::Array(fields) if fields.is_empty() => Ok(None),
-            Value::Array(fields) => parse_record(&fields).map(Some),
+            Value::Array(fields) => parse_record(id, &fields)?
+                .map(Some)
+                .ok_or_else(|| StoreError::Corrupt("delivery answered with no challenge".into())),
             other => Err(StoreError::Corrupt(format!("delivery returned {other:?}"))),
         }
     }
@@ -687,7 +838,7 @@ where
             .key(rate_key(key))
             .arg(now)
             .arg(window_secs)
-            .arg("mails")
+            .arg(layout::MAILS)
             .arg(1)
             .invoke_async(&mut conn)
             .await
@@ -702,7 +853,7 @@ where
             .key(rate_key(key))
             .arg(now)
             .arg(0)
-            .arg("mails")
+            .arg(layout::MAILS)
             .arg(-1)
             .invoke_async(&mut conn)
             .await
@@ -717,20 +868,21 @@ where
         now: i64,
     ) -> Result<Option<ChallengeRecord>, StoreError> {
         let mut conn = self.conn.clone();
-        let reply: Value = REBIND
-            .key(challenge_key(id))
-            .arg(now)
+        let mut call = REBIND.key(challenge_key(id));
+        call.arg(now)
             .arg(rebind.realm)
             .arg(rebind.subject)
-            .arg(rebind.nonce)
-            .arg(rebind.return_uri)
-            .arg(rebind.request_jti)
+            .arg(rebind.nonce);
+        for (name, value) in request_fields(rebind.realm, rebind.request_jti, rebind.return_uri) {
+            call.arg(name).arg(value);
+        }
+        let reply: Value = call
             .invoke_async(&mut conn)
             .await
             .map_err(|e| self.failed(script_error(e)))?;
         let (verdict, payload) = parse_verdict(&reply)?;
         match verdict {
-            "rebound" => Ok(Some(*record_payload(payload)?)),
+            "rebound" => Ok(Some(*record_payload(id, payload)?)),
             "unchanged" => Ok(None),
             other => Err(StoreError::Corrupt(format!("unknown verdict {other}"))),
         }
@@ -744,6 +896,8 @@ where
         let mut conn = self.conn.clone();
         let reply: Value = TAKE
             .key(challenge_key(id))
+            .arg(now)
+            .arg(CREATED_MARK_SECS)
             .invoke_async(&mut conn)
             .await
             .map_err(|e| self.failed(script_error(e)))?;
@@ -753,8 +907,7 @@ where
         if fields.is_empty() {
             return Ok(None);
         }
-        let record = parse_record(&fields)?;
-        Ok((!record.is_gone(now)).then_some(record))
+        Ok(parse_record(id, &fields)?.filter(|record| !record.is_gone(now)))
     }
 
     async fn charge_user(
@@ -800,9 +953,9 @@ where
         let mut conn = self.conn.clone();
         let reply: Value = redis::cmd("HMGET")
             .arg(user_key(user))
-            .arg("until")
-            .arg("failures")
-            .arg("challenges")
+            .arg(layout::WINDOW_END)
+            .arg(UserCharge::Failure.field())
+            .arg(UserCharge::Challenge.field())
             .query_async(&mut conn)
             .await
             .map_err(|e| self.failed(unavailable(e)))?;
@@ -902,14 +1055,116 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_are_hash_tagged_and_fixed_length() {
+    fn keys_are_hash_tagged_short_and_fixed_length() {
         let id = ChallengeId::parse("AAAAAAAAAAAAAAAAAAAAAA").unwrap();
         assert_eq!(challenge_key(&id), "{ch:AAAAAAAAAAAAAAAAAAAAAA}");
-        let k = jti_key("abc");
-        assert_eq!(
-            k,
-            "{ch:jti:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad}"
-        );
-        assert_eq!(jti_key(&"x".repeat(10_000)).len(), k.len());
+        let user = user_key(&UserKey::new("https://id.example.com/realms/acme", "jane"));
+        let rate = rate_key(&super::super::RateKey::recipient("jane@example.com"));
+        // Key names of at most 28 bytes: Redis allocates them in 32.
+        for key in [challenge_key(&id), user.clone(), rate.clone()] {
+            assert!(key.len() <= 28, "{key}");
+        }
+        assert!(user.starts_with("{ch:u:") && rate.starts_with("{ch:r:"));
+        assert_eq!(jti_field("abc"), "ungWv48Bz-pBQUDeXa4i");
+        assert_eq!(jti_field(&"x".repeat(10_000)).len(), 20);
+    }
+
+    fn record() -> ChallengeRecord {
+        ChallengeRecord {
+            id: ChallengeId::generate(),
+            subject: "s".into(),
+            email: "e".repeat(200),
+            name: Some("Jané".repeat(40)),
+            locale: None,
+            realm: "https://id.example.com/realms/acme".into(),
+            azp: None,
+            realm_name: None,
+            client_name: None,
+            client_url: Some(String::new()),
+            nonce: "n".into(),
+            request_jti: "j".into(),
+            return_uri: format!(
+                "https://id.example.com/realms/acme/login-actions/authenticate?q={}",
+                "x".repeat(100)
+            ),
+            policy: Policy {
+                length: 6,
+                ttl_secs: 600,
+                max_attempts: 5,
+                resend_cooldown_secs: 30,
+                max_resends: 3,
+            },
+            attempts: 1,
+            resends: 2,
+            created_at: 1_800_000_000,
+            last_sent_at: 1_800_000_030,
+            expires_at: 1_800_000_600,
+            delivery: DeliveryState::Failed,
+            generation: 2,
+            lease_until: 1_800_000_052,
+            sealed_code: "c2VhbGVk".into(),
+        }
+    }
+
+    fn as_values(fields: &[(String, Vec<u8>)]) -> Vec<Value> {
+        fields
+            .iter()
+            .flat_map(|(k, v)| {
+                [
+                    Value::BulkString(k.clone().into_bytes()),
+                    Value::BulkString(v.clone()),
+                ]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn no_value_is_longer_than_a_listpack_keeps_and_every_record_reads_back() {
+        let mut record = record();
+        let fields = record_fields(&record, &[7u8; 32]);
+        assert!(fields.iter().all(|(_, v)| v.len() <= CHUNK));
+        // The return_uri is kept relative to the realm's action URL.
+        let query = fields.iter().find(|(k, _)| k == "Q").unwrap();
+        assert!(query.1.starts_with(b"?q=xxx"));
+        assert!(fields.iter().any(|(k, _)| k == "M4"), "200 bytes: 4 pieces");
+        assert!(!fields.iter().any(|(k, _)| k == "M5"));
+        let back = parse_record(&record.id, &as_values(&fields)).unwrap();
+        assert_eq!(back.as_ref(), Some(&record));
+        // A return_uri of another form is kept whole; empty texts survive.
+        record.return_uri = "urn:other".into();
+        record.realm = String::new();
+        let fields = record_fields(&record, &[7u8; 32]);
+        assert!(fields.iter().any(|(k, _)| k == "X"));
+        let back = parse_record(&record.id, &as_values(&fields)).unwrap();
+        assert_eq!(back, Some(record));
+    }
+
+    #[test]
+    fn a_hash_without_expiry_holds_no_challenge() {
+        let id = ChallengeId::generate();
+        let mark = as_values(&[("t".to_owned(), b"1800000000".to_vec())]);
+        assert_eq!(parse_record(&id, &mark).unwrap(), None);
+        // An older layout's record reads as no challenge, not as damage.
+        let older = as_values(&[
+            ("expires_at".to_owned(), b"1800000000".to_vec()),
+            ("attempts".to_owned(), b"0".to_vec()),
+        ]);
+        assert_eq!(parse_record(&id, &older).unwrap(), None);
+        assert!(parse_policy("6 600 5 30 3").is_some());
+        for bad in [
+            "6 600 5 30",
+            "6 600 5 30 3 1",
+            "300 600 5 30 3",
+            "6 600 -5 30 3",
+            "",
+        ] {
+            assert_eq!(parse_policy(bad), None, "{bad:?}");
+        }
+        let mut fields = record_fields(&record(), &[7u8; 32]);
+        fields.retain(|(k, _)| k != "p");
+        assert!(matches!(
+            parse_record(&id, &as_values(&fields)),
+            Err(StoreError::Corrupt(_))
+        ));
     }
 }

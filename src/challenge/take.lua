@@ -1,7 +1,13 @@
 -- Delete a challenge and return it (cancel).
 -- KEYS[1] = {ch:<id>}
--- Returns the record as a flat field/value list without the MAC (empty if unknown).
+-- ARGV[1] = now (unix s), ARGV[2] = how long (s) from its creation an id
+-- stays marked as created
+-- Returns the record as a flat field/value list without the MAC (empty if
+-- unknown, or if only the mark of a finished one is left).
 local key = KEYS[1]
+if not redis.call('HGET', key, 'e') then
+  return {}
+end
 local out = record_of(key)
-redis.call('DEL', key)
+retire(key, tonumber(ARGV[1]), tonumber(ARGV[2]))
 return out

@@ -42,7 +42,11 @@ fn record(policy: Policy, now: i64) -> ChallengeRecord {
         client_url: None,
         nonce: format!("nonce-{id}"),
         request_jti: format!("jti-{id}"),
-        return_uri: "https://id.example.com/realms/acme/login-actions/authenticate?code=x".into(),
+        // Longer than one Redis field holds: stored in pieces.
+        return_uri: format!(
+            "https://id.example.com/realms/acme/login-actions/authenticate?code=x&data={}",
+            "d".repeat(150)
+        ),
     };
     ChallengeRecord::new(id, new, policy, now).with_delivery("sealed".into(), now + 30)
 }
@@ -545,23 +549,27 @@ pub(super) async fn resends_are_limited<S: Store>(store: Arc<S>) {
 }
 
 pub(super) async fn jti_is_claimed_once<S: Store>(store: Arc<S>) {
+    let user = UserKey::new("https://id.example.com/realms/acme", "f0e1d2c3-user");
     let first = ChallengeId::generate();
     let second = ChallengeId::generate();
     let jti = format!("jti-{}", ChallengeId::generate());
     assert_eq!(
-        store.claim_jti(&jti, &first, T0 + 60, T0).await.unwrap(),
+        store
+            .claim_jti(&user, &jti, &first, T0 + 60, T0)
+            .await
+            .unwrap(),
         JtiClaim::Fresh
     );
     assert_eq!(
         store
-            .claim_jti(&jti, &second, T0 + 60, T0 + 1)
+            .claim_jti(&user, &jti, &second, T0 + 60, T0 + 1)
             .await
             .unwrap(),
         JtiClaim::Seen(first.clone())
     );
     assert_eq!(
         store
-            .claim_jti(&jti, &second, T0 + 60, T0 + 59)
+            .claim_jti(&user, &jti, &second, T0 + 60, T0 + 59)
             .await
             .unwrap(),
         JtiClaim::Seen(first.clone())
@@ -569,20 +577,63 @@ pub(super) async fn jti_is_claimed_once<S: Store>(store: Arc<S>) {
     // A jti is plain data: long, odd characters, braces that look like a hash tag.
     let odd = format!("}}{{ch:{first}}} \u{1F600} {}", "x".repeat(5000));
     assert_eq!(
-        store.claim_jti(&odd, &second, T0 + 60, T0).await.unwrap(),
+        store
+            .claim_jti(&user, &odd, &second, T0 + 60, T0)
+            .await
+            .unwrap(),
         JtiClaim::Fresh
     );
     assert_eq!(
-        store.claim_jti(&odd, &first, T0 + 60, T0).await.unwrap(),
+        store
+            .claim_jti(&user, &odd, &first, T0 + 60, T0)
+            .await
+            .unwrap(),
         JtiClaim::Seen(second.clone())
+    );
+    // A jti is the realm's: another user's request with the same jti is
+    // another request.
+    let other = UserKey::new("https://id.example.com/realms/beta", "f0e1d2c3-user");
+    assert_eq!(
+        store
+            .claim_jti(&other, &jti, &second, T0 + 60, T0 + 2)
+            .await
+            .unwrap(),
+        JtiClaim::Fresh
+    );
+    // The user's budget window opening and closing leaves the claims alone.
+    store
+        .charge_user(&user, UserCharge::Challenge, 5, T0 + 2)
+        .await
+        .unwrap();
+    store
+        .charge_user(&user, UserCharge::Challenge, 5, T0 + 30)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .claim_jti(&user, &jti, &second, T0 + 60, T0 + 31)
+            .await
+            .unwrap(),
+        JtiClaim::Seen(first.clone())
+    );
+    assert_eq!(
+        store.user_usage(&user, T0 + 31).await.unwrap().challenges,
+        1
     );
     // Once the request itself has expired the jti may be forgotten.
     assert_eq!(
         store
-            .claim_jti(&jti, &second, T0 + 200, T0 + 60)
+            .claim_jti(&user, &jti, &second, T0 + 200, T0 + 60)
             .await
             .unwrap(),
         JtiClaim::Fresh
+    );
+    assert_eq!(
+        store
+            .claim_jti(&user, &jti, &first, T0 + 200, T0 + 61)
+            .await
+            .unwrap(),
+        JtiClaim::Seen(second.clone())
     );
 }
 
@@ -723,7 +774,7 @@ pub(super) async fn rebind_follows_the_newer_request_and_keeps_the_rest<S: Store
 pub(super) async fn user_budget_counts_within_its_window<S: Store>(store: Arc<S>) {
     let jane = UserKey::new("https://id.example.com/realms/acme", "f0e1d2c3-user");
     let other_realm = UserKey::new("https://id.example.com/realms/beta", "f0e1d2c3-user");
-    assert_eq!(jane.as_str().len(), 64);
+    assert_eq!(jane.as_str().len(), DIGEST_LEN);
     assert_ne!(jane, other_realm);
     assert_eq!(
         store.user_usage(&jane, T0).await.unwrap(),
@@ -916,7 +967,13 @@ mod memory {
         let store = MemoryStore::new();
         let made = make(&store, policy(), T0).await;
         store
-            .claim_jti("j", &made.record.id, T0 + 60, T0)
+            .claim_jti(
+                &UserKey::of(&made.record),
+                "j",
+                &made.record.id,
+                T0 + 60,
+                T0,
+            )
             .await
             .unwrap();
         store.purge(made.record.expires_at + 1);
@@ -926,7 +983,13 @@ mod memory {
         // The jti was purged too.
         assert_eq!(
             store
-                .claim_jti("j", &ChallengeId::generate(), T0 + 60, T0)
+                .claim_jti(
+                    &UserKey::of(&made.record),
+                    "j",
+                    &ChallengeId::generate(),
+                    T0 + 60,
+                    T0
+                )
                 .await
                 .unwrap(),
             JtiClaim::Fresh
@@ -947,3 +1010,4 @@ pub(crate) use delivery::{
 };
 mod redis_server;
 use redis_server::RedisServer;
+mod footprint;

@@ -1,25 +1,30 @@
 -- Charge (or refund) one unit of a counter that lives in a window: a user's
--- budget ({ch:user:<hex>}, fields 'failures' and 'challenges') or a send
--- limit ({ch:rate:<name>}, field 'mails').
+-- budget ({ch:u:<digest>}, fields 'f' failures and 'c' challenges) or a send
+-- limit ({ch:r:<name>}, field 'm' mails); field 'u' is the window end.
+-- A user's hash also holds claimed request jtis (claim_jti.lua): they are
+-- kept when a window restarts, and the key lives as long as the later of both.
 -- KEYS[1] = the counter's hash
 -- ARGV[1] = now, ARGV[2] = window (s), ARGV[3] = field, ARGV[4] = 1 (charge) or -1 (refund)
 -- Returns {new count, window end}; a refund outside an open window returns {0, 0}.
 local key = KEYS[1]
 local now = tonumber(ARGV[1])
 local delta = tonumber(ARGV[4])
-local window_end = tonumber(redis.call('HGET', key, 'until'))
+local window_end = tonumber(redis.call('HGET', key, 'u'))
 if not window_end or now >= window_end then
   if delta < 0 then
     return {0, 0}
   end
-  redis.call('DEL', key)
+  redis.call('HDEL', key, 'f', 'c', 'm')
   window_end = now + tonumber(ARGV[2])
-  redis.call('HSET', key, 'until', window_end)
+  redis.call('HSET', key, 'u', window_end)
 end
 local count = redis.call('HINCRBY', key, ARGV[3], delta)
 if count < 0 then
   redis.call('HSET', key, ARGV[3], 0)
   count = 0
 end
-redis.call('EXPIRE', key, math.max(window_end - now, 1))
+local want = math.max(window_end - now, 1)
+if redis.call('TTL', key) < want then
+  redis.call('EXPIRE', key, want)
+end
 return {count, window_end}

@@ -296,7 +296,13 @@ impl Login {
         let accepted_until = request.exp.saturating_add(CLOCK_LEEWAY_SECS);
         let completing = match self
             .store
-            .claim_jti(&request.jti, &id, accepted_until, now)
+            .claim_jti(
+                &UserKey::new(request.issuer.as_str(), &request.sub),
+                &request.jti,
+                &id,
+                accepted_until,
+                now,
+            )
             .await?
         {
             JtiClaim::Fresh => None,
@@ -823,6 +829,11 @@ impl Login {
                 },
             ),
         })
+    }
+
+    /// The CSRF token of challenge `id`'s forms (derived, never stored).
+    pub fn csrf_token(&self, id: &ChallengeId) -> String {
+        crate::challenge::csrf_token(&self.pepper, id)
     }
 
     /// A hand-off cookie of ours that is still good.

@@ -106,7 +106,7 @@ async fn bound_form(
     csrf_token: &str,
 ) -> Result<ChallengeRecord, HttpResponse> {
     let record = bound_challenge(req, state).await?;
-    if !csrf_token_matches(&record.csrf_token, csrf_token) {
+    if !csrf_token_matches(&state.login.csrf_token(&record.id), csrf_token) {
         tracing::warn!(
             challenge = challenge_ref(record.id.as_str()),
             reason = "csrf_mismatch",

@@ -130,7 +130,7 @@ pub fn code_page(
         (record.resends_left() > 0).then(|| record.resend_after())
     };
     let ctx = PageContext {
-        csrf_token: Some(record.csrf_token.clone()),
+        csrf_token: Some(state.login.csrf_token(&record.id)),
         verify_action: Some(state.paths.at("/challenge/verify")),
         resend_action: Some(state.paths.at("/challenge/resend")),
         cancel_action: Some(state.paths.at("/challenge/cancel")),

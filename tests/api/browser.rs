@@ -1,4 +1,5 @@
 //! The browser flow: authorize -> code page -> verify/resend/cancel -> assertion.
+use otp_sidecar::challenge::redis_layout::{ATTEMPTS, GENERATION, RESENDS};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -205,7 +206,7 @@ async fn a_malformed_code_costs_no_attempt() {
             response.headers()["location"],
             "/challenge?notice=invalid_code"
         );
-        assert_eq!(app.challenge_number(&cookie, "attempts"), 0, "{typo}");
+        assert_eq!(app.challenge_number(&cookie, ATTEMPTS), 0, "{typo}");
     }
     let html = app
         .get("/challenge?notice=invalid_code", Some(&cookie))
@@ -245,9 +246,9 @@ async fn csrf_mismatch_is_refused_and_spends_nothing() {
         assert_security_headers(&response);
         assert!(field(&response.text().await.unwrap(), "assertion").is_none());
         // Nothing spent: no attempt, no resend, no new mail.
-        assert_eq!(app.challenge_number(&cookie, "attempts"), 0, "{path}");
-        assert_eq!(app.challenge_number(&cookie, "resends"), 0, "{path}");
-        assert_eq!(app.challenge_number(&cookie, "generation"), 0, "{path}");
+        assert_eq!(app.challenge_number(&cookie, ATTEMPTS), 0, "{path}");
+        assert_eq!(app.challenge_number(&cookie, RESENDS), 0, "{path}");
+        assert_eq!(app.challenge_number(&cookie, GENERATION), 0, "{path}");
     }
     // The challenge is intact: the right code with the right token still works.
     let csrf = app.csrf_token(&cookie).await;

@@ -1,6 +1,7 @@
 //! The per-user budget: wrong codes and new challenges are counted per realm
 //! user across all of their challenges, so re-issuing the step does not buy
 //! fresh guesses or fresh mails.
+use otp_sidecar::challenge::UserCharge;
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -226,7 +227,7 @@ async fn the_wrong_code_that_locks_a_challenge_is_charged_like_any_other() {
     let assertion = field(&response.text().await.unwrap(), "assertion").unwrap();
     assert_eq!(app.verify_assertion(&assertion).await["result"], "locked");
     // ... and is charged: three wrong codes, three failures.
-    assert_eq!(app.user_charged("user-1", "failures"), 3);
+    assert_eq!(app.user_charged("user-1", UserCharge::Failure), 3);
     // The API: the same rule, one more charge per wrong code.
     let (id, code) = app.start_api_challenge(EMAIL).await;
     for left in [2, 1] {
@@ -240,8 +241,8 @@ async fn the_wrong_code_that_locks_a_challenge_is_charged_like_any_other() {
     }
     let response = app.api_verify(&id, &wrong(&code)).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(app.user_charged("user-1", "failures"), 6);
+    assert_eq!(app.user_charged("user-1", UserCharge::Failure), 6);
     // Closed: the right code is refused and costs nothing more.
     assert_eq!(app.api_verify(&id, &code).await.status(), StatusCode::GONE);
-    assert_eq!(app.user_charged("user-1", "failures"), 6);
+    assert_eq!(app.user_charged("user-1", UserCharge::Failure), 6);
 }

@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use otp_sidecar::challenge::UserKey;
+use otp_sidecar::challenge::{redis_layout, UserCharge, UserKey};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -119,8 +119,8 @@ async fn a_sidecar_killed_mid_delivery_loses_no_mail() {
         .unwrap();
     let user = UserKey::new(&realm.issuer, "user-1");
     let charged: i64 = redis::cmd("HGET")
-        .arg(format!("{{ch:user:{}}}", user.as_str()))
-        .arg("challenges")
+        .arg(redis_layout::user_key(&user))
+        .arg(UserCharge::Challenge.field())
         .query(&mut conn)
         .unwrap();
     assert_eq!(charged, 1);

@@ -4,7 +4,7 @@
 //! and the per-address send-limit counter, read from Redis).
 use std::time::Duration;
 
-use otp_sidecar::challenge::RateKey;
+use otp_sidecar::challenge::{redis_layout, RateKey, UserCharge};
 use otp_sidecar::config::SmtpUrl;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -26,13 +26,13 @@ async fn app_with(smtp: &FaultySmtp, retry_for: u64) -> TestApp {
 
 /// Challenges charged to the test realm's user (`sub` user-1).
 fn challenges_charged(app: &TestApp) -> i64 {
-    app.user_charged("user-1", "challenges")
+    app.user_charged("user-1", UserCharge::Challenge)
 }
 
 /// Mails counted against `email`'s send limit.
 fn mails_counted(app: &TestApp, email: &str) -> i64 {
     let key = RateKey::recipient(email);
-    app.redis_hash_number(&format!("{{ch:rate:{}}}", key.as_str()), "mails")
+    app.redis_hash_number(&redis_layout::rate_key(&key), redis_layout::MAILS)
 }
 
 /// The API's view of challenge `id`, polled until its delivery is no

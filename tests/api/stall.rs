@@ -4,24 +4,22 @@
 //! browser replaying it is still refused.
 use std::time::{Duration, Instant};
 
+use otp_sidecar::challenge::{redis_layout, UserKey};
 use reqwest::StatusCode;
-use sha2::{Digest as _, Sha256};
 
 use crate::support::{challenge_cookie, field, spawn_app, TestApp};
 
-fn jti_key_exists(app: &TestApp, jti: &str) -> bool {
-    let key = format!("{{ch:jti:{}}}", hex(&Sha256::digest(jti.as_bytes())));
+/// True once `sub`'s request `jti` is claimed in Redis.
+fn jti_claimed(app: &TestApp, sub: &str, jti: &str) -> bool {
+    let user = UserKey::new(&app.realm.issuer, sub);
     let client = ::redis::Client::open(app.redis.url()).unwrap();
     let mut conn = client.get_connection().unwrap();
-    ::redis::cmd("EXISTS")
-        .arg(key)
+    ::redis::cmd("HEXISTS")
+        .arg(redis_layout::user_key(&user))
+        .arg(redis_layout::jti_field(jti))
         .query::<i64>(&mut conn)
         .unwrap()
         == 1
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 async fn wait_ready(app: &TestApp) {
@@ -41,6 +39,7 @@ async fn a_retry_after_a_redis_stall_lands_on_its_challenge_and_replays_stay_ref
     let email = "stalled@example.com";
     let claims = app.realm.claims(email, app.now());
     let jti = claims["jti"].as_str().unwrap().to_string();
+    let sub = claims["sub"].as_str().unwrap().to_string();
     let request = app.realm.sign(&claims);
 
     app.redis.pause();
@@ -56,7 +55,7 @@ async fn a_retry_after_a_redis_stall_lands_on_its_challenge_and_replays_stay_ref
     wait_ready(&app).await;
     // The queued claim ran after the 503: the situation of the issue.
     let deadline = Instant::now() + Duration::from_secs(5);
-    while !jti_key_exists(&app, &jti) {
+    while !jti_claimed(&app, &sub, &jti) {
         assert!(Instant::now() < deadline, "the stalled claim never ran");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

@@ -70,24 +70,26 @@ mod redis_single {
             let client = ::redis::Client::open(server.url()).unwrap();
             let mut conn = client.get_multiplexed_async_connection().await.unwrap();
             let key = format!("{{ch:{}}}", made.record.id);
-            let created = format!("{key}:created");
-            let mut keys: Vec<String> = ::redis::cmd("KEYS")
+            let ttl = |conn: &mut ::redis::aio::MultiplexedConnection| {
+                let mut conn = conn.clone();
+                let key = key.clone();
+                async move {
+                    ::redis::cmd("TTL")
+                        .arg(&key)
+                        .query_async::<i64>(&mut conn)
+                        .await
+                        .unwrap()
+                }
+            };
+            let keys: Vec<String> = ::redis::cmd("KEYS")
                 .arg("*")
                 .query_async(&mut conn)
                 .await
                 .unwrap();
-            keys.sort();
-            // The record, and the mark that this id was created (same slot).
-            assert_eq!(keys, vec![key.clone(), created.clone()]);
+            assert_eq!(keys, vec![key.clone()]);
             let expected = 300 + EXPIRED_GRACE_SECS;
-            for key in [&key, &created] {
-                let ttl: i64 = ::redis::cmd("TTL")
-                    .arg(key)
-                    .query_async(&mut conn)
-                    .await
-                    .unwrap();
-                assert!((expected - 2..=expected).contains(&ttl), "TTL {ttl}");
-            }
+            let kept = ttl(&mut conn).await;
+            assert!((expected - 2..=expected).contains(&kept), "TTL {kept}");
             let stored: Vec<Vec<u8>> = ::redis::cmd("HVALS")
                 .arg(&key)
                 .query_async(&mut conn)
@@ -99,6 +101,37 @@ mod redis_single {
                 !stored.iter().any(|v| v[..] == *code),
                 "the code itself must never be stored"
             );
+            // Used: the key keeps only the mark that the id was created,
+            // until a request for it can no longer come back.
+            assert!(matches!(
+                store
+                    .check_code(&made.record.id, &made.mac(), T0 + 20)
+                    .await
+                    .unwrap(),
+                VerifyOutcome::Success(_)
+            ));
+            let left: Vec<(String, i64)> = ::redis::cmd("HGETALL")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            assert_eq!(left, vec![("t".to_owned(), T0)]);
+            let marked = ttl(&mut conn).await;
+            let expected = CREATED_MARK_SECS - 20;
+            assert!((expected - 2..=expected).contains(&marked), "TTL {marked}");
+            // A challenge that ends after that time leaves nothing behind.
+            let late = make(&*store, policy(), T0).await;
+            assert!(store
+                .take(&late.record.id, T0 + CREATED_MARK_SECS)
+                .await
+                .unwrap()
+                .is_some());
+            let gone: i64 = ::redis::cmd("EXISTS")
+                .arg(format!("{{ch:{}}}", late.record.id))
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            assert_eq!(gone, 0);
         })
         .await;
     }
@@ -113,7 +146,7 @@ mod redis_single {
             let key = format!("{{ch:{}}}", made.record.id);
             let _: i64 = ::redis::cmd("HDEL")
                 .arg(&key)
-                .arg("max_attempts")
+                .arg(redis_layout::POLICY)
                 .query_async(&mut conn)
                 .await
                 .unwrap();
@@ -158,7 +191,13 @@ mod redis_single {
             let jti = ChallengeId::generate();
             assert!(matches!(
                 store
-                    .claim_jti(jti.as_str(), &made.record.id, T0 + 60, T0)
+                    .claim_jti(
+                        &UserKey::of(&made.record),
+                        jti.as_str(),
+                        &made.record.id,
+                        T0 + 60,
+                        T0
+                    )
                     .await,
                 Err(StoreError::Unavailable(_))
             ));
@@ -187,7 +226,13 @@ mod redis_single {
             let jti = ChallengeId::generate();
             assert_eq!(
                 store
-                    .claim_jti(jti.as_str(), &again.record.id, T0 + 60, T0)
+                    .claim_jti(
+                        &UserKey::of(&again.record),
+                        jti.as_str(),
+                        &again.record.id,
+                        T0 + 60,
+                        T0
+                    )
                     .await
                     .unwrap(),
                 JtiClaim::Fresh

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use actix_web::dev::ServerHandle;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{DecodingKey, Validation};
-use otp_sidecar::challenge::Pepper;
+use otp_sidecar::challenge::{redis_layout, Pepper};
 use otp_sidecar::clock::{Clock as _, ManualClock};
 use otp_sidecar::config::{RedisUrl, Settings, SmtpUrl};
 use otp_sidecar::tokens::Issuer;
@@ -129,21 +129,22 @@ impl TestApp {
     }
 
     /// A number field of the live challenge the browser with `cookie` is
-    /// bound to; panics when the challenge is not in the store.
+    /// bound to (`field` one of [`redis_layout`]'s challenge fields);
+    /// panics when the challenge is not in the store.
     pub fn challenge_number(&self, cookie: &str, field: &str) -> i64 {
-        let key = format!("{{ch:{cookie}}}");
+        let id = otp_sidecar::challenge::ChallengeId::parse(cookie).unwrap();
+        let key = redis_layout::challenge_key(&id);
         assert!(
-            self.redis_hash_number(&key, "expires_at") > 0,
+            self.redis_hash_number(&key, redis_layout::EXPIRES_AT) > 0,
             "challenge {cookie} is not in the store"
         );
         self.redis_hash_number(&key, field)
     }
 
-    /// What the realm user `sub` was charged in the current window:
-    /// `field` is `challenges` or `failures`.
-    pub fn user_charged(&self, sub: &str, field: &str) -> i64 {
+    /// What the realm user `sub` was charged in the current window.
+    pub fn user_charged(&self, sub: &str, kind: otp_sidecar::challenge::UserCharge) -> i64 {
         let user = otp_sidecar::challenge::UserKey::new(&self.realm.issuer, sub);
-        self.redis_hash_number(&format!("{{ch:user:{}}}", user.as_str()), field)
+        self.redis_hash_number(&redis_layout::user_key(&user), kind.field())
     }
 
     /// Submits `code` through the code page's form, as the browser with `cookie`.
