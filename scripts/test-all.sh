@@ -54,11 +54,20 @@ fuzz_smoke() {
   cargo test --locked --test fuzz
 }
 
+# Every benchmark once, in its short smoke mode (debug build, a few challenges,
+# nothing timed or compared), so that `make bench` never rots: criterion runs
+# each row once, the load benchmark 20 challenges per store plus the scaling,
+# half-load and live-challenge phases at 1-4 clients, the mail benchmark 10
+# mails. `make bench` is the measuring run (docs/benchmarks.md).
+bench_smoke() {
+  cargo test --locked --benches
+}
 
 stage prerequisites prerequisites
 stage rust-lint rust_checks
 stage rust-tests rust_tests
 stage fuzz-smoke fuzz_smoke
+stage bench-smoke bench_smoke
 stage supply-chain ./scripts/check-supply-chain.sh
 stage templates-browser ./scripts/test-templates-browser.sh
 stage keycloak-authenticator ./keycloak-flow/it/run.sh

@@ -573,15 +573,24 @@ mod tests {
             };
             let mail = templates.render_mail(locale, &ctx).expect("mail renders");
             let data = templates.data(&templates.branding, locale, None, &ctx);
-            let raw = templates.render("mail/code.html", &data).expect("html renders");
+            let raw = templates
+                .render("mail/code.html", &data)
+                .expect("html renders");
             let whole = inline_css(&raw).expect("inlines");
-            assert_eq!(normalized(&mail.html), normalized(&whole), "{locale} {name:?}");
+            assert_eq!(
+                normalized(&mail.html),
+                normalized(&whole),
+                "{locale} {name:?}"
+            );
             assert!(mail.html.contains("042133"));
         }
         // Two locales, with and without a name: each skeleton inlined once,
         // none of them fell back to inlining every mail whole.
         assert!(templates.mail_inliner.usable() >= 2);
-        assert_eq!(templates.mail_inliner.usable(), templates.mail_inliner.kept_count());
+        assert_eq!(
+            templates.mail_inliner.usable(),
+            templates.mail_inliner.kept_count()
+        );
     }
 
     #[test]

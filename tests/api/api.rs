@@ -345,12 +345,15 @@ async fn the_right_code_after_the_attempt_cap_is_refused_and_nothing_is_signed()
     let response = app.api_verify(&id, &wrong).await;
     redis_acl(&app, "+del");
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(app.challenge_number(&id, "attempts"), i64::from(max));
+    assert_eq!(
+        app.challenge_number(&id, otp_sidecar::challenge::redis_layout::ATTEMPTS),
+        i64::from(max)
+    );
     assert_locked(app.api_verify(&id, &code).await).await;
     // Twice max wrong codes and one right one later: the user's budget was
     // never the reason, and no verification succeeded.
     assert_eq!(
-        app.user_charged("user-1", "failures"),
+        app.user_charged("user-1", otp_sidecar::challenge::UserCharge::Failure),
         2 * i64::from(max) + 1
     );
     let metrics = app.get("/metrics", None).await.text().await.unwrap();
