@@ -1161,6 +1161,9 @@ struct Outcome {
     e: Tally,
     elapsed: Duration,
     warmup_elapsed: Duration,
+    /// Load averages when the measured batches began and ended.
+    load_before: String,
+    load_after: String,
 }
 
 async fn run(knobs: &Knobs, stack: &Stack, http: &reqwest::Client) -> Result<Outcome, String> {
@@ -1234,6 +1237,7 @@ async fn measure(
     }
     let warmup_elapsed = warm.elapsed();
 
+    let load_before = load_average();
     let start = Instant::now();
     let mut tallies = [Tally::default(), Tally::default()];
     let rounds = knobs.logins.div_ceil(knobs.batch);
@@ -1269,6 +1273,8 @@ async fn measure(
         e,
         elapsed: start.elapsed(),
         warmup_elapsed,
+        load_before,
+        load_after: load_average(),
     })
 }
 
@@ -1298,7 +1304,7 @@ fn share(a: Duration, b: Duration) -> f64 {
     }
 }
 
-fn print_summary(knobs: &Knobs, stack: &Stack, o: &mut Outcome, load_before: &str) {
+fn print_summary(knobs: &Knobs, run_dir: &Path, o: &mut Outcome) {
     println!("\n==== otp-sidecar login benchmark: summary ====");
     println!(
         "{} logins of each kind in batches of {} (P E P E ...), after a warm-up of {} of each \
@@ -1310,7 +1316,7 @@ fn print_summary(knobs: &Knobs, stack: &Stack, o: &mut Outcome, load_before: &st
         o.warmup_elapsed.as_secs_f64(),
         knobs.users
     );
-    let bin = std::fs::read_to_string(stack.run.join("sidecar-bin"))
+    let bin = std::fs::read_to_string(run_dir.join("sidecar-bin"))
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| "?".into());
     let size = std::fs::metadata(&bin).map_or(0, |m| m.len());
@@ -1324,9 +1330,10 @@ fn print_summary(knobs: &Knobs, stack: &Stack, o: &mut Outcome, load_before: &st
         }
     );
     println!(
-        "measured in {:.0} s; load average before {load_before}, after {} ({} cores)",
+        "measured in {:.0} s; load average before {}, after {} ({} cores)",
         o.elapsed.as_secs_f64(),
-        load_average(),
+        o.load_before,
+        o.load_after,
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     let (p, e) = (&mut o.p, &mut o.e);
@@ -1392,29 +1399,31 @@ fn print_summary(knobs: &Knobs, stack: &Stack, o: &mut Outcome, load_before: &st
         ms_signed(we.0.as_secs_f64() - wp.0.as_secs_f64()),
     );
     let ratio = share(side_e, kc_p);
-    if knobs.warmup == 0 || o.p.logins < 50 {
+    let smoke = knobs.warmup == 0 || o.p.logins < 50;
+    if smoke {
         println!(
             "\n(a smoke-sized run: Keycloak is not warmed up and the CPU clock counts in {:.0} ms \
              ticks, so these figures are not a measurement)",
             1e3 / clock_ticks_per_second()
         );
     }
+    let verdict = if smoke {
+        "no verdict from a smoke-sized run"
+    } else if ratio <= TARGET_SHARE {
+        "met"
+    } else {
+        "NOT met"
+    };
     println!(
-        "\nratio sidecar CPU (E) / Keycloak CPU (P): {:.2}%  (target at most {:.0}%: {})",
+        "\nratio sidecar CPU (E) / Keycloak CPU (P): {:.2}%  (target at most {:.0}%: {verdict})",
         ratio * 100.0,
         TARGET_SHARE * 100.0,
-        if ratio <= TARGET_SHARE {
-            "met"
-        } else {
-            "NOT met"
-        }
     );
 }
 
 fn main() {
     let knobs = knobs();
     println!("login benchmark settings: {knobs:?}");
-    let load_before = load_average();
     let stack = match knobs.stack {
         StackMode::Start => Stack::start(),
         StackMode::Running => Stack::running(),
@@ -1434,11 +1443,16 @@ fn main() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap_or_else(|e| panic!("HTTP client: {e}"));
-    match rt.block_on(run(&knobs, &stack, &http)) {
-        Ok(mut outcome) => print_summary(&knobs, &stack, &mut outcome, &load_before),
+    let result = rt.block_on(run(&knobs, &stack, &http));
+    let run_dir = stack.run.clone();
+    let hint = stack.log_hint();
+    // A stack this run started stops before the summary, so that its messages
+    // do not run into it.
+    drop(stack);
+    match result {
+        Ok(mut outcome) => print_summary(&knobs, &run_dir, &mut outcome),
         Err(e) => {
-            eprintln!("login benchmark FAILED: {e}\n{}", stack.log_hint());
-            drop(stack);
+            eprintln!("login benchmark FAILED: {e}\n{hint}");
             std::process::exit(1);
         }
     }
