@@ -5,6 +5,7 @@
 #   scripts/bench.sh core       only the core benchmarks (criterion)
 #   scripts/bench.sh load       only the load benchmark against the service
 #   scripts/bench.sh mail       only the mail send latency (lettre's pool vs ours)
+#   scripts/bench.sh login      only the login cost through the real Keycloak of the stack
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,10 +16,26 @@ fi
 
 which=${1:-all}
 case "$which" in
-    all) benches=(core load mail) ;;
-    core | load | mail) benches=("$which") ;;
-    *) echo "usage: $0 [all|core|load|mail]" >&2; exit 2 ;;
+    all) benches=(core load mail login) ;;
+    core | load | mail | login) benches=("$which") ;;
+    *) echo "usage: $0 [all|core|load|mail|login]" >&2; exit 2 ;;
 esac
+
+# The login benchmark starts the local stack (scripts/stack.sh): Keycloak from Maven
+# Central and the provider jar built with Maven, the SMTP sink in a Python venv; the
+# stack installs a JDK itself when there is none.
+if [[ " ${benches[*]} " == *" login "* ]]; then
+    missing=()
+    command -v mvn >/dev/null || missing+=(maven)
+    for tool in unzip curl openssl; do
+        command -v "$tool" >/dev/null || missing+=("$tool")
+    done
+    python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+    if ((${#missing[@]})); then
+        echo "the login benchmark needs ${missing[*]}: installing (apt-get)"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+fi
 
 out_dir=target/bench-reports
 mkdir -p "$out_dir"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end stage: real Keycloak with the provider, the sidecar, Redis and an SMTP sink
-# (scripts/stack.sh), driven by headless Chromium (tests/e2e, node --test).
+# (scripts/stack.sh), driven by headless Chromium (tests/e2e, node --test), then the
+# login benchmark's smoke run on the same stack.
 # Installs what it lacks, always tears the stack down, prints how long things took.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,5 +61,12 @@ STACK_DEMO_APP=0 scripts/stack.sh start
 set +e
 (cd tests/e2e && timeout 900 node --test --test-concurrency=1)
 rc=$?
+# The login benchmark's smoke run on the same stack (benches/login.rs): 3 password
+# logins and 3 with the emailed code, over HTTP; it asserts only that each completes.
+echo "test-e2e: login benchmark smoke run (cargo test --bench login)"
+OTP_BENCH_STACK=running OTP_BENCH_LOGINS=3 OTP_BENCH_WARMUP=0 \
+	timeout 600 cargo test --locked --bench login
+bench_rc=$?
 set -e
+((rc == 0)) && rc=$bench_rc
 exit "$rc"

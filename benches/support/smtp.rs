@@ -168,7 +168,7 @@ async fn session(
 
 /// The first line of exactly `length` digits (surrounding blanks ignored),
 /// in the message as sent or, failing that, in any base64-encoded part.
-fn find_code(message: &str, length: usize) -> Option<String> {
+pub fn find_code(message: &str, length: usize) -> Option<String> {
     let is_code = |l: &&str| l.len() == length && l.bytes().all(|b| b.is_ascii_digit());
     if let Some(code) = message.lines().map(str::trim).find(is_code) {
         return Some(code.to_string());
