@@ -10,7 +10,12 @@
 //! 2. Half load: an open loop at half the best throughput of step 1 for
 //!    `OTP_BENCH_HALF_SECS` (default 10): create and verify p99 against the
 //!    5 ms target.
-//! 3. Live challenges: `OTP_BENCH_LIVE` (default 100,000) challenges created
+//! 3. Verify throughput: `OTP_BENCH_VERIFY_CHALLENGES` (default 4,000)
+//!    challenges created and mailed first, then verified over HTTP by
+//!    `OTP_BENCH_VERIFY_CLIENTS` (default 32) clients; against
+//!    `redis-benchmark` running the verify script (`check_code.lua`, as the
+//!    service loads it) through `EVALSHA` at the same concurrency.
+//! 4. Live challenges: `OTP_BENCH_LIVE` (default 100,000) challenges created
 //!    and mailed, none verified: the service's VmRSS before and after, and
 //!    Redis `used_memory` growth and keys per live challenge.
 //!
@@ -24,14 +29,22 @@ use tokio::time::MissedTickBehavior;
 use super::*;
 
 /// Configuration the service gets through the environment: the global mail
-/// limit is lifted (it would cap the rate), every challenge is a new user.
-const SERVICE_ENV: &[(&str, &str)] = &[("OTP_SIDECAR__MAIL__GLOBAL_MAX", "10000000")];
+/// limit is lifted (it would cap the rate), and so is the cap on connections
+/// per client address (every client here is 127.0.0.1, as behind a proxy; the
+/// open loop of the half-load phase holds hundreds at once). Every challenge
+/// is a new user.
+const SERVICE_ENV: &[(&str, &str)] = &[
+    ("OTP_SIDECAR__MAIL__GLOBAL_MAX", "10000000"),
+    ("OTP_SIDECAR__SERVER__MAX_CONNECTIONS_PER_CLIENT", "0"),
+];
 
 /// The target of item 5 of the benchmark's brief: p99 at half load.
 const HALF_LOAD_P99_TARGET: Duration = Duration::from_millis(5);
 
 pub struct ScalingKnobs {
     max_clients: usize,
+    verify_challenges: usize,
+    verify_clients: usize,
     step_challenges: usize,
     half_secs: u64,
     live: usize,
@@ -44,10 +57,10 @@ pub fn knobs(measuring: bool) -> Option<ScalingKnobs> {
         Ok("1") | Err(_) => {}
         Ok(other) => panic!("OTP_BENCH_SCALING={other}: expected 0 or 1"),
     }
-    let (max_clients, step, half, live) = if measuring {
-        (256, 25, 10, 100_000)
+    let (max_clients, step, half, live, verify) = if measuring {
+        (256, 25, 10, 100_000, 4000)
     } else {
-        (4, 5, 1, 200)
+        (4, 5, 1, 200, 50)
     };
     let max_clients = env_number("OTP_BENCH_MAX_CLIENTS", max_clients);
     if !max_clients.is_power_of_two() {
@@ -55,6 +68,8 @@ pub fn knobs(measuring: bool) -> Option<ScalingKnobs> {
     }
     Some(ScalingKnobs {
         max_clients,
+        verify_challenges: env_number("OTP_BENCH_VERIFY_CHALLENGES", verify),
+        verify_clients: env_number("OTP_BENCH_VERIFY_CLIENTS", if measuring { 32 } else { 4 }),
         step_challenges: env_number("OTP_BENCH_STEP_CHALLENGES", step),
         half_secs: env_number("OTP_BENCH_HALF_SECS", half) as u64,
         live: env_number("OTP_BENCH_LIVE", live),
@@ -90,9 +105,18 @@ pub struct Live {
     pub memory_usage_estimate: u64,
 }
 
+pub struct VerifyThroughput {
+    pub clients: usize,
+    pub done: usize,
+    pub http_per_second: f64,
+    /// `redis-benchmark`'s requests per second, or why there is none.
+    pub evalsha_per_second: Result<f64, String>,
+}
+
 pub struct Scaling {
     pub steps: Vec<Step>,
     pub half: Option<HalfLoad>,
+    pub verify: Option<VerifyThroughput>,
     pub live: Option<Live>,
     pub plot: Option<PathBuf>,
 }
@@ -120,7 +144,7 @@ fn sign_fast(es: &AssertionSigner, run: &str, count: usize) -> Vec<Prepared> {
     let now = support::unix_now();
     (0..count)
         .map(|i| {
-            let jti = format!("{run}-{i}-{}", generate_csrf_token());
+            let jti = format!("{run}-{i}-{}", random_token());
             let email = format!("{run}-{i}@example.com");
             let jwt = es
                 .sign_payload(&request_claims(&jti, &email, now))
@@ -207,13 +231,17 @@ pub async fn run(
         None
     };
 
-    // 3. Live challenges.
+    // 3. Verify throughput against redis-benchmark.
+    let verify = Some(verify_throughput(client, realm, &service, &sink, redis_port, k).await?);
+
+    // 4. Live challenges.
     let live = Some(live_challenges(client, &es, &service, &sink, redis_port, k.live).await?);
 
     let plot = draw(&steps);
     Ok(Scaling {
         steps,
         half,
+        verify,
         live,
         plot,
     })
@@ -263,6 +291,192 @@ async fn half_load(
         verify: p50_p99(&mut tally.verify),
         cpu_per_challenge: spent / u32::try_from(tally.done.max(1)).unwrap_or(u32::MAX),
     })
+}
+
+/// The verify script as the service loads it (see `script!` in the store).
+const VERIFY_SCRIPT: &str = concat!(
+    include_str!("../../src/challenge/record.lua"),
+    include_str!("../../src/challenge/check_code.lua")
+);
+
+async fn verify_throughput(
+    client: &reqwest::Client,
+    realm: &Arc<AssertionSigner>,
+    service: &Service,
+    sink: &Arc<SmtpSink>,
+    redis_port: u16,
+    k: &ScalingKnobs,
+) -> Result<VerifyThroughput, String> {
+    let count = k.verify_challenges;
+    let work = prepare(realm, "verify", count).await;
+    println!(
+        "[verify] creating {count} challenges, then verifying them with {} clients",
+        k.verify_clients
+    );
+    // Create them all first (64 at a time), keeping each one's id and code.
+    let ready = Arc::new(std::sync::Mutex::new(Vec::with_capacity(count)));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let gate = Arc::new(Semaphore::new(64));
+    let mut creating = tokio::task::JoinSet::new();
+    for p in work {
+        let (client, base, sink, ready, failed, gate) = (
+            client.clone(),
+            service.base.clone(),
+            sink.clone(),
+            ready.clone(),
+            failed.clone(),
+            gate.clone(),
+        );
+        creating.spawn(async move {
+            let _permit = gate.acquire().await;
+            let code = sink.expect(&p.email);
+            let url = format!("{base}/api/v1/challenges");
+            let id = match post_json(&client, &url, &json!({ "request": p.jwt })).await {
+                Ok((status, body)) if status == reqwest::StatusCode::CREATED => {
+                    body["challenge_id"].as_str().map(str::to_string)
+                }
+                _ => None,
+            };
+            let code = tokio::time::timeout(STEP_TIMEOUT, code).await;
+            match (id, code) {
+                (Some(id), Ok(Ok(code))) => ready
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((id, code)),
+                _ => {
+                    failed.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+    }
+    while creating.join_next().await.is_some() {}
+    if failed.load(Ordering::Relaxed) > 0 {
+        return Err(format!(
+            "verify phase: {} challenge(s) could not be created\n{}",
+            failed.load(Ordering::Relaxed),
+            service.log_tail()
+        ));
+    }
+    let ready = Arc::new(std::mem::take(
+        &mut *ready.lock().unwrap_or_else(|e| e.into_inner()),
+    ));
+    let next = Arc::new(AtomicUsize::new(0));
+    let refused = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut clients = tokio::task::JoinSet::new();
+    for _ in 0..k.verify_clients {
+        let (client, base, ready, next, refused) = (
+            client.clone(),
+            service.base.clone(),
+            ready.clone(),
+            next.clone(),
+            refused.clone(),
+        );
+        clients.spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some((id, code)) = ready.get(i) else {
+                    break;
+                };
+                let url = format!("{base}/api/v1/challenges/{id}/verify");
+                match post_json(&client, &url, &json!({ "code": code })).await {
+                    Ok((status, body))
+                        if status == reqwest::StatusCode::OK && body["result"] == "success" => {}
+                    _ => {
+                        refused.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        });
+    }
+    while clients.join_next().await.is_some() {}
+    let secs = start.elapsed().as_secs_f64();
+    if refused.load(Ordering::Relaxed) > 0 {
+        return Err(format!(
+            "verify phase: {} verification(s) did not succeed\n{}",
+            refused.load(Ordering::Relaxed),
+            service.log_tail()
+        ));
+    }
+    let done = ready.len();
+    let clients = k.verify_clients;
+    let requests = (count * 25).max(10_000);
+    let evalsha_per_second =
+        tokio::task::spawn_blocking(move || redis_benchmark(redis_port, clients, requests))
+            .await
+            .map_err(|e| e.to_string())?;
+    Ok(VerifyThroughput {
+        clients,
+        done,
+        http_per_second: done as f64 / secs.max(1e-9),
+        evalsha_per_second,
+    })
+}
+
+/// `redis-benchmark` running the verify script through `EVALSHA` with
+/// `clients` connections: on 100,000 copies of one live challenge (random
+/// keys, so most calls find a live challenge and count a wrong code, some
+/// lock it and a few find it closed), its requests per second.
+fn redis_benchmark(port: u16, clients: usize, requests: usize) -> Result<f64, String> {
+    const KEYS: usize = 100_000;
+    let port_s = port.to_string();
+    let sha = support::redis_array(port, &["SCRIPT", "LOAD", VERIFY_SCRIPT])?
+        .into_iter()
+        .next()
+        .ok_or("SCRIPT LOAD gave nothing")?;
+    // One live challenge to copy: any key with an expiry field.
+    let mut template = None;
+    let mut cursor = "0".to_string();
+    'scan: loop {
+        let reply = support::redis_array(port, &["SCAN", &cursor, "COUNT", "1000"])?;
+        let Some((next, keys)) = reply.split_first() else {
+            break;
+        };
+        for key in keys {
+            let e = support::redis_array(port, &["HGET", key, "e"]).unwrap_or_default();
+            if e.first().is_some_and(|v| !v.is_empty()) {
+                template = Some(key.clone());
+                break 'scan;
+            }
+        }
+        cursor = next.clone();
+        if cursor == "0" {
+            break;
+        }
+    }
+    let template = template.ok_or("no live challenge to copy for redis-benchmark")?;
+    let copy = "for i = 0, tonumber(ARGV[1]) - 1 do \
+                redis.call('COPY', KEYS[1], string.format('{ch:bench%012d}', i), 'REPLACE') end \
+                return 1";
+    support::redis_array(port, &["EVAL", copy, "1", &template, &KEYS.to_string()])?;
+    let now = support::unix_now().to_string();
+    let out = Command::new("redis-benchmark")
+        .args(["-h", "127.0.0.1", "-p", &port_s, "-q"])
+        .args(["-c", &clients.to_string(), "-n", &requests.to_string()])
+        .args(["-r", &KEYS.to_string()])
+        .args(["EVALSHA", &sha, "1", "{ch:bench__rand_int__}", &now])
+        .args(["0123456789abcdef0123456789abcdef", "60", "420"])
+        .output()
+        .map_err(|e| format!("redis-benchmark: {e} (Debian: apt-get install redis-tools)"))?;
+    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "\n");
+    // "EVALSHA ...: 41841.00 requests per second, p50=0.543 msec"
+    let rate = text
+        .lines()
+        .filter_map(|l| {
+            l.split_once(": ")?
+                .1
+                .split_whitespace()
+                .next()?
+                .parse::<f64>()
+                .ok()
+        })
+        .last()
+        .ok_or_else(|| format!("redis-benchmark: no rate in {text:?}"))?;
+    // Leave no copies behind for the live phase's count.
+    let clean = "for i = 0, tonumber(ARGV[1]) - 1 do \
+                 redis.call('DEL', string.format('{ch:bench%012d}', i)) end return 1";
+    support::redis_array(port, &["EVAL", clean, "0", &KEYS.to_string()])?;
+    Ok(rate)
 }
 
 /// Creates `count` challenges (each mailed) and leaves them live.
@@ -450,6 +664,21 @@ pub fn print(s: &Scaling) {
             verdict(h.verify[1]),
             ms(h.cpu_per_challenge)
         );
+    }
+    if let Some(v) = &s.verify {
+        println!(
+            "\nverify throughput, {} clients: {} verifications over HTTP at {:.0}/s",
+            v.clients, v.done, v.http_per_second
+        );
+        match &v.evalsha_per_second {
+            Ok(r) => println!(
+                "  redis-benchmark EVALSHA of the verify script, {} clients: {:.0}/s; HTTP / EVALSHA {:.1}% (target >= 50%)",
+                v.clients,
+                r,
+                100.0 * v.http_per_second / r.max(1e-9)
+            ),
+            Err(e) => println!("  redis-benchmark: not measured ({e})"),
+        }
     }
     if let Some(l) = &s.live {
         let per = |bytes: u64| bytes as f64 / l.count.max(1) as f64;
