@@ -357,9 +357,13 @@ async fn verify_throughput(
             service.log_tail()
         ));
     }
-    let ready = Arc::new(std::mem::take(
-        &mut *ready.lock().unwrap_or_else(|e| e.into_inner()),
-    ));
+    let mut ready = std::mem::take(&mut *ready.lock().unwrap_or_else(|e| e.into_inner()));
+    // One stays live: redis-benchmark runs the verify script on copies of it.
+    let (kept_id, _) = ready.pop().ok_or("verify phase: no challenge created")?;
+    let kept = ChallengeId::parse(&kept_id)
+        .map(|id| otp_sidecar::challenge::redis_layout::challenge_key(&id))
+        .map_err(|e| format!("challenge id {kept_id:?}: {e}"))?;
+    let ready = Arc::new(ready);
     let next = Arc::new(AtomicUsize::new(0));
     let refused = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
@@ -402,7 +406,7 @@ async fn verify_throughput(
     let clients = k.verify_clients;
     let requests = (count * 25).max(10_000);
     let evalsha_per_second =
-        tokio::task::spawn_blocking(move || redis_benchmark(redis_port, clients, requests))
+        tokio::task::spawn_blocking(move || redis_benchmark(redis_port, &kept, clients, requests))
             .await
             .map_err(|e| e.to_string())?;
     Ok(VerifyThroughput {
@@ -414,41 +418,25 @@ async fn verify_throughput(
 }
 
 /// `redis-benchmark` running the verify script through `EVALSHA` with
-/// `clients` connections: on 100,000 copies of one live challenge (random
+/// `clients` connections: on 100,000 copies of the live challenge `template` (random
 /// keys, so most calls find a live challenge and count a wrong code, some
 /// lock it and a few find it closed), its requests per second.
-fn redis_benchmark(port: u16, clients: usize, requests: usize) -> Result<f64, String> {
+fn redis_benchmark(
+    port: u16,
+    template: &str,
+    clients: usize,
+    requests: usize,
+) -> Result<f64, String> {
     const KEYS: usize = 100_000;
     let port_s = port.to_string();
     let sha = support::redis_array(port, &["SCRIPT", "LOAD", VERIFY_SCRIPT])?
         .into_iter()
         .next()
         .ok_or("SCRIPT LOAD gave nothing")?;
-    // One live challenge to copy: any key with an expiry field.
-    let mut template = None;
-    let mut cursor = "0".to_string();
-    'scan: loop {
-        let reply = support::redis_array(port, &["SCAN", &cursor, "COUNT", "1000"])?;
-        let Some((next, keys)) = reply.split_first() else {
-            break;
-        };
-        for key in keys {
-            let e = support::redis_array(port, &["HGET", key, "e"]).unwrap_or_default();
-            if e.first().is_some_and(|v| !v.is_empty()) {
-                template = Some(key.clone());
-                break 'scan;
-            }
-        }
-        cursor = next.clone();
-        if cursor == "0" {
-            break;
-        }
-    }
-    let template = template.ok_or("no live challenge to copy for redis-benchmark")?;
     let copy = "for i = 0, tonumber(ARGV[1]) - 1 do \
                 redis.call('COPY', KEYS[1], string.format('{ch:bench%012d}', i), 'REPLACE') end \
                 return 1";
-    support::redis_array(port, &["EVAL", copy, "1", &template, &KEYS.to_string()])?;
+    support::redis_array(port, &["EVAL", copy, "1", template, &KEYS.to_string()])?;
     let now = support::unix_now().to_string();
     let out = Command::new("redis-benchmark")
         .args(["-h", "127.0.0.1", "-p", &port_s, "-q"])
