@@ -627,6 +627,10 @@ fn main() {
     let client = reqwest::Client::builder()
         .timeout(STEP_TIMEOUT)
         .pool_max_idle_per_host(knobs.concurrency * 2)
+        // Under the service's keep-alive (5 s): a connection idle while the
+        // next phase's requests are signed is never reused just as the
+        // service closes it.
+        .pool_idle_timeout(Duration::from_secs(2))
         .build()
         .unwrap_or_else(|e| panic!("HTTP client: {e}"));
     let realm = Arc::new(
@@ -649,7 +653,7 @@ fn main() {
             }
         }
         if let Some(k) = &knobs.scaling {
-            match scaling::run(k, &client, &realm).await {
+            match scaling::run(k, &realm).await {
                 Ok(s) => scaled = Some(s),
                 Err(e) => {
                     eprintln!("[scaling] failed: {e}");

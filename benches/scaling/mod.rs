@@ -154,11 +154,15 @@ fn sign_fast(es: &AssertionSigner, run: &str, count: usize) -> Vec<Prepared> {
         .collect()
 }
 
-pub async fn run(
-    k: &ScalingKnobs,
-    client: &reqwest::Client,
-    realm: &Arc<AssertionSigner>,
-) -> Result<Scaling, String> {
+pub async fn run(k: &ScalingKnobs, realm: &Arc<AssertionSigner>) -> Result<Scaling, String> {
+    // Its own pool, as wide as the most clients, idle connections dropped
+    // before the service's keep-alive (5 s) closes them.
+    let client = &reqwest::Client::builder()
+        .timeout(STEP_TIMEOUT)
+        .pool_max_idle_per_host(k.max_clients * 2)
+        .pool_idle_timeout(Duration::from_secs(2))
+        .build()
+        .map_err(|e| format!("HTTP client: {e}"))?;
     let es = Arc::new(
         AssertionSigner::from_pem_file(SigningAlgorithm::Es256, &fixture("realm-es256.pem"))
             .map_err(|e| format!("realm ES256 key: {e}"))?,
@@ -752,6 +756,7 @@ fn draw(steps: &[Step]) -> Option<PathBuf> {
         }
         chart
             .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK)
             .draw()?;
