@@ -129,6 +129,41 @@ mod redis_single {
         .await;
     }
 
+    /// Without its created mark (lost, or from before marks existed) an id is
+    /// still refused for as long as its record is kept, to the last second
+    /// of the grace period; after that a new challenge under it starts from
+    /// nothing: no field of the old record is left over.
+    #[tokio::test]
+    async fn an_id_without_its_mark_is_reused_only_after_its_grace_and_starts_clean() {
+        bounded(async {
+            let (store, server) = harness().await;
+            let old = make(&*store, policy(), T0).await;
+            let client = ::redis::Client::open(server.url()).unwrap();
+            let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+            let created = format!("{{ch:{}}}:created", old.record.id);
+            let removed: i64 = ::redis::cmd("DEL")
+                .arg(&created)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            assert_eq!(removed, 1, "the created mark is {created}");
+
+            let last = old.record.expires_at + EXPIRED_GRACE_SECS;
+            let mut new = record(policy(), last + 1);
+            new.id = old.record.id.clone();
+            new.name = None;
+            new.locale = None;
+            assert!(old.record.name.is_some());
+            assert!(matches!(
+                store.create(&new, &[6u8; 32], last).await,
+                Err(StoreError::AlreadyCreated(_))
+            ));
+            store.create(&new, &[6u8; 32], last + 1).await.unwrap();
+            assert_eq!(store.get(&new.id, last + 1).await.unwrap(), Some(new));
+        })
+        .await;
+    }
+
     /// With `min_replicas_ack`, a consuming write counts only once a replica
     /// has it: without one it fails closed (counted), with one it succeeds.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
