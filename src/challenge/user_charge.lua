@@ -9,7 +9,7 @@ local now = tonumber(ARGV[1])
 local delta = tonumber(ARGV[4])
 local window_end = tonumber(redis.call('HGET', key, 'until'))
 if not window_end or now >= window_end then
-  if delta < 0 then
+  if delta == -1 then
     return {0, 0}
   end
   redis.call('DEL', key)
@@ -17,7 +17,8 @@ if not window_end or now >= window_end then
   redis.call('HSET', key, 'until', window_end)
 end
 local count = redis.call('HINCRBY', key, ARGV[3], delta)
-if count < 0 then
+-- A refund at zero went one below it: back to zero.
+if count == -1 then
   redis.call('HSET', key, ARGV[3], 0)
   count = 0
 end

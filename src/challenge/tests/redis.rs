@@ -164,6 +164,79 @@ mod redis_single {
         .await;
     }
 
+    /// A new code for a lapsed one lives `ttl_secs` from now: the key's own
+    /// TTL follows, to the new expiry plus the grace period, however little
+    /// of the old one was left.
+    #[tokio::test]
+    async fn a_lapsed_code_renewed_extends_the_keys_ttl() {
+        bounded(async {
+            let (store, server) = harness().await;
+            let made = make(&*store, policy(), T0).await;
+            let client = ::redis::Client::open(server.url()).unwrap();
+            let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+            let key = format!("{{ch:{}}}", made.record.id);
+            // As if the code's lifetime had passed in real time: a few seconds left.
+            let _: i64 = ::redis::cmd("EXPIRE")
+                .arg(&key)
+                .arg(20)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            let lapsed = made.record.expires_at + 1;
+            assert!(matches!(
+                store
+                    .resend(&made.record.id, &[7u8; 32], SEALED, lapsed + 30, lapsed)
+                    .await
+                    .unwrap(),
+                ResendOutcome::Resent(_)
+            ));
+            let ttl: i64 = ::redis::cmd("TTL")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            let expected = i64::try_from(policy().ttl_secs).unwrap() + EXPIRED_GRACE_SECS;
+            assert!(
+                (expected - 5..=expected).contains(&ttl),
+                "TTL {ttl} s, expected {expected} s"
+            );
+        })
+        .await;
+    }
+
+    /// A user's budget lives in Redis only as long as its window: the key
+    /// expires when the window ends, and a charge in a later window sets the
+    /// TTL anew.
+    #[tokio::test]
+    async fn a_budget_key_expires_with_its_window() {
+        bounded(async {
+            let (store, server) = harness().await;
+            let client = ::redis::Client::open(server.url()).unwrap();
+            let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+            let user = UserKey::new("https://id.example.com/realms/acme", "ttl-user");
+            let key = format!("{{ch:user:{}}}", user.as_str());
+            // The window opens at T0 for 900 s; 600 s into it, 300 s are
+            // left; the next window is 120 s from its first charge.
+            for (window, now, left) in [(900, T0, 900), (900, T0 + 600, 300), (120, T0 + 900, 120)]
+            {
+                store
+                    .charge_user(&user, UserCharge::Failure, window, now)
+                    .await
+                    .unwrap();
+                let ttl: i64 = ::redis::cmd("TTL")
+                    .arg(&key)
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
+                assert!(
+                    (left - 5..=left).contains(&ttl),
+                    "at {now}: TTL {ttl} s, expected {left} s"
+                );
+            }
+        })
+        .await;
+    }
+
     /// With `min_replicas_ack`, a consuming write counts only once a replica
     /// has it: without one it fails closed (counted), with one it succeeds.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
