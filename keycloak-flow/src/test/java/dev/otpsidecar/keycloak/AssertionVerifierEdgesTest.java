@@ -284,6 +284,15 @@ class AssertionVerifierEdgesTest {
     }
 
     @Test
+    void aJsonNullClaimIsMissing() throws Exception {
+        for (String name : List.of("aud", "sub", "exp")) {
+            Map<String, Object> c = claims();
+            c.put(name, null); // serialized as "name": null
+            refused(es256(c), Reason.MISSING_CLAIM, "claim '" + name + "' is missing");
+        }
+    }
+
+    @Test
     void aNumberClaimMustFitInALong() throws Exception {
         refused(es256(claims("exp", new java.math.BigInteger("1" + "0".repeat(30)))), Reason.MALFORMED,
                 "claim 'exp' must be a number of seconds");

@@ -305,6 +305,33 @@ class AuthenticatorStepTest {
     }
 
     @Test
+    void aUserWithOnlyAFirstNameIsSentByIt() throws Exception {
+        StepHarness h = pending();
+        h.realmSigner = RequestTokenBuilderTest.signer();
+        h.user.put("getLastName", null);
+        step().authenticate(h.context);
+        assertEquals("Alice", payload((String) h.pageAttributes.get("otpSidecarRequest")).get("name").asText());
+    }
+
+    @Test
+    void aJwksWithoutASigningKeyIsRefused() throws Exception {
+        String jwks = SidecarUnavailableTest.rsaJwks(KID).replace("\"use\":\"sig\"", "\"use\":\"enc\"");
+        byte[] body = jwks.getBytes(StandardCharsets.UTF_8);
+        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/.well-known/jwks.json", exchange -> {
+            exchange.sendResponseHeaders(200, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        server.start();
+        URI url = URI.create("http://localhost:" + server.getAddress().getPort() + "/.well-known/jwks.json");
+        StepHarness h = new StepHarness(url);
+        IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
+                () -> new SidecarKeyLoader(h.session, url).loadKeys());
+        assertEquals("the JWKS at " + url + " holds no usable signing key", e.getMessage());
+    }
+
+    @Test
     void theFirstRequestOfALoginMakesItsNonceAndSendANewCodeMakesAnother() throws Exception {
         StepHarness h = new StepHarness(serveJwks());
         h.realmSigner = RequestTokenBuilderTest.signer();

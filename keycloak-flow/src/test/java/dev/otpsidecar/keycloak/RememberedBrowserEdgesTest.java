@@ -89,6 +89,12 @@ class RememberedBrowserEdgesTest {
     }
 
     @Test
+    void timesPastTheIntRangeAreRead() throws Exception {
+        long far = 4_000_000_000L; // 2096, past 2^31 seconds: read as a long
+        assertEquals(far, accepted(cookie(claims(NOW_S - 10, far))).expiresAt());
+    }
+
+    @Test
     void timesAreWholeNumbers() throws Exception {
         assertEquals(Refusal.MALFORMED, refusal(cookie(claims(NOW_S - 10, (double) (NOW_S + 3600)))));
         assertEquals(Refusal.MALFORMED, refusal(cookie(claims(NOW_S - 10, String.valueOf(NOW_S + 3600)))));

@@ -11,23 +11,36 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
+import jakarta.ws.rs.core.Cookie;
+import jakarta.ws.rs.core.HttpHeaders;
+import jakarta.ws.rs.core.UriInfo;
+
 import org.keycloak.authentication.AuthenticationFlowContext;
 import org.keycloak.connections.httpclient.HttpClientProvider;
+import org.keycloak.crypto.KeyWrapper;
+import org.keycloak.crypto.MacSignatureSignerContext;
+import org.keycloak.crypto.MacSignatureVerifierContext;
 import org.keycloak.crypto.SignatureProvider;
 import org.keycloak.crypto.SignatureSignerContext;
 import org.keycloak.events.Event;
 import org.keycloak.forms.login.LoginFormsProvider;
+import org.keycloak.http.HttpResponse;
 import org.keycloak.keys.PublicKeyStorageProvider;
 import org.keycloak.models.AuthenticatorConfigModel;
 import org.keycloak.models.ClientModel;
 import org.keycloak.models.KeycloakContext;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.KeycloakSessionFactory;
+import org.keycloak.models.KeycloakUriInfo;
 import org.keycloak.models.RealmModel;
 import org.keycloak.models.SingleUseObjectProvider;
+import org.keycloak.models.SubjectCredentialManager;
 import org.keycloak.models.UserModel;
+import org.keycloak.models.UserProvider;
 import org.keycloak.services.managers.BruteForceProtector;
 import org.keycloak.sessions.AuthenticationSessionModel;
+import org.keycloak.urls.HostnameProvider;
+import org.keycloak.urls.UrlType;
 
 /**
  * The Keycloak side of one login at the otp-sidecar step, with every part a test may set: the execution's
@@ -44,6 +57,14 @@ final class StepHarness {
     boolean temporarilyDisabled;
     boolean permanentlyLockedOut;
     SignatureSignerContext realmSigner;
+    /** The realm's HMAC key for remember-browser cookies (HS512), or none. */
+    KeyWrapper rememberKey;
+    /** The browser's cookies. */
+    final Map<String, String> cookies = new HashMap<>();
+    /** The scheme of the request's URL. */
+    String scheme = "http";
+    /** Headers the step added to the response, as "Name: value". */
+    final List<String> responseHeaders = new ArrayList<>();
     PublicKeyStorageProvider storage = new SidecarUnavailableTest.MemoryKeyStorage();
 
     final Map<String, String> form = new HashMap<>();
@@ -83,19 +104,43 @@ final class StepHarness {
                 (proxy, method, args) -> method.getName().equals("putIfAbsent")
                         ? singleUse.putIfAbsent((String) args[0], (Long) args[1]) == null
                         : SidecarUnavailableTest.defaultValue(method.getReturnType()));
+        // No revocation (notBefore 0) and no stored credentials: what a cookie is bound to.
+        UserProvider users = SidecarUnavailableTest.stub(UserProvider.class, Map.of());
+        user.put("credentialManager", SidecarUnavailableTest.stub(SubjectCredentialManager.class, Map.of()));
+        HttpResponse response = (HttpResponse) Proxy.newProxyInstance(getClass().getClassLoader(),
+                new Class<?>[] {HttpResponse.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("addHeader")) {
+                        responseHeaders.add(args[0] + ": " + args[1]);
+                    }
+                    return SidecarUnavailableTest.defaultValue(method.getReturnType());
+                });
+        HostnameProvider hostname = (HostnameProvider) Proxy.newProxyInstance(getClass().getClassLoader(),
+                new Class<?>[] {HostnameProvider.class}, (proxy, method, args) -> method.getName().equals("getBaseUri")
+                        ? URI.create(scheme + "://localhost:8080/") : SidecarUnavailableTest.defaultValue(method.getReturnType()));
+        UriInfo requestUri = (UriInfo) Proxy.newProxyInstance(getClass().getClassLoader(),
+                new Class<?>[] {UriInfo.class}, (proxy, method, args) -> switch (method.getName()) {
+                    case "getRequestUri" -> URI.create(scheme + "://localhost:8080/realms/acme/login-actions/authenticate");
+                    case "getBaseUri" -> URI.create(scheme + "://localhost:8080/");
+                    default -> SidecarUnavailableTest.defaultValue(method.getReturnType());
+                });
         KeycloakContext keycloakContext = (KeycloakContext) Proxy.newProxyInstance(getClass().getClassLoader(),
-                new Class<?>[] {KeycloakContext.class}, (proxy, method, args) -> method.getName().equals("resolveLocale")
-                        ? Locale.GERMAN : SidecarUnavailableTest.defaultValue(method.getReturnType()));
+                new Class<?>[] {KeycloakContext.class}, (proxy, method, args) -> switch (method.getName()) {
+                    case "resolveLocale" -> Locale.GERMAN;
+                    case "getHttpResponse" -> response;
+                    case "getUri" -> new KeycloakUriInfo(session(), UrlType.FRONTEND, requestUri);
+                    default -> SidecarUnavailableTest.defaultValue(method.getReturnType());
+                });
         session = (KeycloakSession) Proxy.newProxyInstance(getClass().getClassLoader(),
                 new Class<?>[] {KeycloakSession.class}, (proxy, method, args) -> switch (method.getName()) {
                     case "getProvider" -> args[0] == PublicKeyStorageProvider.class ? storage
                             : args[0] == HttpClientProvider.class ? httpProvider
-                            : args[0] == SignatureProvider.class && realmSigner != null
-                                    ? SidecarUnavailableTest.stub(SignatureProvider.class, Map.of("signer", realmSigner))
+                            : args[0] == HostnameProvider.class ? hostname
+                            : args[0] == SignatureProvider.class ? signatures((String) args[1])
                             : null;
                     case "getKeycloakSessionFactory" -> factory;
                     case "singleUseObjects" -> singleUseObjects;
                     case "getContext" -> keycloakContext;
+                    case "users" -> users;
                     default -> SidecarUnavailableTest.defaultValue(method.getReturnType());
                 });
 
@@ -137,9 +182,11 @@ final class StepHarness {
                 });
         org.keycloak.http.HttpRequest request = (org.keycloak.http.HttpRequest) Proxy.newProxyInstance(
                 getClass().getClassLoader(), new Class<?>[] {org.keycloak.http.HttpRequest.class},
-                (proxy, method, args) -> method.getName().equals("getDecodedFormParameters")
-                        ? new jakarta.ws.rs.core.MultivaluedHashMap<>(form)
-                        : SidecarUnavailableTest.defaultValue(method.getReturnType()));
+                (proxy, method, args) -> switch (method.getName()) {
+                    case "getDecodedFormParameters" -> new jakarta.ws.rs.core.MultivaluedHashMap<>(form);
+                    case "getHttpHeaders" -> headers();
+                    default -> SidecarUnavailableTest.defaultValue(method.getReturnType());
+                });
         context = (AuthenticationFlowContext) Proxy.newProxyInstance(getClass().getClassLoader(),
                 new Class<?>[] {AuthenticationFlowContext.class}, (proxy, method, args) -> switch (method.getName()) {
                     case "getAuthenticatorConfig" -> {
@@ -167,6 +214,40 @@ final class StepHarness {
                     }
                     default -> SidecarUnavailableTest.defaultValue(method.getReturnType());
                 });
+    }
+
+    /** The request's headers: only the cookies are read. Made when asked for (Cookie needs a JAX-RS runtime). */
+    private HttpHeaders headers() {
+        return (HttpHeaders) Proxy.newProxyInstance(getClass().getClassLoader(),
+                new Class<?>[] {HttpHeaders.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("getCookies")) {
+                        Map<String, Cookie> jar = new HashMap<>();
+                        cookies.forEach((name, value) -> jar.put(name, new Cookie.Builder(name).value(value).build()));
+                        return jar;
+                    }
+                    return SidecarUnavailableTest.defaultValue(method.getReturnType());
+                });
+    }
+
+    private KeycloakSession session() {
+        return session;
+    }
+
+    /** The realm's signature provider for `algorithm`: RS256 signs requests, HS512 remember cookies. */
+    private SignatureProvider signatures(String algorithm) {
+        if ("RS256".equals(algorithm) && realmSigner != null) {
+            return SidecarUnavailableTest.stub(SignatureProvider.class, Map.of("signer", realmSigner));
+        }
+        if ("HS512".equals(algorithm) && rememberKey != null) {
+            return (SignatureProvider) Proxy.newProxyInstance(getClass().getClassLoader(),
+                    new Class<?>[] {SignatureProvider.class}, (proxy, method, args) -> switch (method.getName()) {
+                        case "signer" -> new MacSignatureSignerContext(rememberKey);
+                        case "verifier" -> rememberKey.getKid().equals(args[0])
+                                ? new MacSignatureVerifierContext(rememberKey) : null;
+                        default -> SidecarUnavailableTest.defaultValue(method.getReturnType());
+                    });
+        }
+        return null;
     }
 
     /** The one error event the step sent. */
