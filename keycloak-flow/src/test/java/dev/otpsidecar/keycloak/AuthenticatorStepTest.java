@@ -192,6 +192,32 @@ class AuthenticatorStepTest {
     }
 
     @Test
+    void anExecutionWithoutConfigIsMisconfiguredAtTheRequestToo() throws Exception {
+        StepHarness h = pending();
+        h.noConfig = true;
+        step().authenticate(h.context);
+        assertEquals(List.of("challenge"), h.outcomes);
+        assertEquals("misconfigured", h.event().getDetails().get(Details.REASON));
+        h.assertErrorPage("otpSidecarErrorMisconfigured", false);
+    }
+
+    @Test
+    void theRealmIssuerIsTheRealmsUrl() throws Exception {
+        assertEquals("http://localhost:8080/realms/acme", OtpSidecarAuthenticator.realmIssuer(pending().context));
+    }
+
+    @Test
+    void aRealmNameThatIsAMessageKeyIsSentInTheUsersLanguage() throws Exception {
+        StepHarness h = pending();
+        h.realmSigner = RequestTokenBuilderTest.signer();
+        h.realmDisplayName = "${acmeRealm}";
+        h.messages.setProperty("acmeRealm", "Acme AG");
+        step().authenticate(h.context);
+        assertEquals("Acme AG",
+                payload((String) h.pageAttributes.get("otpSidecarRequest")).get("realm_display_name").asText());
+    }
+
+    @Test
     void noUserBeforeTheStepIsAMisconfiguredFlow() throws Exception {
         StepHarness h = pending();
         h.noUser = true;

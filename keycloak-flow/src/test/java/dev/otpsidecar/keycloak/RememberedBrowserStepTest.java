@@ -120,6 +120,17 @@ class RememberedBrowserStepTest {
     }
 
     @Test
+    void aCookieWithoutAUserIsNoReasonToSkip() throws Exception {
+        StepHarness h = remembering();
+        h.cookies.put(RememberedBrowser.COOKIE_NAME, cookieFor(SidecarUnavailableTest.USER_ID));
+        h.noUser = true;
+        AuthenticatorStepTest.step().authenticate(h.context);
+        assertEquals(List.of("challenge"), h.outcomes);
+        assertEquals("no user identified before the otp-sidecar step",
+                h.event().getDetails().get(Details.AUTHENTICATION_ERROR_DETAIL));
+    }
+
+    @Test
     void aUserTheStepWouldRefuseIsNeverWavedThrough() throws Exception {
         StepHarness locked = remembering();
         locked.cookies.put(RememberedBrowser.COOKIE_NAME, cookieFor(SidecarUnavailableTest.USER_ID));

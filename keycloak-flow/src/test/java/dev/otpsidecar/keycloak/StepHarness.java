@@ -9,10 +9,12 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
 
 import jakarta.ws.rs.core.Cookie;
 import jakarta.ws.rs.core.HttpHeaders;
+import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.UriInfo;
 
 import org.keycloak.authentication.AuthenticationFlowContext;
@@ -35,10 +37,13 @@ import org.keycloak.models.KeycloakUriInfo;
 import org.keycloak.models.RealmModel;
 import org.keycloak.models.SingleUseObjectProvider;
 import org.keycloak.models.SubjectCredentialManager;
+import org.keycloak.models.ThemeManager;
 import org.keycloak.models.UserModel;
 import org.keycloak.models.UserProvider;
 import org.keycloak.services.managers.BruteForceProtector;
 import org.keycloak.sessions.AuthenticationSessionModel;
+import org.keycloak.theme.Theme;
+
 import org.keycloak.urls.HostnameProvider;
 import org.keycloak.urls.UrlType;
 
@@ -72,6 +77,12 @@ final class StepHarness {
     final Map<String, Object> pageAttributes = new HashMap<>();
     final List<String> templates = new ArrayList<>();
     final List<String> outcomes = new ArrayList<>();
+    /** The pages the step made (createForm) and the ones it handed to the flow (challenge and the like). */
+    final List<Response> pagesMade = new ArrayList<>();
+    final List<Response> pagesShown = new ArrayList<>();
+    /** The login theme's messages, in the user's locale. */
+    final Properties messages = new Properties();
+    String realmDisplayName;
     final Map<String, Long> singleUse = new ConcurrentHashMap<>();
     final SidecarUnavailableTest.RecordingEvents events;
     final RealmModel realm;
@@ -97,12 +108,20 @@ final class StepHarness {
                     case "getId" -> "realm-id";
                     case "getName" -> "acme";
                     case "isBruteForceProtected" -> bruteForceProtected;
+                    case "getDisplayName" -> realmDisplayName;
                     default -> SidecarUnavailableTest.defaultValue(method.getReturnType());
                 });
         SingleUseObjectProvider singleUseObjects = (SingleUseObjectProvider) Proxy.newProxyInstance(
                 getClass().getClassLoader(), new Class<?>[] {SingleUseObjectProvider.class},
                 (proxy, method, args) -> method.getName().equals("putIfAbsent")
                         ? singleUse.putIfAbsent((String) args[0], (Long) args[1]) == null
+                        : SidecarUnavailableTest.defaultValue(method.getReturnType()));
+        Theme login = (Theme) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {Theme.class},
+                (proxy, method, args) -> method.getName().equals("getEnhancedMessages") ? messages
+                        : SidecarUnavailableTest.defaultValue(method.getReturnType()));
+        ThemeManager themes = (ThemeManager) Proxy.newProxyInstance(getClass().getClassLoader(),
+                new Class<?>[] {ThemeManager.class}, (proxy, method, args) -> method.getName().equals("getTheme")
+                        && args.length == 1 && args[0] == Theme.Type.LOGIN ? login
                         : SidecarUnavailableTest.defaultValue(method.getReturnType()));
         // No revocation (notBefore 0) and no stored credentials: what a cookie is bound to.
         UserProvider users = SidecarUnavailableTest.stub(UserProvider.class, Map.of());
@@ -141,6 +160,7 @@ final class StepHarness {
                     case "singleUseObjects" -> singleUseObjects;
                     case "getContext" -> keycloakContext;
                     case "users" -> users;
+                    case "theme" -> themes;
                     default -> SidecarUnavailableTest.defaultValue(method.getReturnType());
                 });
 
@@ -161,7 +181,9 @@ final class StepHarness {
                         case "setAttribute" -> pageAttributes.put((String) args[0], args[1]);
                         case "createForm" -> {
                             templates.add((String) args[0]);
-                            return null;
+                            Response page = Response.ok(args[0]).build();
+                            pagesMade.add(page);
+                            return page;
                         }
                         default -> {
                             return SidecarUnavailableTest.defaultValue(method.getReturnType());
@@ -210,6 +232,11 @@ final class StepHarness {
                             "http://localhost:8080/realms/acme/login-actions/authenticate?session_code=" + args[0]);
                     case "challenge", "failureChallenge", "failure", "success", "forceChallenge" -> {
                         outcomes.add(method.getName());
+                        for (Object arg : args == null ? new Object[0] : args) {
+                            if (arg instanceof Response page) {
+                                pagesShown.add(page);
+                            }
+                        }
                         yield null;
                     }
                     default -> SidecarUnavailableTest.defaultValue(method.getReturnType());
@@ -262,5 +289,6 @@ final class StepHarness {
         assertEquals(message, pageAttributes.get("otpSidecarMessage"));
         assertEquals(message, pageAttributes.get("error"));
         assertEquals(canRestart, pageAttributes.get("otpSidecarCanRestart"));
+        assertEquals(pagesMade, pagesShown, "the page made is the page shown");
     }
 }
