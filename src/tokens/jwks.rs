@@ -262,3 +262,27 @@ fn parse_jwk(jwk: &serde_json::Value) -> Result<Option<RealmKey>, String> {
     };
     Ok(Some(RealmKey { key_type, alg, key }))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn okp(kid: &str, x_len: usize) -> serde_json::Value {
+        serde_json::json!({
+            "kty": "OKP", "crv": "Ed25519", "kid": kid, "use": "sig", "alg": "EdDSA",
+            "x": super::super::b64url_encode(&vec![7u8; x_len]),
+        })
+    }
+
+    /// An Ed25519 key is a 32-byte point: that one is kept, a shorter or
+    /// longer one skipped, the rest of the set still read.
+    #[test]
+    fn ed25519_keys_are_kept_only_at_32_bytes() {
+        let body =
+            serde_json::json!({ "keys": [okp("ok", 32), okp("short", 31), okp("long", 33)] });
+        let keys = parse_jwks(body.to_string().as_bytes()).unwrap();
+        assert_eq!(keys.keys().collect::<Vec<_>>(), vec!["ok"]);
+        assert_eq!(keys["ok"].key_type.name(), "OKP Ed25519");
+    }
+}
