@@ -275,6 +275,25 @@ mod tests {
         })
     }
 
+    fn rsa(kid: &str, modulus_bytes: usize) -> serde_json::Value {
+        let mut n = vec![0xc5u8; modulus_bytes];
+        n.insert(0, 0); // a leading zero does not count
+        serde_json::json!({
+            "kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256",
+            "n": super::super::b64url_encode(&n), "e": "AQAB",
+        })
+    }
+
+    /// A realm RSA key needs a modulus of 2048 bits or more; a smaller one
+    /// is skipped, never used to verify a request.
+    #[test]
+    fn rsa_keys_below_2048_bits_are_skipped() {
+        let body =
+            serde_json::json!({ "keys": [rsa("big", 256), rsa("small", 255), rsa("tiny", 128)] });
+        let keys = parse_jwks(body.to_string().as_bytes()).unwrap();
+        assert_eq!(keys.keys().collect::<Vec<_>>(), vec!["big"]);
+    }
+
     /// An Ed25519 key is a 32-byte point: that one is kept, a shorter or
     /// longer one skipped, the rest of the set still read.
     #[test]

@@ -769,3 +769,15 @@ async fn text_claims_may_reach_their_bound_exactly() {
         .unwrap();
     assert_eq!(claim_of(&refusal(&v, &past).await), "name");
 }
+
+/// `nbf` may lie up to the clock leeway ahead, to the second.
+#[tokio::test]
+async fn nbf_may_lie_exactly_the_leeway_ahead() {
+    let realm = realm_rs256();
+    let server = JwksServer::start(&realm.jwks()).await;
+    let v = verifier(&server);
+    let at_leeway = realm
+        .sign_payload(&with(claims(), "nbf", json!(NOW + CLOCK_LEEWAY_SECS)))
+        .unwrap();
+    v.verify(&at_leeway, NOW).await.unwrap();
+}
