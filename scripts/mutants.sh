@@ -166,11 +166,12 @@ java() {
 }
 
 # Survivors docs/testing.md accepts: the lines of its table of accepted Rust
-# mutants, as cargo-mutants names them (`src/file.rs:line:col: what`), without
-# the line and column, which move with every edit.
+# mutants, as cargo-mutants names them (`src/file.rs:line:col: what`, with
+# `|` written `\|` in the table), without the line and column, which move
+# with every edit.
 accepted() {
   sed -n '/<!-- accepted-rust-mutants -->/,/<!-- \/accepted-rust-mutants -->/p' "$ACCEPTED" |
-    grep -o '`src/[^`]*`' | tr -d '`' | sed -E 's/^([^:]+):[0-9]+:[0-9]+: /\1: /'
+    grep -o '`src/[^`]*`' | tr -d '`' | sed -E 's/\\\|/|/g; s/^([^:]+):[0-9]+:[0-9]+: /\1: /'
 }
 
 sample() {
