@@ -17,3 +17,11 @@ fuzz:
 .PHONY: soak
 soak:
 	./scripts/soak.sh
+
+# Mutation testing: cargo-mutants per module, the Lua mutant harness, PIT on
+# the authenticator; kill rates and survivors (docs/testing.md). Long: the
+# projected times are in docs/testing.md. `./scripts/mutants.sh rust -- tokens`
+# runs one part, one module.
+.PHONY: mutants
+mutants:
+	./scripts/mutants.sh

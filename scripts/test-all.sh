@@ -64,9 +64,19 @@ bench_smoke() {
   cargo test --locked --bench core --bench load --bench mail
 }
 
+# A bounded sample of mutation testing: Rust mutants in the files of the
+# challenge store, tokens, login and config changed since the last tag, a
+# few of them (MUTANTS_SAMPLE), against the tests that can kill them; a
+# survivor docs/testing.md does not accept fails the stage. The full run is
+# `make mutants` (docs/testing.md, "Mutation testing").
+mutants_sample() {
+  ./scripts/mutants.sh sample
+}
+
 stage prerequisites prerequisites
 stage rust-lint rust_checks
 stage rust-tests rust_tests
+stage mutants-sample mutants_sample
 stage fuzz-smoke fuzz_smoke
 stage bench-smoke bench_smoke
 stage supply-chain ./scripts/check-supply-chain.sh

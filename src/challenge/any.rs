@@ -296,4 +296,16 @@ mod tests {
     async fn no_url_means_memory() {
         assert_eq!(AnyStore::connect(None).await.unwrap().kind(), "memory");
     }
+
+    /// A failover must not bring back a consumed code: Sentinel and Cluster
+    /// wait for one replica unless told otherwise; one server has none.
+    #[test]
+    fn replicas_acknowledge_by_default_where_there_is_failover() {
+        let ack = |raw: &str| default_min_replicas_ack(&RedisUrl::parse(raw).unwrap());
+        assert_eq!(ack("redis://127.0.0.1:6379"), 0);
+        assert_eq!(ack("rediss://redis.example.com:6380"), 0);
+        assert_eq!(ack("redis+cluster://10.0.0.1:7000,10.0.0.2:7000"), 1);
+        assert_eq!(ack("redis+sentinel://10.0.0.1:26379,10.0.0.2:26379/otp"), 1);
+        assert_eq!(ack("rediss+sentinel://10.0.0.1:26379/otp"), 1);
+    }
 }

@@ -33,18 +33,51 @@ pub const REPLICA_ACK_TIMEOUT: Duration = Duration::from_millis(1000);
 /// followed by the script itself, one text for `EVALSHA`.
 macro_rules! script {
     ($file:literal) => {
-        Script::new(concat!(include_str!("record.lua"), include_str!($file)))
+        Script::new(&[lua!("record.lua"), lua!($file)].concat())
     };
+}
+
+/// A script file's text, built into the binary. In this crate's own unit tests
+/// only, [`LUA_DIR_VAR`] may name a directory to read it from instead: the
+/// Lua mutant harness (`scripts/lua-mutants.py`) runs the store suite against
+/// mutated copies without rebuilding. No other build reads that variable.
+macro_rules! lua {
+    ($file:literal) => {
+        lua_text($file, include_str!($file))
+    };
+}
+
+/// See [`lua!`]: the variable the unit tests read the scripts' directory from.
+#[cfg(test)]
+pub(crate) const LUA_DIR_VAR: &str = "OTP_SIDECAR_TEST_LUA_DIR";
+
+#[cfg(not(test))]
+fn lua_text(_file: &str, built_in: &'static str) -> std::borrow::Cow<'static, str> {
+    std::borrow::Cow::Borrowed(built_in)
+}
+
+#[cfg(test)]
+#[allow(clippy::panic)]
+fn lua_text(file: &str, built_in: &'static str) -> std::borrow::Cow<'static, str> {
+    match std::env::var_os(LUA_DIR_VAR) {
+        None => std::borrow::Cow::Borrowed(built_in),
+        Some(dir) => {
+            let path = std::path::Path::new(&dir).join(file);
+            match std::fs::read_to_string(&path) {
+                Ok(text) => std::borrow::Cow::Owned(text),
+                Err(e) => panic!("{LUA_DIR_VAR}: cannot read {}: {e}", path.display()),
+            }
+        }
+    }
 }
 
 static CHECK_CODE: LazyLock<Script> = LazyLock::new(|| script!("check_code.lua"));
 static RESEND: LazyLock<Script> = LazyLock::new(|| script!("resend.lua"));
-static CREATE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("create.lua")));
+static CREATE: LazyLock<Script> = LazyLock::new(|| Script::new(&lua!("create.lua")));
 static REBIND: LazyLock<Script> = LazyLock::new(|| script!("rebind.lua"));
 static TAKE: LazyLock<Script> = LazyLock::new(|| script!("take.lua"));
-static USER_CHARGE: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("user_charge.lua")));
-static CLAIM_JTI: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("claim_jti.lua")));
+static USER_CHARGE: LazyLock<Script> = LazyLock::new(|| Script::new(&lua!("user_charge.lua")));
+static CLAIM_JTI: LazyLock<Script> = LazyLock::new(|| Script::new(&lua!("claim_jti.lua")));
 static DELIVERY: LazyLock<Script> = LazyLock::new(|| script!("delivery.lua"));
 
 /// A store on one Redis server (default), on a Redis Cluster

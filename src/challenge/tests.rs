@@ -915,6 +915,7 @@ macro_rules! store_suite {
             a_new_code_after_a_failed_delivery_is_free,
             send_limits_count_within_their_window,
             ping_answers,
+            each_clock_rule_holds_at_its_last_second,
         );
     };
     (@cases $harness:ident: $($case:ident),* $(,)?) => {
@@ -1002,12 +1003,14 @@ mod memory {
 }
 
 mod delivery;
+mod edges;
 mod redis;
 
 pub(crate) use delivery::{
     a_new_code_after_a_failed_delivery_is_free, delivery_steps_follow_the_lease_and_the_generation,
     send_limits_count_within_their_window,
 };
+pub(crate) use edges::each_clock_rule_holds_at_its_last_second;
 mod redis_server;
 use redis_server::RedisServer;
 mod footprint;

@@ -11,7 +11,7 @@ local now = tonumber(ARGV[1])
 local delta = tonumber(ARGV[4])
 local window_end = tonumber(redis.call('HGET', key, 'u'))
 if not window_end or now >= window_end then
-  if delta < 0 then
+  if delta == -1 then
     return {0, 0}
   end
   redis.call('HDEL', key, 'f', 'c', 'm')
@@ -19,7 +19,8 @@ if not window_end or now >= window_end then
   redis.call('HSET', key, 'u', window_end)
 end
 local count = redis.call('HINCRBY', key, ARGV[3], delta)
-if count < 0 then
+-- A refund at zero went one below it: back to zero.
+if count == -1 then
   redis.call('HSET', key, ARGV[3], 0)
   count = 0
 end

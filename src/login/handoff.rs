@@ -189,8 +189,14 @@ mod tests {
         assert_eq!(open::<Handoff>(&pepper(1), &raw_finished, 0), None);
         assert_eq!(
             open::<Finished>(&pepper(1), &raw_finished, 0),
+            Some(finished.clone())
+        );
+        // A finished mark is good up to its own `until`, not after.
+        assert_eq!(
+            open::<Finished>(&pepper(1), &raw_finished, 1_000),
             Some(finished)
         );
+        assert_eq!(open::<Finished>(&pepper(1), &raw_finished, 1_001), None);
         // A changed body (a return_uri of the attacker's) with the old MAC.
         let (_, mac) = raw.split_once('.').unwrap();
         let forged = Handoff {

@@ -527,6 +527,15 @@ fn rsa_params(path: &Path, der: &[u8]) -> Result<PublicParams, KeyError> {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pem_labels_get_the_article_they_are_read_with() {
+        assert_eq!(article("EC PRIVATE KEY"), "an");
+        assert_eq!(article("RSA PRIVATE KEY"), "an");
+        assert_eq!(article("ENCRYPTED PRIVATE KEY"), "an");
+        assert_eq!(article("PRIVATE KEY"), "a");
+        assert_eq!(article("CERTIFICATE"), "a");
+    }
     use jsonwebtoken::{DecodingKey, Validation};
 
     fn fixture(name: &str) -> PathBuf {

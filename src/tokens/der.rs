@@ -124,6 +124,13 @@ mod tests {
     }
 
     #[test]
+    fn expect_takes_only_the_tag_it_expects() {
+        let int = [0x02, 0x01, 0x05, 0xff];
+        assert_eq!(expect(&int, 0x02), Some((&[0x05u8][..], &[0xffu8][..])));
+        assert_eq!(expect(&int, 0x30), None);
+    }
+
+    #[test]
     fn rsa_integers_lose_their_sign_byte() {
         let der = [0x30, 0x08, 0x02, 0x03, 0x00, 0xc1, 0x01, 0x02, 0x01, 0x03];
         assert_eq!(rsa_public(&der), Some((&[0xc1u8, 0x01][..], &[0x03u8][..])));

@@ -270,3 +270,46 @@ fn parse_jwk(jwk: &serde_json::Value) -> Result<Option<RealmKey>, String> {
     };
     Ok(Some(RealmKey { key_type, alg, key }))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn okp(kid: &str, x_len: usize) -> serde_json::Value {
+        serde_json::json!({
+            "kty": "OKP", "crv": "Ed25519", "kid": kid, "use": "sig", "alg": "EdDSA",
+            "x": super::super::b64url_encode(&vec![7u8; x_len]),
+        })
+    }
+
+    fn rsa(kid: &str, modulus_bytes: usize) -> serde_json::Value {
+        let mut n = vec![0xc5u8; modulus_bytes];
+        n.insert(0, 0); // a leading zero does not count
+        serde_json::json!({
+            "kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256",
+            "n": super::super::b64url_encode(&n), "e": "AQAB",
+        })
+    }
+
+    /// A realm RSA key needs a modulus of 2048 bits or more; a smaller one
+    /// is skipped, never used to verify a request.
+    #[test]
+    fn rsa_keys_below_2048_bits_are_skipped() {
+        let body =
+            serde_json::json!({ "keys": [rsa("big", 256), rsa("small", 255), rsa("tiny", 128)] });
+        let keys = parse_jwks(body.to_string().as_bytes()).unwrap();
+        assert_eq!(keys.keys().collect::<Vec<_>>(), vec!["big"]);
+    }
+
+    /// An Ed25519 key is a 32-byte point: that one is kept, a shorter or
+    /// longer one skipped, the rest of the set still read.
+    #[test]
+    fn ed25519_keys_are_kept_only_at_32_bytes() {
+        let body =
+            serde_json::json!({ "keys": [okp("ok", 32), okp("short", 31), okp("long", 33)] });
+        let keys = parse_jwks(body.to_string().as_bytes()).unwrap();
+        assert_eq!(keys.keys().collect::<Vec<_>>(), vec!["ok"]);
+        assert_eq!(keys["ok"].key_type.name(), "OKP Ed25519");
+    }
+}

@@ -162,6 +162,114 @@ mod redis_single {
         .await;
     }
 
+    /// Without its created mark (lost, or from before marks existed) an id is
+    /// still refused for as long as its record is kept, to the last second
+    /// of the grace period; after that a new challenge under it starts from
+    /// nothing: no field of the old record is left over.
+    #[tokio::test]
+    async fn an_id_without_its_mark_is_reused_only_after_its_grace_and_starts_clean() {
+        bounded(async {
+            let (store, server) = harness().await;
+            let old = make(&*store, policy(), T0).await;
+            let client = ::redis::Client::open(server.url()).unwrap();
+            let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+            let created = format!("{{ch:{}}}:created", old.record.id);
+            let removed: i64 = ::redis::cmd("DEL")
+                .arg(&created)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            assert_eq!(removed, 1, "the created mark is {created}");
+
+            let last = old.record.expires_at + EXPIRED_GRACE_SECS;
+            let mut new = record(policy(), last + 1);
+            new.id = old.record.id.clone();
+            new.name = None;
+            new.locale = None;
+            assert!(old.record.name.is_some());
+            assert!(matches!(
+                store.create(&new, &[6u8; 32], last).await,
+                Err(StoreError::AlreadyCreated(_))
+            ));
+            store.create(&new, &[6u8; 32], last + 1).await.unwrap();
+            assert_eq!(store.get(&new.id, last + 1).await.unwrap(), Some(new));
+        })
+        .await;
+    }
+
+    /// A new code for a lapsed one lives `ttl_secs` from now: the key's own
+    /// TTL follows, to the new expiry plus the grace period, however little
+    /// of the old one was left.
+    #[tokio::test]
+    async fn a_lapsed_code_renewed_extends_the_keys_ttl() {
+        bounded(async {
+            let (store, server) = harness().await;
+            let made = make(&*store, policy(), T0).await;
+            let client = ::redis::Client::open(server.url()).unwrap();
+            let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+            let key = format!("{{ch:{}}}", made.record.id);
+            // As if the code's lifetime had passed in real time: a few seconds left.
+            let _: i64 = ::redis::cmd("EXPIRE")
+                .arg(&key)
+                .arg(20)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            let lapsed = made.record.expires_at + 1;
+            assert!(matches!(
+                store
+                    .resend(&made.record.id, &[7u8; 32], SEALED, lapsed + 30, lapsed)
+                    .await
+                    .unwrap(),
+                ResendOutcome::Resent(_)
+            ));
+            let ttl: i64 = ::redis::cmd("TTL")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            let expected = i64::try_from(policy().ttl_secs).unwrap() + EXPIRED_GRACE_SECS;
+            assert!(
+                (expected - 5..=expected).contains(&ttl),
+                "TTL {ttl} s, expected {expected} s"
+            );
+        })
+        .await;
+    }
+
+    /// A user's budget lives in Redis only as long as its window: the key
+    /// expires when the window ends, and a charge in a later window sets the
+    /// TTL anew.
+    #[tokio::test]
+    async fn a_budget_key_expires_with_its_window() {
+        bounded(async {
+            let (store, server) = harness().await;
+            let client = ::redis::Client::open(server.url()).unwrap();
+            let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+            let user = UserKey::new("https://id.example.com/realms/acme", "ttl-user");
+            let key = format!("{{ch:user:{}}}", user.as_str());
+            // The window opens at T0 for 900 s; 600 s into it, 300 s are
+            // left; the next window is 120 s from its first charge.
+            for (window, now, left) in [(900, T0, 900), (900, T0 + 600, 300), (120, T0 + 900, 120)]
+            {
+                store
+                    .charge_user(&user, UserCharge::Failure, window, now)
+                    .await
+                    .unwrap();
+                let ttl: i64 = ::redis::cmd("TTL")
+                    .arg(&key)
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
+                assert!(
+                    (left - 5..=left).contains(&ttl),
+                    "at {now}: TTL {ttl} s, expected {left} s"
+                );
+            }
+        })
+        .await;
+    }
+
     /// With `min_replicas_ack`, a consuming write counts only once a replica
     /// has it: without one it fails closed (counted), with one it succeeds.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

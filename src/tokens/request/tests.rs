@@ -775,3 +775,40 @@ async fn a_client_url_over_plain_http_is_taken_only_for_a_loopback_host() {
         assert_eq!(ok.client_url.as_deref(), Some(url));
     }
 }
+
+/// A text claim may be exactly as long as its bound (counted in characters,
+/// not bytes); one more is refused, naming the claim.
+#[tokio::test]
+async fn text_claims_may_reach_their_bound_exactly() {
+    let realm = realm_rs256();
+    let server = JwksServer::start(&keycloak_jwks(&realm)).await;
+    let v = verifier(&server);
+    let at_bound = "é".repeat(256);
+    let jwt = realm
+        .sign_payload(&with(claims(), "name", json!(at_bound)))
+        .unwrap();
+    assert_eq!(
+        v.verify(&jwt, NOW).await.unwrap().name.as_deref(),
+        Some(at_bound.as_str())
+    );
+    let past = realm
+        .sign_payload(&with(
+            with(claims(), "jti", json!("past-the-bound")),
+            "name",
+            json!("é".repeat(257)),
+        ))
+        .unwrap();
+    assert_eq!(claim_of(&refusal(&v, &past).await), "name");
+}
+
+/// `nbf` may lie up to the clock leeway ahead, to the second.
+#[tokio::test]
+async fn nbf_may_lie_exactly_the_leeway_ahead() {
+    let realm = realm_rs256();
+    let server = JwksServer::start(&realm.jwks()).await;
+    let v = verifier(&server);
+    let at_leeway = realm
+        .sign_payload(&with(claims(), "nbf", json!(NOW + CLOCK_LEEWAY_SECS)))
+        .unwrap();
+    v.verify(&at_leeway, NOW).await.unwrap();
+}

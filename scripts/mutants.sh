@@ -1,0 +1,273 @@
+#!/usr/bin/env bash
+# Mutation testing (`make mutants`; docs/testing.md, "Mutation testing").
+#
+#   scripts/mutants.sh [rust|lua|java|sample]... [-- MODULE...]
+#
+# rust    cargo-mutants on the code that keeps the promises, one module at a
+#         time (challenge, tokens, login, config, or those named after --),
+#         each with only the tests that can kill its mutants; prints the kill
+#         rate per module: caught / (caught + missed), unviable and timeouts
+#         apart. MUTANTS_SHARD=k/n runs one shard of each module.
+# lua     scripts/lua-mutants.py: every Lua mutant of src/challenge/*.lua
+#         against the store suite on a real redis-server.
+# java    PIT on the Keycloak authenticator (keycloak-flow, profile `mutants`).
+# sample  the bounded run of `make test`: Rust mutants in the files changed
+#         since the last tag (or MUTANTS_BASE), at most MUTANTS_SAMPLE of them;
+#         fails on a survivor that docs/testing.md does not list as accepted.
+#
+# With no argument: rust, lua and java. The Rust mutants are built and tested
+# in a copy of the tree (target/mutants/tree, refreshed each run, so the
+# checkout is never mutated), sharing target/: the full run with the
+# `mutants` profile (Cargo.toml: no debug info; target/mutants/), the sample
+# with the `test` profile, so that it reuses what `cargo test` built.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+CARGO_MUTANTS_VERSION=27.1.0
+MODULES=(challenge tokens login config)
+# Per mutant: how long the tests may run (s), how long a build may take (s).
+TEST_TIMEOUT=${MUTANTS_TIMEOUT:-300}
+BUILD_TIMEOUT=${MUTANTS_BUILD_TIMEOUT:-600}
+NICE=${MUTANTS_NICE:-15}
+OUT=$ROOT/target/mutation
+TREE=$OUT/tree
+ACCEPTED=docs/testing.md
+
+# The tests that can kill each module's mutants: the unit tests of the module
+# (the store suite for challenge, on memory and a real redis-server) and the
+# black-box tests that exercise it through the real service. Filters are
+# substrings of test names, any of which selects a test.
+tests_for() {
+  case $1 in
+    challenge) echo "--lib --test api -- challenge:: failover::" ;;
+    tokens) echo "--lib --test api -- tokens:: api:: refusals::" ;;
+    login) echo "--lib --test api -- login:: api:: budget:: limits:: mail:: crash:: stall:: audit::" ;;
+    config) echo "--lib --test api -- config:: overrides:: ops:: process::" ;;
+    *) echo "mutants: unknown module $1 (one of ${MODULES[*]})" >&2; return 1 ;;
+  esac
+}
+
+ensure_cargo_mutants() {
+  if ! cargo mutants --version 2>/dev/null | grep -qx "cargo-mutants $CARGO_MUTANTS_VERSION"; then
+    echo "installing cargo-mutants $CARGO_MUTANTS_VERSION (crates.io)"
+    nice -n "$NICE" cargo install --locked cargo-mutants --version "$CARGO_MUTANTS_VERSION"
+  fi
+}
+
+# The tree as it is now (tracked and untracked files, .gitignore honoured),
+# mtimes kept so that unchanged files stay fresh for cargo.
+refresh_tree() {
+  mkdir -p "$TREE"
+  find "$TREE" -mindepth 1 -maxdepth 1 ! -name target -exec rm -rf {} +
+  git ls-files -z --cached --others --exclude-standard |
+    tar --null -T - -cf - 2>/dev/null | tar -xf - -C "$TREE"
+}
+
+# A copy of .cargo/mutants.toml that examines only the files matching "$@"
+# (globs), written to $OUT/$name.toml; prints its path. Not --file or --re:
+# --file adds to examine_globs, and cargo-mutants 27.1.0 lets the "delete
+# field" mutants of every examined file through --re; a config of its own
+# keeps each run to its files.
+scoped_config() {
+  local name=$1
+  shift
+  mkdir -p "$OUT"
+  python3 - "$ROOT/.cargo/mutants.toml" "$OUT/$name.toml" "$@" <<'EOF'
+import json, re, sys
+source, target, globs = sys.argv[1], sys.argv[2], sys.argv[3:]
+text = open(source).read()
+scoped, n = re.subn(r"examine_globs = \[.*?\]", "examine_globs = " + json.dumps(globs), text, flags=re.S)
+if n != 1:
+    sys.exit(f"{source}: no examine_globs to narrow")
+open(target, "w").write(scoped)
+EOF
+  echo "$OUT/$name.toml"
+}
+
+# The cargo-mutants options that pick a module's tests: the test targets as
+# cargo arguments (so that a mutant builds only those), the name filters
+# after `--` (for `cargo test` only).
+test_options() {
+  local args split=0 opts=()
+  read -r -a args <<<"$(tests_for "$1")"
+  for i in "${!args[@]}"; do [ "${args[$i]}" = "--" ] && split=$i; done
+  for a in "${args[@]:0:$split}"; do opts+=("--cargo-arg=$a"); done
+  opts+=(-- -- "${args[@]:$((split + 1))}")
+  printf '%s\n' "${opts[@]}"
+}
+
+# cargo mutants in the copy, in place there; "$@" are extra cargo-mutants options.
+run_cargo_mutants() {
+  local module=$1 outdir=$2
+  shift 2
+  local tests=() config
+  mapfile -t tests < <(test_options "$module")
+  config=$(scoped_config "$module" "src/$module/**/*.rs")
+  mkdir -p "$outdir"
+  (
+    cd "$TREE"
+    CARGO_TARGET_DIR=$ROOT/target nice -n "$NICE" cargo mutants --in-place --no-shuffle \
+      --config "$config" \
+      --timeout "$TEST_TIMEOUT" --build-timeout "$BUILD_TIMEOUT" \
+      --profile mutants --output "$outdir" --colors never "$@" "${tests[@]}"
+  )
+}
+
+# caught / missed / unviable / timeout counts from one run's outcomes.json.
+summarize() {
+  python3 - "$@" <<'EOF'
+import json, sys
+print(f"{'module':10} {'caught':>6} {'missed':>6} {'unviable':>8} {'timeout':>7} {'kill rate':>9}")
+for path in sys.argv[1:]:
+    module, file = path.split("=", 1)
+    try:
+        outcomes = json.load(open(file))
+    except OSError:
+        print(f"{module:10} (no outcomes)")
+        continue
+    n = {"caught": outcomes.get("caught", 0), "missed": outcomes.get("missed", 0),
+         "unviable": outcomes.get("unviable", 0), "timeout": outcomes.get("timeout", 0)}
+    judged = n["caught"] + n["missed"]
+    rate = f"{100 * n['caught'] / judged:.1f}%" if judged else "-"
+    print(f"{module:10} {n['caught']:6} {n['missed']:6} {n['unviable']:8} {n['timeout']:7} {rate:>9}")
+EOF
+}
+
+rust() {
+  local modules=("$@")
+  [ ${#modules[@]} -gt 0 ] || modules=("${MODULES[@]}")
+  ensure_cargo_mutants
+  refresh_tree
+  local shard=()
+  [ -z "${MUTANTS_SHARD:-}" ] || shard=(--shard "$MUTANTS_SHARD" --sharding round-robin)
+  local results=() status=0
+  for module in "${modules[@]}"; do
+    tests_for "$module" >/dev/null
+    echo "==> cargo-mutants: src/$module ($(tests_for "$module"))"
+    run_cargo_mutants "$module" "$OUT/$module" "${shard[@]}" || status=1
+    results+=("$module=$OUT/$module/mutants.out/outcomes.json")
+    for f in missed timeout; do
+      [ -s "$OUT/$module/mutants.out/$f.txt" ] && { echo "$f:"; sed 's/^/  /' "$OUT/$module/mutants.out/$f.txt"; }
+    done
+  done
+  summarize "${results[@]}"
+  return $status
+}
+
+lua() {
+  nice -n "$NICE" python3 scripts/lua-mutants.py
+}
+
+java() {
+  nice -n "$NICE" mvn -B -q -f keycloak-flow/pom.xml -P mutants \
+    test-compile org.pitest:pitest-maven:mutationCoverage
+  python3 scripts/pit-summary.py keycloak-flow/target/pit-reports/mutations.xml
+}
+
+# Survivors docs/testing.md accepts: the lines of its table of accepted Rust
+# mutants, as cargo-mutants names them (`src/file.rs:line:col: what`, with
+# `|` written `\|` in the table), without the line and column, which move
+# with every edit.
+accepted() {
+  sed -n '/<!-- accepted-rust-mutants -->/,/<!-- \/accepted-rust-mutants -->/p' "$ACCEPTED" |
+    grep -o '`src/[^`]*`' | tr -d '`' | sed -E 's/\\\|/|/g; s/^([^:]+):[0-9]+:[0-9]+: /\1: /'
+}
+
+sample() {
+  local cap=${MUTANTS_SAMPLE:-4}
+  local base=${MUTANTS_BASE:-}
+  if [ -z "$base" ]; then
+    base=$(git describe --tags --abbrev=0 2>/dev/null || true)
+  fi
+  if [ -z "$base" ]; then
+    # No tag yet: the last 20 commits (CI clones with full history).
+    base=$(git rev-list --max-count=21 HEAD | tail -n 1)
+  fi
+  local files=()
+  while IFS= read -r f; do files+=("$f"); done < <(
+    git diff --name-only "$base" -- 'src/challenge/*.rs' 'src/tokens/*.rs' 'src/login/*.rs' 'src/config/*.rs' |
+      grep -v -E '(^|/)tests(\.rs|/)' || true)
+  echo "mutants sample: Rust files changed since $(git rev-parse --short "$base"): ${#files[@]}"
+  [ ${#files[@]} -gt 0 ] || { echo "nothing to sample"; return 0; }
+  ensure_cargo_mutants
+  refresh_tree
+  # Each module with changes gets its share of $cap (at least one): every
+  # k-th of its mutants, k = its mutants / its share; which of the k shards
+  # runs follows the commit, so the sample moves over the mutants from one
+  # commit to the next. Each runs against its module's own tests, the same
+  # as in the full run.
+  local modules_changed=0 module
+  for module in "${MODULES[@]}"; do
+    printf '%s\n' "${files[@]}" | grep -q "^src/$module/" && modules_changed=$((modules_changed + 1))
+  done
+  local share=$((cap / modules_changed))
+  [ "$share" -gt 0 ] || share=1
+  local hash=$((16#$(git rev-parse HEAD | cut -c1-7)))
+  local status=0
+  for module in "${MODULES[@]}"; do
+    local changed=()
+    for f in "${files[@]}"; do [[ $f == src/$module/* ]] && changed+=("$f"); done
+    [ ${#changed[@]} -gt 0 ] || continue
+    local tests=() config total k shard
+    mapfile -t tests < <(test_options "$module")
+    config=$(scoped_config "sample-$module" "${changed[@]}")
+    total=$(cd "$TREE" && cargo mutants --list --config "$config" 2>/dev/null | wc -l)
+    [ "$total" -gt 0 ] || continue
+    k=$(((total + share - 1) / share))
+    shard=$((hash % k))
+    rm -rf "$OUT/sample-$module"
+    echo "==> $module: ${#changed[@]} changed file(s), $total mutants; every ${k}th (shard $shard)"
+    local rc=0
+    (
+      cd "$TREE"
+      CARGO_TARGET_DIR=$ROOT/target nice -n "$NICE" cargo mutants --in-place --no-shuffle \
+        --config "$config" --shard "$shard/$k" --sharding round-robin \
+        --baseline skip --timeout "$TEST_TIMEOUT" --build-timeout "$BUILD_TIMEOUT" \
+        --output "$OUT/sample-$module" --colors never "${tests[@]}"
+    ) || rc=$?
+    # cargo-mutants: 0 all caught, 2 some missed, 3 some timed out; anything
+    # else (a tree that does not build, a usage error) is no result.
+    if [ "$rc" != 0 ] && [ "$rc" != 2 ] && [ "$rc" != 3 ]; then
+      echo "  cargo-mutants failed (exit $rc); see $OUT/sample-$module/mutants.out/debug.log"
+      status=1
+      continue
+    fi
+    summarize "$module=$OUT/sample-$module/mutants.out/outcomes.json"
+    local missed=$OUT/sample-$module/mutants.out/missed.txt
+    if [ -s "$missed" ]; then
+      while IFS= read -r m; do
+        local key
+        key=$(sed -E 's/^([^:]+):[0-9]+:[0-9]+: /\1: /' <<<"$m")
+        if accepted | grep -qxF "$key"; then
+          echo "  accepted survivor: $m"
+        else
+          echo "  SURVIVED (not accepted in $ACCEPTED): $m"
+          status=1
+        fi
+      done <"$missed"
+    fi
+  done
+  return $status
+}
+
+parts=()
+modules=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --) shift; modules=("$@"); break ;;
+    rust | lua | java | sample) parts+=("$1") ;;
+    *) echo "usage: $0 [rust|lua|java|sample]... [-- MODULE...]" >&2; exit 2 ;;
+  esac
+  shift
+done
+[ ${#parts[@]} -gt 0 ] || parts=(rust lua java)
+
+status=0
+for part in "${parts[@]}"; do
+  case $part in
+    rust) rust "${modules[@]}" || status=1 ;;
+    *) "$part" || status=1 ;;
+  esac
+done
+exit $status
