@@ -454,7 +454,8 @@ fn redis_benchmark(
     // "EVALSHA ...: 41841.00 requests per second, p50=0.543 msec"
     let rate = text
         .lines()
-        .filter_map(|l| {
+        .rev()
+        .find_map(|l| {
             l.split_once(": ")?
                 .1
                 .split_whitespace()
@@ -462,7 +463,6 @@ fn redis_benchmark(
                 .parse::<f64>()
                 .ok()
         })
-        .last()
         .ok_or_else(|| format!("redis-benchmark: no rate in {text:?}"))?;
     // Leave no copies behind for the live phase's count.
     let clean = "for i = 0, tonumber(ARGV[1]) - 1 do \

@@ -201,6 +201,7 @@ fn restore(inlined: &str, runs: &[&str]) -> Option<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -238,8 +239,8 @@ mod tests {
             ("Zoë &#x3D; Ünal", "987654", "zoe@example.org"),
         ] {
             let html = mail(name, code, email);
-            let ours = inliner.inline(&html).expect("inlined");
-            let whole = super::super::inline_css(&html).expect("inlined whole");
+            let ours = inliner.inline(&html).unwrap();
+            let whole = super::super::inline_css(&html).unwrap();
             assert_eq!(normalized(&ours), normalized(&whole), "for {name}");
             assert!(
                 ours.contains(&format!(
@@ -256,10 +257,10 @@ mod tests {
         // Text directly inside a table is moved in front of it by the parser.
         let html = "<html><head><style>td { color: red }</style></head><body><table>stray<tr><td>cell</td></tr></table></body></html>";
         let inliner = MailInliner::default();
-        let ours = inliner.inline(html).expect("inlined");
-        assert_eq!(ours, super::super::inline_css(html).expect("whole"));
+        let ours = inliner.inline(html).unwrap();
+        assert_eq!(ours, super::super::inline_css(html).unwrap());
         // And again from what was kept.
-        assert_eq!(inliner.inline(html).expect("inlined"), ours);
+        assert_eq!(inliner.inline(html).unwrap(), ours);
     }
 
     #[test]
@@ -267,8 +268,8 @@ mod tests {
         let html = mail("\u{E000}0\u{E001}", "123456", "a@example.com");
         let inliner = MailInliner::default();
         assert_eq!(
-            inliner.inline(&html).expect("inlined"),
-            super::super::inline_css(&html).expect("whole")
+            inliner.inline(&html).unwrap(),
+            super::super::inline_css(&html).unwrap()
         );
         assert_eq!(inliner.kept(), 0);
     }
@@ -289,7 +290,7 @@ mod tests {
         let inliner = MailInliner::default();
         for i in 0..(KEPT + 5) {
             let html = format!("<html><body><p class=\"c{i}\">x</p></body></html>");
-            inliner.inline(&html).expect("inlined");
+            inliner.inline(&html).unwrap();
         }
         assert_eq!(inliner.kept(), KEPT);
     }

@@ -532,6 +532,7 @@ pub fn content_type(name: &str) -> &'static str {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -546,7 +547,7 @@ mod tests {
     /// the whole mail inlined, for names that need escaping, in two locales.
     #[test]
     fn the_code_mail_inlined_per_skeleton_reads_as_inlined_whole() {
-        let templates = Templates::load(None, Branding::default()).expect("built-ins load");
+        let templates = Templates::load(None, Branding::default()).unwrap();
         let normalized = |html: &str| {
             html.replace("&#x27;", "'")
                 .replace("&#x60;", "`")
@@ -571,12 +572,10 @@ mod tests {
                 expires_in_minutes: 5,
                 resent: false,
             };
-            let mail = templates.render_mail(locale, &ctx).expect("mail renders");
+            let mail = templates.render_mail(locale, &ctx).unwrap();
             let data = templates.data(&templates.branding, locale, None, &ctx);
-            let raw = templates
-                .render("mail/code.html", &data)
-                .expect("html renders");
-            let whole = inline_css(&raw).expect("inlines");
+            let raw = templates.render("mail/code.html", &data).unwrap();
+            let whole = inline_css(&raw).unwrap();
             assert_eq!(
                 normalized(&mail.html),
                 normalized(&whole),
