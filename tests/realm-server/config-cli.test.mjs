@@ -18,7 +18,16 @@ const env = stackEnv();
 const admin = new Admin(env);
 // The realm files as the stack wrote them for its ports (keycloak-flow/realm/ with the
 // sidecar's and demo-app's addresses of this run).
-const YAML = env.REALM_YAML ?? path.join(REPO, 'keycloak-flow/realm/acme-realm.yaml');
+// This run's realm YAML, applied from a copy under target/realm-server/: the stack's run
+// directory lies under .cache/, and keycloak-config-cli leaves out any path with a hidden
+// directory in it (its import.files.include-hidden-files is off by default).
+const YAML = (() => {
+  const source = env.REALM_YAML ?? path.join(REPO, 'keycloak-flow/realm/acme-realm.yaml');
+  const copy = path.join(REPO, 'target/realm-server/acme-realm.yaml');
+  fs.mkdirSync(path.dirname(copy), { recursive: true });
+  fs.copyFileSync(source, copy);
+  return copy;
+})();
 // The YAML's twin; a unit test of keycloak-flow keeps both equal.
 const REALM = JSON.parse(fs.readFileSync(env.REALM_JSON ?? path.join(REPO, 'keycloak-flow/realm/acme-realm.json'), 'utf8'));
 const CASE_TIMEOUT = 300_000;
