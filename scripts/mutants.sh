@@ -217,7 +217,7 @@ sample() {
     k=$(((total + share - 1) / share))
     shard=$((hash % k))
     rm -rf "$OUT/sample-$module"
-    echo "==> $module: ${#changed[@]} changed file(s), $total mutants; every ${k}th (shard $shard)"
+    echo "==> $module: ${#changed[@]} changed file(s), $total mutants; 1 in $k (shard $shard)"
     local rc=0
     (
       cd "$TREE"
