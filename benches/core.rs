@@ -88,13 +88,7 @@ fn realm_signer(alg: SigningAlgorithm, file: &str) -> AssertionSigner {
 fn bench_request_verify(c: &mut Criterion, rt: &Runtime) {
     let rs = realm_signer(SigningAlgorithm::Rs256, "realm-rs256.pem");
     let es = realm_signer(SigningAlgorithm::Es256, "realm-es256.pem");
-    let mut jwks = rs.jwks();
-    if let (Some(keys), Some(more)) = (
-        jwks["keys"].as_array_mut(),
-        es.jwks()["keys"].as_array().cloned(),
-    ) {
-        keys.extend(more);
-    }
+    let jwks = support::jwks_of(&[&rs, &es]);
     let server = rt.block_on(support::JwksServer::start(&jwks));
     let realm = RealmSettings {
         issuer: Issuer::parse(support::ISSUER).unwrap_or_else(|e| panic!("issuer: {e}")),

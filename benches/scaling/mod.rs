@@ -151,13 +151,7 @@ pub async fn run(k: &ScalingKnobs, realm: &Arc<AssertionSigner>) -> Result<Scali
         AssertionSigner::from_pem_file(SigningAlgorithm::Es256, &fixture("realm-es256.pem"))
             .map_err(|e| format!("realm ES256 key: {e}"))?,
     );
-    let mut jwks = realm.jwks();
-    if let (Some(keys), Some(more)) = (
-        jwks["keys"].as_array_mut(),
-        es.jwks()["keys"].as_array().cloned(),
-    ) {
-        keys.extend(more);
-    }
+    let jwks = support::jwks_of(&[realm, &es]);
     let jwks = JwksServer::start(&jwks).await;
     let redis = RedisServer::start()?;
     let redis_port = redis.port();

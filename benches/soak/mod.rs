@@ -381,13 +381,7 @@ async fn run(
 ) -> Result<bool, String> {
     let jwks = JwksServer::start(&realm.jwks()).await;
     let redis = RedisServer::start()?;
-    let redis_port: u16 = redis
-        .url()
-        .trim_end_matches('/')
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .ok_or("redis url without a port")?;
+    let redis_port = redis.port();
     let sink = Arc::new(SmtpSink::start(CODE_LENGTH).await);
     let (service, _) = start_service(
         client,

@@ -282,6 +282,16 @@ pub fn redis_array(port: u16, args: &[&str]) -> Result<Vec<String>, String> {
     Ok(values)
 }
 
+/// One JWKS document with the public keys of all `signers`, in order (a
+/// realm that publishes an RS256 and an ES256 key).
+pub fn jwks_of(signers: &[&otp_sidecar::tokens::AssertionSigner]) -> Value {
+    let keys: Vec<Value> = signers
+        .iter()
+        .flat_map(|s| s.jwks()["keys"].as_array().cloned().unwrap_or_default())
+        .collect();
+    json!({ "keys": keys })
+}
+
 /// A realm's JWKS endpoint on 127.0.0.1:0, answering every GET with the same
 /// document (HTTP/1.1, one request per connection). Runs on the current
 /// tokio runtime; stops when dropped.
