@@ -125,6 +125,8 @@ impl Application {
         let connect_metrics = state.metrics.clone();
         let server =
             HttpServer::new(move || {
+                // Runs on each worker thread as it starts.
+                state.store.prepare_thread();
                 let observed = state.clone();
                 let guarded = state.metrics.clone();
                 App::new()

@@ -94,6 +94,14 @@ impl AnyStore {
         }
     }
 
+    /// Called on each server thread as it starts: a single Redis server gets
+    /// a connection of its own there (see `ThreadConnection`).
+    pub fn prepare_thread(&self) {
+        if let AnyStore::Redis(s) = self {
+            s.prepare_thread();
+        }
+    }
+
     /// Which kind of store this is, for logs.
     pub fn kind(&self) -> &'static str {
         match self {

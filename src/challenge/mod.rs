@@ -134,6 +134,7 @@ mod seal;
 mod sentinel;
 #[cfg(test)]
 mod tests;
+mod thread_conn;
 
 pub use self::any::{default_min_replicas_ack, AnyStore, StoreOptions};
 pub use self::code::{

@@ -5,13 +5,14 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{ConnectionLike, ConnectionManagerConfig};
 use redis::cluster_async::ClusterConnection;
 use redis::sentinel::{SentinelClientBuilder, SentinelServerType};
 use redis::{AsyncConnectionConfig, Cmd, ConnectionAddr, Script, Value};
 
 use self::layout::{challenge_key, jti_field, rate_key, user_key};
 use super::sentinel::SentinelConnection;
+use super::thread_conn::ThreadConnection;
 use super::{
     ChallengeId, ChallengeRecord, CodeMac, DeliveryState, DeliveryStep, JtiClaim, Policy,
     RateCount, RateKey, Rebind, ResendOutcome, SentinelSpec, Store, StoreCounters, StoreError,
@@ -84,7 +85,7 @@ static DELIVERY: LazyLock<Script> = LazyLock::new(|| script!("delivery.lua"));
 /// ([`ClusterStore`]) or on the master Redis Sentinels name
 /// ([`SentinelStore`]). Cloning is cheap and shares the connection.
 #[derive(Clone)]
-pub struct RedisStore<C = ConnectionManager> {
+pub struct RedisStore<C = ThreadConnection> {
     conn: C,
     /// Replicas that must acknowledge a consuming write (`WAIT`) before it
     /// counts; 0: none asked.
@@ -163,10 +164,18 @@ impl RedisStore {
             .set_response_timeout(Some(TIMEOUT))
             .set_number_of_retries(RECONNECT_RETRIES)
             .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_with_config(client, config)
+        let conn = ThreadConnection::connect(client, config)
             .await
             .map_err(unavailable)?;
         Ok(RedisStore::new(conn))
+    }
+}
+
+impl RedisStore {
+    /// Opens the calling server thread's own connection in the background
+    /// (see [`ThreadConnection`]).
+    pub fn prepare_thread(&self) {
+        self.conn.prepare_thread();
     }
 }
 
