@@ -2,7 +2,8 @@
 //! section 6), once with the Redis store and once with the in-memory store.
 //!
 //! For each store it starts the release binary `otp-sidecar run --config ...`
-//! as a child process on a free loopback port, with a generated configuration:
+//! as a child process on loopback port 0 (it announces the port it got in its
+//! `listening` log line), with a generated configuration:
 //! * the realm is played by this program: it serves the realm JWKS over HTTP
 //!   on loopback and signs the request JWTs with the RS256 fixture key (as
 //!   Keycloak does), all of them before the clock starts;
@@ -46,7 +47,7 @@ mod soak;
 mod support;
 use std::path::Path;
 use support::smtp::SmtpSink;
-use support::{fixture, free_port, redis_figures, request_claims, JwksServer, RedisServer};
+use support::{fixture, redis_figures, request_claims, JwksServer, RedisServer};
 
 /// The binary cargo built alongside this benchmark (release settings).
 const SERVICE_BIN: &str = env!("CARGO_BIN_EXE_otp-sidecar");
@@ -61,7 +62,7 @@ fn service_bin() -> PathBuf {
 const CODE_LENGTH: usize = 6;
 /// Longest wait for one HTTP answer or one mail.
 const STEP_TIMEOUT: Duration = Duration::from_secs(15);
-/// Longest wait for `/readyz`.
+/// Longest wait for the `listening` line and then `/readyz`.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
 struct Knobs {
@@ -194,7 +195,8 @@ fn toml_string(s: &str) -> String {
     Value::String(s.to_string()).to_string()
 }
 
-/// Writes the configuration and starts the binary; waits for `/readyz`.
+/// Writes the configuration and starts the binary on port 0; reads the
+/// address it announces, then waits for `/readyz` there.
 async fn start_service(
     client: &reqwest::Client,
     store: &str,
@@ -203,24 +205,23 @@ async fn start_service(
     jwks_uri: &str,
     env: &[(&str, &str)],
 ) -> Result<(Service, Duration), String> {
-    let port = free_port();
+    static STARTED: AtomicUsize = AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!(
-        "otp-sidecar-load-{}-{store}-{port}",
-        std::process::id()
+        "otp-sidecar-load-{}-{store}-{}",
+        std::process::id(),
+        STARTED.fetch_add(1, Ordering::Relaxed)
     ));
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let pepper = dir.join("pepper");
     std::fs::write(&pepper, random_token() + &random_token())
         .map_err(|e| format!("{}: {e}", pepper.display()))?;
-    let base = format!("http://127.0.0.1:{port}");
     let store_section = match redis_url {
         Some(url) => format!("[store]\nredis_url = {}\n\n", toml_string(url)),
         None => String::new(),
     };
     let config = format!(
         r#"[server]
-bind = "127.0.0.1:{port}"
-public_url = {base}
+bind = "127.0.0.1:0"
 
 {store_section}[mail]
 smtp_url = {smtp}
@@ -236,7 +237,6 @@ key_file = {key}
 [secrets]
 pepper_file = {pepper}
 "#,
-        base = toml_string(&base),
         smtp = toml_string(smtp_url),
         issuer = toml_string(support::ISSUER),
         jwks = toml_string(jwks_uri),
@@ -246,7 +246,7 @@ pepper_file = {pepper}
     let config_path = dir.join("config.toml");
     std::fs::write(&config_path, config).map_err(|e| format!("{}: {e}", config_path.display()))?;
     let log = std::fs::File::create(dir.join("service.log")).map_err(|e| e.to_string())?;
-    let log_err = log.try_clone().map_err(|e| e.to_string())?;
+    let log_out = log.try_clone().map_err(|e| e.to_string())?;
 
     let started = Instant::now();
     let bin = service_bin();
@@ -257,11 +257,36 @@ pepper_file = {pepper}
         .env_remove("RUST_LOG")
         .envs(env.iter().copied())
         .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(log_err)
+        .stdout(Stdio::piped())
+        .stderr(log)
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-    let mut service = Service { child, base, dir };
+    let mut service = Service {
+        child,
+        base: String::new(),
+        dir,
+    };
+    let stdout = service.child.stdout.take().ok_or("no stdout pipe")?;
+    let (announced, addr) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || support::log_announced(stdout, log_out, announced));
+    let addr = match tokio::time::timeout(READY_TIMEOUT, addr).await {
+        Ok(Ok(addr)) => addr,
+        // Its stdout closed without the announce line: it exited.
+        Ok(Err(_)) => {
+            let status = service.child.wait().map_err(|e| e.to_string())?;
+            return Err(format!(
+                "the service exited with {status} before it announced its address; its log ends:\n{}",
+                service.log_tail()
+            ));
+        }
+        Err(_) => {
+            return Err(format!(
+                "no listening line within {READY_TIMEOUT:?}; the log ends:\n{}",
+                service.log_tail()
+            ))
+        }
+    };
+    service.base = format!("http://{addr}");
     loop {
         if let Ok(Some(status)) = service.child.try_wait() {
             return Err(format!(

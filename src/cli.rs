@@ -160,7 +160,6 @@ fn serve(config: Option<PathBuf>, demo_bind: Option<std::net::SocketAddr>) -> Ex
     };
     runtime.block_on(async move {
         let embedded = settings.embedded;
-        let public_url = settings.server.public_url.to_string();
         let app = match Application::build(settings).await {
             Ok(app) => app,
             Err(e) => {
@@ -169,7 +168,8 @@ fn serve(config: Option<PathBuf>, demo_bind: Option<std::net::SocketAddr>) -> Ex
                 return ExitCode::FAILURE;
             }
         };
-        tracing::info!(port = app.port(), public_url, embedded, "listening");
+        telemetry::announce_listening(app.local_addr(), app.public_url(), embedded);
+        let public_url = app.public_url().to_string();
         if embedded {
             eprintln!(
                 "otp-sidecar: embedded default (in-memory store, outbox, ephemeral keys).\n  \

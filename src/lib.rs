@@ -22,7 +22,7 @@ pub mod telemetry;
 pub mod templates;
 pub mod tokens;
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -70,7 +70,8 @@ pub enum StartupError {
 
 /// A bound, not yet running server.
 pub struct Application {
-    port: u16,
+    local: SocketAddr,
+    public_url: url::Url,
     server: Server,
 }
 
@@ -86,8 +87,9 @@ impl Application {
     }
 
     /// Serve on an already bound listener with the given clock (tests).
+    /// A public URL derived from a `bind` with port 0 gets the port bound.
     pub async fn build_on(
-        settings: Settings,
+        mut settings: Settings,
         listener: TcpListener,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
@@ -116,8 +118,10 @@ impl Application {
                 ));
             }
         }
+        // Before anything reads it: issuer, links, cookie path, demo realm.
+        settings.server.bound_at(local);
+        let public_url = settings.server.public_url.clone();
         let state = web::Data::new(app_state(settings, clock).await?);
-        let port = local.port();
         let with_demo = state.demo.is_some();
         let prefix = state.paths.prefix.clone();
         let body_timeout = Duration::from_secs(state.settings.server.body_timeout_secs);
@@ -199,11 +203,25 @@ impl Application {
                 source,
             })?
             .run();
-        Ok(Self { port, server })
+        Ok(Self {
+            local,
+            public_url,
+            server,
+        })
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.local.port()
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// `server.public_url` as served (port 0 replaced by the port bound).
+    pub fn public_url(&self) -> &url::Url {
+        &self.public_url
     }
 
     /// Stops the server gracefully (tests; SIGTERM does the same).

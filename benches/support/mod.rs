@@ -38,11 +38,51 @@ pub fn unix_now() -> i64 {
         .unwrap_or(0)
 }
 
-pub fn free_port() -> u16 {
+/// A free loopback port, for `redis-server` (which cannot bind port 0 and
+/// say which port it got; [`RedisServer::start`] retries when one was taken).
+fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .unwrap_or_else(|e| panic!("no free loopback port: {e}"))
+}
+
+/// Copies a child's stdout (its JSON log lines) to `log`; the address of
+/// its `listening` line goes to `announced`, which is dropped unsent when
+/// the output ends without one (the child exited). A build from before the
+/// line had `addr` is read by its `port` (on 127.0.0.1).
+pub fn log_announced(
+    stdout: impl std::io::Read,
+    mut log: impl std::io::Write,
+    announced: tokio::sync::oneshot::Sender<SocketAddr>,
+) {
+    use std::io::BufRead as _;
+    let mut reader = std::io::BufReader::new(stdout);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        match reader.read_line(&mut line) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        let _ = log.write_all(line.as_bytes());
+        let addr = otp_sidecar::telemetry::listening_addr(line.trim_end()).or_else(|| {
+            let event: Value = serde_json::from_str(&line).ok()?;
+            let port = event["port"]
+                .as_u64()
+                .filter(|_| event["message"] == "listening")?;
+            Some(SocketAddr::from((
+                [127, 0, 0, 1],
+                u16::try_from(port).ok()?,
+            )))
+        });
+        if let Some(addr) = addr {
+            let _ = announced.send(addr);
+            break;
+        }
+    }
+    // The rest in bulk: the copy costs the measured machine next to nothing.
+    let _ = std::io::copy(&mut reader, &mut log);
 }
 
 /// The claims of a request JWT as the realm's authenticator builds them,

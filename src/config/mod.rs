@@ -66,7 +66,9 @@ pub struct Settings {
 #[derive(Debug, Clone)]
 pub struct ServerSettings {
     pub bind: SocketAddr,
-    /// The sidecar's issuer and link base, without trailing slash.
+    /// The sidecar's issuer and link base, without trailing slash. Port 0
+    /// only when derived from a loopback `bind` with port 0: start-up puts
+    /// in the port actually bound ([`ServerSettings::bound_at`]).
     pub public_url: Url,
     /// Cookies get `Secure` unless public_url is http on loopback.
     pub secure_cookies: bool,
@@ -75,6 +77,18 @@ pub struct ServerSettings {
     pub body_timeout_secs: u64,
     /// Open connections one peer address may hold; 0: no cap.
     pub max_connections_per_client: u32,
+}
+
+impl ServerSettings {
+    /// These settings once listening on `local`: a public URL of port 0
+    /// (derived from a `bind` with port 0; configuration refuses one given
+    /// explicitly) gets the port actually bound. Anything else stays as is.
+    pub fn bound_at(&mut self, local: SocketAddr) {
+        if self.public_url.port() == Some(0) {
+            // An http(s) URL with a host always takes a port.
+            let _ = self.public_url.set_port(Some(local.port()));
+        }
+    }
 }
 
 /// Default of `server.body_timeout_secs`.
@@ -348,8 +362,8 @@ impl Settings {
         Self::embedded_at(EMBEDDED_BIND)
     }
 
-    /// The embedded default on another loopback address (tests bind a free
-    /// port first, then pass its address here so the public URL matches).
+    /// The embedded default on another loopback address (`--demo-bind`;
+    /// port 0 picks a free port, which the public URL follows at start-up).
     pub fn embedded_at(bind: SocketAddr) -> Settings {
         let public_url = loopback_url(bind);
         Settings {
@@ -441,9 +455,14 @@ impl Settings {
         };
         let realms: Vec<&str> = self.realms.iter().map(|r| r.issuer.as_str()).collect();
         format!(
-            "bind {}, public_url {}, store {store}, mail {mail}, {key} (+{} previous), realms [{}], audience {}",
+            "bind {}, public_url {}{}, store {store}, mail {mail}, {key} (+{} previous), realms [{}], audience {}",
             self.server.bind,
             self.server.public_url,
+            if self.server.public_url.port() == Some(0) {
+                " (port 0: the port bound at start-up)"
+            } else {
+                ""
+            },
             self.signing.previous_key_files.len(),
             realms.join(", "),
             self.signing.audience,

@@ -182,6 +182,16 @@ impl Walk {
                     );
                     return None;
                 }
+                if u.port() == Some(0) {
+                    // Port 0 in the derived URL stands for the port bound at
+                    // start-up; given here it would be a URL nobody reaches.
+                    self.found(
+                        "server.public_url",
+                        u.as_str(),
+                        "a port other than 0 (left out on a loopback bind, public_url follows the port bound at start-up)",
+                    );
+                    return None;
+                }
                 let mut u = u;
                 let path = u.path().trim_end_matches('/').to_string();
                 u.set_path(&path);

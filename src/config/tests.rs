@@ -129,6 +129,68 @@ fn no_configuration_at_all_is_the_embedded_default() {
 }
 
 #[test]
+fn a_public_url_left_out_follows_the_port_bound_for_port_0() {
+    for (bind, derived, bound, served) in [
+        (
+            "127.0.0.1:0",
+            "http://127.0.0.1:0/",
+            "127.0.0.1:41234",
+            "http://127.0.0.1:41234/",
+        ),
+        (
+            "[::1]:0",
+            "http://[::1]:0/",
+            "[::1]:41234",
+            "http://[::1]:41234/",
+        ),
+        // A port of its own: the URL already names it.
+        (
+            "127.0.0.1:8080",
+            "http://127.0.0.1:8080/",
+            "127.0.0.1:8080",
+            "http://127.0.0.1:8080/",
+        ),
+    ] {
+        let mut s = load(&format!("{LOCAL}\n[server]\nbind = \"{bind}\"\n")).unwrap();
+        assert_eq!(s.server.public_url.as_str(), derived, "{bind}");
+        if derived.contains(":0/") {
+            assert!(
+                s.summary().contains("the port bound at start-up"),
+                "{}",
+                s.summary()
+            );
+        }
+        s.server.bound_at(bound.parse().unwrap());
+        assert_eq!(s.server.public_url.as_str(), served, "{bind}");
+        assert!(!s.server.secure_cookies);
+    }
+
+    // The embedded default with --demo-bind 127.0.0.1:0 alike.
+    let mut demo = Settings::embedded_at("127.0.0.1:0".parse().unwrap());
+    demo.server.bound_at("127.0.0.1:41234".parse().unwrap());
+    assert_eq!(demo.server.public_url.as_str(), "http://127.0.0.1:41234/");
+}
+
+#[test]
+fn an_explicit_public_url_stays_as_given_and_never_has_port_0() {
+    let mut s = load(&format!(
+        "{LOCAL}\n[server]\nbind = \"127.0.0.1:0\"\npublic_url = \"http://localhost:9000/otp\"\n"
+    ))
+    .unwrap();
+    s.server.bound_at("127.0.0.1:41234".parse().unwrap());
+    assert_eq!(s.server.public_url.as_str(), "http://localhost:9000/otp");
+
+    for url in ["http://127.0.0.1:0", "https://id.example.com:0/otp"] {
+        let errs = errors(&format!(
+            "{LOCAL}\n[server]\nbind = \"127.0.0.1:0\"\npublic_url = \"{url}\"\n"
+        ));
+        let e = error_for(&errs, "server.public_url");
+        assert!(e.message.contains("port other than 0"), "{e}");
+        assert_eq!(errs.len(), 1, "{errs}");
+    }
+}
+
+#[test]
 fn a_single_env_variable_is_configuration() {
     let env = vec![(
         "OTP_SIDECAR__SERVER__BIND".to_string(),

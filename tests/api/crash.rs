@@ -2,20 +2,18 @@
 //! with real Redis, killed after it accepted a challenge and before the mail
 //! server's 250; a restarted process delivers the same code when the
 //! client polls the challenge.
-use std::net::TcpListener;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use otp_sidecar::challenge::{redis_layout, UserCharge, UserKey};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::support::binary::Sidecar;
+use crate::support::binary::{Logs, Sidecar};
 use crate::support::faulty_smtp::{Fault, FaultySmtp, Stage};
 use crate::support::{RedisServer, TestRealm, SIDECAR_KEY};
 
-async fn start(config: &std::path::Path, port: u16) -> Sidecar {
-    Sidecar::start(config, port, Stdio::null()).await
+async fn start(config: &std::path::Path) -> Sidecar {
+    Sidecar::start(config, Logs::Drop).await
 }
 
 #[tokio::test]
@@ -29,11 +27,6 @@ async fn a_sidecar_killed_mid_delivery_loses_no_mail() {
         Stage::EndOfData,
         Some(Fault::StallThenReply(Duration::from_secs(60), 451)),
     );
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let dir = tempfile::tempdir().unwrap();
     let pepper = dir.path().join("pepper");
     std::fs::write(&pepper, crate::support::realm::random().repeat(2)).unwrap();
@@ -41,7 +34,7 @@ async fn a_sidecar_killed_mid_delivery_loses_no_mail() {
     std::fs::write(
         &config,
         format!(
-            "[server]\nbind = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\n\n\
+            "[server]\nbind = \"127.0.0.1:0\"\n\n\
              [store]\nredis_url = \"{redis}\"\n\n\
              [mail]\nsmtp_url = \"{smtp}\"\nfrom = \"Acme Login <login@example.com>\"\ntimeout_secs = 1\n\n\
              [[realms]]\nissuer = \"{issuer}\"\njwks_uri = \"{jwks}\"\n\n\
@@ -56,7 +49,8 @@ async fn a_sidecar_killed_mid_delivery_loses_no_mail() {
     )
     .unwrap();
     let client = reqwest::Client::new();
-    let api = |path: &str| format!("http://127.0.0.1:{port}/api/v1/challenges{path}");
+    let api =
+        |sidecar: &Sidecar, path: &str| format!("{}/api/v1/challenges{path}", sidecar.base_url());
     let now = || {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -64,9 +58,9 @@ async fn a_sidecar_killed_mid_delivery_loses_no_mail() {
             .as_secs() as i64
     };
 
-    let first = start(&config, port).await;
+    let mut first = start(&config).await;
     let response = client
-        .post(api(""))
+        .post(api(&first, ""))
         .json(&json!({ "request": realm.request("crash@example.com", now()) }))
         .send()
         .await
@@ -76,19 +70,19 @@ async fn a_sidecar_killed_mid_delivery_loses_no_mail() {
     assert_eq!(body["delivery"], "sending", "{body}");
     let id = body["challenge_id"].as_str().unwrap().to_string();
     // Killed while the mail server still sits on the message.
-    let mut first = first;
     first.child.kill().unwrap();
     first.child.wait().unwrap();
     assert!(smtp.delivered().is_empty());
     smtp.set_always(Stage::EndOfData, None);
 
     // The restarted process: the client polls, and the delivery is taken
-    // over once the dead process's lease has run out.
-    let _second = start(&config, port).await;
+    // over once the dead process's lease has run out. It listens on a port
+    // of its own: what it takes over is in Redis.
+    let second = start(&config).await;
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
         let status: Value = client
-            .get(api(&format!("/{id}")))
+            .get(api(&second, &format!("/{id}")))
             .send()
             .await
             .unwrap()
@@ -107,7 +101,7 @@ async fn a_sidecar_killed_mid_delivery_loses_no_mail() {
     assert_eq!(delivered[0].to, ["crash@example.com"]);
     // The code in the mail works, and the user was charged one challenge.
     let response = client
-        .post(api(&format!("/{id}/verify")))
+        .post(api(&second, &format!("/{id}/verify")))
         .json(&json!({ "code": delivered[0].code(6) }))
         .send()
         .await

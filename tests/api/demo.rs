@@ -13,13 +13,13 @@ use crate::support::{challenge_cookie, field, form_action, input_names, logs};
 #[tokio::test]
 async fn the_demo_realm_completes_the_whole_flow() {
     logs::install();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = format!("http://{}", listener.local_addr().unwrap());
-    let settings = Settings::embedded_at(listener.local_addr().unwrap());
+    // `--demo-bind 127.0.0.1:0`: the service binds a free port itself, and
+    // its public URL (the demo realm's issuer and JWKS URL) follows it.
+    let settings = Settings::embedded_at("127.0.0.1:0".parse().unwrap());
     assert!(settings.embedded);
-    let app = Application::build_on(settings, listener, Arc::new(SystemClock))
-        .await
-        .unwrap();
+    let app = Application::build(settings).await.unwrap();
+    let address = format!("http://{}", app.local_addr());
+    assert_eq!(app.public_url().as_str(), format!("{address}/"));
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder()

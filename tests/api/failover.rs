@@ -6,8 +6,6 @@
 //! `store_errors_total`; and no code that verified before (or during) the
 //! failover verifies again after it. The figures are printed (run with
 //! `--nocapture`): requests failed, time to recover, challenges lost.
-use std::net::TcpListener;
-use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,7 +13,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::support::binary::Sidecar;
+use crate::support::binary::{Logs, Sidecar};
 use crate::support::ha::{Cluster, SentinelGroup, Topology, MASTER_NAME};
 use crate::support::{SmtpSink, TestRealm, SIDECAR_KEY};
 
@@ -28,7 +26,6 @@ const PHASE: Duration = Duration::from_secs(20);
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 struct Harness {
-    port: u16,
     realm: TestRealm,
     smtp: SmtpSink,
     client: reqwest::Client,
@@ -70,11 +67,6 @@ impl Harness {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let realm = TestRealm::start();
         let smtp = SmtpSink::start();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         let dir = tempfile::tempdir().unwrap();
         let pepper = dir.path().join("pepper");
         std::fs::write(&pepper, crate::support::realm::random().repeat(2)).unwrap();
@@ -82,7 +74,7 @@ impl Harness {
         std::fs::write(
             &config,
             format!(
-                "[server]\nbind = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\n\n\
+                "[server]\nbind = \"127.0.0.1:0\"\n\n\
                  [store]\nredis_url = \"{redis_url}\"\n{acks}\n\
                  [mail]\nsmtp_url = \"{smtp}\"\nfrom = \"Acme Login <login@example.com>\"\ntimeout_secs = 2\n\n\
                  [[realms]]\nissuer = \"{issuer}\"\njwks_uri = \"{jwks}\"\n\n\
@@ -97,16 +89,14 @@ impl Harness {
         .unwrap();
         let sidecar = Sidecar::start(
             &config,
-            port,
             if std::env::var_os("FAILOVER_LOGS").is_some() {
-                Stdio::inherit()
+                Logs::Print
             } else {
-                Stdio::null()
+                Logs::Drop
             },
         )
         .await;
         Harness {
-            port,
             realm,
             smtp,
             client: reqwest::Client::builder()
@@ -120,7 +110,7 @@ impl Harness {
     }
 
     fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        format!("{}{path}", self.sidecar.base_url())
     }
 
     async fn post(&self, path: &str, body: Value) -> (Answer, Value) {
@@ -489,7 +479,7 @@ async fn failover(name: &str, h: Harness, topology: &mut dyn Topology, strict: b
 impl Harness {
     fn sidecar_alive(&self) -> bool {
         // `try_wait` needs `&mut`; the pid answering /healthz is the same
-        // process when the port is still ours and the child has not exited.
+        // process while the child has not exited (it holds its port).
         let pid = self.sidecar.child.id();
         std::path::Path::new(&format!("/proc/{pid}")).exists()
     }
