@@ -8,10 +8,11 @@ use std::path::{Path, PathBuf};
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::KeySize;
+use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
     EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING,
+    RSA_PKCS1_SHA256,
 };
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -72,14 +73,6 @@ impl SigningAlgorithm {
             "EdDSA" => Some(Self::EdDsa),
             "RS256" => Some(Self::Rs256),
             _ => None,
-        }
-    }
-
-    fn jose(self) -> Algorithm {
-        match self {
-            Self::Es256 => Algorithm::ES256,
-            Self::EdDsa => Algorithm::EdDSA,
-            Self::Rs256 => Algorithm::RS256,
         }
     }
 
@@ -166,12 +159,52 @@ fn params_thumbprint(params: &PublicParams) -> String {
     b64url_encode(&Sha256::digest(params.canonical_json().as_bytes()))
 }
 
-/// A key we sign with: the private part stays inside `EncodingKey`.
+/// A private key, parsed once by aws-lc (not again for every signature).
+enum PrivateKey {
+    Ec(EcdsaKeyPair),
+    Ed(Ed25519KeyPair),
+    Rsa(RsaKeyPair),
+}
+
+impl PrivateKey {
+    /// The JWS signature of `message` (ES256: the fixed-size r || s form).
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
+        let failed = |e: aws_lc_rs::error::Unspecified| KeyError::Sign(e.to_string());
+        match self {
+            PrivateKey::Ec(key) => key
+                .sign(&SystemRandom::new(), message)
+                .map(|s| s.as_ref().to_vec())
+                .map_err(failed),
+            PrivateKey::Ed(key) => Ok(key.sign(message).as_ref().to_vec()),
+            PrivateKey::Rsa(key) => {
+                let mut signature = vec![0; key.public_modulus_len()];
+                key.sign(
+                    &RSA_PKCS1_SHA256,
+                    &SystemRandom::new(),
+                    message,
+                    &mut signature,
+                )
+                .map_err(failed)?;
+                Ok(signature)
+            }
+        }
+    }
+}
+
+/// A key we sign with.
 struct SigningKey {
     algorithm: SigningAlgorithm,
     kid: String,
-    encoding: EncodingKey,
+    private: PrivateKey,
     public: PublicParams,
+}
+
+/// The JOSE header of what we sign.
+#[derive(Serialize)]
+struct JoseHeader<'a> {
+    typ: &'static str,
+    alg: &'static str,
+    kid: &'a str,
 }
 
 /// Signs assertions with the current key and publishes current + previous public keys.
@@ -313,11 +346,22 @@ impl AssertionSigner {
     /// Signs any claims set with the current key. The demo realm and tests use
     /// this to play Keycloak's part; the service signs only [`AssertionClaims`].
     pub fn sign_payload<T: Serialize>(&self, claims: &T) -> Result<String, KeyError> {
-        let mut header = Header::new(self.current.algorithm.jose());
-        header.kid = Some(self.current.kid.clone());
-        header.typ = Some("JWT".into());
-        jsonwebtoken::encode(&header, claims, &self.current.encoding)
-            .map_err(|e| KeyError::Sign(e.to_string()))
+        let header = JoseHeader {
+            typ: "JWT",
+            alg: self.current.algorithm.as_str(),
+            kid: &self.current.kid,
+        };
+        let json = |v: Result<Vec<u8>, serde_json::Error>| {
+            v.map(|bytes| b64url_encode(&bytes))
+                .map_err(|e| KeyError::Sign(e.to_string()))
+        };
+        let mut token = json(serde_json::to_vec(&header))?;
+        token.push('.');
+        token.push_str(&json(serde_json::to_vec(claims))?);
+        let signature = self.current.private.sign(token.as_bytes())?;
+        token.push('.');
+        token.push_str(&b64url_encode(&signature));
+        Ok(token)
     }
 
     /// `{"keys": [...]}` with the current key first, then the previous ones.
@@ -413,41 +457,28 @@ fn load_private(path: &Path, pem: &[u8]) -> Result<SigningKey, KeyError> {
 /// aws-lc, which also signs with it.
 fn load_private_der(path: &Path, der: &[u8]) -> Result<SigningKey, KeyError> {
     const KINDS: &str = "not a PKCS#8 EC P-256, Ed25519 or RSA private key";
-    let Some((oid, inner)) = der::pkcs8(der) else {
+    let Some((oid, _)) = der::pkcs8(der) else {
         return Err(invalid(path, KINDS));
     };
     let rejected = |what: &str, e: aws_lc_rs::error::KeyRejected| {
         invalid(path, format!("{what} private key refused ({e})"))
     };
-    let (algorithm, encoding, public) = if oid == der::OID_EC_PUBLIC_KEY {
+    let (algorithm, private, public) = if oid == der::OID_EC_PUBLIC_KEY {
         let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
             .map_err(|e| rejected("EC P-256", e))?;
         let public = ec_params(path, key.public_key().as_ref())?;
-        (
-            SigningAlgorithm::Es256,
-            EncodingKey::from_ec_der(der),
-            public,
-        )
+        (SigningAlgorithm::Es256, PrivateKey::Ec(key), public)
     } else if oid == der::OID_ED25519 {
         let key =
             Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(|e| rejected("Ed25519", e))?;
         let public = PublicParams::Okp {
             x: b64url_encode(key.public_key().as_ref()),
         };
-        (
-            SigningAlgorithm::EdDsa,
-            EncodingKey::from_ed_der(der),
-            public,
-        )
+        (SigningAlgorithm::EdDsa, PrivateKey::Ed(key), public)
     } else if oid == der::OID_RSA {
         let key = RsaKeyPair::from_pkcs8(der).map_err(|e| rejected("RSA", e))?;
         let public = rsa_params(path, key.public_key().as_ref())?;
-        // jsonwebtoken's aws-lc backend takes the PKCS#1 key inside the PKCS#8.
-        (
-            SigningAlgorithm::Rs256,
-            EncodingKey::from_rsa_der(inner),
-            public,
-        )
+        (SigningAlgorithm::Rs256, PrivateKey::Rsa(key), public)
     } else {
         return Err(invalid(path, KINDS));
     };
@@ -455,7 +486,7 @@ fn load_private_der(path: &Path, der: &[u8]) -> Result<SigningKey, KeyError> {
     Ok(SigningKey {
         algorithm,
         kid,
-        encoding,
+        private,
         public,
     })
 }
@@ -608,17 +639,19 @@ mod tests {
 
     #[test]
     fn signs_and_verifies_with_each_algorithm() {
-        for (alg, file) in [
-            (SigningAlgorithm::Es256, "sidecar-es256.pem"),
-            (SigningAlgorithm::EdDsa, "sidecar-ed25519.pem"),
-            (SigningAlgorithm::Rs256, "sidecar-rs256.pem"),
+        use jsonwebtoken::Algorithm;
+        for (alg, jose, file) in [
+            (SigningAlgorithm::Es256, Algorithm::ES256, "sidecar-es256.pem"),
+            (SigningAlgorithm::EdDsa, Algorithm::EdDSA, "sidecar-ed25519.pem"),
+            (SigningAlgorithm::Rs256, Algorithm::RS256, "sidecar-rs256.pem"),
         ] {
             let signer = AssertionSigner::from_settings(&settings(alg, Some(file), &[])).unwrap();
             assert_eq!(signer.algorithm(), alg);
             assert!(!signer.is_ephemeral());
             let jwt = signer.sign(&claims()).unwrap();
             let header = jsonwebtoken::decode_header(&jwt).unwrap();
-            assert_eq!(header.alg, alg.jose());
+            assert_eq!(header.alg, jose);
+            assert_eq!(header.typ.as_deref(), Some("JWT"));
             assert_eq!(header.kid.as_deref(), Some(signer.kid()));
             let jwks = signer.jwks();
             let key = &jwks["keys"][0];
