@@ -131,8 +131,9 @@ fn render_collecting(
     given_up: &mut BTreeSet<String>,
     patched: &mut std::collections::BTreeMap<String, String>,
 ) -> Option<String> {
+    let data = handlebars::Context::from(data.clone());
     for _ in 0..100 {
-        let err = match engine.render(name, data) {
+        let err = match engine.render(name, &data) {
             Ok(out) => return Some(out),
             Err(e) => e,
         };

@@ -51,6 +51,15 @@ pub struct Locales {
     bundles: BTreeMap<String, Bundle>,
     /// locale -> message id -> where it is defined.
     definitions: BTreeMap<String, BTreeMap<String, Definition>>,
+    /// For each of our locales, its [`Chains`], worked out once: a template
+    /// is rendered in one of them, with a lookup for every message.
+    chains: BTreeMap<String, Chains>,
+}
+
+/// A locale's own fallback chain and the full one (ending with the default).
+struct Chains {
+    own: Vec<String>,
+    full: Vec<String>,
 }
 
 /// A message lookup that did not go cleanly, for the check.
@@ -164,10 +173,16 @@ impl Locales {
             definitions.insert(key.clone(), defs);
             bundles.insert(key, bundle);
         }
-        let locales = Locales {
+        let mut locales = Locales {
             bundles,
             definitions,
+            chains: BTreeMap::new(),
         };
+        locales.chains = locales
+            .bundles
+            .keys()
+            .map(|tag| (tag.clone(), locales.chains_of(tag)))
+            .collect();
         if !locales.bundles.contains_key(DEFAULT_LOCALE) {
             problems.push(Problem::file(
                 files.display(&format!("locales/{DEFAULT_LOCALE}")),
@@ -254,6 +269,13 @@ impl Locales {
             chain.push(DEFAULT_LOCALE.to_string());
         }
         chain
+    }
+
+    fn chains_of(&self, requested: &str) -> Chains {
+        Chains {
+            own: self.own_chain(requested),
+            full: self.chain(requested),
+        }
     }
 
     /// Like [`chain`](Self::chain) but without the final fallback to the default.
@@ -343,9 +365,15 @@ impl Locales {
         args: &FluentArgs<'_>,
         issues: &mut Vec<MessageIssue>,
     ) -> Option<String> {
-        let own = self.own_chain(locale);
-        let chain = self.chain(locale);
-        for tag in &chain {
+        let computed;
+        let Chains { own, full: chain } = match self.chains.get(locale) {
+            Some(known) => known,
+            None => {
+                computed = self.chains_of(locale);
+                &computed
+            }
+        };
+        for tag in chain {
             let Some(bundle) = self.bundles.get(tag) else {
                 continue;
             };

@@ -186,12 +186,15 @@ impl Engine {
         }
     }
 
+    /// Renders `name` with `data`, wrapped once into a [`handlebars::Context`]
+    /// by the caller (wrapping a `Value` by reference would copy it for every
+    /// template rendered).
     pub(crate) fn render(
         &self,
         name: &str,
-        data: &serde_json::Value,
+        data: &handlebars::Context,
     ) -> Result<String, handlebars::RenderError> {
-        self.registry(name).render(name, data)
+        self.registry(name).render_with_context(name, data)
     }
 
     pub(crate) fn rel_of(&self, name: &str) -> Option<&str> {
@@ -380,7 +383,7 @@ impl Templates {
         ctx: &MailContext,
     ) -> Result<RenderedMail, TemplateError> {
         let branding = self.branding_for(realm);
-        let data = self.data(&branding, locale, None, ctx);
+        let data = handlebars::Context::from(self.data(&branding, locale, None, ctx));
         let html = self.render("mail/code.html", &data)?;
         let html = self
             .mail_inliner
@@ -417,7 +420,12 @@ impl Templates {
         ctx: &PageContext,
     ) -> Result<String, TemplateError> {
         let branding = self.branding_for(realm);
-        let data = self.data(&branding, locale, ctx.static_base.as_deref(), ctx);
+        let data = handlebars::Context::from(self.data(
+            &branding,
+            locale,
+            ctx.static_base.as_deref(),
+            ctx,
+        ));
         self.render(page.template_name(), &data)
     }
 
@@ -498,7 +506,7 @@ impl Templates {
         )
     }
 
-    fn render(&self, name: &str, data: &serde_json::Value) -> Result<String, TemplateError> {
+    fn render(&self, name: &str, data: &handlebars::Context) -> Result<String, TemplateError> {
         self.engine
             .render(name, data)
             .map_err(|e| TemplateError::Render {
@@ -574,7 +582,9 @@ mod tests {
             };
             let mail = templates.render_mail(locale, &ctx).unwrap();
             let data = templates.data(&templates.branding, locale, None, &ctx);
-            let raw = templates.render("mail/code.html", &data).unwrap();
+            let raw = templates
+                .render("mail/code.html", &handlebars::Context::from(data))
+                .unwrap();
             let whole = inline_css(&raw).unwrap();
             assert_eq!(
                 normalized(&mail.html),

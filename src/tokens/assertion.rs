@@ -7,8 +7,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use aws_lc_rs::encoding::AsDer;
-use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{
     EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING,
     RSA_PKCS1_SHA256,
@@ -641,9 +641,21 @@ mod tests {
     fn signs_and_verifies_with_each_algorithm() {
         use jsonwebtoken::Algorithm;
         for (alg, jose, file) in [
-            (SigningAlgorithm::Es256, Algorithm::ES256, "sidecar-es256.pem"),
-            (SigningAlgorithm::EdDsa, Algorithm::EdDSA, "sidecar-ed25519.pem"),
-            (SigningAlgorithm::Rs256, Algorithm::RS256, "sidecar-rs256.pem"),
+            (
+                SigningAlgorithm::Es256,
+                Algorithm::ES256,
+                "sidecar-es256.pem",
+            ),
+            (
+                SigningAlgorithm::EdDsa,
+                Algorithm::EdDSA,
+                "sidecar-ed25519.pem",
+            ),
+            (
+                SigningAlgorithm::Rs256,
+                Algorithm::RS256,
+                "sidecar-rs256.pem",
+            ),
         ] {
             let signer = AssertionSigner::from_settings(&settings(alg, Some(file), &[])).unwrap();
             assert_eq!(signer.algorithm(), alg);
