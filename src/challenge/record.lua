@@ -14,20 +14,20 @@ local function record_of(key)
   return out
 end
 
--- A text field, put back together from its pieces (`name`, `name2`, ...).
+-- A text field, put back together from its pieces (`name`, `name2`, ...);
+-- nil when absent. Each piece's name follows from the pieces read so far,
+-- so the loop ends at the first missing one.
 local function text_of(key, name)
-  local first = redis.call('HGET', key, name)
-  if not first then
+  local parts = {}
+  local piece = redis.call('HGET', key, name)
+  while piece do
+    parts[#parts + 1] = piece
+    piece = redis.call('HGET', key, name .. (#parts + 1))
+  end
+  if #parts == 0 then
     return nil
   end
-  local parts = {first}
-  while true do
-    local more = redis.call('HGET', key, name .. (#parts + 1))
-    if not more then
-      return table.concat(parts)
-    end
-    parts[#parts + 1] = more
-  end
+  return table.concat(parts)
 end
 
 -- The policy field 'p': length, ttl, max attempts, resend cooldown, max resends.

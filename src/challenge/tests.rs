@@ -771,6 +771,62 @@ pub(super) async fn rebind_follows_the_newer_request_and_keeps_the_rest<S: Store
         .is_some());
 }
 
+/// Realm, subject and nonce longer than one Redis field holds (stored in
+/// pieces) are compared whole: every piece, the last one too.
+pub(super) async fn rebind_compares_texts_of_several_pieces_whole<S: Store>(store: Arc<S>) {
+    let mut long = record(policy(), T0);
+    long.realm = format!("https://id.example.com/realms/{}", "r".repeat(200));
+    long.subject = format!("federated:{}", "s".repeat(200));
+    long.nonce = "n".repeat(200);
+    long.return_uri = format!(
+        "{}/login-actions/authenticate?code={}",
+        long.realm,
+        "q".repeat(200)
+    );
+    store.create(&long, &[8u8; 32], T0).await.unwrap();
+    let newer_uri = format!("{}/login-actions/authenticate?code=newer", long.realm);
+    let same = Rebind {
+        realm: &long.realm,
+        subject: &long.subject,
+        nonce: &long.nonce,
+        return_uri: &newer_uri,
+        request_jti: "jti-newer",
+    };
+    // Differing in the last byte only: another login.
+    let last_differs = |text: &str| format!("{}x", &text[..text.len() - 1]);
+    let (realm, subject, nonce) = (
+        last_differs(&long.realm),
+        last_differs(&long.subject),
+        last_differs(&long.nonce),
+    );
+    for other in [
+        Rebind {
+            realm: &realm,
+            ..same
+        },
+        Rebind {
+            subject: &subject,
+            ..same
+        },
+        Rebind {
+            nonce: &nonce,
+            ..same
+        },
+    ] {
+        assert_eq!(store.rebind(&long.id, &other, T0 + 1).await.unwrap(), None);
+    }
+    let expected = ChallengeRecord {
+        return_uri: newer_uri.clone(),
+        request_jti: "jti-newer".into(),
+        ..long.clone()
+    };
+    assert_eq!(
+        store.rebind(&long.id, &same, T0 + 1).await.unwrap(),
+        Some(expected.clone())
+    );
+    assert_eq!(store.get(&long.id, T0 + 2).await.unwrap(), Some(expected));
+}
+
 pub(super) async fn user_budget_counts_within_its_window<S: Store>(store: Arc<S>) {
     let jane = UserKey::new("https://id.example.com/realms/acme", "f0e1d2c3-user");
     let other_realm = UserKey::new("https://id.example.com/realms/beta", "f0e1d2c3-user");
@@ -909,6 +965,7 @@ macro_rules! store_suite {
             jti_is_claimed_once,
             take_returns_the_record_once,
             rebind_follows_the_newer_request_and_keeps_the_rest,
+            rebind_compares_texts_of_several_pieces_whole,
             user_budget_counts_within_its_window,
             concurrent_user_charges_are_counted_exactly,
             delivery_steps_follow_the_lease_and_the_generation,
