@@ -44,13 +44,15 @@ end
 -- The challenge is over (used, locked, cancelled): its data goes, but while
 -- a request for its id could still come back (`mark` seconds from its
 -- creation) the key stays with its creation time alone, so that the id is
--- not created again.
-local function retire(key, now, mark)
+-- not created again: in `t`, or in `k` when its attempts were spent
+-- (`locked`), so that a later submission is still answered locked. A TTL
+-- that is not positive deletes the key at once: a challenge that ends after
+-- its mark leaves nothing.
+local function retire(key, now, mark, locked)
   local created = tonumber(redis.call('HGET', key, 't'))
   redis.call('DEL', key)
-  if created and created + mark > now then
-    redis.call('HSET', key, 't', created)
+  if created then
+    redis.call('HSET', key, locked and 'k' or 't', created)
     redis.call('EXPIRE', key, created + mark - now)
   end
 end
-

@@ -119,6 +119,40 @@ mod redis_single {
             let marked = ttl(&mut conn).await;
             let expected = CREATED_MARK_SECS - 20;
             assert!((expected - 2..=expected).contains(&marked), "TTL {marked}");
+            // Locked: the same mark under `k`, for as long, at no extra cost.
+            let locked = make(&*store, policy(), T0).await;
+            assert!(store
+                .lock(&locked.record.id, T0 + 20)
+                .await
+                .unwrap()
+                .is_some());
+            let locked_key = format!("{{ch:{}}}", locked.record.id);
+            let left: Vec<(String, i64)> = ::redis::cmd("HGETALL")
+                .arg(&locked_key)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            assert_eq!(left, vec![(redis_layout::LOCKED.to_owned(), T0)]);
+            let locked_ttl: i64 = ::redis::cmd("TTL")
+                .arg(&locked_key)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            assert!(
+                (expected - 2..=expected).contains(&locked_ttl),
+                "TTL {locked_ttl}"
+            );
+            let mut bytes = Vec::new();
+            for mark in [&key, &locked_key] {
+                let used: i64 = ::redis::cmd("MEMORY")
+                    .arg("USAGE")
+                    .arg(mark)
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
+                bytes.push(used);
+            }
+            assert_eq!(bytes[0], bytes[1], "a used and a locked mark, in bytes");
             // A challenge that ends after that time leaves nothing behind.
             let late = make(&*store, policy(), T0).await;
             assert!(store
