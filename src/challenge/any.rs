@@ -247,6 +247,28 @@ impl Store for AnyStore {
         }
     }
 
+    async fn lock(
+        &self,
+        id: &ChallengeId,
+        now: i64,
+    ) -> Result<Option<ChallengeRecord>, StoreError> {
+        match self {
+            AnyStore::Memory(s) => s.lock(id, now).await,
+            AnyStore::Redis(s) => s.lock(id, now).await,
+            AnyStore::Cluster(s) => s.lock(id, now).await,
+            AnyStore::Sentinel(s) => s.lock(id, now).await,
+        }
+    }
+
+    async fn was_locked(&self, id: &ChallengeId, now: i64) -> Result<bool, StoreError> {
+        match self {
+            AnyStore::Memory(s) => s.was_locked(id, now).await,
+            AnyStore::Redis(s) => s.was_locked(id, now).await,
+            AnyStore::Cluster(s) => s.was_locked(id, now).await,
+            AnyStore::Sentinel(s) => s.was_locked(id, now).await,
+        }
+    }
+
     async fn charge_user(
         &self,
         user: &UserKey,

@@ -4,6 +4,7 @@
 -- ARGV[3] = grace period (s) the record is kept past expires_at,
 -- ARGV[4] = how long (s) from its creation an id stays marked as created
 -- Returns {'expired'} | {'expired', record} (kept) | {'locked', record}
+--       | {'locked'} (locked before: only its mark `k` is left, record.lua)
 --       | {'success', record} | {'invalid', attempts_left}
 -- where record = flat field/value list of the hash without the MAC.
 local key = KEYS[1]
@@ -11,7 +12,10 @@ local now = tonumber(ARGV[1])
 local given = ARGV[2]
 local grace = tonumber(ARGV[3])
 
-local f = redis.call('HMGET', key, 'e', 'a', 'p', 'm')
+local f = redis.call('HMGET', key, 'e', 'a', 'p', 'm', 'k')
+if f[5] then
+  return {'locked'}
+end
 local expires_at = tonumber(f[1])
 if not expires_at or now > expires_at + grace then
   return {'expired'}
@@ -31,7 +35,7 @@ end
 
 if attempts + 1 > max_attempts then
   local r = record_of(key)
-  retire(key, now, tonumber(ARGV[4]))
+  retire(key, now, tonumber(ARGV[4]), true)
   return {'locked', r}
 end
 
@@ -43,7 +47,7 @@ end
 
 if diff == 0 then
   local r = record_of(key)
-  retire(key, now, tonumber(ARGV[4]))
+  retire(key, now, tonumber(ARGV[4]), false)
   return {'success', r}
 end
 

@@ -28,9 +28,9 @@ if seen then
   return seen
 end
 redis.call('HSET', key, field, ARGV[2] .. ' ' .. ARGV[3])
--- The key lives as long as its longest-lived part.
+-- The key lives as long as its longest-lived part: a TTL where it has none,
+-- a longer one where it has a shorter one (never shortened).
 local want = math.max(tonumber(ARGV[2]) - now, 1)
-if redis.call('TTL', key) < want then
-  redis.call('EXPIRE', key, want)
-end
+redis.call('EXPIRE', key, want, 'NX')
+redis.call('EXPIRE', key, want, 'GT')
 return false

@@ -36,6 +36,9 @@ struct Inner {
     jtis: HashMap<(UserKey, String), (ChallengeId, i64)>,
     /// challenge -> until when its creation is remembered
     created: HashMap<ChallengeId, i64>,
+    /// locked challenge -> until when that is remembered (its creation plus
+    /// [`CREATED_MARK_SECS`], as long as Redis keeps its mark)
+    locked: HashMap<ChallengeId, i64>,
     /// user -> (window end, counters)
     users: HashMap<UserKey, (i64, UserUsage)>,
     /// send-limit counter -> (window end, mails)
@@ -50,7 +53,7 @@ struct Entry {
 
 impl std::fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let inner = self.lock();
+        let inner = self.state();
         f.debug_struct("MemoryStore")
             .field("challenges", &inner.challenges.len())
             .field("jtis", &inner.jtis.len())
@@ -74,18 +77,18 @@ impl MemoryStore {
 
     // Every critical section leaves the maps consistent, so a panic elsewhere
     // while holding the lock does not make the data unusable.
-    fn lock(&self) -> MutexGuard<'_, Inner> {
+    fn state(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Drops challenges past their grace period and expired jtis.
     pub fn purge(&self, now: i64) {
-        self.lock().purge(now);
+        self.state().purge(now);
     }
 
     /// Number of challenges currently kept (for metrics and tests).
     pub fn len(&self) -> usize {
-        self.lock().challenges.len()
+        self.state().challenges.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -98,6 +101,7 @@ impl Inner {
         self.challenges.retain(|_, e| !e.record.is_gone(now));
         self.jtis.retain(|_, (_, expires_at)| now < *expires_at);
         self.created.retain(|_, until| now < *until);
+        self.locked.retain(|_, until| now < *until);
         self.users.retain(|_, (until, _)| now < *until);
         self.rates.retain(|_, (until, _)| now < *until);
         self.last_purge = now;
@@ -114,6 +118,27 @@ impl Inner {
         }
         self.challenges.get_mut(id)
     }
+
+    /// Removes the kept challenge `id`; when `locked`, remembers that until
+    /// its mark would lapse.
+    fn end(&mut self, id: &ChallengeId, locked: bool, now: i64) -> Option<ChallengeRecord> {
+        let record = self.challenges.remove(id)?.record;
+        let until = record.created_at.saturating_add(CREATED_MARK_SECS);
+        if locked && now < until {
+            self.locked.insert(id.clone(), until);
+        }
+        Some(record)
+    }
+
+    fn was_locked(&self, id: &ChallengeId, now: i64) -> bool {
+        self.locked.get(id).is_some_and(|until| now < *until)
+    }
+
+    /// [`Store::take`] and [`Store::lock`].
+    fn take(&mut self, id: &ChallengeId, locked: bool, now: i64) -> Option<ChallengeRecord> {
+        self.live(id, now)?;
+        self.end(id, locked, now)
+    }
 }
 
 impl Store for MemoryStore {
@@ -125,7 +150,7 @@ impl Store for MemoryStore {
         expires_at: i64,
         now: i64,
     ) -> Result<JtiClaim, StoreError> {
-        let mut inner = self.lock();
+        let mut inner = self.state();
         let claim = (user.clone(), jti.to_owned());
         if let Some((seen, until)) = inner.jtis.get(&claim) {
             if now < *until {
@@ -143,7 +168,7 @@ impl Store for MemoryStore {
         mac: &CodeMac,
         now: i64,
     ) -> Result<(), StoreError> {
-        let mut inner = self.lock();
+        let mut inner = self.state();
         if now.saturating_sub(inner.last_purge) >= PURGE_INTERVAL_SECS {
             inner.purge(now);
         }
@@ -180,7 +205,7 @@ impl Store for MemoryStore {
     }
 
     async fn get(&self, id: &ChallengeId, now: i64) -> Result<Option<ChallengeRecord>, StoreError> {
-        Ok(self.lock().live(id, now).map(|e| e.record.clone()))
+        Ok(self.state().live(id, now).map(|e| e.record.clone()))
     }
 
     async fn check_code(
@@ -189,7 +214,10 @@ impl Store for MemoryStore {
         mac: &CodeMac,
         now: i64,
     ) -> Result<VerifyOutcome, StoreError> {
-        let mut inner = self.lock();
+        let mut inner = self.state();
+        if inner.was_locked(id, now) {
+            return Ok(VerifyOutcome::Locked(None));
+        }
         let Some(entry) = inner.live(id, now) else {
             return Ok(VerifyOutcome::Expired(None));
         };
@@ -198,14 +226,15 @@ impl Store for MemoryStore {
             return Ok(VerifyOutcome::Expired(Some(Box::new(entry.record.clone()))));
         }
         if entry.record.attempts.saturating_add(1) > entry.record.policy.max_attempts {
-            let record = entry.record.clone();
-            inner.challenges.remove(id);
-            return Ok(VerifyOutcome::Locked(Box::new(record)));
+            return Ok(VerifyOutcome::Locked(
+                inner.end(id, true, now).map(Box::new),
+            ));
         }
         if mac_eq(&entry.mac, mac) {
-            let record = entry.record.clone();
-            inner.challenges.remove(id);
-            return Ok(VerifyOutcome::Success(Box::new(record)));
+            return Ok(match inner.end(id, false, now) {
+                Some(record) => VerifyOutcome::Success(Box::new(record)),
+                None => VerifyOutcome::Expired(None),
+            });
         }
         entry.record.attempts = entry.record.attempts.saturating_add(1);
         Ok(VerifyOutcome::Invalid {
@@ -221,7 +250,7 @@ impl Store for MemoryStore {
         lease_until: i64,
         now: i64,
     ) -> Result<ResendOutcome, StoreError> {
-        let mut inner = self.lock();
+        let mut inner = self.state();
         let Some(entry) = inner.live(id, now) else {
             return Ok(ResendOutcome::Expired);
         };
@@ -261,7 +290,7 @@ impl Store for MemoryStore {
         step: DeliveryStep,
         now: i64,
     ) -> Result<Option<ChallengeRecord>, StoreError> {
-        let mut inner = self.lock();
+        let mut inner = self.state();
         let Some(entry) = inner.live(id, now) else {
             return Ok(None);
         };
@@ -301,7 +330,7 @@ impl Store for MemoryStore {
         window_secs: u64,
         now: i64,
     ) -> Result<RateCount, StoreError> {
-        let mut inner = self.lock();
+        let mut inner = self.state();
         let entry = inner.rates.entry(key.clone()).or_insert((now, 0));
         if now >= entry.0 {
             *entry = (
@@ -317,7 +346,7 @@ impl Store for MemoryStore {
     }
 
     async fn refund_rate(&self, key: &RateKey, now: i64) -> Result<(), StoreError> {
-        let mut inner = self.lock();
+        let mut inner = self.state();
         if let Some((until, count)) = inner.rates.get_mut(key) {
             if now < *until {
                 *count = count.saturating_sub(1);
@@ -332,7 +361,7 @@ impl Store for MemoryStore {
         rebind: &Rebind<'_>,
         now: i64,
     ) -> Result<Option<ChallengeRecord>, StoreError> {
-        let mut inner = self.lock();
+        let mut inner = self.state();
         let Some(entry) = inner.live(id, now) else {
             return Ok(None);
         };
@@ -349,13 +378,19 @@ impl Store for MemoryStore {
         id: &ChallengeId,
         now: i64,
     ) -> Result<Option<ChallengeRecord>, StoreError> {
-        let mut inner = self.lock();
-        let kept = inner.live(id, now).is_some();
-        Ok(if kept {
-            inner.challenges.remove(id).map(|e| e.record)
-        } else {
-            None
-        })
+        Ok(self.state().take(id, false, now))
+    }
+
+    async fn lock(
+        &self,
+        id: &ChallengeId,
+        now: i64,
+    ) -> Result<Option<ChallengeRecord>, StoreError> {
+        Ok(self.state().take(id, true, now))
+    }
+
+    async fn was_locked(&self, id: &ChallengeId, now: i64) -> Result<bool, StoreError> {
+        Ok(self.state().was_locked(id, now))
     }
 
     async fn charge_user(
@@ -365,7 +400,7 @@ impl Store for MemoryStore {
         window_secs: u64,
         now: i64,
     ) -> Result<u32, StoreError> {
-        let mut inner = self.lock();
+        let mut inner = self.state();
         let entry = inner
             .users
             .entry(user.clone())
@@ -387,7 +422,7 @@ impl Store for MemoryStore {
         kind: UserCharge,
         now: i64,
     ) -> Result<(), StoreError> {
-        let mut inner = self.lock();
+        let mut inner = self.state();
         if let Some((until, usage)) = inner.users.get_mut(user) {
             if now < *until {
                 let counter = counter(usage, kind);
@@ -398,7 +433,7 @@ impl Store for MemoryStore {
     }
 
     async fn user_usage(&self, user: &UserKey, now: i64) -> Result<UserUsage, StoreError> {
-        Ok(match self.lock().users.get(user) {
+        Ok(match self.state().users.get(user) {
             Some((until, usage)) if now < *until => *usage,
             _ => UserUsage::default(),
         })

@@ -17,15 +17,24 @@
 //!   expired or not; check [`ChallengeRecord::is_expired`].
 //! * [`Store::check_code`], in one atomic step:
 //!   1. unknown (or past the grace period) -> `Expired(None)`;
+//!   0. locked before (its mark says so, see below) -> `Locked(None)`;
+//!   1. unknown (or past the grace period) -> `Expired(None)`;
 //!   2. `now > expires_at` -> delete, `Expired(Some(record))`;
-//!   3. `attempts + 1 > max_attempts` -> delete, `Locked(record)`;
+//!   3. `attempts + 1 > max_attempts` -> delete (marked locked),
+//!      `Locked(Some(record))`;
 //!   4. constant-time MAC compare; equal -> delete, `Success(record)`;
 //!   5. otherwise `attempts += 1`, `Invalid { attempts_left: max - attempts }`.
 //!
 //!   So with `max_attempts = 5` exactly five wrong codes are evaluated (the
 //!   fifth answers `Invalid { attempts_left: 0 }`), and the sixth submission,
 //!   right or wrong, is `Locked`. A caller that wants to end the flow at
-//!   `attempts_left == 0` can [`Store::take`] the record and answer `locked`.
+//!   `attempts_left == 0` can [`Store::lock`] the record and answer `locked`.
+//! * A challenge that ends (used, cancelled, locked) leaves a mark of its id
+//!   until [`CREATED_MARK_SECS`] after its creation (see [`Store::create`]).
+//!   The mark of a locked one (by step 3 or [`Store::lock`]) says so: until
+//!   it lapses, [`Store::check_code`] answers `Locked(None)` and
+//!   [`Store::was_locked`] true, whatever the code; used and cancelled ones
+//!   answer `Expired(None)` like unknown ids.
 //! * [`Store::resend`]: unknown or expired -> `Expired` (the record is kept
 //!   for the `expired` assertion); `resends >= max_resends` -> `Exhausted`;
 //!   `now < last_sent_at + cooldown` -> `Cooldown { retry_after_secs }`;
@@ -92,7 +101,9 @@
 //!   now`, at least [`CREATED_MARK_SECS`]. It is also the mark that the id
 //!   was created: a challenge that is used, locked or cancelled before
 //!   [`CREATED_MARK_SECS`] have passed since its creation leaves the key
-//!   behind with nothing but its creation time (`t`) until then.
+//!   behind with nothing but its creation time until then: in `t`, or in
+//!   `k` when it was locked (the same size: the mark of a locked challenge
+//!   costs nothing more).
 //! * `{ch:u:<UserKey>}`: the user's budget (`u` window end, `f` failures,
 //!   `c` challenges), changed only by `user_charge.lua` (charge and refund),
 //!   and the request `jti`s claimed for the user's logins, one field each
@@ -435,8 +446,10 @@ pub enum VerifyOutcome {
     Success(Box<ChallengeRecord>),
     /// Wrong code; the challenge stays.
     Invalid { attempts_left: u32 },
-    /// Attempt cap reached; the challenge is gone.
-    Locked(Box<ChallengeRecord>),
+    /// Attempt cap reached: this submission found it so and the challenge
+    /// is gone (`Some`), or it was locked before and only its mark is left
+    /// (`None`).
+    Locked(Option<Box<ChallengeRecord>>),
     /// Past `expires_at` (record still known), or unknown (`None`).
     Expired(Option<Box<ChallengeRecord>>),
 }
@@ -659,6 +672,22 @@ pub trait Store: Send + Sync {
         id: &ChallengeId,
         now: i64,
     ) -> impl Future<Output = Result<Option<ChallengeRecord>, StoreError>> + Send;
+    /// [`Store::take`] for a challenge whose attempts are spent: its mark
+    /// then says locked, so that until it lapses a later submission is
+    /// answered `Locked(None)` rather than as for an unknown id.
+    fn lock(
+        &self,
+        id: &ChallengeId,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<ChallengeRecord>, StoreError>> + Send;
+    /// True while the mark of a locked challenge `id` is kept (no live
+    /// challenge has it): what a submission for it is answered before a
+    /// record could be read.
+    fn was_locked(
+        &self,
+        id: &ChallengeId,
+        now: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Add one to the user's `kind` counter (opening a window of
     /// `window_secs` if none is open at `now`); the new count.
     fn charge_user(

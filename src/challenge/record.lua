@@ -14,20 +14,20 @@ local function record_of(key)
   return out
 end
 
--- A text field, put back together from its pieces (`name`, `name2`, ...).
+-- A text field, put back together from its pieces (`name`, `name2`, ...);
+-- nil when absent. Each piece's name follows from the pieces read so far,
+-- so the loop ends at the first missing one.
 local function text_of(key, name)
-  local first = redis.call('HGET', key, name)
-  if not first then
+  local parts = {}
+  local piece = redis.call('HGET', key, name)
+  while piece do
+    parts[#parts + 1] = piece
+    piece = redis.call('HGET', key, name .. (#parts + 1))
+  end
+  if #parts == 0 then
     return nil
   end
-  local parts = {first}
-  while true do
-    local more = redis.call('HGET', key, name .. (#parts + 1))
-    if not more then
-      return table.concat(parts)
-    end
-    parts[#parts + 1] = more
-  end
+  return table.concat(parts)
 end
 
 -- The policy field 'p': length, ttl, max attempts, resend cooldown, max resends.
@@ -44,13 +44,15 @@ end
 -- The challenge is over (used, locked, cancelled): its data goes, but while
 -- a request for its id could still come back (`mark` seconds from its
 -- creation) the key stays with its creation time alone, so that the id is
--- not created again.
-local function retire(key, now, mark)
+-- not created again: in `t`, or in `k` when its attempts were spent
+-- (`locked`), so that a later submission is still answered locked. A TTL
+-- that is not positive deletes the key at once: a challenge that ends after
+-- its mark leaves nothing.
+local function retire(key, now, mark, locked)
   local created = tonumber(redis.call('HGET', key, 't'))
   redis.call('DEL', key)
-  if created and created + mark > now then
-    redis.call('HSET', key, 't', created)
+  if created then
+    redis.call('HSET', key, locked and 'k' or 't', created)
     redis.call('EXPIRE', key, created + mark - now)
   end
 end
-

@@ -351,8 +351,9 @@ fn counter(v: Option<&Value>) -> Result<u32, StoreError> {
 /// ([`super::csrf_token`]) is stored.
 ///
 /// A hash without `e` is no challenge: what a finished challenge leaves
-/// (`t` alone, the mark that its id was created), or a record of an older
-/// layout.
+/// (the mark that its id was created: `t` alone, or `k` alone, holding the
+/// same creation time, when its attempts were spent and later submissions
+/// are answered locked), or a record of an older layout.
 ///
 /// A user's hash `{ch:u:<UserKey>}`: `u` the budget window's end, `f`
 /// failures, `c` challenges, and for each claimed request jti a field named
@@ -397,6 +398,9 @@ pub mod layout {
     pub const GENERATION: &str = "g";
     /// The policy, packed ([`super::layout`]).
     pub const POLICY: &str = "p";
+    /// The mark a locked challenge leaves: its creation time, in this field
+    /// instead of `t` ([`super::layout`]).
+    pub const LOCKED: &str = "k";
 }
 
 use layout::CHUNK;
@@ -704,6 +708,37 @@ where
     }
 }
 
+impl<C> RedisStore<C>
+where
+    C: ConnectionLike + Clone + Send + Sync + 'static,
+{
+    /// Deletes and returns the challenge, its mark saying why it ended
+    /// (`ending`: `cancelled` or `locked`, `take.lua`).
+    async fn take_as(
+        &self,
+        id: &ChallengeId,
+        ending: &str,
+        now: i64,
+    ) -> Result<Option<ChallengeRecord>, StoreError> {
+        let mut conn = self.conn.clone();
+        let reply: Value = TAKE
+            .key(challenge_key(id))
+            .arg(now)
+            .arg(CREATED_MARK_SECS)
+            .arg(ending)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| self.failed(script_error(e)))?;
+        let Value::Array(fields) = reply else {
+            return Err(StoreError::Corrupt(format!("take returned {reply:?}")));
+        };
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        Ok(parse_record(id, &fields)?.filter(|record| !record.is_gone(now)))
+    }
+}
+
 impl<C> Store for RedisStore<C>
 where
     C: ConnectionLike + Clone + Send + Sync + 'static,
@@ -790,7 +825,10 @@ where
         let (verdict, payload) = parse_verdict(&reply)?;
         match verdict {
             "success" => Ok(VerifyOutcome::Success(record_payload(id, payload)?)),
-            "locked" => Ok(VerifyOutcome::Locked(record_payload(id, payload)?)),
+            "locked" => Ok(VerifyOutcome::Locked(match payload {
+                None => None,
+                some => Some(record_payload(id, some)?),
+            })),
             "expired" => Ok(VerifyOutcome::Expired(match payload {
                 None => None,
                 some => Some(record_payload(id, some)?),
@@ -935,21 +973,28 @@ where
         id: &ChallengeId,
         now: i64,
     ) -> Result<Option<ChallengeRecord>, StoreError> {
+        self.take_as(id, "cancelled", now).await
+    }
+
+    async fn lock(
+        &self,
+        id: &ChallengeId,
+        now: i64,
+    ) -> Result<Option<ChallengeRecord>, StoreError> {
+        self.take_as(id, "locked", now).await
+    }
+
+    /// The mark's own TTL ends it (`retire` in record.lua), so `now` is not
+    /// needed here.
+    async fn was_locked(&self, id: &ChallengeId, _now: i64) -> Result<bool, StoreError> {
         let mut conn = self.conn.clone();
-        let reply: Value = TAKE
-            .key(challenge_key(id))
-            .arg(now)
-            .arg(CREATED_MARK_SECS)
-            .invoke_async(&mut conn)
+        let mark: Option<Vec<u8>> = redis::cmd("HGET")
+            .arg(challenge_key(id))
+            .arg(layout::LOCKED)
+            .query_async(&mut conn)
             .await
-            .map_err(|e| self.failed(script_error(e)))?;
-        let Value::Array(fields) = reply else {
-            return Err(StoreError::Corrupt(format!("take returned {reply:?}")));
-        };
-        if fields.is_empty() {
-            return Ok(None);
-        }
-        Ok(parse_record(id, &fields)?.filter(|record| !record.is_gone(now)))
+            .map_err(|e| self.failed(unavailable(e)))?;
+        Ok(mark.is_some())
     }
 
     async fn charge_user(
@@ -1184,8 +1229,10 @@ mod tests {
     #[test]
     fn a_hash_without_expiry_holds_no_challenge() {
         let id = ChallengeId::generate();
-        let mark = as_values(&[("t".to_owned(), b"1800000000".to_vec())]);
-        assert_eq!(parse_record(&id, &mark).unwrap(), None);
+        for field in ["t", layout::LOCKED] {
+            let mark = as_values(&[(field.to_owned(), b"1800000000".to_vec())]);
+            assert_eq!(parse_record(&id, &mark).unwrap(), None);
+        }
         // An older layout's record reads as no challenge, not as damage.
         let older = as_values(&[
             ("expires_at".to_owned(), b"1800000000".to_vec()),

@@ -224,16 +224,17 @@ pub(super) async fn max_attempts_locks_on_the_next_submission<S: Store>(store: A
         assert_eq!(expect_invalid(outcome), left);
     }
     match store.check_code(id, &made.mac(), T0 + 2).await.unwrap() {
-        VerifyOutcome::Locked(record) => {
+        VerifyOutcome::Locked(Some(record)) => {
             assert_eq!(record.attempts, 5);
             assert_eq!(record.id, made.record.id);
             assert_eq!(record.nonce, made.record.nonce);
         }
-        other => panic!("expected Locked, got {other:?}"),
+        other => panic!("expected Locked(Some), got {other:?}"),
     }
+    // Gone, and what it left says locked: so is the next submission answered.
     assert_eq!(
         store.check_code(id, &made.mac(), T0 + 3).await.unwrap(),
-        VerifyOutcome::Expired(None)
+        VerifyOutcome::Locked(None)
     );
     assert_eq!(store.get(id, T0 + 3).await.unwrap(), None);
 
@@ -256,8 +257,102 @@ pub(super) async fn max_attempts_locks_on_the_next_submission<S: Store>(store: A
             .check_code(&one.record.id, &one.mac(), T0)
             .await
             .unwrap(),
-        VerifyOutcome::Locked(_)
+        VerifyOutcome::Locked(Some(_))
     ));
+}
+
+/// A challenge closed because its attempts are spent answers `Locked(None)`
+/// to any later code, right or wrong, while the mark of its id is kept; a
+/// used or cancelled one answers like an unknown id.
+pub(super) async fn a_locked_challenge_answers_locked_while_its_mark_is_kept<S: Store>(
+    store: Arc<S>,
+) {
+    let made = make(&*store, policy(), T0).await;
+    let id = &made.record.id;
+    expect_invalid(
+        store
+            .check_code(id, &made.wrong_mac(0), T0 + 1)
+            .await
+            .unwrap(),
+    );
+    assert!(!store.was_locked(id, T0 + 1).await.unwrap());
+    let closed = store.lock(id, T0 + 2).await.unwrap().unwrap();
+    assert_eq!(closed.attempts, 1);
+    assert_eq!(closed.id, *id);
+    for at in [T0 + 3, T0 + CREATED_MARK_SECS - 1] {
+        for mac in [made.mac(), made.wrong_mac(1)] {
+            assert_eq!(
+                store.check_code(id, &mac, at).await.unwrap(),
+                VerifyOutcome::Locked(None),
+                "at {at}"
+            );
+        }
+        assert!(store.was_locked(id, at).await.unwrap(), "at {at}");
+    }
+    // Nothing else is left of it: no record to show, cancel, lock, rebind or
+    // renew, and its id is not created again; the mark stays as it was.
+    assert_eq!(store.get(id, T0 + 4).await.unwrap(), None);
+    assert_eq!(store.take(id, T0 + 4).await.unwrap(), None);
+    assert_eq!(store.lock(id, T0 + 4).await.unwrap(), None);
+    assert_eq!(
+        store
+            .resend(id, &[5u8; 32], SEALED, T0 + 34, T0 + 4)
+            .await
+            .unwrap(),
+        ResendOutcome::Expired
+    );
+    assert!(matches!(
+        store.create(&made.record, &made.mac(), T0 + 4).await,
+        Err(StoreError::AlreadyCreated(_))
+    ));
+    assert_eq!(
+        store.check_code(id, &made.mac(), T0 + 5).await.unwrap(),
+        VerifyOutcome::Locked(None)
+    );
+
+    // Used or cancelled: answered as unknown, never as locked.
+    let used = make(&*store, policy(), T0).await;
+    assert!(matches!(
+        store
+            .check_code(&used.record.id, &used.mac(), T0 + 2)
+            .await
+            .unwrap(),
+        VerifyOutcome::Success(_)
+    ));
+    let cancelled = make(&*store, policy(), T0).await;
+    assert!(store
+        .take(&cancelled.record.id, T0 + 2)
+        .await
+        .unwrap()
+        .is_some());
+    for gone in [&used, &cancelled] {
+        assert_eq!(
+            store
+                .check_code(&gone.record.id, &gone.mac(), T0 + 3)
+                .await
+                .unwrap(),
+            VerifyOutcome::Expired(None)
+        );
+        assert!(!store.was_locked(&gone.record.id, T0 + 3).await.unwrap());
+    }
+    assert!(!store
+        .was_locked(&ChallengeId::generate(), T0 + 3)
+        .await
+        .unwrap());
+
+    // Locked once the mark's time is over: nothing is left, as for an
+    // unknown id.
+    let late = make(&*store, policy(), T0).await;
+    let over = T0 + CREATED_MARK_SECS;
+    assert!(store.lock(&late.record.id, over).await.unwrap().is_some());
+    assert_eq!(
+        store
+            .check_code(&late.record.id, &late.mac(), over)
+            .await
+            .unwrap(),
+        VerifyOutcome::Expired(None)
+    );
+    assert!(!store.was_locked(&late.record.id, over).await.unwrap());
 }
 
 pub(super) async fn expiry_follows_the_injected_clock<S: Store>(store: Arc<S>) {
@@ -405,27 +500,27 @@ pub(super) async fn concurrent_wrong_guesses_are_capped<S: Store + 'static>(stor
         })
         .collect();
     let mut left_seen = Vec::new();
-    let (mut locked, mut gone) = (0, 0);
+    let (mut locked, mut locked_before) = (0, 0);
     for task in tasks {
         match task.await.unwrap().unwrap() {
             VerifyOutcome::Invalid { attempts_left } => left_seen.push(attempts_left),
-            VerifyOutcome::Locked(_) => locked += 1,
-            VerifyOutcome::Expired(None) => gone += 1,
+            VerifyOutcome::Locked(Some(_)) => locked += 1,
+            VerifyOutcome::Locked(None) => locked_before += 1,
             other => panic!("unexpected {other:?}"),
         }
     }
     left_seen.sort_unstable();
     // Exactly five guesses were evaluated, one submission saw the lock, the
-    // rest found the challenge gone.
+    // rest found the mark it left.
     assert_eq!(left_seen, vec![0, 1, 2, 3, 4]);
-    assert_eq!((locked, gone), (1, 94));
+    assert_eq!((locked, locked_before), (1, 94));
     // And the real code no longer helps.
     assert_eq!(
         store
             .check_code(&made.record.id, &made.mac(), T0 + 2)
             .await
             .unwrap(),
-        VerifyOutcome::Expired(None)
+        VerifyOutcome::Locked(None)
     );
 }
 
@@ -771,6 +866,62 @@ pub(super) async fn rebind_follows_the_newer_request_and_keeps_the_rest<S: Store
         .is_some());
 }
 
+/// Realm, subject and nonce longer than one Redis field holds (stored in
+/// pieces) are compared whole: every piece, the last one too.
+pub(super) async fn rebind_compares_texts_of_several_pieces_whole<S: Store>(store: Arc<S>) {
+    let mut long = record(policy(), T0);
+    long.realm = format!("https://id.example.com/realms/{}", "r".repeat(200));
+    long.subject = format!("federated:{}", "s".repeat(200));
+    long.nonce = "n".repeat(200);
+    long.return_uri = format!(
+        "{}/login-actions/authenticate?code={}",
+        long.realm,
+        "q".repeat(200)
+    );
+    store.create(&long, &[8u8; 32], T0).await.unwrap();
+    let newer_uri = format!("{}/login-actions/authenticate?code=newer", long.realm);
+    let same = Rebind {
+        realm: &long.realm,
+        subject: &long.subject,
+        nonce: &long.nonce,
+        return_uri: &newer_uri,
+        request_jti: "jti-newer",
+    };
+    // Differing in the last byte only: another login.
+    let last_differs = |text: &str| format!("{}x", &text[..text.len() - 1]);
+    let (realm, subject, nonce) = (
+        last_differs(&long.realm),
+        last_differs(&long.subject),
+        last_differs(&long.nonce),
+    );
+    for other in [
+        Rebind {
+            realm: &realm,
+            ..same
+        },
+        Rebind {
+            subject: &subject,
+            ..same
+        },
+        Rebind {
+            nonce: &nonce,
+            ..same
+        },
+    ] {
+        assert_eq!(store.rebind(&long.id, &other, T0 + 1).await.unwrap(), None);
+    }
+    let expected = ChallengeRecord {
+        return_uri: newer_uri.clone(),
+        request_jti: "jti-newer".into(),
+        ..long.clone()
+    };
+    assert_eq!(
+        store.rebind(&long.id, &same, T0 + 1).await.unwrap(),
+        Some(expected.clone())
+    );
+    assert_eq!(store.get(&long.id, T0 + 2).await.unwrap(), Some(expected));
+}
+
 pub(super) async fn user_budget_counts_within_its_window<S: Store>(store: Arc<S>) {
     let jane = UserKey::new("https://id.example.com/realms/acme", "f0e1d2c3-user");
     let other_realm = UserKey::new("https://id.example.com/realms/beta", "f0e1d2c3-user");
@@ -901,6 +1052,7 @@ macro_rules! store_suite {
             success_once_then_gone,
             wrong_code_counts_down,
             max_attempts_locks_on_the_next_submission,
+            a_locked_challenge_answers_locked_while_its_mark_is_kept,
             expiry_follows_the_injected_clock,
             concurrent_correct_codes_succeed_once,
             concurrent_wrong_guesses_are_capped,
@@ -909,6 +1061,7 @@ macro_rules! store_suite {
             jti_is_claimed_once,
             take_returns_the_record_once,
             rebind_follows_the_newer_request_and_keeps_the_rest,
+            rebind_compares_texts_of_several_pieces_whole,
             user_budget_counts_within_its_window,
             concurrent_user_charges_are_counted_exactly,
             delivery_steps_follow_the_lease_and_the_generation,
@@ -961,6 +1114,33 @@ mod memory {
             .await
             .unwrap();
         assert_eq!(store.len(), 1);
+    }
+
+    /// The mark of a locked challenge lapses as Redis's does: at its
+    /// creation plus [`CREATED_MARK_SECS`]; a submission is then answered as
+    /// for an unknown id, also after a purge.
+    #[tokio::test]
+    async fn a_locked_mark_lapses_with_the_ids_mark() {
+        let store = MemoryStore::new();
+        let made = make(&store, policy(), T0).await;
+        let id = &made.record.id;
+        assert!(store.lock(id, T0 + 2).await.unwrap().is_some());
+        let last = T0 + CREATED_MARK_SECS - 1;
+        assert_eq!(
+            store.check_code(id, &made.mac(), last).await.unwrap(),
+            VerifyOutcome::Locked(None)
+        );
+        store.purge(last);
+        assert!(store.was_locked(id, last).await.unwrap());
+        for at in [last + 1, last + 2] {
+            assert_eq!(
+                store.check_code(id, &made.mac(), at).await.unwrap(),
+                VerifyOutcome::Expired(None)
+            );
+            assert!(!store.was_locked(id, at).await.unwrap());
+        }
+        store.purge(last + 1);
+        assert!(!store.was_locked(id, last).await.unwrap(), "purged");
     }
 
     #[tokio::test]

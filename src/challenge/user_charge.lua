@@ -24,8 +24,9 @@ if count == -1 then
   redis.call('HSET', key, ARGV[3], 0)
   count = 0
 end
+-- A TTL where the key has none, a longer one where it has a shorter one
+-- (never shortened: the claimed jtis may outlive the window).
 local want = math.max(window_end - now, 1)
-if redis.call('TTL', key) < want then
-  redis.call('EXPIRE', key, want)
-end
+redis.call('EXPIRE', key, want, 'NX')
+redis.call('EXPIRE', key, want, 'GT')
 return {count, window_end}

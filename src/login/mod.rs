@@ -545,6 +545,23 @@ impl Login {
         Ok(self.store.get(id, now).await?)
     }
 
+    /// For a code submitted for `id` when no challenge is kept under it:
+    /// true while the mark of a challenge locked under it is kept, so the
+    /// answer is `locked` rather than `expired`. Nothing is evaluated or
+    /// charged (the mark names no user).
+    pub async fn was_locked(&self, id: &ChallengeId) -> Result<bool, LoginError> {
+        let locked = self.store.was_locked(id, self.now()).await?;
+        if locked {
+            self.metrics.verification("locked");
+            tracing::info!(
+                challenge = challenge_ref(id.as_str()),
+                result = "locked",
+                "code not evaluated: the challenge was locked before"
+            );
+        }
+        Ok(locked)
+    }
+
     /// [`Login::get`], taking over a delivery whose process died (its lease
     /// ran out while still `Sending`): it is resumed with the same code. The
     /// page or client that waits for the code is what drives the recovery.
@@ -613,16 +630,24 @@ impl Login {
             .store
             .check_code(&id, &mac(&self.pepper, &id, &code), now)
             .await?;
+        // Locked before this submission, after the caller read the record
+        // (a submission racing the one that closed it): nothing was
+        // evaluated, nothing is charged, and the lock was recorded when it
+        // happened.
+        let mut locked_before = outcome == VerifyOutcome::Locked(None);
         let checked = match outcome {
             VerifyOutcome::Success(record) => Checked::Success(record),
             VerifyOutcome::Expired(record) => Checked::Expired(record),
-            // Reached only by a submission racing the one that closed it.
-            VerifyOutcome::Locked(record) => {
+            // This submission found the cap reached: the closing `lock`
+            // after the last wrong code did not happen (a store error).
+            VerifyOutcome::Locked(Some(record)) => {
                 self.store
                     .charge_user(&user, UserCharge::Failure, budget.window_secs, now)
                     .await?;
                 Checked::Locked(record)
             }
+            // The record as read: the browser hands `locked` back with it.
+            VerifyOutcome::Locked(None) => Checked::Locked(Box::new(record.clone())),
             VerifyOutcome::Invalid { attempts_left } => {
                 let failures = self
                     .store
@@ -633,8 +658,14 @@ impl Login {
                 if left == 0 {
                     // The last attempt is spent: close the challenge now
                     // instead of leaving a form or an id that cannot work.
-                    match self.store.take(&id, now).await? {
+                    match self.store.lock(&id, now).await? {
                         Some(record) => Checked::Locked(Box::new(record)),
+                        // A submission in between closed it: locked (and
+                        // recorded so by that one), or used.
+                        None if self.store.was_locked(&id, now).await? => {
+                            locked_before = true;
+                            Checked::Locked(Box::new(record.clone()))
+                        }
                         None => Checked::Expired(None),
                     }
                 } else {
@@ -658,6 +689,7 @@ impl Login {
             "code verified"
         );
         match &checked {
+            Checked::Locked(_) if locked_before => {}
             Checked::Success(done) => audit::event(Step::Verified, done, Details::default()),
             Checked::Invalid { attempts_left } => audit::event(
                 Step::Failed,

@@ -89,12 +89,20 @@ pub async fn check_code(
     body: web::Json<VerifyBody>,
 ) -> Result<HttpResponse, ApiError> {
     let id = challenge_id(&path)?;
-    let record = state
-        .login
-        .get(&id)
-        .await
-        .map_err(|e| api_error(&e))?
-        .ok_or(ApiError::Expired)?;
+    let Some(record) = state.login.get(&id).await.map_err(|e| api_error(&e))? else {
+        // Gone: locked (while the mark of that is kept), or used,
+        // cancelled, past its grace period, unknown.
+        let locked = state
+            .login
+            .was_locked(&id)
+            .await
+            .map_err(|e| api_error(&e))?;
+        return Err(if locked {
+            ApiError::Locked
+        } else {
+            ApiError::Expired
+        });
+    };
     match state.login.check_code(record, &body.code).await {
         Ok(Checked::Success(record)) => {
             let assertion = state

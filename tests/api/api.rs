@@ -86,20 +86,16 @@ async fn hundred_concurrent_wrong_guesses_evaluate_at_most_max_attempts() {
                 assert_eq!(body["error"], "locked");
                 locked += 1;
             }
-            StatusCode::GONE => {}
             other => panic!("unexpected {other}: {body}"),
         }
     }
     // The max-th wrong code closes the challenge (429 locked): exactly
-    // max - 1 are answered as wrong with attempts left.
+    // max - 1 are answered as wrong with attempts left, every other guess
+    // (evaluated last or arriving after the lock) as locked.
     assert_eq!(invalid, max - 1, "{invalid} wrong guesses answered invalid");
-    assert!(locked >= 1);
+    assert_eq!(locked, 100 - (max - 1));
     // Locked for good: the right code no longer helps.
-    let late = app.api_verify(&id, &code).await.status();
-    assert!(
-        late == StatusCode::TOO_MANY_REQUESTS || late == StatusCode::GONE,
-        "{late}"
-    );
+    assert_locked(app.api_verify(&id, &code).await).await;
 }
 
 #[tokio::test]
@@ -328,14 +324,12 @@ async fn the_right_code_after_the_attempt_cap_is_refused_and_nothing_is_signed()
     let max = app.settings.otp.max_attempts.default;
 
     // As a user meets it: the max-th wrong code answers 429 and closes the
-    // challenge, so the right code after it finds nothing to verify.
+    // challenge; the right code after it (and a wrong one) still gets 429
+    // locked, not 410: the mark the challenge left says it was locked.
     let (id, code, wrong) = one_attempt_left(&app, "cap@example.com").await;
     assert_locked(app.api_verify(&id, &wrong).await).await;
-    let response = app.api_verify(&id, &code).await;
-    assert_eq!(response.status(), StatusCode::GONE);
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["error"], "expired", "{body}");
-    assert!(body.get("assertion").is_none(), "{body}");
+    assert_locked(app.api_verify(&id, &code).await).await;
+    assert_locked(app.api_verify(&id, &wrong).await).await;
 
     // The store's own cap holds when closing the challenge failed after its
     // last attempt (Redis refuses DEL for that one request, as a store that
@@ -350,8 +344,11 @@ async fn the_right_code_after_the_attempt_cap_is_refused_and_nothing_is_signed()
         i64::from(max)
     );
     assert_locked(app.api_verify(&id, &code).await).await;
-    // Twice max wrong codes and one right one later: the user's budget was
-    // never the reason, and no verification succeeded.
+    // That submission closed it, locked: so is the next one answered.
+    assert_locked(app.api_verify(&id, &code).await).await;
+    // Twice max wrong codes and the one right code that found the store's
+    // cap: the submissions to a closed challenge cost nothing, the user's
+    // budget was never the reason, and no verification succeeded.
     assert_eq!(
         app.user_charged("user-1", otp_sidecar::challenge::UserCharge::Failure),
         2 * i64::from(max) + 1
@@ -361,4 +358,16 @@ async fn the_right_code_after_the_attempt_cap_is_refused_and_nothing_is_signed()
         !metrics.contains("verifications_total{result=\"success\"}"),
         "{metrics}"
     );
+
+    // A used challenge is no locked one: the right code again gets 410.
+    let (used, used_code) = app.start_api_challenge("cap-used@example.com").await;
+    assert_eq!(
+        app.api_verify(&used, &used_code).await.status(),
+        StatusCode::OK
+    );
+    let response = app.api_verify(&used, &used_code).await;
+    assert_eq!(response.status(), StatusCode::GONE);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "expired", "{body}");
+    assert!(body.get("assertion").is_none(), "{body}");
 }

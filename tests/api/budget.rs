@@ -242,7 +242,9 @@ async fn the_wrong_code_that_locks_a_challenge_is_charged_like_any_other() {
     let response = app.api_verify(&id, &wrong(&code)).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(app.user_charged("user-1", UserCharge::Failure), 6);
-    // Closed: the right code is refused and costs nothing more.
-    assert_eq!(app.api_verify(&id, &code).await.status(), StatusCode::GONE);
+    // Closed: the right code is refused as locked and costs nothing more.
+    let response = app.api_verify(&id, &code).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.json::<Value>().await.unwrap()["error"], "locked");
     assert_eq!(app.user_charged("user-1", UserCharge::Failure), 6);
 }

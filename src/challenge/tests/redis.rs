@@ -119,6 +119,40 @@ mod redis_single {
             let marked = ttl(&mut conn).await;
             let expected = CREATED_MARK_SECS - 20;
             assert!((expected - 2..=expected).contains(&marked), "TTL {marked}");
+            // Locked: the same mark under `k`, for as long, at no extra cost.
+            let locked = make(&*store, policy(), T0).await;
+            assert!(store
+                .lock(&locked.record.id, T0 + 20)
+                .await
+                .unwrap()
+                .is_some());
+            let locked_key = format!("{{ch:{}}}", locked.record.id);
+            let left: Vec<(String, i64)> = ::redis::cmd("HGETALL")
+                .arg(&locked_key)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            assert_eq!(left, vec![(redis_layout::LOCKED.to_owned(), T0)]);
+            let locked_ttl: i64 = ::redis::cmd("TTL")
+                .arg(&locked_key)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            assert!(
+                (expected - 2..=expected).contains(&locked_ttl),
+                "TTL {locked_ttl}"
+            );
+            let mut bytes = Vec::new();
+            for mark in [&key, &locked_key] {
+                let used: i64 = ::redis::cmd("MEMORY")
+                    .arg("USAGE")
+                    .arg(mark)
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
+                bytes.push(used);
+            }
+            assert_eq!(bytes[0], bytes[1], "a used and a locked mark, in bytes");
             // A challenge that ends after that time leaves nothing behind.
             let late = make(&*store, policy(), T0).await;
             assert!(store
@@ -267,6 +301,88 @@ mod redis_single {
                     "at {now}: TTL {ttl} s, expected {left} to 900 s"
                 );
             }
+        })
+        .await;
+    }
+
+    /// A user's hash: a claimed request jti goes once it has lapsed (when
+    /// the next claim is written), and the key lives as long as its
+    /// longest-lived part: where it has no TTL it gets the claim's lifetime,
+    /// a longer claim or budget window extends it, a shorter one never
+    /// shortens it. (Redis's clock stands still here, `now` moves.)
+    #[tokio::test]
+    async fn a_users_hash_drops_lapsed_claims_and_lives_as_long_as_its_longest_part() {
+        bounded(async {
+            let (store, server) = harness().await;
+            let client = ::redis::Client::open(server.url()).unwrap();
+            let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+            let user = UserKey::new("https://id.example.com/realms/acme", "claims-user");
+            let key = redis_layout::user_key(&user);
+            let ttl = |conn: &mut ::redis::aio::MultiplexedConnection| {
+                let mut conn = conn.clone();
+                let key = key.clone();
+                async move {
+                    ::redis::cmd("TTL")
+                        .arg(&key)
+                        .query_async::<i64>(&mut conn)
+                        .await
+                        .unwrap()
+                }
+            };
+            let challenge = ChallengeId::generate();
+            // (jti, claimed until, at, the key's TTL after it)
+            for (jti, until, now, want) in [
+                ("a", T0 + 60, T0, 60),
+                ("b", T0 + 300, T0, 300),
+                ("c", T0 + 100, T0, 300),
+                ("d", T0 + 200, T0 + 60, 300),
+            ] {
+                assert_eq!(
+                    store
+                        .claim_jti(&user, jti, &challenge, until, now)
+                        .await
+                        .unwrap(),
+                    JtiClaim::Fresh
+                );
+                let left = ttl(&mut conn).await;
+                assert!(
+                    (want - 5..=want).contains(&left),
+                    "after claiming {jti}: TTL {left} s, expected {want} s"
+                );
+            }
+            // `a` lapsed at T0 + 60, when `d` was claimed: its field is gone.
+            let mut fields: Vec<String> = ::redis::cmd("HKEYS")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            fields.sort();
+            let mut live: Vec<String> = ["b", "c", "d"]
+                .into_iter()
+                .map(redis_layout::jti_field)
+                .collect();
+            live.sort();
+            assert_eq!(fields, live);
+            // A budget window longer than every claim extends the key; a
+            // later, shorter claim leaves it.
+            store
+                .charge_user(&user, UserCharge::Failure, 900, T0 + 60)
+                .await
+                .unwrap();
+            let left = ttl(&mut conn).await;
+            assert!(
+                (895..=900).contains(&left),
+                "after the charge: TTL {left} s"
+            );
+            store
+                .claim_jti(&user, "e", &challenge, T0 + 120, T0 + 60)
+                .await
+                .unwrap();
+            let left = ttl(&mut conn).await;
+            assert!(
+                (895..=900).contains(&left),
+                "after claiming e: TTL {left} s"
+            );
         })
         .await;
     }
