@@ -611,14 +611,16 @@ mod redis_cluster {
             let mut child = create
                 .spawn()
                 .expect("redis-cli is not installed (it comes with redis-server)");
-            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            // A bound, not a timing check: on a loaded machine the nodes'
+            // handshake has taken more than 30 s.
+            let deadline = std::time::Instant::now() + Duration::from_secs(120);
             let status = loop {
                 if let Some(status) = child.try_wait().unwrap() {
                     break status;
                 }
                 if std::time::Instant::now() > deadline {
                     let _ = child.kill();
-                    panic!("redis-cli --cluster create did not finish within 30 s");
+                    panic!("redis-cli --cluster create did not finish within 120 s");
                 }
                 std::thread::sleep(Duration::from_millis(50));
             };
