@@ -3,6 +3,15 @@
 use super::redis_server::{free_port, redis_url};
 use super::*;
 
+/// The TTL (s) Redis reports for `key`.
+async fn ttl_of(conn: &mut ::redis::aio::MultiplexedConnection, key: &str) -> i64 {
+    ::redis::cmd("TTL")
+        .arg(key)
+        .query_async::<i64>(conn)
+        .await
+        .unwrap()
+}
+
 mod redis_single {
     use super::*;
 
@@ -70,17 +79,6 @@ mod redis_single {
             let client = ::redis::Client::open(server.url()).unwrap();
             let mut conn = client.get_multiplexed_async_connection().await.unwrap();
             let key = format!("{{ch:{}}}", made.record.id);
-            let ttl = |conn: &mut ::redis::aio::MultiplexedConnection| {
-                let mut conn = conn.clone();
-                let key = key.clone();
-                async move {
-                    ::redis::cmd("TTL")
-                        .arg(&key)
-                        .query_async::<i64>(&mut conn)
-                        .await
-                        .unwrap()
-                }
-            };
             let keys: Vec<String> = ::redis::cmd("KEYS")
                 .arg("*")
                 .query_async(&mut conn)
@@ -88,7 +86,7 @@ mod redis_single {
                 .unwrap();
             assert_eq!(keys, vec![key.clone()]);
             let expected = 300 + EXPIRED_GRACE_SECS;
-            let kept = ttl(&mut conn).await;
+            let kept = ttl_of(&mut conn, &key).await;
             assert!((expected - 2..=expected).contains(&kept), "TTL {kept}");
             let stored: Vec<Vec<u8>> = ::redis::cmd("HVALS")
                 .arg(&key)
@@ -116,7 +114,7 @@ mod redis_single {
                 .await
                 .unwrap();
             assert_eq!(left, vec![("t".to_owned(), T0)]);
-            let marked = ttl(&mut conn).await;
+            let marked = ttl_of(&mut conn, &key).await;
             let expected = CREATED_MARK_SECS - 20;
             assert!((expected - 2..=expected).contains(&marked), "TTL {marked}");
             // Locked: the same mark under `k`, for as long, at no extra cost.
@@ -318,17 +316,6 @@ mod redis_single {
             let mut conn = client.get_multiplexed_async_connection().await.unwrap();
             let user = UserKey::new("https://id.example.com/realms/acme", "claims-user");
             let key = redis_layout::user_key(&user);
-            let ttl = |conn: &mut ::redis::aio::MultiplexedConnection| {
-                let mut conn = conn.clone();
-                let key = key.clone();
-                async move {
-                    ::redis::cmd("TTL")
-                        .arg(&key)
-                        .query_async::<i64>(&mut conn)
-                        .await
-                        .unwrap()
-                }
-            };
             let challenge = ChallengeId::generate();
             // (jti, claimed until, at, the key's TTL after it)
             for (jti, until, now, want) in [
@@ -344,7 +331,7 @@ mod redis_single {
                         .unwrap(),
                     JtiClaim::Fresh
                 );
-                let left = ttl(&mut conn).await;
+                let left = ttl_of(&mut conn, &key).await;
                 assert!(
                     (want - 5..=want).contains(&left),
                     "after claiming {jti}: TTL {left} s, expected {want} s"
@@ -369,7 +356,7 @@ mod redis_single {
                 .charge_user(&user, UserCharge::Failure, 900, T0 + 60)
                 .await
                 .unwrap();
-            let left = ttl(&mut conn).await;
+            let left = ttl_of(&mut conn, &key).await;
             assert!(
                 (895..=900).contains(&left),
                 "after the charge: TTL {left} s"
@@ -378,7 +365,7 @@ mod redis_single {
                 .claim_jti(&user, "e", &challenge, T0 + 120, T0 + 60)
                 .await
                 .unwrap();
-            let left = ttl(&mut conn).await;
+            let left = ttl_of(&mut conn, &key).await;
             assert!(
                 (895..=900).contains(&left),
                 "after claiming e: TTL {left} s"
