@@ -11,6 +11,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Cmd, Pipeline, RedisFuture, RedisResult, Value};
@@ -28,10 +29,15 @@ thread_local! {
 /// the shared one elsewhere. Each reconnects by itself after an outage.
 #[derive(Clone)]
 pub struct ThreadConnection {
+    setup: Arc<Setup>,
+    shared: ConnectionManager,
+}
+
+/// How a thread opens its connection.
+struct Setup {
     id: u64,
     client: Client,
     config: ConnectionManagerConfig,
-    shared: ConnectionManager,
 }
 
 impl ThreadConnection {
@@ -39,9 +45,11 @@ impl ThreadConnection {
     pub async fn connect(client: Client, config: ConnectionManagerConfig) -> RedisResult<Self> {
         let shared = ConnectionManager::new_with_config(client.clone(), config.clone()).await?;
         Ok(ThreadConnection {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            client,
-            config,
+            setup: Arc::new(Setup {
+                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+                client,
+                config,
+            }),
             shared,
         })
     }
@@ -53,7 +61,7 @@ impl ThreadConnection {
     }
 
     fn cached(&self) -> Option<ConnectionManager> {
-        CONNECTIONS.with(|c| c.borrow().get(&self.id).cloned())
+        CONNECTIONS.with(|c| c.borrow().get(&self.setup.id).cloned())
     }
 
     /// The connection for the calling thread, opened if it has none yet.
@@ -64,10 +72,11 @@ impl ThreadConnection {
         if let Some(conn) = self.cached() {
             return Ok(conn);
         }
+        let setup = &self.setup;
         let conn =
-            ConnectionManager::new_with_config(self.client.clone(), self.config.clone()).await?;
+            ConnectionManager::new_with_config(setup.client.clone(), setup.config.clone()).await?;
         // Two first requests may race on one thread: the first one stored wins.
-        Ok(CONNECTIONS.with(|c| c.borrow_mut().entry(self.id).or_insert(conn).clone()))
+        Ok(CONNECTIONS.with(|c| c.borrow_mut().entry(setup.id).or_insert(conn).clone()))
     }
 
     /// Opens the calling thread's connection in the background, so that its
