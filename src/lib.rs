@@ -272,7 +272,8 @@ async fn app_state(
                     .join("; "),
             )
         })?
-        .with_realm_branding(settings.realm_branding.clone());
+        .with_realm_branding(settings.realm_branding.clone())
+        .with_clock(clock.clone());
     let signer = AssertionSigner::from_settings(&settings.signing)
         .map_err(|e| StartupError::Signing(e.to_string()))?;
     let verifier =

@@ -24,6 +24,8 @@ use std::sync::Arc;
 
 use handlebars::Handlebars;
 
+use crate::clock::{Clock, SystemClock};
+
 pub use model::{
     AppInfo, Branding, FormField, MailContext, Page, PageContext, RealmBranding, RealmLook,
     RenderedMail,
@@ -286,6 +288,9 @@ pub struct Templates {
     realm_branding: std::collections::BTreeMap<String, RealmBranding>,
     /// The code mail's inlined CSS, kept per mail skeleton.
     mail_inliner: inline::MailInliner,
+    /// "Now" for what a template shows (countdowns, dates): the service's
+    /// clock, so that pages and mails agree with the flow's own time.
+    clock: Arc<dyn Clock>,
 }
 
 /// Name of the generated stylesheet for a primary colour other than the
@@ -323,7 +328,14 @@ impl Templates {
             brand_css,
             realm_branding: Default::default(),
             mail_inliner: Default::default(),
+            clock: Arc::new(SystemClock),
         })
+    }
+
+    /// The same set reading "now" from `clock` (the wall clock by default).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The same set with `[branding]` per realm issuer.
@@ -501,7 +513,7 @@ impl Templates {
             &self.brand_css_for(branding),
             locale,
             static_base,
-            unix_now(),
+            self.clock.now(),
             ctx,
         )
     }

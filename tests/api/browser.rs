@@ -296,6 +296,15 @@ async fn resend_waits_for_the_cooldown_and_keeps_the_attempt_count() {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(response.headers()["location"], "/challenge?notice=cooldown");
     assert_eq!(app.smtp.to(email).len(), 1);
+    // Its countdown runs on the service's clock, not the machine's.
+    let page = app
+        .get("/challenge?notice=cooldown", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let now = otp_sidecar::clock::Clock::now(&*app.clock);
+    assert!(page.contains(&format!("data-now=\"{now}\"")), "{page}");
 
     app.clock
         .advance(app.settings.otp.resend_cooldown_secs.default as i64);

@@ -8,9 +8,11 @@
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use otp_sidecar::clock::ManualClock;
 use otp_sidecar::config::Settings;
 use otp_sidecar::lint;
 use otp_sidecar::templates::{
@@ -660,9 +662,12 @@ impl TemplateOracle {
             product_name: product_name.to_string(),
             ..Branding::default()
         };
-        let templates = Templates::load(None, branding).unwrap_or_else(|e| {
-            panic!("built-in templates refused with product name {product_name:?}: {e:?}")
-        });
+        let templates = Templates::load(None, branding)
+            .unwrap_or_else(|e| {
+                panic!("built-in templates refused with product name {product_name:?}: {e:?}")
+            })
+            // Two renders compared must see the same "now" (countdowns).
+            .with_clock(Arc::new(ManualClock::new(1_796_177_141)));
         Self {
             templates,
             product_name: product_name.to_string(),
