@@ -254,11 +254,7 @@ mod redis_single {
                     .unwrap(),
                 ResendOutcome::Resent(_)
             ));
-            let ttl: i64 = ::redis::cmd("TTL")
-                .arg(&key)
-                .query_async(&mut conn)
-                .await
-                .unwrap();
+            let ttl = ttl_of(&mut conn, &key).await;
             let expected = i64::try_from(policy().ttl_secs).unwrap() + EXPIRED_GRACE_SECS;
             assert!(
                 (expected - 5..=expected).contains(&ttl),
@@ -289,11 +285,7 @@ mod redis_single {
                     .charge_user(&user, UserCharge::Failure, window, now)
                     .await
                     .unwrap();
-                let ttl: i64 = ::redis::cmd("TTL")
-                    .arg(&key)
-                    .query_async(&mut conn)
-                    .await
-                    .unwrap();
+                let ttl = ttl_of(&mut conn, &key).await;
                 assert!(
                     (left - 5..=900).contains(&ttl),
                     "at {now}: TTL {ttl} s, expected {left} to 900 s"
