@@ -8,10 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
@@ -29,7 +26,6 @@ import org.keycloak.keys.PublicKeyStorageProvider;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.sun.net.httpserver.HttpServer;
 
 /**
  * The step's own decisions, path by path, as the user and the realm's events see them: which page, which
@@ -40,7 +36,7 @@ import com.sun.net.httpserver.HttpServer;
 class AuthenticatorStepTest {
 
     static final String KID = CorrelationDetailTest.KID;
-    HttpServer server;
+    JwksEndpoint jwks;
 
     @BeforeAll
     static void keys() throws Exception {
@@ -55,22 +51,14 @@ class AuthenticatorStepTest {
 
     @AfterEach
     void stop() {
-        if (server != null) {
-            server.stop(0);
+        if (jwks != null) {
+            jwks.close();
         }
     }
 
     URI serveJwks() throws IOException {
-        byte[] body = SidecarUnavailableTest.rsaJwks(KID).getBytes(StandardCharsets.UTF_8);
-        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        server.createContext("/.well-known/jwks.json", exchange -> {
-            exchange.getResponseHeaders().set("Content-Type", "application/json");
-            exchange.sendResponseHeaders(200, body.length);
-            exchange.getResponseBody().write(body);
-            exchange.close();
-        });
-        server.start();
-        return URI.create("http://localhost:" + server.getAddress().getPort() + "/.well-known/jwks.json");
+        jwks = JwksEndpoint.rsaKey(KID);
+        return jwks.uri;
     }
 
     static OtpSidecarAuthenticator step() {
@@ -341,16 +329,9 @@ class AuthenticatorStepTest {
 
     @Test
     void aJwksWithoutASigningKeyIsRefused() throws Exception {
-        String jwks = SidecarUnavailableTest.rsaJwks(KID).replace("\"use\":\"sig\"", "\"use\":\"enc\"");
-        byte[] body = jwks.getBytes(StandardCharsets.UTF_8);
-        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        server.createContext("/.well-known/jwks.json", exchange -> {
-            exchange.sendResponseHeaders(200, body.length);
-            exchange.getResponseBody().write(body);
-            exchange.close();
-        });
-        server.start();
-        URI url = URI.create("http://localhost:" + server.getAddress().getPort() + "/.well-known/jwks.json");
+        String encryptionOnly = SidecarUnavailableTest.rsaJwks(KID).replace("\"use\":\"sig\"", "\"use\":\"enc\"");
+        jwks = JwksEndpoint.serving(encryptionOnly);
+        URI url = jwks.uri;
         StepHarness h = new StepHarness(url);
         IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
                 () -> new SidecarKeyLoader(h.session, url).loadKeys());

@@ -5,10 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,8 +19,6 @@ import org.keycloak.events.Details;
 import org.keycloak.events.Event;
 import org.keycloak.events.EventType;
 
-import com.sun.net.httpserver.HttpServer;
-
 /**
  * action() puts the request's jti, as the verified assertion's {@code req_jti} names it, into Keycloak's
  * event for the step ({@code otp_correlation_id}), so one login can be followed across Keycloak's events
@@ -32,7 +27,7 @@ import com.sun.net.httpserver.HttpServer;
 class CorrelationDetailTest {
 
     static final String KID = "sidecar-kid-1";
-    HttpServer server;
+    JwksEndpoint jwks;
 
     @BeforeAll
     static void keys() throws Exception {
@@ -41,22 +36,14 @@ class CorrelationDetailTest {
 
     @AfterEach
     void stop() {
-        if (server != null) {
-            server.stop(0);
+        if (jwks != null) {
+            jwks.close();
         }
     }
 
     URI serveJwks() throws IOException {
-        byte[] body = SidecarUnavailableTest.rsaJwks(KID).getBytes(StandardCharsets.UTF_8);
-        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        server.createContext("/.well-known/jwks.json", exchange -> {
-            exchange.getResponseHeaders().set("Content-Type", "application/json");
-            exchange.sendResponseHeaders(200, body.length);
-            exchange.getResponseBody().write(body);
-            exchange.close();
-        });
-        server.start();
-        return URI.create("http://localhost:" + server.getAddress().getPort() + "/.well-known/jwks.json");
+        jwks = JwksEndpoint.rsaKey(KID);
+        return jwks.uri;
     }
 
     /** The authenticator as Keycloak makes it, with the realm's issuer given (no JAX-RS runtime here). */

@@ -3,10 +3,7 @@ package dev.otpsidecar.keycloak;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -25,8 +22,6 @@ import org.keycloak.authentication.AuthenticationFlowError;
 import org.keycloak.events.Details;
 import org.keycloak.events.Event;
 
-import com.sun.net.httpserver.HttpServer;
-
 /**
  * How action() reports a refused step to Keycloak. Every refusal that may be a guess (a wrong, tampered,
  * foreign or missing assertion, and the sidecar's locked, expired and cancelled results) goes through
@@ -38,7 +33,7 @@ import com.sun.net.httpserver.HttpServer;
 class FailureReportingTest {
 
     static final String KID = "sidecar-kid-1";
-    HttpServer server;
+    JwksEndpoint jwks;
 
     @BeforeAll
     static void keys() throws Exception {
@@ -47,22 +42,14 @@ class FailureReportingTest {
 
     @AfterEach
     void stop() {
-        if (server != null) {
-            server.stop(0);
+        if (jwks != null) {
+            jwks.close();
         }
     }
 
     URI serveJwks() throws IOException {
-        byte[] body = SidecarUnavailableTest.rsaJwks(KID).getBytes(StandardCharsets.UTF_8);
-        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        server.createContext("/.well-known/jwks.json", exchange -> {
-            exchange.getResponseHeaders().set("Content-Type", "application/json");
-            exchange.sendResponseHeaders(200, body.length);
-            exchange.getResponseBody().write(body);
-            exchange.close();
-        });
-        server.start();
-        return URI.create("http://localhost:" + server.getAddress().getPort() + "/.well-known/jwks.json");
+        jwks = JwksEndpoint.rsaKey(KID);
+        return jwks.uri;
     }
 
     /** Claims of an assertion the harness's login would accept, changed by `change`. */

@@ -10,10 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.lang.reflect.Proxy;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.security.KeyPair;
 import java.security.interfaces.RSAPublicKey;
 import java.time.Clock;
@@ -22,7 +20,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 
 import org.apache.http.impl.client.CloseableHttpClient;
@@ -49,8 +46,6 @@ import org.keycloak.models.RealmModel;
 import org.keycloak.models.SingleUseObjectProvider;
 import org.keycloak.models.UserModel;
 
-import com.sun.net.httpserver.HttpServer;
-
 /**
  * authenticate() with the sidecar down: the user stays in Keycloak on the "not available" page with
  * "Send a new code", the event says {@code sidecar_unavailable}, and nothing counts toward brute force.
@@ -68,8 +63,7 @@ class SidecarUnavailableTest {
     static CloseableHttpClient http;
     static KeyPair sidecarKey;
 
-    HttpServer server;
-    final AtomicInteger jwksRequests = new AtomicInteger();
+    JwksEndpoint jwks;
 
     @BeforeAll
     static void client() throws Exception {
@@ -84,29 +78,15 @@ class SidecarUnavailableTest {
 
     @AfterEach
     void stopServer() {
-        if (server != null) {
-            server.stop(0);
+        if (jwks != null) {
+            jwks.close();
         }
     }
 
     /** A sidecar JWKS endpoint on loopback answering with the given status and body, after a delay. */
     URI serve(int status, String body, long delayMillis) throws IOException {
-        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        server.createContext("/.well-known/jwks.json", exchange -> {
-            jwksRequests.incrementAndGet();
-            try {
-                Thread.sleep(delayMillis);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-            exchange.getResponseHeaders().set("Content-Type", "application/json");
-            exchange.sendResponseHeaders(status, bytes.length);
-            exchange.getResponseBody().write(bytes);
-            exchange.close();
-        });
-        server.start();
-        return URI.create("http://localhost:" + server.getAddress().getPort() + "/.well-known/jwks.json");
+        jwks = JwksEndpoint.serving(status, body, delayMillis);
+        return jwks.uri;
     }
 
     static URI closedPort() throws IOException {
@@ -150,7 +130,7 @@ class SidecarUnavailableTest {
         h.assertUnavailablePage();
         assertTrue(h.event().getDetails().get(Details.AUTHENTICATION_ERROR_DETAIL).contains("HTTP 503"),
                 h.event().getDetails().toString());
-        assertEquals(1, jwksRequests.get());
+        assertEquals(1, jwks.requests.get());
     }
 
     @Test
@@ -187,7 +167,7 @@ class SidecarUnavailableTest {
         Harness h = new Harness(url);
         assertNull(OtpSidecarAuthenticator.sidecarKeysProblem(h.session, h.realm, h.config()));
         assertNull(OtpSidecarAuthenticator.sidecarKeysProblem(h.session, h.realm, h.config()));
-        assertEquals(1, jwksRequests.get(), "the second check must be answered from the key cache");
+        assertEquals(1, jwks.requests.get(), "the second check must be answered from the key cache");
         List<KeyWrapper> keys = h.storage.cache.values().iterator().next();
         assertEquals("sidecar-kid-1", keys.get(0).getKid());
         assertNotNull(keys.get(0).getPublicKey());
