@@ -185,31 +185,19 @@ impl RedisServer {
     }
 }
 
-/// The pid the redis-server on `port` reports (`INFO server`), if one answers.
+/// The pid the redis-server on `port` reports (`INFO server`), if one
+/// answers (short timeouts: it is polled while the server starts).
 fn answering_pid(port: u16) -> Option<u32> {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok()?;
-    s.set_read_timeout(Some(Duration::from_millis(500))).ok()?;
-    s.write_all(b"INFO server\r\n").ok()?;
-    // A bulk string: `$<length>\r\n<text>\r\n`.
-    let mut reply = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let n = s.read(&mut chunk).ok()?;
-        if n == 0 {
-            return None;
-        }
-        reply.extend_from_slice(&chunk[..n]);
-        let text = String::from_utf8_lossy(&reply);
-        let (head, body) = text.split_once("\r\n")?;
-        let length: usize = head.strip_prefix('$')?.parse().ok()?;
-        if body.len() >= length {
-            return body
-                .lines()
-                .find_map(|l| l.strip_prefix("process_id:"))
-                .and_then(|p| p.trim().parse().ok());
-        }
-    }
+    resp_request(
+        port,
+        "INFO server",
+        Duration::from_millis(200),
+        Duration::from_millis(500),
+    )
+    .ok()?
+    .lines()
+    .find_map(|l| l.strip_prefix("process_id:"))
+    .and_then(|p| p.trim().parse().ok())
 }
 
 impl Drop for RedisServer {
@@ -222,10 +210,25 @@ impl Drop for RedisServer {
 
 /// A Redis command over RESP on loopback: an integer or a bulk string reply.
 pub fn redis_command(port: u16, command: &str) -> Result<String, String> {
+    resp_request(
+        port,
+        command,
+        Duration::from_secs(2),
+        Duration::from_secs(5),
+    )
+}
+
+/// [`redis_command`] with its connect and read timeouts given.
+fn resp_request(
+    port: u16,
+    command: &str,
+    connect: Duration,
+    read: Duration,
+) -> Result<String, String> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
-        .map_err(|e| format!("redis {port}: {e}"))?;
-    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut s =
+        TcpStream::connect_timeout(&addr, connect).map_err(|e| format!("redis {port}: {e}"))?;
+    let _ = s.set_read_timeout(Some(read));
     s.write_all(format!("{command}\r\n").as_bytes())
         .map_err(|e| format!("redis {port}: {e}"))?;
     let mut buf = Vec::new();
