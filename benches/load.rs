@@ -313,6 +313,43 @@ pepper_file = {pepper}
     }
 }
 
+/// The service on a redis-server of its own, with the realm's JWKS served
+/// and an SMTP sink: what the scaling and soak runs start alike.
+struct RedisRig {
+    jwks: JwksServer,
+    redis: RedisServer,
+    sink: Arc<SmtpSink>,
+    service: Service,
+}
+
+/// Starts a [`RedisRig`] for `realm_jwks`; `name` names the service's
+/// scratch directory, `env` its extra environment.
+async fn start_redis_rig(
+    client: &reqwest::Client,
+    name: &str,
+    realm_jwks: &Value,
+    env: &[(&str, &str)],
+) -> Result<RedisRig, String> {
+    let jwks = JwksServer::start(realm_jwks).await;
+    let redis = RedisServer::start()?;
+    let sink = Arc::new(SmtpSink::start(CODE_LENGTH).await);
+    let (service, _) = start_service(
+        client,
+        name,
+        Some(&redis.url()),
+        &sink.url(),
+        jwks.url.as_str(),
+        env,
+    )
+    .await?;
+    Ok(RedisRig {
+        jwks,
+        redis,
+        sink,
+        service,
+    })
+}
+
 /// One prepared challenge: the recipient and the signed request JWT.
 struct Prepared {
     email: String,

@@ -151,20 +151,20 @@ pub async fn run(k: &ScalingKnobs, realm: &Arc<AssertionSigner>) -> Result<Scali
         AssertionSigner::from_pem_file(SigningAlgorithm::Es256, &fixture("realm-es256.pem"))
             .map_err(|e| format!("realm ES256 key: {e}"))?,
     );
-    let jwks = support::jwks_of(&[realm, &es]);
-    let jwks = JwksServer::start(&jwks).await;
-    let redis = RedisServer::start()?;
-    let redis_port = redis.port();
-    let sink = Arc::new(SmtpSink::start(CODE_LENGTH).await);
-    let (service, _) = start_service(
+    // The realm's keys stay served until the run ends.
+    let RedisRig {
+        jwks: _jwks,
+        redis,
+        sink,
+        service,
+    } = start_redis_rig(
         client,
         "scaling",
-        Some(&redis.url()),
-        &sink.url(),
-        jwks.url.as_str(),
+        &support::jwks_of(&[realm, &es]),
         SERVICE_ENV,
     )
     .await?;
+    let redis_port = redis.port();
     let pid = service.child.id();
 
     // Warm-up: connections to Redis, SMTP and the HTTP pool, the JWKS fetch.

@@ -379,19 +379,14 @@ async fn run(
     client: &reqwest::Client,
     realm: &Arc<AssertionSigner>,
 ) -> Result<bool, String> {
-    let jwks = JwksServer::start(&realm.jwks()).await;
-    let redis = RedisServer::start()?;
+    // The realm's keys stay served until the run ends.
+    let RedisRig {
+        jwks: _jwks,
+        redis,
+        sink,
+        service,
+    } = start_redis_rig(client, "soak", &realm.jwks(), SERVICE_ENV).await?;
     let redis_port = redis.port();
-    let sink = Arc::new(SmtpSink::start(CODE_LENGTH).await);
-    let (service, _) = start_service(
-        client,
-        "soak",
-        Some(&redis.url()),
-        &sink.url(),
-        jwks.url.as_str(),
-        SERVICE_ENV,
-    )
-    .await?;
     let pid = service.child.id();
     println!(
         "==== otp-sidecar soak ({} cores, load average {}) ====",
