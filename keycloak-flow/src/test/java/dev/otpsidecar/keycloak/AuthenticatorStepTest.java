@@ -14,7 +14,6 @@ import java.util.List;
 import java.util.Map;
 
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.keycloak.crypto.KeyWrapper;
@@ -33,32 +32,16 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  * (challenge). The sidecar's keys are served by a real HTTP server on loopback; assertions and requests
  * are real JWS.
  */
-class AuthenticatorStepTest {
-
-    static final String KID = CorrelationDetailTest.KID;
-    JwksEndpoint jwks;
+class AuthenticatorStepTest extends SidecarKeysServed {
 
     @BeforeAll
-    static void keys() throws Exception {
-        SidecarUnavailableTest.client();
+    static void realmKey() throws Exception {
         RequestTokenBuilderTest.key();
     }
 
     @AfterAll
     static void closeClient() throws IOException {
         SidecarUnavailableTest.closeClient();
-    }
-
-    @AfterEach
-    void stop() {
-        if (jwks != null) {
-            jwks.close();
-        }
-    }
-
-    URI serveJwks() throws IOException {
-        jwks = JwksEndpoint.rsaKey(KID);
-        return jwks.uri;
     }
 
     static OtpSidecarAuthenticator step() {

@@ -4,16 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
-import java.net.URI;
 import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.keycloak.events.Details;
 import org.keycloak.events.Event;
@@ -24,27 +20,7 @@ import org.keycloak.events.EventType;
  * event for the step ({@code otp_correlation_id}), so one login can be followed across Keycloak's events
  * and the sidecar's audit trail. A real RS256 assertion, its key served by a real HTTP server on loopback.
  */
-class CorrelationDetailTest {
-
-    static final String KID = "sidecar-kid-1";
-    JwksEndpoint jwks;
-
-    @BeforeAll
-    static void keys() throws Exception {
-        SidecarUnavailableTest.client();
-    }
-
-    @AfterEach
-    void stop() {
-        if (jwks != null) {
-            jwks.close();
-        }
-    }
-
-    URI serveJwks() throws IOException {
-        jwks = JwksEndpoint.rsaKey(KID);
-        return jwks.uri;
-    }
+class CorrelationDetailTest extends SidecarKeysServed {
 
     /** The authenticator as Keycloak makes it, with the realm's issuer given (no JAX-RS runtime here). */
     static OtpSidecarAuthenticator authenticator() {

@@ -2,8 +2,6 @@ package dev.otpsidecar.keycloak;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import java.io.IOException;
-import java.net.URI;
 import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -12,8 +10,6 @@ import java.util.UUID;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -30,27 +26,7 @@ import org.keycloak.events.Event;
  * show the same page and the same event while counting nothing, so guessing would never lock anyone.
  * An outage of the sidecar's keys is not a guess: it stays a plain {@code challenge}.
  */
-class FailureReportingTest {
-
-    static final String KID = "sidecar-kid-1";
-    JwksEndpoint jwks;
-
-    @BeforeAll
-    static void keys() throws Exception {
-        SidecarUnavailableTest.client();
-    }
-
-    @AfterEach
-    void stop() {
-        if (jwks != null) {
-            jwks.close();
-        }
-    }
-
-    URI serveJwks() throws IOException {
-        jwks = JwksEndpoint.rsaKey(KID);
-        return jwks.uri;
-    }
+class FailureReportingTest extends SidecarKeysServed {
 
     /** Claims of an assertion the harness's login would accept, changed by `change`. */
     static Map<String, Object> claims(UnaryOperator<Map<String, Object>> change) {

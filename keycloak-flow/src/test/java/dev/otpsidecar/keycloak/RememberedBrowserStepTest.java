@@ -32,7 +32,8 @@ class RememberedBrowserStepTest {
 
     @BeforeAll
     static void keys() throws Exception {
-        AuthenticatorStepTest.keys();
+        SidecarKeysServed.sidecarKeys();
+        AuthenticatorStepTest.realmKey();
         realmHmac = RememberedBrowserTest.hmacKey("realm-hs512");
     }
 
@@ -43,7 +44,7 @@ class RememberedBrowserStepTest {
 
     @AfterEach
     void stop() {
-        sidecar.stop();
+        sidecar.stopJwks();
     }
 
     /** A pending login whose execution remembers browsers for 30 days. */
