@@ -5,9 +5,13 @@
 #
 # rust    cargo-mutants on the code that keeps the promises, one module at a
 #         time (challenge, tokens, login, config, or those named after --),
-#         each with only the tests that can kill its mutants; prints the kill
-#         rate per module: caught / (caught + missed), unviable and timeouts
-#         apart. MUTANTS_SHARD=k/n runs one shard of each module.
+#         in two stages: every mutant against the module's quick tests, then
+#         those it missed against all the tests that can kill them. Each
+#         outcome is kept (target/mutation/MODULE/ledger.json), so a run that
+#         is stopped goes on where it stopped when started again, as long as
+#         the examined code is unchanged. Prints the kill rate per module:
+#         caught / (caught + missed), unviable and timeouts apart.
+#         MUTANTS_JOBS (default 2) mutants are built and tested at once.
 # lua     scripts/lua-mutants.py: every Lua mutant of src/challenge/*.lua
 #         against the store suite on a real redis-server.
 # java    PIT on the Keycloak authenticator (keycloak-flow, profile `mutants`).
@@ -16,10 +20,11 @@
 #         fails on a survivor that docs/testing.md does not list as accepted.
 #
 # With no argument: rust, lua and java. The Rust mutants are built and tested
-# in a copy of the tree (target/mutants/tree, refreshed each run, so the
-# checkout is never mutated), sharing target/: the full run with the
-# `mutants` profile (Cargo.toml: no debug info; target/mutants/), the sample
-# with the `test` profile, so that it reuses what `cargo test` built.
+# in copies of the tree (target/mutation/tree, refreshed each run, so the
+# checkout is never mutated): the full run with the `mutants` profile
+# (Cargo.toml: no debug info) in cargo-mutants' own copies, each with a copy
+# of the tree's target/, built once; the sample in place, with the `test`
+# profile in the checkout's target/, so that it reuses what `cargo test` built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -30,20 +35,28 @@ MODULES=(challenge tokens login config)
 TEST_TIMEOUT=${MUTANTS_TIMEOUT:-300}
 BUILD_TIMEOUT=${MUTANTS_BUILD_TIMEOUT:-600}
 NICE=${MUTANTS_NICE:-15}
+JOBS=${MUTANTS_JOBS:-2}
 OUT=$ROOT/target/mutation
 TREE=$OUT/tree
 ACCEPTED=docs/testing.md
 
-# The tests that can kill each module's mutants: the unit tests of the module
-# (the store suite for challenge, on memory and a real redis-server) and the
-# black-box tests that exercise it through the real service. Filters are
-# substrings of test names, any of which selects a test.
+# The tests that can kill each module's mutants (stage `full`): the unit
+# tests of the module (the store suite for challenge, on memory and real
+# redis-servers) and the black-box tests that exercise it through the real
+# service. Stage `quick`, which every mutant meets first, runs the fast ones
+# of those (a few seconds): a mutant they catch is caught by the full set too,
+# so the stages change how long the run takes, not its outcome. Filters are
+# substrings of test names, any of which selects a test; --skip drops one.
 tests_for() {
-  case $1 in
-    challenge) echo "--lib --test api -- challenge:: failover::" ;;
-    tokens) echo "--lib --test api -- tokens:: api:: refusals::" ;;
-    login) echo "--lib --test api -- login:: api:: budget:: limits:: mail:: crash:: stall:: audit::" ;;
-    config) echo "--lib --test api -- config:: overrides:: ops:: process::" ;;
+  case $1/${2:-full} in
+    challenge/quick) echo "--lib -- challenge:: --skip redis_cluster --skip redis_tls --skip redis_acl --skip consuming_writes_wait_for_a_replica" ;;
+    challenge/full) echo "--lib --test api -- challenge:: failover::" ;;
+    tokens/quick) echo "--lib -- tokens::" ;;
+    tokens/full) echo "--lib --test api -- tokens:: api:: refusals::" ;;
+    login/quick) echo "--lib --test api -- login:: api::" ;;
+    login/full) echo "--lib --test api -- login:: api:: budget:: limits:: mail:: crash:: stall:: audit::" ;;
+    config/quick) echo "--lib -- config::" ;;
+    config/full) echo "--lib --test api -- config:: overrides:: ops:: process::" ;;
     *) echo "mutants: unknown module $1 (one of ${MODULES[*]})" >&2; return 1 ;;
   esac
 }
@@ -90,28 +103,11 @@ EOF
 # after `--` (for `cargo test` only).
 test_options() {
   local args split=0 opts=()
-  read -r -a args <<<"$(tests_for "$1")"
+  read -r -a args <<<"$(tests_for "$1" "${2:-full}")"
   for i in "${!args[@]}"; do [ "${args[$i]}" = "--" ] && split=$i; done
   for a in "${args[@]:0:$split}"; do opts+=("--cargo-arg=$a"); done
   opts+=(-- -- "${args[@]:$((split + 1))}")
   printf '%s\n' "${opts[@]}"
-}
-
-# cargo mutants in the copy, in place there; "$@" are extra cargo-mutants options.
-run_cargo_mutants() {
-  local module=$1 outdir=$2
-  shift 2
-  local tests=() config
-  mapfile -t tests < <(test_options "$module")
-  config=$(scoped_config "$module" "src/$module/**/*.rs")
-  mkdir -p "$outdir"
-  (
-    cd "$TREE"
-    CARGO_TARGET_DIR=$ROOT/target nice -n "$NICE" cargo mutants --in-place --no-shuffle \
-      --config "$config" \
-      --timeout "$TEST_TIMEOUT" --build-timeout "$BUILD_TIMEOUT" \
-      --profile mutants --output "$outdir" --colors never "$@" "${tests[@]}"
-  )
 }
 
 # caught / missed / unviable / timeout counts from one run's outcomes.json.
@@ -134,24 +130,64 @@ for path in sys.argv[1:]:
 EOF
 }
 
+# The examined code's digest: the mutant list and the files it comes from.
+code_key() {
+  local module=$1 listing=$2
+  { cat "$listing"; find "src/$module" -name '*.rs' | sort | xargs sha256sum; } | sha256sum | cut -c1-16
+}
+
+# One stage of one module: the mutants not yet settled for it, tested with
+# that stage's tests.
+run_stage() {
+  local module=$1 stage=$2 config=$3 dir=$OUT/$1
+  local out=$dir/$stage/mutants.out left tests=() timeout=$TEST_TIMEOUT
+  # A run stopped half-way left outcomes: keep them first.
+  [ ! -d "$out" ] || python3 scripts/mutants-ledger.py merge "$dir" "$stage" "$out"
+  left=$(python3 scripts/mutants-ledger.py seed "$dir" "$stage" "$out")
+  echo "==> $module, stage $stage: $left mutant(s) to test ($(tests_for "$module" "$stage"))"
+  [ "$left" -gt 0 ] || return 0
+  mapfile -t tests < <(test_options "$module" "$stage")
+  # The quick tests take seconds: a mutant that makes them hang is found sooner.
+  [ "$stage" = full ] || timeout=${MUTANTS_QUICK_TIMEOUT:-60}
+  local rc=0
+  (
+    cd "$TREE"
+    nice -n "$NICE" cargo mutants --iterate --no-shuffle --jobs "$JOBS" --copy-target true \
+      --config "$config" --timeout "$timeout" --build-timeout "$BUILD_TIMEOUT" \
+      --profile mutants --output "$dir/$stage" --colors never "${tests[@]}"
+  ) || rc=$?
+  python3 scripts/mutants-ledger.py merge "$dir" "$stage" "$out"
+  # cargo-mutants: 0 all caught, 2 some missed, 3 some timed out; anything
+  # else (a tree that does not build, a usage error) is no result.
+  case $rc in
+    0 | 2 | 3) return 0 ;;
+    *) echo "  cargo-mutants failed (exit $rc); see $out/debug.log"; return 1 ;;
+  esac
+}
+
 rust() {
   local modules=("$@")
   [ ${#modules[@]} -gt 0 ] || modules=("${MODULES[@]}")
+  for module in "${modules[@]}"; do tests_for "$module" >/dev/null; done
   ensure_cargo_mutants
   refresh_tree
-  local shard=()
-  [ -z "${MUTANTS_SHARD:-}" ] || shard=(--shard "$MUTANTS_SHARD" --sharding round-robin)
+  # Dependencies and the crate, once, in the tree's own target/: each
+  # cargo-mutants job starts from a copy of it.
+  echo "==> building the tree with the mutants profile"
+  (cd "$TREE" && unset CARGO_TARGET_DIR && nice -n "$NICE" cargo test --locked --profile mutants --no-run --lib --test api -q)
   local results=() status=0
   for module in "${modules[@]}"; do
-    tests_for "$module" >/dev/null
-    echo "==> cargo-mutants: src/$module ($(tests_for "$module"))"
-    run_cargo_mutants "$module" "$OUT/$module" "${shard[@]}" || status=1
-    results+=("$module=$OUT/$module/mutants.out/outcomes.json")
-    for f in missed timeout; do
-      [ -s "$OUT/$module/mutants.out/$f.txt" ] && { echo "$f:"; sed 's/^/  /' "$OUT/$module/mutants.out/$f.txt"; }
+    local dir=$OUT/$module config
+    config=$(scoped_config "$module" "src/$module/**/*.rs")
+    mkdir -p "$dir"
+    (cd "$TREE" && cargo mutants --list --config "$config") >"$dir/list.txt"
+    python3 scripts/mutants-ledger.py open "$dir" "$(code_key "$module" "$dir/list.txt")" "$dir/list.txt"
+    for stage in quick full; do
+      (unset CARGO_TARGET_DIR && run_stage "$module" "$stage" "$config") || { status=1; break; }
     done
+    results+=("$module=$dir")
   done
-  summarize "${results[@]}"
+  python3 scripts/mutants-ledger.py summary "${results[@]}" || status=1
   return $status
 }
 
