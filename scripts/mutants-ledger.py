@@ -4,29 +4,40 @@ runs, so that a full run can be staged and resumed (scripts/mutants.sh).
 
 A module's mutants are tested in two stages: `quick` (the module's fast tests)
 for every mutant, then `full` (all the tests that can kill them) for those
-the quick stage missed. A mutant's outcome is settled for a stage when:
+the quick stage missed. A mutant is settled for a stage, and not tested
+again in it, when:
 
   quick  it has any outcome;
-  full   it was caught, unviable or timed out in either stage, or has an
-         outcome of the full stage.
+  full   it was caught, unviable or timed out in either stage.
 
-The ledger (DIR/ledger.json) maps each mutant, as cargo-mutants names it, to
-[outcome, stage]. It belongs to one version of the examined code: DIR/key
-holds a digest of the mutant list and the examined files, and a ledger of
-another digest is dropped.
+So a mutant the full stage missed is tested again in the next run (after a
+test was added for it, say), and one the quick stage missed waits for the
+full stage. A mutant has its final outcome once it is settled for the full
+stage or the full stage missed it.
 
-  mutants-ledger.py open DIR KEY ALL     keep or drop the ledger for KEY;
-                                         ALL: the mutant list (one a line)
-  mutants-ledger.py merge DIR STAGE OUT  record the outcomes of the run whose
-                                         mutants.out is OUT
-  mutants-ledger.py seed DIR STAGE OUT   write OUT/previously_caught.txt: the
+The ledger (DIR/ledger.json) maps each mutant, as cargo-mutants names it
+(`src/file.rs:line:col: what`), to [outcome, stage, digest]: the digest is
+that of its file's text when it was tested. An outcome holds only for that
+text: when a file changes, its mutants' outcomes are dropped and they are
+tested again; the other files' outcomes are kept. Test files are not
+examined, so a new test drops nothing.
+
+  mutants-ledger.py open DIR ALL         ALL: the mutant list (one a line);
+                                         drops the outcomes of changed files
+  mutants-ledger.py seed DIR STAGE OUT   before a run: write
+                                         OUT/previously_caught.txt, the
                                          mutants settled for STAGE, which
-                                         `cargo mutants --iterate` then skips;
-                                         prints how many are left
+                                         `cargo mutants --iterate` then skips,
+                                         and OUT/../digests.json, the files'
+                                         digests; prints how many are left
+  mutants-ledger.py merge DIR STAGE OUT  after a run (or a stopped one):
+                                         record the outcomes in OUT, for the
+                                         digests the run started with
   mutants-ledger.py summary MODULE=DIR...
                                          the kill rate per module, every
                                          survivor, and what is still pending
 """
+import hashlib
 import json
 import os
 import sys
@@ -61,51 +72,75 @@ def all_mutants(d):
     return lines(os.path.join(d, "all.txt"))
 
 
+def file_of(mutant):
+    return mutant.split(":", 1)[0]
+
+
+def digests(mutants):
+    """The digest of each examined file's text (paths relative to the cwd)."""
+    out = {}
+    for path in sorted({file_of(m) for m in mutants}):
+        with open(path, "rb") as f:
+            out[path] = hashlib.sha256(f.read()).hexdigest()[:16]
+    return out
+
+
 def settled(entry, stage):
     if entry is None:
         return False
-    outcome, at = entry
-    return stage == "quick" or outcome in FINAL or at == "full"
+    return stage == "quick" or entry[0] in FINAL
 
 
-def cmd_open(d, key, listing):
+def final(entry):
+    return settled(entry, "full") or entry[:2] == ["missed", "full"]
+
+
+def cmd_open(d, listing):
     os.makedirs(d, exist_ok=True)
-    key_path = os.path.join(d, "key")
-    old = lines(key_path)
-    if old != [key]:
-        if os.path.exists(os.path.join(d, "ledger.json")):
-            print("  the examined code changed since the last run: its outcomes are dropped")
-        save(d, {})
-        with open(key_path, "w") as f:
-            f.write(key + "\n")
+    mutants = lines(listing)
+    current = digests(mutants)
+    ledger = load(d)
+    kept = {m: e for m, e in ledger.items() if m in set(mutants) and current.get(file_of(m)) == e[2]}
+    changed = sorted({file_of(m) for m in ledger if m not in kept})
+    if changed:
+        print(f"  changed since their mutants were tested: {', '.join(changed)}")
+    save(d, kept)
     with open(os.path.join(d, "all.txt"), "w") as f:
-        f.writelines(m + "\n" for m in lines(listing))
+        f.writelines(m + "\n" for m in mutants)
+
+
+def cmd_seed(d, stage, out):
+    ledger, mutants = load(d), all_mutants(d)
+    done = [m for m in mutants if settled(ledger.get(m), stage)]
+    os.makedirs(out, exist_ok=True)
+    # The seed goes in previously_caught.txt alone: --iterate reads it with
+    # caught.txt and unviable.txt, and merge reads only this run's files.
+    for name in OUTCOMES:
+        path = os.path.join(out, name + ".txt")
+        if os.path.exists(path):
+            os.remove(path)
+    with open(os.path.join(out, "previously_caught.txt"), "w") as f:
+        f.writelines(m + "\n" for m in done)
+    with open(os.path.join(os.path.dirname(out), "digests.json"), "w") as f:
+        json.dump(digests(mutants), f, indent=0, sort_keys=True)
+    print(len(mutants) - len(done))
 
 
 def cmd_merge(d, stage, out):
     ledger = load(d)
     known = set(all_mutants(d))
+    with open(os.path.join(os.path.dirname(out), "digests.json")) as f:
+        started = json.load(f)
+    current = digests(known)
     for outcome in OUTCOMES:
         for m in lines(os.path.join(out, outcome + ".txt")):
-            if m not in known:
-                sys.exit(f"{out}/{outcome}.txt: {m!r} is not a mutant of this code")
-            ledger[m] = [outcome, stage]
+            digest = started.get(file_of(m))
+            if digest is None:
+                sys.exit(f"{out}/{outcome}.txt: {m!r} is not a mutant of the examined files")
+            # An outcome for a file's earlier text is of no use now.
+            if m in known and digest == current.get(file_of(m)):
+                ledger[m] = [outcome, stage, digest]
     save(d, ledger)
-
-
-def cmd_seed(d, stage, out):
-    ledger = load(d)
-    done = [m for m in all_mutants(d) if settled(ledger.get(m), stage)]
-    os.makedirs(out, exist_ok=True)
-    # Only this file: --iterate reads caught.txt, previously_caught.txt and
-    # unviable.txt, and merge reads caught.txt, so the seed goes here alone.
-    for name in ("caught.txt", "unviable.txt", "missed.txt", "timeout.txt"):
-        path = os.path.join(out, name)
-        if os.path.exists(path):
-            os.remove(path)
-    with open(os.path.join(out, "previously_caught.txt"), "w") as f:
-        f.writelines(m + "\n" for m in done)
-    print(len(all_mutants(d)) - len(done))
 
 
 def cmd_summary(pairs):
@@ -118,7 +153,7 @@ def cmd_summary(pairs):
         n = dict.fromkeys(OUTCOMES + ("pending",), 0)
         for m in mutants:
             entry = ledger.get(m)
-            if not settled(entry, "full"):
+            if entry is None or not final(entry):
                 n["pending"] += 1
                 continue
             n[entry[0]] += 1
@@ -141,7 +176,7 @@ def main(argv):
     if len(argv) < 2:
         sys.exit(__doc__)
     cmd, args = argv[1], argv[2:]
-    if cmd == "open" and len(args) == 3:
+    if cmd == "open" and len(args) == 2:
         cmd_open(*args)
     elif cmd == "merge" and len(args) == 3 and args[1] in ("quick", "full"):
         cmd_merge(*args)
