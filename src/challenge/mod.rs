@@ -276,15 +276,6 @@ impl DeliveryState {
             DeliveryState::Failed => "failed",
         }
     }
-
-    pub fn parse(raw: &str) -> Option<DeliveryState> {
-        match raw {
-            "sending" => Some(DeliveryState::Sending),
-            "sent" => Some(DeliveryState::Sent),
-            "failed" => Some(DeliveryState::Failed),
-            _ => None,
-        }
-    }
 }
 
 /// One step of a code mail's delivery, for [`Store::delivery`].
@@ -514,11 +505,11 @@ pub enum StoreError {
 
 /// How long [`Store::create`] remembers that an id was created, at least:
 /// as long as a request JWT can be accepted (its lifetime plus the clock
-/// leeway on both ends), so a request whose jti was claimed for this id can
+/// leeway on both ends, the last second included), so a request whose jti was claimed for this id can
 /// create its challenge at most once, even after the challenge was used
 /// and deleted.
 pub const CREATED_MARK_SECS: i64 =
-    crate::tokens::MAX_REQUEST_LIFETIME_SECS + 2 * crate::tokens::CLOCK_LEEWAY_SECS;
+    crate::tokens::MAX_REQUEST_LIFETIME_SECS + 2 * crate::tokens::CLOCK_LEEWAY_SECS + 1;
 
 /// Length of the digests in key and field names: 20 base64url characters.
 pub const DIGEST_LEN: usize = 20;

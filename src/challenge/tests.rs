@@ -598,13 +598,14 @@ pub(super) async fn resend_respects_cooldown_and_keeps_attempts<S: Store>(store:
 pub(super) async fn resends_are_limited<S: Store>(store: Arc<S>) {
     let made = make(&*store, policy(), T0).await;
     let id = &made.record.id;
-    assert!(matches!(
-        store
-            .resend(id, &[1u8; 32], SEALED, T0 + 30 + 30, T0 + 30)
-            .await
-            .unwrap(),
-        ResendOutcome::Resent(_)
-    ));
+    match store
+        .resend(id, &[1u8; 32], SEALED, T0 + 30 + 30, T0 + 30)
+        .await
+        .unwrap()
+    {
+        ResendOutcome::Resent(record) => assert_eq!(record.resends_left(), 1),
+        other => panic!("expected Resent, got {other:?}"),
+    }
     assert_eq!(
         store
             .resend(id, &[2u8; 32], SEALED, T0 + 59 + 30, T0 + 59)
@@ -1143,6 +1144,46 @@ mod memory {
         assert!(!store.was_locked(id, last).await.unwrap(), "purged");
     }
 
+    /// A purge drops only what has lapsed: a jti, an id's creation mark, a
+    /// user's window and a send limit's window still in force count as
+    /// before it.
+    #[tokio::test]
+    async fn purge_keeps_every_mark_still_in_force() {
+        let store = MemoryStore::new();
+        let made = make(&store, policy(), T0).await;
+        let user = UserKey::of(&made.record);
+        let key = RateKey::recipient("jane@example.com");
+        let id = &made.record.id;
+        store.claim_jti(&user, "j", id, T0 + 60, T0).await.unwrap();
+        store
+            .charge_user(&user, UserCharge::Challenge, 60, T0)
+            .await
+            .unwrap();
+        store.charge_rate(&key, 60, T0).await.unwrap();
+        // Gone, so only its creation mark is left of it.
+        assert!(store.take(id, T0 + 1).await.unwrap().is_some());
+        store.purge(T0 + 59);
+        assert_eq!(
+            store
+                .claim_jti(&user, "j", &ChallengeId::generate(), T0 + 60, T0 + 59)
+                .await
+                .unwrap(),
+            JtiClaim::Seen(id.clone())
+        );
+        assert!(matches!(
+            store.create(&made.record, &made.mac(), T0 + 59).await,
+            Err(StoreError::AlreadyCreated(_))
+        ));
+        assert_eq!(
+            store
+                .charge_user(&user, UserCharge::Challenge, 60, T0 + 59)
+                .await
+                .unwrap(),
+            2
+        );
+        assert_eq!(store.charge_rate(&key, 60, T0 + 59).await.unwrap().count, 2);
+    }
+
     #[tokio::test]
     async fn purge_drops_what_is_past_its_grace_period() {
         let store = MemoryStore::new();
@@ -1159,6 +1200,7 @@ mod memory {
             .unwrap();
         store.purge(made.record.expires_at + 1);
         assert_eq!(store.len(), 1);
+        assert!(!store.is_empty());
         store.purge(made.record.expires_at + EXPIRED_GRACE_SECS + 1);
         assert!(store.is_empty());
         // The jti was purged too.

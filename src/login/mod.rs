@@ -28,8 +28,8 @@ use crate::telemetry::{challenge_ref, mask_email};
 use crate::templates::model::AppInfo;
 use crate::templates::Templates;
 use crate::tokens::{
-    AssertionClaims, AssertionResult, AssertionSigner, RequestRejection, RequestVerifier,
-    RequestedPolicy, CLOCK_LEEWAY_SECS,
+    expired_from, AssertionClaims, AssertionResult, AssertionSigner, RequestRejection,
+    RequestVerifier, RequestedPolicy,
 };
 
 /// Lifetime of an assertion (docs/protocol.md section 4: at most 60 s).
@@ -292,8 +292,8 @@ impl Login {
             .as_ref()
             .map_or_else(|| proposed.clone(), |r| r.id.clone());
         // Remember the jti for as long as the verifier would still accept the
-        // request: `exp` plus the clock leeway.
-        let accepted_until = request.exp.saturating_add(CLOCK_LEEWAY_SECS);
+        // request: `exp` plus the clock leeway, that last second included.
+        let accepted_until = expired_from(request.exp);
         let completing = match self
             .store
             .claim_jti(

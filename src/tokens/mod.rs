@@ -6,7 +6,7 @@ mod request;
 mod return_uri;
 
 pub use assertion::{thumbprint, AssertionSigner, KeyError, SigningAlgorithm};
-pub use request::{RequestVerifier, CLOCK_LEEWAY_SECS, MAX_REQUEST_LIFETIME_SECS};
+pub use request::{expired_from, RequestVerifier, CLOCK_LEEWAY_SECS, MAX_REQUEST_LIFETIME_SECS};
 
 use std::path::PathBuf;
 

@@ -22,6 +22,13 @@ use crate::clock::{Clock, SystemClock};
 pub const CLOCK_LEEWAY_SECS: i64 = 60;
 /// Longest `exp - iat` accepted (seconds).
 pub const MAX_REQUEST_LIFETIME_SECS: i64 = 300;
+
+/// The first second at which a request with this `exp` is refused as
+/// expired: it is accepted up to `exp` plus the leeway, that second
+/// included. Whatever remembers a request (its `jti`) keeps it until then.
+pub fn expired_from(exp: i64) -> i64 {
+    exp.saturating_add(CLOCK_LEEWAY_SECS).saturating_add(1)
+}
 /// A request JWT is a few hundred bytes; refuse anything absurd before decoding.
 const MAX_JWT_LEN: usize = 16 * 1024;
 /// A `kid` is echoed into log lines (unknown kid, alg mismatch): bounded.
@@ -179,7 +186,7 @@ impl RequestVerifier {
 
         let exp = int_claim(claims, "exp")?;
         let iat = int_claim(claims, "iat")?;
-        if now > exp.saturating_add(CLOCK_LEEWAY_SECS) {
+        if now >= expired_from(exp) {
             return Err(RequestRejection::Expired);
         }
         if iat > now.saturating_add(CLOCK_LEEWAY_SECS) {

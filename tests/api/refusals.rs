@@ -188,5 +188,18 @@ async fn a_request_replayed_within_the_clock_leeway_after_exp_is_refused() {
     assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
     let metrics = app.get("/metrics", None).await.text().await.unwrap();
     assert_eq!(rejection_count(&metrics, "replayed"), 1);
+    // The last second the leeway accepts (exp + 60): still remembered.
+    app.clock.advance(30);
+    let replay = app.api_create(&request).await;
+    assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
+    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    assert_eq!(rejection_count(&metrics, "replayed"), 2);
+    // One second later the request itself is refused as expired.
+    app.clock.advance(1);
+    let late = app.api_create(&request).await;
+    assert_eq!(late.status(), StatusCode::BAD_REQUEST);
+    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    assert_eq!(rejection_count(&metrics, "replayed"), 2);
+    assert_eq!(rejection_count(&metrics, "expired"), 1);
     assert_eq!(app.smtp.to("late-replay@example.com").len(), 1);
 }

@@ -801,6 +801,32 @@ async fn text_claims_may_reach_their_bound_exactly() {
     assert_eq!(claim_of(&refusal(&v, &past).await), "name");
 }
 
+/// The request that stays acceptable longest (issued the leeway ahead, with
+/// the longest lifetime) is accepted from its first second through
+/// `expired_from(exp) - 1`, which is `CREATED_MARK_SECS - 1` seconds later:
+/// as long as the store remembers a created challenge id.
+#[tokio::test]
+async fn the_longest_acceptance_window_is_what_the_store_remembers() {
+    let realm = realm_rs256();
+    let server = JwksServer::start(&realm.jwks()).await;
+    let v = verifier(&server);
+    let iat = NOW + CLOCK_LEEWAY_SECS;
+    let exp = iat + MAX_REQUEST_LIFETIME_SECS;
+    let jwt = realm
+        .sign_payload(&with(with(claims(), "iat", json!(iat)), "exp", json!(exp)))
+        .unwrap();
+    let at = |now: i64| v.verify(&jwt, now);
+    assert_eq!(
+        at(NOW - 1).await.unwrap_err(),
+        RequestRejection::IssuedInFuture
+    );
+    at(NOW).await.unwrap();
+    let last = NOW + crate::challenge::CREATED_MARK_SECS - 1;
+    assert_eq!(last, expired_from(exp) - 1);
+    at(last).await.unwrap();
+    assert_eq!(at(last + 1).await.unwrap_err(), RequestRejection::Expired);
+}
+
 /// `nbf` may lie up to the clock leeway ahead, to the second.
 #[tokio::test]
 async fn nbf_may_lie_exactly_the_leeway_ahead() {
