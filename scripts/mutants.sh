@@ -12,7 +12,8 @@
 #         stopped when started again, and only the mutants of changed files
 #         are tested again. Prints the kill rate per module:
 #         caught / (caught + missed), unviable and timeouts apart.
-#         MUTANTS_JOBS (default 2) mutants are built and tested at once.
+#         MUTANTS_JOBS (default 2; one more in the full stage) mutants are
+#         built and tested at once.
 # lua     scripts/lua-mutants.py: every Lua mutant of src/challenge/*.lua
 #         against the store suite on a real redis-server.
 # java    PIT on the Keycloak authenticator (keycloak-flow, profile `mutants`).
@@ -140,19 +141,25 @@ ledger() {
 # that stage's tests.
 run_stage() {
   local module=$1 stage=$2 config=$3 dir=$OUT/$1
-  local out=$dir/$stage/mutants.out left tests=() timeout=$TEST_TIMEOUT
+  local out=$dir/$stage/mutants.out left tests=() timeout=$TEST_TIMEOUT jobs=$JOBS
   # A run stopped half-way left outcomes: keep them first.
   [ ! -f "$dir/$stage/digests.json" ] || ledger merge "$dir" "$stage" "$out"
   left=$(ledger seed "$dir" "$stage" "$out")
   echo "==> $module, stage $stage: $left mutant(s) to test ($(tests_for "$module" "$stage"))"
   [ "$left" -gt 0 ] || return 0
   mapfile -t tests < <(test_options "$module" "$stage")
-  # The quick tests take seconds: a mutant that makes them hang is found sooner.
-  [ "$stage" = full ] || timeout=${MUTANTS_QUICK_TIMEOUT:-60}
+  # The quick tests take seconds: a mutant that makes them hang is found
+  # sooner. The full ones mostly wait (on failovers, cluster handshakes):
+  # one job more.
+  if [ "$stage" = quick ]; then
+    timeout=${MUTANTS_QUICK_TIMEOUT:-60}
+  else
+    jobs=$((JOBS + 1))
+  fi
   local rc=0
   (
     cd "$TREE"
-    nice -n "$NICE" cargo mutants --iterate --no-shuffle --jobs "$JOBS" --copy-target true \
+    nice -n "$NICE" cargo mutants --iterate --no-shuffle --jobs "$jobs" --copy-target true \
       --config "$config" --timeout "$timeout" --build-timeout "$BUILD_TIMEOUT" \
       --profile mutants --output "$dir/$stage" --colors never "${tests[@]}"
   ) || rc=$?
@@ -175,17 +182,21 @@ rust() {
   # cargo-mutants job starts from a copy of it.
   echo "==> building the tree with the mutants profile"
   (cd "$TREE" && unset CARGO_TARGET_DIR && nice -n "$NICE" cargo test --locked --profile mutants --no-run --lib --test api -q)
-  local results=() status=0
+  local results=() status=0 module stage
   for module in "${modules[@]}"; do
-    local dir=$OUT/$module config
-    config=$(scoped_config "$module" "src/$module/**/*.rs")
+    local dir=$OUT/$module
     mkdir -p "$dir"
-    (cd "$TREE" && cargo mutants --list --config "$config") >"$dir/list.txt"
+    scoped_config "$module" "src/$module/**/*.rs" >/dev/null
+    (cd "$TREE" && cargo mutants --list --config "$OUT/$module.toml") >"$dir/list.txt"
     ledger open "$dir" "$dir/list.txt"
-    for stage in quick full; do
-      (unset CARGO_TARGET_DIR && run_stage "$module" "$stage" "$config") || { status=1; break; }
-    done
     results+=("$module=$dir")
+  done
+  # Every module's quick stage first: what only the slow tests can tell
+  # comes last.
+  for stage in quick full; do
+    for module in "${modules[@]}"; do
+      (unset CARGO_TARGET_DIR && run_stage "$module" "$stage" "$OUT/$module.toml") || status=1
+    done
   done
   ledger summary "${results[@]}" || status=1
   return $status
