@@ -1144,6 +1144,24 @@ mod memory {
         assert!(!store.was_locked(id, last).await.unwrap(), "purged");
     }
 
+    /// An id's mark ends, to the second, when its challenge would no longer
+    /// be kept, at least [`CREATED_MARK_SECS`] after its creation, also
+    /// when no purge has run since.
+    #[tokio::test]
+    async fn an_id_can_be_created_again_the_second_its_mark_ends() {
+        let store = MemoryStore::new();
+        let made = make(&store, policy(), T0).await;
+        assert!(store.take(&made.record.id, T0 + 1).await.unwrap().is_some());
+        let end = (made.record.expires_at + EXPIRED_GRACE_SECS).max(T0 + CREATED_MARK_SECS);
+        // Another creation just before: the purge it runs keeps the mark.
+        make(&store, policy(), end - 1).await;
+        assert!(matches!(
+            store.create(&made.record, &made.mac(), end - 1).await,
+            Err(StoreError::AlreadyCreated(_))
+        ));
+        store.create(&made.record, &made.mac(), end).await.unwrap();
+    }
+
     /// A purge drops only what has lapsed: a jti, an id's creation mark, a
     /// user's window and a send limit's window still in force count as
     /// before it.
@@ -1222,6 +1240,36 @@ mod memory {
         make(&store, policy(), T0 + 10_000).await;
         assert_eq!(store.len(), 1);
     }
+}
+
+/// An id's mark outlasts every request that could create it: the request
+/// accepted earliest (issued the clock leeway ahead) and for longest (the
+/// longest lifetime) is refused as expired from the second the mark ends
+/// (the verifier's side: `tokens::request`'s
+/// `the_longest_acceptance_window_is_what_the_store_remembers`).
+#[test]
+fn an_ids_mark_outlasts_the_longest_accepted_request() {
+    let first_accepted = T0;
+    let iat = first_accepted + crate::tokens::CLOCK_LEEWAY_SECS;
+    let exp = iat + crate::tokens::MAX_REQUEST_LIFETIME_SECS;
+    assert_eq!(
+        first_accepted + CREATED_MARK_SECS,
+        crate::tokens::expired_from(exp)
+    );
+}
+
+/// The suite through [`AnyStore`], the type the service holds: each of its
+/// methods must reach the store it wraps.
+mod any_memory {
+    use super::*;
+
+    async fn harness() -> (Arc<AnyStore>, ()) {
+        let store = AnyStore::connect(None).await.unwrap();
+        assert_eq!(store.kind(), "memory");
+        (Arc::new(store), ())
+    }
+
+    store_suite!(harness);
 }
 
 mod delivery;
