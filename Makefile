@@ -19,9 +19,9 @@ soak:
 	./scripts/soak.sh
 
 # Mutation testing: cargo-mutants per module, the Lua mutant harness, PIT on
-# the authenticator; kill rates and survivors (docs/testing.md). Long: the
-# projected times are in docs/testing.md. `./scripts/mutants.sh rust -- tokens`
-# runs one part, one module.
+# the authenticator; kill rates and survivors (docs/testing.md). Long (its
+# times are in docs/testing.md); started again, it goes on where it stopped.
+# `./scripts/mutants.sh rust -- tokens` runs one part, one module.
 .PHONY: mutants
 mutants:
 	./scripts/mutants.sh

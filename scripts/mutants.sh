@@ -152,7 +152,7 @@ run_stage() {
   # sooner. The full ones mostly wait (on failovers, cluster handshakes):
   # one job more.
   if [ "$stage" = quick ]; then
-    timeout=${MUTANTS_QUICK_TIMEOUT:-60}
+    timeout=${MUTANTS_QUICK_TIMEOUT:-30}
   else
     jobs=$((JOBS + 1))
   fi

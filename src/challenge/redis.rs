@@ -506,10 +506,11 @@ fn put_text(fields: &mut Vec<(String, Vec<u8>)>, name: &str, value: &str) {
     }
 }
 
+/// A string as our commands and scripts return it: a bulk string (a Lua
+/// string is one; none of them answers with a status reply).
 fn bytes(v: &Value) -> Option<&[u8]> {
     match v {
         Value::BulkString(b) => Some(b),
-        Value::SimpleString(s) => Some(s.as_bytes()),
         _ => None,
     }
 }

@@ -441,6 +441,10 @@ mod tests {
             ("redis+sentinel://a:1/m?x=1", "URL options"),
             ("redis+sentinel://a:1,,b:2/m", "empty node address"),
             ("rediss+sentinel://:pw@a:port/m", "invalid port"),
+            ("redis+sentinel://a:1/m\u{7}", "master name"),
+            ("redis+cluster://:1,b:2", "empty host"),
+            // What only the Redis client refuses: checked before it connects.
+            ("redis://:pw@a:1/x", "Invalid database number"),
         ] {
             let err = RedisUrl::parse(bad).err().map(|e| e.to_string());
             let err = err.unwrap_or_default();
