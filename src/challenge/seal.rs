@@ -67,6 +67,21 @@ mod tests {
     }
 
     #[test]
+    fn codes_of_every_allowed_length_open() {
+        let id = ChallengeId::generate();
+        for length in crate::challenge::MIN_CODE_LENGTH..=MAX_CODE_LENGTH {
+            let code = Code::generate(length);
+            let sealed = seal_code(&pepper(1), &id, 3, &code);
+            let opened = unseal_code(&pepper(1), &id, 3, &sealed, length);
+            assert_eq!(
+                opened.as_ref().map(Code::expose),
+                Some(code.expose()),
+                "{length}"
+            );
+        }
+    }
+
+    #[test]
     fn a_sealed_code_opens_only_with_its_pepper_id_and_generation() {
         let id = ChallengeId::generate();
         let code = Code::generate(6);
