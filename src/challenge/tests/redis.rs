@@ -23,6 +23,102 @@ mod redis_single {
 
     store_suite!(harness);
 
+    /// Connections the server has accepted so far (`INFO stats`), read on
+    /// `counter`, which was opened before and so counts once.
+    fn connections_accepted(counter: &mut ::redis::Connection) -> i64 {
+        let info: String = ::redis::cmd("INFO").arg("stats").query(counter).unwrap();
+        info.lines()
+            .find_map(|l| l.strip_prefix("total_connections_received:"))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap()
+    }
+
+    /// One connection per server thread (a single-threaded runtime, as each
+    /// actix worker runs), opened as the thread starts and then kept; tasks
+    /// on the multi-threaded runtime share the one opened at start.
+    #[test]
+    fn each_server_thread_keeps_a_connection_of_its_own() {
+        let server = RedisServer::start();
+        let client = ::redis::Client::open(server.url()).unwrap();
+        let mut counter = client.get_connection().unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let store = Arc::new(
+            runtime
+                .block_on(RedisStore::connect(&server.url()))
+                .unwrap(),
+        );
+        let base = connections_accepted(&mut counter);
+        runtime.block_on(async {
+            let tasks: Vec<_> = (0..8)
+                .map(|_| {
+                    let store = store.clone();
+                    tokio::spawn(async move { store.ping().await.unwrap() })
+                })
+                .collect();
+            for task in tasks {
+                task.await.unwrap();
+            }
+        });
+        assert_eq!(connections_accepted(&mut counter), base, "shared");
+
+        // Two server threads, each kept running until the end.
+        let (ready, threads_ready) = std::sync::mpsc::channel();
+        let (release, released) = tokio::sync::watch::channel(false);
+        let mut threads = Vec::new();
+        for n in 1..=2_i64 {
+            let store = store.clone();
+            let ready = ready.clone();
+            let mut released = released.clone();
+            let url = server.url();
+            threads.push(std::thread::spawn(move || {
+                let mut counter = ::redis::Client::open(url)
+                    .unwrap()
+                    .get_connection()
+                    .unwrap();
+                let own = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                own.block_on(async {
+                    // Opened in the background, before any command.
+                    store.prepare_thread();
+                    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+                    // The thread's own counter is one more connection.
+                    while connections_accepted(&mut counter) < base + 2 * n {
+                        assert!(
+                            std::time::Instant::now() < deadline,
+                            "thread {n}: no connection"
+                        );
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                    for _ in 0..4 {
+                        store.ping().await.unwrap();
+                    }
+                    store.prepare_thread();
+                    store.ping().await.unwrap();
+                    ready.send(()).unwrap();
+                    released.wait_for(|r| *r).await.unwrap();
+                });
+            }));
+            threads_ready.recv().unwrap();
+            assert_eq!(
+                connections_accepted(&mut counter),
+                base + 2 * n,
+                "thread {n}: one connection of its own, kept"
+            );
+        }
+        runtime.block_on(store.ping()).unwrap();
+        assert_eq!(connections_accepted(&mut counter), base + 4, "still shared");
+        release.send(true).unwrap();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn ping_fails_while_redis_is_down_and_recovers_by_itself() {
         bounded(async {
