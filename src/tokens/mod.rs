@@ -240,3 +240,30 @@ pub(crate) fn b64url_encode(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::Issuer;
+
+    /// What the URL parser would quietly mend (a backslash made a slash, a
+    /// trailing space or tab dropped) is refused as written, so the issuer
+    /// compared with each token's `iss` is the one configured.
+    #[test]
+    fn an_issuer_the_url_parser_would_mend_is_refused() {
+        let good = "https://id.example.com/realms/acme";
+        assert_eq!(Issuer::parse(good).unwrap().as_str(), good);
+        for bad in [
+            "https://id.example.com\\realms\\acme",
+            "https://id.example.com/realms/acme ",
+            "https://id.example.com/realms/acme\t",
+            " https://id.example.com/realms/acme",
+        ] {
+            let err = Issuer::parse(bad).unwrap_err();
+            assert!(
+                err.contains("backslashes, whitespace or control"),
+                "{bad:?}: {err}"
+            );
+        }
+    }
+}
