@@ -52,9 +52,9 @@ ACCEPTED=docs/testing.md
 tests_for() {
   case $1/${2:-full} in
     challenge/quick) echo "--lib -- challenge:: --skip redis_cluster --skip redis_tls --skip redis_acl --skip consuming_writes_wait_for_a_replica" ;;
-    challenge/full) echo "--lib --test api -- challenge:: failover:: api:: mail:: crash::" ;;
+    challenge/full) echo "--lib --test api -- challenge:: config:: failover:: api:: mail:: crash::" ;;
     tokens/quick) echo "--lib -- tokens::" ;;
-    tokens/full) echo "--lib --test api -- tokens:: api:: refusals::" ;;
+    tokens/full) echo "--lib --test api -- tokens:: config:: api:: refusals::" ;;
     login/quick) echo "--lib --test api -- login:: api::" ;;
     login/full) echo "--lib --test api -- login:: api:: budget:: limits:: mail:: crash:: stall:: audit::" ;;
     config/quick) echo "--lib -- config::" ;;
