@@ -573,6 +573,91 @@ mod tests {
     }
     use jsonwebtoken::{DecodingKey, Validation};
 
+    /// One DER TLV (lengths below 64 KiB).
+    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        match u16::try_from(content.len()).unwrap() {
+            n @ 0..=0x7f => out.push(n as u8),
+            n @ 0x80..=0xff => out.extend([0x81, n as u8]),
+            n => out.extend([0x82, (n >> 8) as u8, n as u8]),
+        }
+        out.extend_from_slice(content);
+        out
+    }
+
+    /// An SPKI public key of algorithm `oid` (with `params`), as a PEM file's text.
+    fn spki_pem(oid: &[u8], params: &[u8], key: &[u8]) -> String {
+        use base64::Engine as _;
+        let alg = [tlv(0x06, oid), params.to_vec()].concat();
+        let bits = [&[0u8][..], key].concat();
+        let spki = tlv(0x30, &[tlv(0x30, &alg), tlv(0x03, &bits)].concat());
+        let b64 = base64::engine::general_purpose::STANDARD.encode(spki);
+        format!("-----BEGIN PUBLIC KEY-----\n{b64}\n-----END PUBLIC KEY-----\n")
+    }
+
+    /// An RSA public key whose modulus has exactly `bits` bits.
+    fn rsa_pem(bits: usize) -> String {
+        let mut n = vec![0xa5u8; bits.div_ceil(8)];
+        n[0] = 0xff >> (n.len() * 8 - bits);
+        let key = tlv(
+            0x30,
+            &[tlv(0x02, &[&[0u8][..], &n].concat()), tlv(0x02, &[1, 0, 1])].concat(),
+        );
+        spki_pem(der::OID_RSA, &[0x05, 0x00], &key)
+    }
+
+    /// Public keys are taken only as written: each part that does not fit
+    /// is refused with what was expected, naming the file.
+    #[test]
+    fn public_keys_are_checked_part_by_part() {
+        let path = Path::new("previous.pem");
+        let load = |pem: String| load_public(path, pem.as_bytes());
+        match load(rsa_pem(2048)).unwrap() {
+            PublicParams::Rsa { n, .. } => {
+                assert_eq!(crate::tokens::b64url_decode(&n).unwrap().len(), 256)
+            }
+            other => panic!("expected RSA, got {other:?}"),
+        }
+        let short = load(rsa_pem(2047)).unwrap_err().to_string();
+        assert!(
+            short.contains("RSA key of 2047 bits; at least 2048"),
+            "{short}"
+        );
+        assert!(short.contains("previous.pem"), "{short}");
+
+        let p256 = tlv(0x06, der::OID_P256);
+        let point = [&[0x04u8][..], &[7u8; 64]].concat();
+        assert!(matches!(
+            load(spki_pem(der::OID_EC_PUBLIC_KEY, &p256, &point)).unwrap(),
+            PublicParams::Ec { .. }
+        ));
+        let truncated = load(spki_pem(der::OID_EC_PUBLIC_KEY, &p256, &point[..64]));
+        let truncated = truncated.unwrap_err().to_string();
+        assert!(
+            truncated.contains("not an uncompressed EC P-256"),
+            "{truncated}"
+        );
+        // P-384 (1.3.132.0.34): not one of ours.
+        let p384 = tlv(0x06, &[0x2b, 0x81, 0x04, 0x00, 0x22]);
+        let other_curve = [&[0x04u8][..], &[7u8; 96]].concat();
+        let other_curve = load(spki_pem(der::OID_EC_PUBLIC_KEY, &p384, &other_curve));
+        let other_curve = other_curve.unwrap_err().to_string();
+        assert!(
+            other_curve.contains("not an EC P-256, Ed25519 or RSA"),
+            "{other_curve}"
+        );
+
+        assert!(matches!(
+            load(spki_pem(der::OID_ED25519, &[], &[9u8; 32])).unwrap(),
+            PublicParams::Okp { .. }
+        ));
+        let ed = load(spki_pem(der::OID_ED25519, &[], &[9u8; 31])).unwrap_err();
+        assert!(
+            ed.to_string().contains("not an EC P-256, Ed25519 or RSA"),
+            "{ed}"
+        );
+    }
+
     fn fixture(name: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/keys")

@@ -118,6 +118,18 @@ mod tests {
         );
         assert_eq!(next(&[0x04, 0x03, 1, 2]), None);
         assert_eq!(next(&[0x04, 0x80]), None);
+        // 0x80 is no length (BER's indefinite form), also with bytes after it.
+        let mut indefinite = vec![0x04, 0x80];
+        indefinite.extend([0u8; 200]);
+        assert_eq!(next(&indefinite), None);
+        // Long forms: up to 4 length bytes, all of them present.
+        assert_eq!(next(&[0x04, 0x81, 0x00]), Some((0x04, &[][..], &[][..])));
+        assert_eq!(
+            next(&[0x04, 0x84, 0, 0, 0, 1, 7]),
+            Some((0x04, &[7u8][..], &[][..]))
+        );
+        assert_eq!(next(&[0x04, 0x85, 0, 0, 0, 0, 1, 7]), None);
+        assert_eq!(next(&[0x04, 0x82, 0x01]), None);
         assert_eq!(next(&[0x04]), None);
         assert!(pkcs8(&[0x30, 0x00]).is_none());
         assert!(spki(b"not der").is_none());
@@ -134,5 +146,8 @@ mod tests {
     fn rsa_integers_lose_their_sign_byte() {
         let der = [0x30, 0x08, 0x02, 0x03, 0x00, 0xc1, 0x01, 0x02, 0x01, 0x03];
         assert_eq!(rsa_public(&der), Some((&[0xc1u8, 0x01][..], &[0x03u8][..])));
+        // A lone zero is the number zero, not a sign byte.
+        let zeros = [0x30, 0x06, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00];
+        assert_eq!(rsa_public(&zeros), Some((&[0u8][..], &[0u8][..])));
     }
 }

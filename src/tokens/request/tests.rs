@@ -545,6 +545,35 @@ async fn unreachable_jwks_is_reported_as_such() {
     assert_eq!(refusal(&v, &jwt).await.code(), "jwks_unavailable");
 }
 
+/// A key set of up to 256 KiB is read whole (over several reads); one byte
+/// more is refused, saying so.
+#[tokio::test]
+async fn a_key_set_may_be_256_kib_and_no_larger() {
+    let realm = realm_rs256();
+    let jwt = realm.sign_payload(&claims()).unwrap();
+    let padded = |size: usize| {
+        let mut jwks = keycloak_jwks(&realm);
+        jwks["padding"] = json!("");
+        let pad = size - jwks.to_string().len();
+        jwks["padding"] = json!("x".repeat(pad));
+        assert_eq!(jwks.to_string().len(), size);
+        jwks
+    };
+    let limit = 256 * 1024;
+    let server = JwksServer::start(&padded(limit)).await;
+    verifier(&server).verify(&jwt, NOW).await.unwrap();
+    let server = JwksServer::start(&padded(limit + 1)).await;
+    match refusal(&verifier(&server), &jwt).await {
+        RequestRejection::JwksUnavailable(message) => {
+            assert!(
+                message.contains("body larger than 262144 bytes"),
+                "{message}"
+            );
+        }
+        other => panic!("expected jwks_unavailable, got {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn refuses_a_bad_signature() {
     let realm = realm_rs256();
