@@ -256,6 +256,19 @@ async fn happy_path_es256_and_ps256_and_optional_claims_absent() {
         .unwrap();
 }
 
+/// A realm may sign with an Ed25519 key (Keycloak's EdDSA).
+#[tokio::test]
+async fn happy_path_eddsa() {
+    let ed = AssertionSigner::ephemeral(SigningAlgorithm::EdDsa).unwrap();
+    let server = JwksServer::start(&ed.jwks()).await;
+    let v = verifier(&server);
+    let ok = v
+        .verify(&ed.sign_payload(&claims()).unwrap(), NOW)
+        .await
+        .unwrap();
+    assert_eq!(ok.email, "jane@example.com");
+}
+
 #[tokio::test]
 async fn refuses_alg_none() {
     let realm = realm_rs256();
@@ -405,6 +418,18 @@ async fn an_oversized_kid_is_refused_and_never_echoed_whole() {
     assert_eq!(r.code(), "malformed", "{r:?}");
     assert!(r.to_string().len() < 300, "log detail is bounded: {r}");
     assert_eq!(server.hits(), 0, "no fetch for a kid no realm can have");
+    // 256 bytes is still a kid (looked up, and unknown); 257 is not.
+    let r = refusal(&v, &forged(&"k".repeat(256))).await;
+    assert_eq!(r.code(), "unknown_kid", "{r:?}");
+    let r = refusal(&v, &forged(&"k".repeat(257))).await;
+    assert!(r.to_string().contains("longer than 256 bytes"), "{r}");
+    // No kid at all, or an empty one.
+    for kid in [json!(""), json!(null), json!(7)] {
+        let header = json!({"alg": "RS256", "kid": kid, "typ": "JWT"});
+        let jwt = format!("{}.{}.c2ln", b64(&header), b64(&claims()));
+        let r = refusal(&v, &jwt).await;
+        assert!(r.to_string().contains("no kid"), "{kid}: {r}");
+    }
 }
 
 #[tokio::test]
