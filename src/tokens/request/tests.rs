@@ -350,6 +350,19 @@ async fn refuses_an_alg_that_does_not_fit_the_key() {
     ));
 }
 
+#[test]
+fn a_token_may_be_16_kib_long_and_no_longer() {
+    let of_length = |len: usize| format!("e30.e30.{}", "c".repeat(len - 8));
+    assert!(split(&of_length(16 * 1024)).is_ok());
+    let Err(refused) = split(&of_length(16 * 1024 + 1)) else {
+        panic!("a token of 16 KiB + 1 was split");
+    };
+    assert!(
+        refused.to_string().contains("longer than 16 KiB"),
+        "{refused}"
+    );
+}
+
 #[tokio::test]
 async fn refuses_malformed_tokens() {
     let realm = realm_rs256();
