@@ -246,20 +246,64 @@ mod tests {
 
     #[test]
     fn refuses_dot_segments_and_encoded_tricks() {
-        for raw in [
-            "https://id.example.com/realms/acme/login-actions/authenticate/../x",
-            "https://id.example.com/realms/other/../acme/login-actions/authenticate",
-            "https://id.example.com/realms/acme/./login-actions/authenticate",
-            "https://id.example.com/realms/other/%2e%2e/acme/login-actions/authenticate",
-            "https://id.example.com/realms/other/%2E%2E/acme/login-actions/authenticate",
-            "https://id.example.com/realms/other/.%2e/acme/login-actions/authenticate",
-            "https://id.example.com/realms/acme%2flogin-actions/authenticate",
-            "https://id.example.com/realms/acme%2Flogin-actions%2Fauthenticate",
-            "https://id.example.com/realms/acme%5clogin-actions/authenticate",
-            "https://id.example.com/realms/acme/login-actions/authenticat%65",
+        for (raw, why) in [
+            (
+                "https://id.example.com/realms/acme/login-actions/authenticate/../x",
+                "dot segment",
+            ),
+            (
+                "https://id.example.com/realms/other/../acme/login-actions/authenticate",
+                "dot segment",
+            ),
+            (
+                "https://id.example.com/realms/acme/./login-actions/authenticate",
+                "dot segment",
+            ),
+            (
+                "https://id.example.com/realms/other/%2e%2e/acme/login-actions/authenticate",
+                "%2e",
+            ),
+            (
+                "https://id.example.com/realms/other/%2E%2E/acme/login-actions/authenticate",
+                "%2e",
+            ),
+            (
+                "https://id.example.com/realms/other/.%2e/acme/login-actions/authenticate",
+                "%2e",
+            ),
+            (
+                "https://id.example.com/realms/acme%2flogin-actions/authenticate",
+                "%2f",
+            ),
+            (
+                "https://id.example.com/realms/acme%2Flogin-actions%2Fauthenticate",
+                "%2f",
+            ),
+            (
+                "https://id.example.com/realms/acme%5clogin-actions/authenticate",
+                "%5c",
+            ),
+            (
+                "https://id.example.com/realms/acme/login-actions/authenticat%65",
+                "path",
+            ),
         ] {
-            refused(&acme(), raw);
+            let refusal = refused(&acme(), raw);
+            assert!(refusal.contains(why), "{raw}: {refusal}");
         }
+    }
+
+    #[test]
+    fn may_be_4096_bytes_long_and_no_longer() {
+        let of_length = |len: usize| format!("{GOOD}?q={}", "a".repeat(len - GOOD.len() - 3));
+        assert_eq!(
+            ReturnUri::for_issuer(&acme(), &of_length(MAX_LEN))
+                .unwrap()
+                .as_str()
+                .len(),
+            4096
+        );
+        assert!(refused(&acme(), &of_length(MAX_LEN + 1)).contains("length must be 1..=4096"));
     }
 
     #[test]

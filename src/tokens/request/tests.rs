@@ -782,6 +782,8 @@ async fn claim_values_are_checked() {
         ("client_url", json!("data:text/html,<script>x</script>")),
         ("client_url", json!("http://payroll.example.com/")),
         ("client_url", json!("https://user:pw@payroll.example.com/")),
+        ("client_url", json!("https://user@payroll.example.com/")),
+        ("client_url", json!("https://:pw@payroll.example.com/")),
         ("client_url", json!("/realms/acme/account/")),
         (
             "client_url",
@@ -866,6 +868,23 @@ async fn text_claims_may_reach_their_bound_exactly() {
         ))
         .unwrap();
     assert_eq!(claim_of(&refusal(&v, &past).await), "name");
+    // Each bounded claim at its bounds, and a locale with both separators.
+    let url_at_bound = format!("https://payroll.example.com/{}", "x".repeat(2048 - 28));
+    assert_eq!(url_at_bound.len(), MAX_CLIENT_URL_LEN);
+    for (claim, value) in [
+        ("nonce", "n".repeat(16)),
+        ("nonce", "n".repeat(256)),
+        ("jti", "j".into()),
+        ("jti", "j".repeat(256)),
+        ("client_url", url_at_bound),
+        ("locale", "zh_Hant-TW".into()),
+    ] {
+        let jwt = realm
+            .sign_payload(&with(claims(), claim, json!(value)))
+            .unwrap();
+        let verified = v.verify(&jwt, NOW).await;
+        assert!(verified.is_ok(), "{claim} = {value}: {verified:?}");
+    }
 }
 
 /// The request that stays acceptable longest (issued the leeway ahead, with
