@@ -20,7 +20,9 @@ The ledger (DIR/ledger.json) maps each mutant, as cargo-mutants names it
 that of its file's text when it was tested. An outcome holds only for that
 text: when a file changes, its mutants' outcomes are dropped and they are
 tested again; the other files' outcomes are kept. Test files are not
-examined, so a new test drops nothing.
+examined, and a file's own test module (`#[cfg(test)]` then `mod tests`,
+with no mutant after its first line) is left out of its digest, so a new
+test drops nothing.
 
   mutants-ledger.py open DIR ALL         ALL: the mutant list (one a line);
                                          drops the outcomes of changed files
@@ -76,12 +78,34 @@ def file_of(mutant):
     return mutant.split(":", 1)[0]
 
 
+def line_of(mutant):
+    return int(mutant.split(":", 2)[1])
+
+
+def code_part(text, last_mutant_line):
+    """The text before the file's test module, when no mutant lies in or
+    after it; the whole text otherwise."""
+    lines = text.split(b"\n")
+    for i, line in enumerate(lines):
+        if line.strip() != b"#[cfg(test)]" or i + 1 < last_mutant_line:
+            continue
+        following = [l.strip() for l in lines[i + 1:i + 4]]
+        module = next((l for l in following if not l.startswith(b"#[")), b"")
+        if module in (b"mod tests {", b"mod tests;"):
+            return b"\n".join(lines[:i])
+    return text
+
+
 def digests(mutants):
-    """The digest of each examined file's text (paths relative to the cwd)."""
+    """The digest of each examined file's code (paths relative to the cwd)."""
+    last = {}
+    for m in mutants:
+        last[file_of(m)] = max(last.get(file_of(m), 0), line_of(m))
     out = {}
-    for path in sorted({file_of(m) for m in mutants}):
+    for path in sorted(last):
         with open(path, "rb") as f:
-            out[path] = hashlib.sha256(f.read()).hexdigest()[:16]
+            code = code_part(f.read(), last[path])
+        out[path] = hashlib.sha256(code).hexdigest()[:16]
     return out
 
 

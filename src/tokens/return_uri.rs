@@ -97,14 +97,7 @@ fn check(issuer: &Issuer, raw: &str) -> Result<ReturnUri, String> {
 
     // Belt and braces: the parsed form must agree with the raw checks.
     let parsed = Url::parse(raw).map_err(|e| format!("not a URL ({e})"))?;
-    if parsed.scheme() != expected.scheme()
-        || parsed.host_str() != expected.host_str()
-        || parsed.port_or_known_default() != expected_port
-        || parsed.path() != expected_path
-        || !parsed.username().is_empty()
-        || parsed.password().is_some()
-        || parsed.fragment().is_some()
-    {
+    if !is_action_url(&parsed, expected, &expected_path) {
         return Err("does not parse to the issuer's action URL".into());
     }
 
@@ -114,6 +107,18 @@ fn check(issuer: &Issuer, raw: &str) -> Result<ReturnUri, String> {
         canonical.push_str(q);
     }
     Ok(ReturnUri(canonical))
+}
+
+/// Whether `parsed` is the issuer's action URL: its scheme, host, port and
+/// `path`, no user-info, no fragment (the query is free).
+fn is_action_url(parsed: &Url, issuer: &Url, path: &str) -> bool {
+    parsed.scheme() == issuer.scheme()
+        && parsed.host_str() == issuer.host_str()
+        && parsed.port_or_known_default() == issuer.port_or_known_default()
+        && parsed.path() == path
+        && parsed.username().is_empty()
+        && parsed.password().is_none()
+        && parsed.fragment().is_none()
 }
 
 #[cfg(test)]
@@ -290,6 +295,32 @@ mod tests {
         ] {
             let refusal = refused(&acme(), raw);
             assert!(refusal.contains(why), "{raw}: {refusal}");
+        }
+    }
+
+    /// The check on the parsed form, which the raw checks make
+    /// unreachable from `for_issuer`: each part on its own.
+    #[test]
+    fn the_parsed_form_must_match_in_every_part() {
+        let issuer = Url::parse("https://id.example.com/realms/acme").unwrap();
+        let path = "/realms/acme/login-actions/authenticate";
+        let is = |raw: &str| is_action_url(&Url::parse(raw).unwrap(), &issuer, path);
+        assert!(is(
+            "https://id.example.com/realms/acme/login-actions/authenticate?x=1"
+        ));
+        assert!(is(
+            "https://id.example.com:443/realms/acme/login-actions/authenticate"
+        ));
+        for other in [
+            "http://id.example.com/realms/acme/login-actions/authenticate",
+            "https://id.example.org/realms/acme/login-actions/authenticate",
+            "https://id.example.com:8443/realms/acme/login-actions/authenticate",
+            "https://id.example.com/realms/acme/login-actions/other",
+            "https://u@id.example.com/realms/acme/login-actions/authenticate",
+            "https://:p@id.example.com/realms/acme/login-actions/authenticate",
+            "https://id.example.com/realms/acme/login-actions/authenticate#f",
+        ] {
+            assert!(!is(other), "{other}");
         }
     }
 
