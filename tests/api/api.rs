@@ -221,6 +221,21 @@ async fn policy_in_the_request_is_clamped() {
     };
     let body: Value = app.api_verify(id, wrong).await.json().await.unwrap();
     assert_eq!(body["attempts_left"], 1);
+    // The clamped value is logged with the request's jti; those within the
+    // bounds (length 8, two attempts) are not.
+    let jti = claims["jti"].as_str().unwrap();
+    let clamped: Vec<Value> = crate::support::logs::captured()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|e| {
+            e["req_jti"] == jti
+                && e["message"] == "request otp policy clamped to the configured bounds"
+        })
+        .collect();
+    assert_eq!(clamped.len(), 1, "{clamped:?}");
+    assert_eq!(clamped[0]["policy"], "ttl");
+    assert_eq!(clamped[0]["requested"], "100000");
+    assert_eq!(clamped[0]["applied"], max_ttl.to_string());
 }
 
 #[tokio::test]
