@@ -228,10 +228,17 @@ async fn a_malformed_code_costs_no_attempt() {
 async fn csrf_mismatch_is_refused_and_spends_nothing() {
     let app = spawn_app().await;
     let (cookie, code) = app.start_browser_flow("csrf@example.com").await;
+    // Another challenge's token is no better than a forged one.
+    let (other, _) = app.start_browser_flow("csrf-other@example.com").await;
+    let others = app.csrf_token(&other).await;
     for (path, fields) in [
         (
             "/challenge/verify",
             vec![("csrf_token", "forged"), ("code", code.as_str())],
+        ),
+        (
+            "/challenge/verify",
+            vec![("csrf_token", others.as_str()), ("code", code.as_str())],
         ),
         ("/challenge/verify", vec![("code", code.as_str())]),
         ("/challenge/resend", vec![("csrf_token", "forged")]),
