@@ -332,6 +332,52 @@ account = 3
         .contains("expected a table"));
 }
 
+/// A key of the wrong type is one problem, not also a "missing" one; each
+/// part of `public_url` and `bind` is checked on its own.
+#[test]
+fn each_server_and_mail_problem_is_reported_once_for_what_it_is() {
+    let only = |toml: String, key: &str, says: &str| {
+        let errs = errors(&toml);
+        assert!(!errs.is_empty());
+        let for_key: Vec<_> = errs.iter().filter(|e| e.key == key).collect();
+        assert_eq!(for_key.len(), 1, "{toml}\n{errs}");
+        assert!(for_key[0].message.contains(says), "{toml}\n{errs}");
+    };
+    let server = |lines: &str| format!("{LOCAL}\n[server]\n{lines}\n");
+    only(
+        server("bind = \"0.0.0.0:8080\"\npublic_url = 5"),
+        "server.public_url",
+        "found an integer, expected a string",
+    );
+    only(
+        server("bind = \"0.0.0.0:8080\""),
+        "server.public_url",
+        "missing; required when server.bind is not a loopback address",
+    );
+    for url in [
+        "https://id.example.com/otp?x=1",
+        "https://id.example.com/otp#x",
+    ] {
+        only(
+            server(&format!("public_url = \"{url}\"")),
+            "server.public_url",
+            "a URL without query or fragment",
+        );
+    }
+    only(
+        format!("{LOCAL}\n[mail]\nsmtp_url = \"smtp://localhost:2525\"\nfrom = 5\n"),
+        "mail.from",
+        "found an integer, expected a string",
+    );
+    assert!(load(LOCAL)
+        .unwrap()
+        .server
+        .public_url
+        .as_str()
+        .starts_with("http://127.0.0.1"));
+    assert!(ConfigErrors(Vec::new()).is_empty());
+}
+
 #[test]
 fn partial_sections_name_the_missing_key() {
     let errs = errors(
@@ -457,6 +503,9 @@ fn invalid_toml_reports_where() {
     assert_eq!(errs.len(), 1);
     assert!(errs.0[0].message.contains("not valid TOML"), "{errs}");
     assert!(errs.0[0].message.contains("line 1"), "{errs}");
+    // And what the parser found wrong there, not only where.
+    let (_, what) = errs.0[0].message.rsplit_once(": ").unwrap();
+    assert!(!what.trim().is_empty(), "{errs}");
     assert!(!errs.0[0].message.contains('\n'), "one line: {errs}");
     // The file is the key, however it was given (`config check FILE` or `--config FILE`).
     assert!(errs.0[0].key.ends_with("otp-sidecar.toml"), "{errs}");
