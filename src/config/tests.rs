@@ -378,6 +378,27 @@ fn each_server_and_mail_problem_is_reported_once_for_what_it_is() {
     assert!(ConfigErrors(Vec::new()).is_empty());
 }
 
+/// `signing.audience` is taken as written when it is a plain word; a blank
+/// one, one with a control character, or a comma-separated list of key
+/// files in the file (the form only the environment uses) is refused.
+#[test]
+fn signing_values_are_taken_only_as_written() {
+    let signing = |lines: &str| format!("{LOCAL}\n[signing]\n{lines}\n");
+    let s = load(&signing("audience = \"otp-sidecar-acme\"")).unwrap();
+    assert_eq!(s.signing.audience, "otp-sidecar-acme");
+    for bad in ["\" \"", "\"otp\\u0007\""] {
+        let errs = errors(&signing(&format!("audience = {bad}")));
+        assert!(
+            error_for(&errs, "signing.audience")
+                .message
+                .contains("a non-empty audience"),
+            "{errs}"
+        );
+    }
+    let errs = errors(&signing("previous_key_files = \"a.pem,b.pem\""));
+    error_for(&errs, "signing.previous_key_files");
+}
+
 #[test]
 fn partial_sections_name_the_missing_key() {
     let errs = errors(
