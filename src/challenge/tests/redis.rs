@@ -509,6 +509,13 @@ mod redis_single {
                 Err(StoreError::Unavailable(_))
             ));
 
+            // Not ready either: the probe asks the replicas too.
+            let err = store.ping().await.unwrap_err();
+            assert!(
+                matches!(&err, StoreError::Unavailable(m) if m.contains("0 of 1 replica(s) acknowledge writes")),
+                "{err:?}"
+            );
+
             let master_port = master.port();
             let _replica =
                 tokio::task::spawn_blocking(move || RedisServer::start_replica_of(master_port))
