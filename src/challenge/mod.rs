@@ -505,11 +505,14 @@ pub enum StoreError {
 
 /// How long [`Store::create`] remembers that an id was created, at least:
 /// as long as a request JWT can be accepted (its lifetime plus the clock
-/// leeway on both ends, the last second included), so a request whose jti was claimed for this id can
-/// create its challenge at most once, even after the challenge was used
-/// and deleted.
-pub const CREATED_MARK_SECS: i64 =
-    crate::tokens::MAX_REQUEST_LIFETIME_SECS + 2 * crate::tokens::CLOCK_LEEWAY_SECS + 1;
+/// leeway on both ends, the last second included), so a request whose jti
+/// was claimed for this id can create its challenge at most once, even
+/// after the challenge was used and deleted. Counted from the first second
+/// a request can be accepted: one issued the leeway ahead, with the longest
+/// lifetime, is refused from this many seconds on.
+pub const CREATED_MARK_SECS: i64 = crate::tokens::expired_from(
+    crate::tokens::CLOCK_LEEWAY_SECS + crate::tokens::MAX_REQUEST_LIFETIME_SECS,
+);
 
 /// Length of the digests in key and field names: 20 base64url characters.
 pub const DIGEST_LEN: usize = 20;

@@ -26,7 +26,7 @@ pub const MAX_REQUEST_LIFETIME_SECS: i64 = 300;
 /// The first second at which a request with this `exp` is refused as
 /// expired: it is accepted up to `exp` plus the leeway, that second
 /// included. Whatever remembers a request (its `jti`) keeps it until then.
-pub fn expired_from(exp: i64) -> i64 {
+pub const fn expired_from(exp: i64) -> i64 {
     exp.saturating_add(CLOCK_LEEWAY_SECS).saturating_add(1)
 }
 /// A request JWT is a few hundred bytes; refuse anything absurd before decoding.
