@@ -132,6 +132,16 @@ for path in sys.argv[1:]:
 EOF
 }
 
+# Whether cargo-mutants' exit code $1 is a result: 0 all caught, 2 some
+# missed, 3 some timed out; anything else (a tree that does not build, a
+# usage error) is none, and is reported with its log, $2.
+cargo_mutants_result() {
+  case $1 in
+    0 | 2 | 3) return 0 ;;
+    *) echo "  cargo-mutants failed (exit $1); see $2"; return 1 ;;
+  esac
+}
+
 # scripts/mutants-ledger.py, on the files of the tree that is mutated.
 ledger() {
   (cd "$TREE" && python3 "$ROOT/scripts/mutants-ledger.py" "$@")
@@ -164,12 +174,7 @@ run_stage() {
       --profile mutants --output "$dir/$stage" --colors never "${tests[@]}"
   ) || rc=$?
   ledger merge "$dir" "$stage" "$out"
-  # cargo-mutants: 0 all caught, 2 some missed, 3 some timed out; anything
-  # else (a tree that does not build, a usage error) is no result.
-  case $rc in
-    0 | 2 | 3) return 0 ;;
-    *) echo "  cargo-mutants failed (exit $rc); see $out/debug.log"; return 1 ;;
-  esac
+  cargo_mutants_result "$rc" "$out/debug.log"
 }
 
 rust() {
@@ -273,10 +278,7 @@ sample() {
         --baseline skip --timeout "$TEST_TIMEOUT" --build-timeout "$BUILD_TIMEOUT" \
         --output "$OUT/sample-$module" --colors never "${tests[@]}"
     ) || rc=$?
-    # cargo-mutants: 0 all caught, 2 some missed, 3 some timed out; anything
-    # else (a tree that does not build, a usage error) is no result.
-    if [ "$rc" != 0 ] && [ "$rc" != 2 ] && [ "$rc" != 3 ]; then
-      echo "  cargo-mutants failed (exit $rc); see $OUT/sample-$module/mutants.out/debug.log"
+    if ! cargo_mutants_result "$rc" "$OUT/sample-$module/mutants.out/debug.log"; then
       status=1
       continue
     fi
