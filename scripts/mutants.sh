@@ -56,7 +56,7 @@ tests_for() {
     tokens/quick) echo "--lib -- tokens::" ;;
     tokens/full) echo "--lib --test api -- tokens:: config:: api:: refusals::" ;;
     login/quick) echo "--lib --test api -- login:: api::" ;;
-    login/full) echo "--lib --test api -- login:: api:: browser:: rerender:: refusals:: budget:: limits:: mail:: crash:: stall:: audit::" ;;
+    login/full) echo "--lib --test api -- login:: api:: browser:: look:: rerender:: refusals:: budget:: limits:: mail:: crash:: stall:: audit::" ;;
     config/quick) echo "--lib -- config::" ;;
     config/full) echo "--lib --test api -- config:: overrides:: ops:: process::" ;;
     *) echo "mutants: unknown module $1 (one of ${MODULES[*]})" >&2; return 1 ;;

@@ -4,10 +4,11 @@
 //! The master's address is asked of the sentinels when the first command is
 //! sent, and again after any error that says the connection is gone or no
 //! longer leads to the master (I/O error, timeout, `READONLY`, `MASTERDOWN`,
-//! `LOADING`). A command a replica refused with `READONLY` was not run, so it
-//! is sent once more to the master the sentinels name now; any other command
-//! whose fate is unknown is not repeated: it fails, and the next one goes to
-//! the new master.
+//! `LOADING`). A command a replica refused (a write with `READONLY`, `WAIT`
+//! with its own error: a master demoted while this connection stayed open)
+//! was not run, so it is sent once more to the master the sentinels name
+//! now; any other command whose fate is unknown is not repeated: it fails,
+//! and the next one goes to the new master.
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -151,11 +152,11 @@ impl Request<'_> {
 }
 
 impl Reply {
-    /// True when a replica refused (part of) it with `READONLY`: not run.
+    /// True when a replica refused (part of) it: not run.
     fn refused_by_replica(&self) -> bool {
         match self {
-            Reply::One(v) => readonly(v),
-            Reply::Many(vs) => vs.iter().any(readonly),
+            Reply::One(v) => replica_refusal(v),
+            Reply::Many(vs) => vs.iter().any(replica_refusal),
         }
     }
 }
@@ -170,8 +171,14 @@ fn leads_nowhere(e: &RedisError) -> bool {
         || matches!(e.code(), Some("READONLY" | "MASTERDOWN" | "LOADING"))
 }
 
-fn readonly(v: &Value) -> bool {
-    matches!(v, Value::ServerError(e) if e.code() == "READONLY")
+/// A replica's refusal: `READONLY` for a write, and for `WAIT` (the
+/// readiness probe's, and the one after a consuming write) an `ERR` of its
+/// own; without it, a probe on a demoted master's connection would fail
+/// until some write happened to find the new master.
+fn replica_refusal(v: &Value) -> bool {
+    matches!(v, Value::ServerError(e) if e.code() == "READONLY"
+        || (e.code() == "ERR"
+            && e.details().is_some_and(|d| d.starts_with("WAIT cannot be used with replica"))))
 }
 
 impl ConnectionLike for SentinelConnection {

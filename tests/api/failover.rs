@@ -667,3 +667,114 @@ async fn a_switchover_costs_at_most_one_failed_request() {
         ledger.answers.len()
     );
 }
+
+/// `count` in `errorstat_<code>:count=<count>` of `node`'s `INFO errorstats`.
+fn refusals(node: &crate::support::ha::Node, code: &str) -> u64 {
+    let prefix = format!("errorstat_{code}:count=");
+    node.info("errorstats")
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix)?.split(',').next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// `from`, the master the sentinels name, becomes a replica of `to`, and
+/// the sentinels are pointed at `to`, the way an operator's hand would do
+/// it: unlike Sentinel's own failover, nothing closes the connections
+/// clients hold to `from`. Waits until `from` has synced from `to` and
+/// every sentinel names `to`.
+fn demote_by_hand(
+    group: &SentinelGroup,
+    from: &crate::support::ha::Node,
+    to: &crate::support::ha::Node,
+) {
+    let ok = |reply: redis::RedisResult<String>, what: &str| {
+        assert_eq!(reply.as_deref(), Ok("OK"), "{what}");
+    };
+    ok(
+        to.query(redis::cmd("REPLICAOF").arg("NO").arg("ONE")),
+        "REPLICAOF NO ONE",
+    );
+    ok(
+        from.query(redis::cmd("REPLICAOF").arg("127.0.0.1").arg(to.port)),
+        "REPLICAOF",
+    );
+    for sentinel in &group.sentinels {
+        ok(
+            sentinel.query(redis::cmd("SENTINEL").arg("REMOVE").arg(MASTER_NAME)),
+            "SENTINEL REMOVE",
+        );
+        ok(
+            sentinel.query(
+                redis::cmd("SENTINEL")
+                    .arg("MONITOR")
+                    .arg(MASTER_NAME)
+                    .arg("127.0.0.1")
+                    .arg(to.port)
+                    .arg(2),
+            ),
+            "SENTINEL MONITOR",
+        );
+    }
+    crate::support::ha::wait_until(PHASE, "the demoted master synced", || {
+        let info = from.info("replication");
+        (!info.contains("master_link_status:up")).then_some(info)
+    });
+    for sentinel in &group.sentinels {
+        let named: Option<(String, String)> = sentinel
+            .query(
+                redis::cmd("SENTINEL")
+                    .arg("GET-MASTER-ADDR-BY-NAME")
+                    .arg(MASTER_NAME),
+            )
+            .ok();
+        assert_eq!(named.map(|(_, port)| port), Some(to.port.to_string()));
+    }
+}
+
+/// A master demoted while the sidecar's connection to it stays open (by
+/// hand, not by Sentinel, which closes it): the replica it has become
+/// refuses the sidecar's writes (`READONLY`) and its readiness probe's
+/// `WAIT`. Each refused command was not run, so it is sent again to the
+/// master the sentinels name now: no request fails, and the sidecar is
+/// ready at once, without waiting for a write to find the new master.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_master_demoted_behind_the_sidecars_back_costs_no_request() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
+    let group = tokio::task::spawn_blocking(SentinelGroup::start)
+        .await
+        .unwrap();
+    let h = Harness::start(&group.url(), None).await;
+    let ledger = Mutex::new(Ledger::default());
+    h.login(&ledger).await;
+    assert!(h.ready().await);
+
+    // The first command after the demotion is a write.
+    tokio::task::block_in_place(|| demote_by_hand(&group, &group.master, &group.replica));
+    let refused = refusals(&group.master, "READONLY");
+    h.login(&ledger).await;
+    assert!(
+        refusals(&group.master, "READONLY") > refused,
+        "the demoted master refused no write: the test did not reach it"
+    );
+    assert!(h.ready().await, "not ready after the demotion");
+
+    // Back again, and this time the first command is the readiness probe.
+    tokio::task::block_in_place(|| demote_by_hand(&group, &group.replica, &group.master));
+    let refused = refusals(&group.replica, "ERR");
+    assert!(h.ready().await, "not ready after the second demotion");
+    assert!(
+        refusals(&group.replica, "ERR") > refused,
+        "the demoted master refused no WAIT: the test did not reach it"
+    );
+    h.login(&ledger).await;
+
+    let ledger = ledger.into_inner().unwrap();
+    assert_eq!(ledger.verified.len(), 3, "every login verified");
+    let failed: Vec<String> = ledger
+        .answers
+        .iter()
+        .filter(|a| !matches!(a.status, 200 | 201))
+        .map(|a| format!("{} {}", a.status, a.error))
+        .collect();
+    assert!(failed.is_empty(), "{failed:?}");
+}

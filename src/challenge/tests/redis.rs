@@ -836,6 +836,90 @@ mod redis_cluster {
         .await;
     }
 
+    /// `CLUSTER args` on one node, its answer as text.
+    async fn cluster_command(node: &RedisServer, args: &[&str]) -> ::redis::RedisResult<String> {
+        let client = ::redis::Client::open(node.url())?;
+        let mut conn = client.get_multiplexed_async_connection().await?;
+        ::redis::cmd("CLUSTER")
+            .arg(args)
+            .query_async(&mut conn)
+            .await
+    }
+
+    /// Waits until every node's `CLUSTER INFO` has the line `want`; on a
+    /// node that has not, runs `CLUSTER step` (when given) and asks again.
+    async fn until_every_node(cluster: &Cluster, want: &str, step: Option<&[&str]>) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let mut missing = Vec::new();
+            for node in &cluster.nodes {
+                let info = cluster_command(node, &["INFO"]).await.unwrap_or_default();
+                if !info.lines().any(|l| l.trim() == want) {
+                    missing.push(node.port());
+                    if let Some(step) = step {
+                        // Refused where the slot is already gone: asked again.
+                        let _ = cluster_command(node, step).await;
+                    }
+                }
+            }
+            if missing.is_empty() {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "nodes {missing:?} lack `{want}` after 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Readiness asks the cluster whether every slot is served: one slot
+    /// that no master serves makes the store not ready, whether the nodes
+    /// stop answering for the others (`cluster_state:fail`, the default)
+    /// or go on (`cluster-require-full-coverage no`); served again, it is
+    /// ready again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_probe_is_not_ready_while_a_slot_is_unserved() {
+        bounded(async {
+            let (store, cluster) = harness().await;
+            store.ping().await.unwrap();
+
+            let unassign: &[&str] = &["DELSLOTS", "0"];
+            until_every_node(&cluster, "cluster_slots_assigned:16383", Some(unassign)).await;
+            until_every_node(&cluster, "cluster_state:fail", None).await;
+            let err = store.ping().await.unwrap_err();
+            assert!(
+                matches!(&err, StoreError::Unavailable(m)
+                    if m.starts_with("cluster state fail, 16383 of 16384 slots ok")),
+                "{err:?}"
+            );
+
+            for node in &cluster.nodes {
+                let client = ::redis::Client::open(node.url()).unwrap();
+                let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+                let _: () = ::redis::cmd("CONFIG")
+                    .arg(&["SET", "cluster-require-full-coverage", "no"])
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
+            }
+            until_every_node(&cluster, "cluster_state:ok", None).await;
+            let err = store.ping().await.unwrap_err();
+            assert!(
+                matches!(&err, StoreError::Unavailable(m)
+                    if m.starts_with("cluster state ok, 16383 of 16384 slots ok")),
+                "{err:?}"
+            );
+
+            cluster_command(&cluster.nodes[0], &["ADDSLOTS", "0"])
+                .await
+                .unwrap();
+            until_every_node(&cluster, "cluster_slots_ok:16384", None).await;
+            store.ping().await.unwrap();
+        })
+        .await;
+    }
+
     async fn make_many(store: &AnyStore, n: usize) -> Vec<Made> {
         let mut made = Vec::with_capacity(n);
         for _ in 0..n {
