@@ -3,12 +3,13 @@
 //!
 //! The master's address is asked of the sentinels when the first command is
 //! sent, and again after any error that says the connection is gone or no
-//! longer leads to the master (I/O error, timeout, `READONLY`, `MASTERDOWN`,
-//! `LOADING`). A command a replica refused (a write with `READONLY`, `WAIT`
-//! with its own error: a master demoted while this connection stayed open)
-//! was not run, so it is sent once more to the master the sentinels name
-//! now; any other command whose fate is unknown is not repeated: it fails,
-//! and the next one goes to the new master.
+//! longer leads to the master: an I/O error (refused, reset, closed, timed
+//! out), a reply out of step, or a reply saying the node did not run the
+//! command because it is not a master that can (a write refused with
+//! `READONLY`, `WAIT` refused by a replica, `MASTERDOWN`, `LOADING`). A
+//! command refused that way was not run, so it is sent once more to the
+//! master the sentinels name now; any other command whose fate is unknown is
+//! not repeated: it fails, and the next one goes to the new master.
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -161,22 +162,23 @@ impl Reply {
     }
 }
 
-/// An error after which this connection should not be used again.
+/// An error after which this connection should not be used again: every
+/// transport failure (the redis crate reports refused, reset, closed and
+/// timed-out connections as I/O errors), and the others it says need a new
+/// connection (a reply that cannot be parsed). The server's own refusals
+/// arrive as replies, not errors: [`replica_refusal`].
 fn leads_nowhere(e: &RedisError) -> bool {
-    e.is_io_error()
-        || e.is_timeout()
-        || e.is_connection_dropped()
-        || e.is_connection_refusal()
-        || e.is_unrecoverable_error()
-        || matches!(e.code(), Some("READONLY" | "MASTERDOWN" | "LOADING"))
+    e.is_io_error() || e.is_unrecoverable_error()
 }
 
-/// A replica's refusal: `READONLY` for a write, and for `WAIT` (the
-/// readiness probe's, and the one after a consuming write) an `ERR` of its
-/// own; without it, a probe on a demoted master's connection would fail
-/// until some write happened to find the new master.
+/// A node's refusal to run a command because it is not a master that can:
+/// `READONLY` for a write on a replica, and for `WAIT` (the readiness
+/// probe's, and the one after a consuming write) an `ERR` of its own, so
+/// that a probe on a demoted master's connection does not fail until some
+/// write finds the new master; `MASTERDOWN` (a replica cut off from its
+/// master) and `LOADING` (a node reading its data after a restart).
 fn replica_refusal(v: &Value) -> bool {
-    matches!(v, Value::ServerError(e) if e.code() == "READONLY"
+    matches!(v, Value::ServerError(e) if matches!(e.code(), "READONLY" | "MASTERDOWN" | "LOADING")
         || (e.code() == "ERR"
             && e.details().is_some_and(|d| d.starts_with("WAIT cannot be used with replica"))))
 }

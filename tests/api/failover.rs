@@ -778,3 +778,48 @@ async fn a_master_demoted_behind_the_sidecars_back_costs_no_request() {
         .collect();
     assert!(failed.is_empty(), "{failed:?}");
 }
+
+/// A master that hangs (SIGSTOP: its connections stay open, nothing
+/// answers) is left after the first command that times out: the next one
+/// asks the sentinels again, and once they have promoted the replica, logins
+/// succeed there while the old master still hangs. The failures meanwhile
+/// are `503 unavailable`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_master_is_left_for_the_one_the_sentinels_promote() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
+    let mut group = tokio::task::spawn_blocking(SentinelGroup::start)
+        .await
+        .unwrap();
+    // The promoted replica has no replica of its own while the old master
+    // hangs: no acknowledgement to wait for.
+    let h = Harness::start(&group.url(), Some(0)).await;
+    let ledger = Mutex::new(Ledger::default());
+    h.login(&ledger).await;
+    assert_eq!(ledger.lock().unwrap().verified.len(), 1);
+
+    group.master.signal("STOP");
+    let deadline = Instant::now() + PHASE;
+    while ledger.lock().unwrap().verified.len() < 3 {
+        if Instant::now() > deadline {
+            let ledger = ledger.lock().unwrap();
+            let seen: Vec<String> = ledger
+                .answers
+                .iter()
+                .map(|a| format!("{} {}", a.status, a.error))
+                .collect();
+            panic!("no login after the master hung: {seen:?}");
+        }
+        h.login(&ledger).await;
+    }
+    assert_eq!(group.named_master_port(), Some(group.replica.port));
+    let ledger = ledger.into_inner().unwrap();
+    let failed: Vec<String> = ledger
+        .answers
+        .iter()
+        .filter(|a| !matches!(a.status, 200 | 201))
+        .map(|a| format!("{} {}", a.status, a.error))
+        .collect();
+    assert!(!failed.is_empty(), "no request reached the hung master");
+    assert!(failed.iter().all(|f| f == "503 unavailable"), "{failed:?}");
+    group.master.kill();
+}
