@@ -54,7 +54,7 @@ tests_for() {
     challenge/quick) echo "--lib -- challenge:: --skip redis_cluster --skip redis_tls --skip redis_acl --skip consuming_writes_wait_for_a_replica" ;;
     challenge/full) echo "--lib --test api -- challenge:: config:: failover:: api:: mail:: crash::" ;;
     tokens/quick) echo "--lib -- tokens::" ;;
-    tokens/full) echo "--lib --test api -- tokens:: config:: api:: refusals::" ;;
+    tokens/full) echo "--lib --test api -- tokens:: config:: api:: refusals:: browser::" ;;
     login/quick) echo "--lib --test api -- login:: api::" ;;
     login/full) echo "--lib --test api -- login:: api:: browser:: look:: rerender:: refusals:: budget:: limits:: mail:: crash:: stall:: audit::" ;;
     config/quick) echo "--lib -- config::" ;;
