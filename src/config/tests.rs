@@ -597,6 +597,25 @@ fn key_algorithm_must_match() {
     assert_eq!(ok.signing.algorithm, SigningAlgorithm::EdDsa);
 }
 
+/// Each algorithm the protocol allows, written out, is taken with a key of
+/// its kind (ES256 is also the default, but an explicit `"ES256"` must not
+/// be refused as unknown).
+#[test]
+fn every_algorithm_is_taken_as_written_with_its_key() {
+    for (alg, file, want) in [
+        ("ES256", "sidecar-es256.pem", SigningAlgorithm::Es256),
+        ("EdDSA", "sidecar-ed25519.pem", SigningAlgorithm::EdDsa),
+        ("RS256", "sidecar-rs256.pem", SigningAlgorithm::Rs256),
+    ] {
+        let settings = load(&format!(
+            "{LOCAL}\n[signing]\nalgorithm = \"{alg}\"\nkey_file = \"{}\"\n",
+            key(file)
+        ))
+        .unwrap_or_else(|e| panic!("{alg}: {e}"));
+        assert_eq!(settings.signing.algorithm, want, "{alg}");
+    }
+}
+
 #[test]
 fn otp_policy_shapes_and_bounds() {
     let ok = load(&format!(
