@@ -613,6 +613,12 @@ fn every_algorithm_is_taken_as_written_with_its_key() {
         ))
         .unwrap_or_else(|e| panic!("{alg}: {e}"));
         assert_eq!(settings.signing.algorithm, want, "{alg}");
+        // The start-up line names it as written.
+        let summary = settings.summary();
+        assert!(
+            summary.contains(&format!(", {alg} key {}", key(file))),
+            "{summary}"
+        );
     }
 }
 
