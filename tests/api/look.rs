@@ -121,9 +121,9 @@ async fn without_names_in_the_request_the_configuration_names_them() {
     assert!(page.contains("to sign in to test-app"), "{page}");
 }
 
-#[tokio::test]
-async fn a_realms_branding_wins_over_the_request_and_the_global_branding() {
-    let app = spawn_app_with(|s| {
+/// The test realm branded "Acme Staff", in green.
+async fn spawn_branded_app() -> TestApp {
+    spawn_app_with(|s| {
         let issuer = s.realms[0].issuer.as_str().to_string();
         s.realm_branding.insert(
             issuer,
@@ -134,7 +134,12 @@ async fn a_realms_branding_wins_over_the_request_and_the_global_branding() {
             },
         );
     })
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn a_realms_branding_wins_over_the_request_and_the_global_branding() {
+    let app = spawn_branded_app().await;
     let (page, mail) = sign_in(
         &app,
         "staff@example.com",
@@ -181,4 +186,61 @@ async fn overlong_or_control_character_names_are_refused() {
         metrics.contains("request_rejections_total{reason=\"invalid_claim\"} 2"),
         "{metrics}"
     );
+}
+
+/// The mail speaks the language Keycloak sent (`locale`), as the pages do;
+/// a language we do not ship gets the default.
+#[tokio::test]
+async fn the_mail_speaks_the_language_of_the_request() {
+    let app = spawn_app().await;
+    let (_, mail) = sign_in(&app, "de@example.com", json!({ "locale": "de" })).await;
+    let text = body(&mail);
+    assert!(text.contains("<html lang=\"de\""), "{text}");
+    assert!(text.contains("Ihr Anmeldecode"), "{text}");
+    assert!(!text.contains("Your sign-in code"), "{text}");
+
+    let (_, mail) = sign_in(&app, "tlh@example.com", json!({ "locale": "tlh" })).await;
+    let text = body(&mail);
+    assert!(text.contains("<html lang=\"en\""), "{text}");
+    assert!(text.contains("Your sign-in code"), "{text}");
+}
+
+/// The pages after the step (the hand-off, and the finished page that Back
+/// shows) keep the realm's branding: their sealed cookies name the realm.
+#[tokio::test]
+async fn the_pages_after_the_step_keep_the_realms_branding() {
+    let app = spawn_branded_app().await;
+    let email = "after@example.com";
+    let started = app
+        .authorize(&app.realm.sign(&app.realm.claims(email, app.now())), None)
+        .await;
+    let cookie = challenge_cookie(&started).unwrap();
+    let code = app.smtp.wait_for(email, 1).await.code(6);
+    let csrf = app.csrf_token(&cookie).await;
+    let posted = app
+        .post_form_as_is(
+            "/challenge/verify",
+            Some(&cookie),
+            &[("csrf_token", csrf.as_str()), ("code", code.as_str())],
+        )
+        .await;
+    let both = crate::support::cookie_pairs(&posted, &["otp_handoff", "otp_finished"]);
+    assert_eq!(both.len(), 2, "{both:?}");
+    let finished = both
+        .iter()
+        .find(|c| c.starts_with("otp_finished="))
+        .unwrap()
+        .clone();
+    for (what, cookies) in [("hand-off", both.join("; ")), ("finished", finished)] {
+        let page = app
+            .client
+            .get(app.url("/challenge/done"))
+            .header("cookie", cookies)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::OK, "{what}");
+        let page = page.text().await.unwrap();
+        assert_eq!(header_name(&page), "Acme Staff", "{what}: {page}");
+    }
 }
