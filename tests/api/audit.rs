@@ -192,6 +192,11 @@ async fn a_re_rendered_step_is_audited_with_both_correlation_ids() {
     let before = expect_events(&first_jti, &["created", "mailed"]).await;
     let after = expect_events(&newer_jti, &["rebound", "verified"]).await;
     assert_eq!(after[0]["previous_correlation_id"], first_jti.as_str());
+    // The rebound challenge keeps its attempts: none spent yet.
+    assert_eq!(
+        after[0]["attempts_left"],
+        app.settings.otp.max_attempts.default
+    );
     assert_common(&app, &before, &cookie, email, &[&code]);
     assert_common(&app, &after, &cookie, email, &[&code]);
 }
