@@ -165,6 +165,55 @@ async fn locked_cancelled_and_expired_challenges_are_audited() {
     assert_common(&app, &events, &cookie, email, &[&code]);
 }
 
+/// A user's spent budget is audited as `locked`, with its reason and no
+/// attempt left: a challenge refused before it is stored because the
+/// user's challenges are spent (`user_budget_exhausted`) or their wrong
+/// codes are (`user_locked`); the wrong code that spends them, which closes
+/// its challenge, and a code on another challenge, then not evaluated (both
+/// `user_locked`).
+#[tokio::test]
+async fn a_spent_user_budget_is_audited_with_its_reason() {
+    let app = spawn_app_with(|s| {
+        s.otp.user.max_challenges = 2;
+        s.otp.user.max_failures = 1;
+    })
+    .await;
+    // One user (the test realm's `user-1`) on two addresses: each mail is
+    // told apart by its address.
+    let email = "budget-audit@example.com";
+    let other = "budget-audit-2@example.com";
+    let (first, first_cookie, first_code) = start(&app, email).await;
+    let (second, second_cookie, second_code) = start(&app, other).await;
+
+    // Refused before it is stored: its only event.
+    let refused = |reason: &'static str| {
+        let app = &app;
+        async move {
+            let claims = app.realm.claims(email, app.now());
+            let jti = claims["jti"].as_str().unwrap().to_string();
+            app.authorize(&app.realm.sign(&claims), None).await;
+            let events = expect_events(&jti, &["locked"]).await;
+            assert_eq!(events[0]["attempts_left"], 0, "{}", events[0]);
+            assert_eq!(events[0]["reason"], reason, "{}", events[0]);
+        }
+    };
+    refused("user_budget_exhausted").await;
+
+    for (jti, cookie, address, code) in [
+        (&first, &first_cookie, email, wrong(&first_code)),
+        (&second, &second_cookie, other, second_code.as_str()),
+    ] {
+        let csrf = app.csrf_token(cookie).await;
+        app.submit_code(cookie, &csrf, code).await;
+        let events = expect_events(jti, &["created", "mailed", "locked"]).await;
+        assert_common(&app, &events, cookie, address, &[&first_code, &second_code]);
+        assert_eq!(events[2]["attempts_left"], 0, "{}", events[2]);
+        assert_eq!(events[2]["reason"], "user_locked", "{}", events[2]);
+    }
+
+    refused("user_locked").await;
+}
+
 #[tokio::test]
 async fn a_re_rendered_step_is_audited_with_both_correlation_ids() {
     let app = spawn_app().await;
