@@ -824,3 +824,46 @@ async fn back_after_the_step_shows_the_finished_page_never_a_form() {
     assert!(!html.contains("<a class=\"button"), "{html}");
     assert!(html.contains("You can close this page."), "{html}");
 }
+
+/// The hand-off opens only while its assertion is valid, and the finished
+/// page only as long as its mark lasts: after that the same cookies open
+/// nothing (the finished page, then the error page).
+#[tokio::test]
+async fn the_hand_off_and_the_finished_page_end_with_their_time() {
+    let app = spawn_app().await;
+    let email = "late@example.com";
+    let (cookie, code) = app.start_browser_flow(email).await;
+    let csrf = app.csrf_token(&cookie).await;
+    let posted = app
+        .post_form_as_is(
+            "/challenge/verify",
+            Some(&cookie),
+            &[("csrf_token", csrf.as_str()), ("code", code.as_str())],
+        )
+        .await;
+    let both = crate::support::cookie_pairs(&posted, &["otp_handoff", "otp_finished"]);
+    assert_eq!(both.len(), 2, "{both:?}");
+    let get_done = || {
+        app.client
+            .get(app.url("/challenge/done"))
+            .header("cookie", both.join("; "))
+            .send()
+    };
+
+    // Past the assertion's lifetime: no assertion any more, only how it ended.
+    app.clock
+        .advance(otp_sidecar::login::ASSERTION_TTL_SECS + 1);
+    let response = get_done().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.unwrap();
+    assert!(field(&html, "assertion").is_none(), "{html}");
+    assert!(html.contains("Your code was accepted"), "{html}");
+
+    // Past the finished mark's lifetime too: nothing in progress.
+    app.clock
+        .advance(otp_sidecar::login::handoff::FINISHED_SECS);
+    let response = get_done().await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("No sign-in in progress"), "{html}");
+}
