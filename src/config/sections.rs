@@ -742,8 +742,11 @@ impl Walk {
         }
         if let Some(logo) = self.string(t, path, "logo_url") {
             let is_path = logo.starts_with('/') && !logo.starts_with("//");
-            let is_https =
-                Url::parse(logo).is_ok_and(|u| u.scheme() == "https" && u.host_str().is_some());
+            // Written out as `https://host`: the URL parser would mend
+            // `https:logo.svg` into a host, where a browser on an https page
+            // reads a relative path.
+            let is_https = logo.starts_with("https://")
+                && Url::parse(logo).is_ok_and(|u| u.host_str().is_some_and(|h| !h.is_empty()));
             if (is_path || is_https)
                 && !logo
                     .chars()

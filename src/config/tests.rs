@@ -1043,3 +1043,106 @@ fn odd_keys_are_named_quoted() {
     let e = error_for(&errs, "apps.\"my app\"");
     assert!(e.message.contains("display name"), "{e}");
 }
+
+/// One `[branding]` value, written as TOML: `Ok` when taken, else the
+/// problem reported for exactly that key.
+fn branding_value(key: &str, value: &str) -> Result<Settings, String> {
+    let toml = format!(
+        "{LOCAL}\n[branding]\n{key} = {}\n",
+        toml::Value::String(value.to_string())
+    );
+    load(&toml).map_err(|errs| {
+        let path = format!("branding.{key}");
+        assert_eq!(errs.len(), 1, "{key} = {value:?}: {errs}");
+        error_for(&errs, &path).to_string()
+    })
+}
+
+/// Each branding value at its bounds: names of 1 to 100 characters, no
+/// control characters; a logo that is an https URL with a host or an
+/// absolute path (not `//host`, no blank, quote or backslash).
+#[test]
+fn branding_values_are_taken_up_to_their_bounds_and_no_further() {
+    for name in ["A", &"é".repeat(100), "Acme Sign-in"] {
+        let s = branding_value("product_name", name).unwrap();
+        assert_eq!(s.branding.product_name, name);
+    }
+    for name in ["", "   ", &"é".repeat(101), "Acme\u{7}", "\tAcme"] {
+        let e = branding_value("product_name", name).unwrap_err();
+        assert!(e.contains("1 to 100 characters"), "{name:?}: {e}");
+    }
+    for logo in [
+        "/static/logo.svg",
+        "https://cdn.example.com/logo.svg",
+        "https://cdn.example.com:8443/a/logo.png?v=2",
+    ] {
+        let s = branding_value("logo_url", logo).unwrap();
+        assert_eq!(s.branding.logo_url.as_deref(), Some(logo));
+    }
+    for logo in [
+        "//cdn.example.com/logo.svg",
+        "http://cdn.example.com/logo.svg",
+        "logo.svg",
+        "https:logo.svg",
+        "data:image/svg+xml,<svg/>",
+        "/static/my logo.svg",
+        "/static/logo.svg\u{7}",
+        "/static/lo\"go.svg",
+        "/static/lo\\go.svg",
+        "https://cdn.example.com/my logo.svg",
+        "",
+    ] {
+        let e = branding_value("logo_url", logo)
+            .err()
+            .unwrap_or_else(|| panic!("{logo:?} taken"));
+        assert!(
+            e.contains("an https:// URL or an absolute path"),
+            "{logo:?}: {e}"
+        );
+    }
+}
+
+/// `[apps]` names and the sender's display name (the mail's From) follow
+/// the same rule as the product name: 1 to 100 characters, no control
+/// characters.
+#[test]
+fn app_and_sender_names_are_taken_up_to_their_bounds_and_no_further() {
+    for name in ["A", &"é".repeat(100)] {
+        let toml = format!(
+            "{LOCAL}\n[apps]\nweb = {}\n",
+            toml::Value::String(name.to_string())
+        );
+        let s = load(&toml).unwrap();
+        assert_eq!(s.apps["web"], name);
+    }
+    for name in ["", "   ", &"é".repeat(101), "Pay\u{7}roll"] {
+        let toml = format!(
+            "{LOCAL}\n[apps]\nweb = {}\n",
+            toml::Value::String(name.to_string())
+        );
+        let errs = errors(&toml);
+        error_for(&errs, "apps.web");
+    }
+    // Without a product name of its own, the product is the sender's name.
+    let product = |from: &str| {
+        let toml = format!(
+            "{LOCAL}\n[mail]\nfrom = {}\n",
+            toml::Value::String(from.to_string())
+        );
+        load(&toml).unwrap().branding.product_name
+    };
+    let default = load(LOCAL).unwrap().branding.product_name;
+    assert_eq!(product("Acme Login <login@example.com>"), "Acme Login");
+    let longest = "é".repeat(100);
+    assert_eq!(
+        product(&format!("\"{longest}\" <login@example.com>")),
+        longest
+    );
+    for from in [
+        "login@example.com".to_string(),
+        "\"   \" <login@example.com>".to_string(),
+        format!("\"{}\" <login@example.com>", "é".repeat(101)),
+    ] {
+        assert_eq!(product(&from), default, "{from}");
+    }
+}
