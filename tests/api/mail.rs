@@ -452,3 +452,61 @@ async fn addresses_the_mailer_cannot_take_are_refused_before_anything_is_stored(
     assert_eq!(challenges_charged(&app), 0);
     assert!(smtp.transactions().is_empty());
 }
+
+/// Reads challenge `id` (still `sending`) over the API, as a polling client
+/// does; the deliveries taken over so far.
+async fn taken_over(app: &TestApp, id: &str) -> f64 {
+    let status = app.get(&format!("/api/v1/challenges/{id}"), None).await;
+    assert_eq!(status.status(), StatusCode::OK);
+    let body: Value = status.json().await.unwrap();
+    assert_eq!(body["delivery"], "sending", "{body}");
+    metric(&metrics(app).await, "mails_total{outcome=\"taken_over\"}")
+}
+
+/// A delivery in progress holds its lease for one attempt's bound
+/// (`timeout_secs` × 4) plus 2 s: to its last second nobody takes it over
+/// (no second mail while the first process may still deliver), a second
+/// later the next status read does. Read on the test clock while the first
+/// attempt still sits at the mail server.
+#[tokio::test]
+async fn a_delivery_is_taken_over_only_after_its_lease() {
+    let smtp = FaultySmtp::start().await;
+    smtp.set_always(
+        Stage::EndOfData,
+        Some(Fault::StallThenReply(Duration::from_secs(60), 451)),
+    );
+    let url = smtp.url();
+    let app = spawn_app_with(move |s| {
+        s.mail.smtp_url = Some(SmtpUrl::parse(&url).unwrap());
+        s.mail.timeout_secs = 10;
+        s.mail.delivery.retry_for_secs = 0;
+    })
+    .await;
+    let (status, created) = create(&app, "lease@example.com").await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["delivery"], "sending");
+    let id = created["challenge_id"].as_str().unwrap().to_string();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while smtp.connections() < 1 {
+        assert!(std::time::Instant::now() < deadline, "no first attempt");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    app.clock.advance(10 * 4 + 2);
+    assert_eq!(
+        taken_over(&app, &id).await,
+        0.0,
+        "taken over within the lease"
+    );
+    app.clock.advance(1);
+    assert_eq!(
+        taken_over(&app, &id).await,
+        1.0,
+        "not taken over after the lease"
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while smtp.connections() < 2 {
+        assert!(std::time::Instant::now() < deadline, "no second attempt");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
