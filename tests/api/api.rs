@@ -153,6 +153,15 @@ async fn resend_has_a_cooldown_a_maximum_and_keeps_attempts() {
     let response = app.api_resend(&id).await;
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     let second = app.smtp.wait_for(email, 2).await.code(6);
+    // The new code's mail says it is a new one.
+    let subjects: Vec<String> = app.smtp.to(email).iter().map(|m| m.subject()).collect();
+    assert_eq!(
+        subjects,
+        [
+            "Your sign-in code for test-app",
+            "Your new sign-in code for test-app"
+        ]
+    );
 
     // Attempts were not reset by the resend.
     let response = app.api_verify(&id, wrong).await;
