@@ -171,6 +171,26 @@ mod tests {
         assert_eq!(open::<Handoff>(&pepper(1), &raw, 1_001), None);
     }
 
+    /// A sealed cookie opens up to 4096 bytes long (a browser keeps at
+    /// least that per cookie), and not longer, though its MAC holds.
+    #[test]
+    fn a_cookie_opens_up_to_4096_bytes_and_no_longer() {
+        let of_length = |target: usize| {
+            (0..target).find_map(|n| {
+                let value = Handoff {
+                    assertion: "a".repeat(n),
+                    ..handoff()
+                };
+                let raw = seal(&pepper(1), &value);
+                (raw.len() == target).then_some((raw, value))
+            })
+        };
+        let (longest, value) = of_length(MAX_COOKIE_LEN).expect("a cookie of 4096 bytes");
+        assert_eq!(open::<Handoff>(&pepper(1), &longest, 0), Some(value));
+        let (over, _) = of_length(MAX_COOKIE_LEN + 2).expect("a cookie of 4098 bytes");
+        assert_eq!(open::<Handoff>(&pepper(1), &over, 0), None);
+    }
+
     #[test]
     fn tampered_foreign_or_misused_cookies_do_not_open() {
         let raw = seal(&pepper(1), &handoff());
