@@ -743,21 +743,8 @@ async fn back_after_the_step_shows_the_finished_page_never_a_form() {
     let started = app.authorize(&app.realm.sign(&claims), None).await;
     let cookie = challenge_cookie(&started).unwrap();
     let code = app.smtp.wait_for(email, 1).await.code(6);
-    let csrf = app.csrf_token(&cookie).await;
-    let posted = app
-        .post_form_as_is(
-            "/challenge/verify",
-            Some(&cookie),
-            &[("csrf_token", csrf.as_str()), ("code", code.as_str())],
-        )
-        .await;
-    let both = crate::support::cookie_pairs(&posted, &["otp_handoff", "otp_finished"]);
-    assert_eq!(both.len(), 2, "{both:?}");
-    let finished = both
-        .iter()
-        .find(|c| c.starts_with("otp_finished="))
-        .unwrap()
-        .clone();
+    let both = crate::support::finish_step(&app, &cookie, &code).await;
+    let finished = both[1].clone();
     let get_done = |cookies: String| {
         app.client
             .get(app.url("/challenge/done"))
@@ -833,16 +820,7 @@ async fn the_hand_off_and_the_finished_page_end_with_their_time() {
     let app = spawn_app().await;
     let email = "late@example.com";
     let (cookie, code) = app.start_browser_flow(email).await;
-    let csrf = app.csrf_token(&cookie).await;
-    let posted = app
-        .post_form_as_is(
-            "/challenge/verify",
-            Some(&cookie),
-            &[("csrf_token", csrf.as_str()), ("code", code.as_str())],
-        )
-        .await;
-    let both = crate::support::cookie_pairs(&posted, &["otp_handoff", "otp_finished"]);
-    assert_eq!(both.len(), 2, "{both:?}");
+    let both = crate::support::finish_step(&app, &cookie, &code).await;
     let get_done = || {
         app.client
             .get(app.url("/challenge/done"))

@@ -610,6 +610,19 @@ async fn without_replica_acks_a_failover_can_verify_a_code_twice() {
     assert_eq!(unreplicated_verify(0).await, [200, 200, 410]);
 }
 
+/// A Sentinel group, the sidecar on it (`acks` as in [`Harness::start`]),
+/// and one login through it that verified.
+async fn sentinel_sidecar(acks: Option<u32>) -> (SentinelGroup, Harness, Mutex<Ledger>) {
+    let group = tokio::task::spawn_blocking(SentinelGroup::start)
+        .await
+        .unwrap();
+    let h = Harness::start(&group.url(), acks).await;
+    let ledger = Mutex::new(Ledger::default());
+    h.login(&ledger).await;
+    assert_eq!(ledger.lock().unwrap().verified.len(), 1);
+    (group, h, ledger)
+}
+
 /// A planned switch-over (`SENTINEL FAILOVER`): Sentinel demotes the old
 /// master and closes its client connections. The sidecar's next command
 /// finds its connection closed and fails (whether it ran is unknown, so it
@@ -618,13 +631,7 @@ async fn without_replica_acks_a_failover_can_verify_a_code_twice() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_switchover_costs_at_most_one_failed_request() {
     let _one_at_a_time = ONE_AT_A_TIME.lock().await;
-    let group = tokio::task::spawn_blocking(SentinelGroup::start)
-        .await
-        .unwrap();
-    let h = Harness::start(&group.url(), None).await;
-    let ledger = Mutex::new(Ledger::default());
-    h.login(&ledger).await;
-    assert_eq!(ledger.lock().unwrap().verified.len(), 1);
+    let (group, h, ledger) = sentinel_sidecar(None).await;
     let started: String = group.sentinels[0]
         .query(redis::cmd("SENTINEL").arg("FAILOVER").arg(MASTER_NAME))
         .unwrap();
@@ -740,12 +747,7 @@ fn demote_by_hand(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_master_demoted_behind_the_sidecars_back_costs_no_request() {
     let _one_at_a_time = ONE_AT_A_TIME.lock().await;
-    let group = tokio::task::spawn_blocking(SentinelGroup::start)
-        .await
-        .unwrap();
-    let h = Harness::start(&group.url(), None).await;
-    let ledger = Mutex::new(Ledger::default());
-    h.login(&ledger).await;
+    let (group, h, ledger) = sentinel_sidecar(None).await;
     assert!(h.ready().await);
 
     // The first command after the demotion is a write.
@@ -787,15 +789,9 @@ async fn a_master_demoted_behind_the_sidecars_back_costs_no_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_master_is_left_for_the_one_the_sentinels_promote() {
     let _one_at_a_time = ONE_AT_A_TIME.lock().await;
-    let mut group = tokio::task::spawn_blocking(SentinelGroup::start)
-        .await
-        .unwrap();
     // The promoted replica has no replica of its own while the old master
     // hangs: no acknowledgement to wait for.
-    let h = Harness::start(&group.url(), Some(0)).await;
-    let ledger = Mutex::new(Ledger::default());
-    h.login(&ledger).await;
-    assert_eq!(ledger.lock().unwrap().verified.len(), 1);
+    let (mut group, h, ledger) = sentinel_sidecar(Some(0)).await;
 
     group.master.signal("STOP");
     let deadline = Instant::now() + PHASE;

@@ -216,21 +216,8 @@ async fn the_pages_after_the_step_keep_the_realms_branding() {
         .await;
     let cookie = challenge_cookie(&started).unwrap();
     let code = app.smtp.wait_for(email, 1).await.code(6);
-    let csrf = app.csrf_token(&cookie).await;
-    let posted = app
-        .post_form_as_is(
-            "/challenge/verify",
-            Some(&cookie),
-            &[("csrf_token", csrf.as_str()), ("code", code.as_str())],
-        )
-        .await;
-    let both = crate::support::cookie_pairs(&posted, &["otp_handoff", "otp_finished"]);
-    assert_eq!(both.len(), 2, "{both:?}");
-    let finished = both
-        .iter()
-        .find(|c| c.starts_with("otp_finished="))
-        .unwrap()
-        .clone();
+    let both = crate::support::finish_step(&app, &cookie, &code).await;
+    let finished = both[1].clone();
     for (what, cookies) in [("hand-off", both.join("; ")), ("finished", finished)] {
         let page = app
             .client

@@ -342,6 +342,26 @@ pub fn hand_back_location(response: &Response) -> Option<String> {
         .then(|| location.to_string())
 }
 
+/// The right `code` submitted through the form of challenge `cookie`: the
+/// two cookies that end the step, `[hand-off, finished mark]`, each as
+/// `name=value`.
+pub async fn finish_step(app: &TestApp, cookie: &str, code: &str) -> [String; 2] {
+    let csrf = app.csrf_token(cookie).await;
+    let posted = app
+        .post_form_as_is(
+            "/challenge/verify",
+            Some(cookie),
+            &[("csrf_token", csrf.as_str()), ("code", code)],
+        )
+        .await;
+    let handoff = cookie_pairs(&posted, &["otp_handoff"]);
+    let finished = cookie_pairs(&posted, &["otp_finished"]);
+    match (handoff.as_slice(), finished.as_slice()) {
+        ([h], [f]) => [h.clone(), f.clone()],
+        _ => panic!("the step did not end: {handoff:?} {finished:?}"),
+    }
+}
+
 /// `name=value` of each cookie named in `names` that the response sets.
 pub fn cookie_pairs(response: &Response, names: &[&str]) -> Vec<String> {
     response
