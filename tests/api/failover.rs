@@ -52,6 +52,17 @@ struct Ledger {
     pending: Vec<(String, String)>,
 }
 
+impl Ledger {
+    /// Every answer but 200 and 201, as `status error`.
+    fn failed(&self) -> Vec<String> {
+        self.answers
+            .iter()
+            .filter(|a| !matches!(a.status, 200 | 201))
+            .map(|a| format!("{} {}", a.status, a.error))
+            .collect()
+    }
+}
+
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -658,12 +669,7 @@ async fn a_switchover_costs_at_most_one_failed_request() {
         h.login(&ledger).await;
     }
     let ledger = ledger.into_inner().unwrap();
-    let failed: Vec<String> = ledger
-        .answers
-        .iter()
-        .filter(|a| !matches!(a.status, 200 | 201))
-        .map(|a| format!("{} {}", a.status, a.error))
-        .collect();
+    let failed = ledger.failed();
     assert!(
         failed.len() <= 1 && failed.iter().all(|f| f == "503 unavailable"),
         "{failed:?}"
@@ -772,12 +778,7 @@ async fn a_master_demoted_behind_the_sidecars_back_costs_no_request() {
 
     let ledger = ledger.into_inner().unwrap();
     assert_eq!(ledger.verified.len(), 3, "every login verified");
-    let failed: Vec<String> = ledger
-        .answers
-        .iter()
-        .filter(|a| !matches!(a.status, 200 | 201))
-        .map(|a| format!("{} {}", a.status, a.error))
-        .collect();
+    let failed = ledger.failed();
     assert!(failed.is_empty(), "{failed:?}");
 }
 
@@ -797,24 +798,14 @@ async fn a_hung_master_is_left_for_the_one_the_sentinels_promote() {
     let deadline = Instant::now() + PHASE;
     while ledger.lock().unwrap().verified.len() < 3 {
         if Instant::now() > deadline {
-            let ledger = ledger.lock().unwrap();
-            let seen: Vec<String> = ledger
-                .answers
-                .iter()
-                .map(|a| format!("{} {}", a.status, a.error))
-                .collect();
-            panic!("no login after the master hung: {seen:?}");
+            let failed = ledger.lock().unwrap().failed();
+            panic!("no login after the master hung; failed so far: {failed:?}");
         }
         h.login(&ledger).await;
     }
     assert_eq!(group.named_master_port(), Some(group.replica.port));
     let ledger = ledger.into_inner().unwrap();
-    let failed: Vec<String> = ledger
-        .answers
-        .iter()
-        .filter(|a| !matches!(a.status, 200 | 201))
-        .map(|a| format!("{} {}", a.status, a.error))
-        .collect();
+    let failed = ledger.failed();
     assert!(!failed.is_empty(), "no request reached the hung master");
     assert!(failed.iter().all(|f| f == "503 unavailable"), "{failed:?}");
     group.master.kill();
