@@ -347,11 +347,8 @@ impl Settings {
             // Walking an empty tree would only add noise ("realms missing").
             return Err(ConfigErrors(walk.errors));
         }
-        let settings = walk.settings(&root);
-        match settings {
-            Some(s) if walk.errors.is_empty() => Ok(s),
-            _ => Err(ConfigErrors(walk.errors)),
-        }
+        // `settings` gives `Some` exactly when nothing was reported.
+        walk.settings(&root).ok_or(ConfigErrors(walk.errors))
     }
 
     /// The `cargo run` default: loopback, in-memory store, outbox, ephemeral

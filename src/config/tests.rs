@@ -1146,3 +1146,20 @@ fn app_and_sender_names_are_taken_up_to_their_bounds_and_no_further() {
         assert_eq!(product(&from), default, "{from}");
     }
 }
+
+/// A file with nothing wrong and one unknown override in the environment:
+/// refused, naming the variable, not started without it.
+#[test]
+fn one_unknown_override_alone_refuses_the_configuration() {
+    let scratch = Scratch::new();
+    let errs = load_env(
+        &production(&scratch),
+        &[("OTP_SIDECAR__SERVER__BINDD", "0.0.0.0:9090")],
+    )
+    .unwrap_err();
+    assert_eq!(errs.len(), 1, "{errs}");
+    assert!(
+        errs.to_string().contains("OTP_SIDECAR__SERVER__BINDD"),
+        "{errs}"
+    );
+}
