@@ -1163,3 +1163,52 @@ fn one_unknown_override_alone_refuses_the_configuration() {
         "{errs}"
     );
 }
+
+/// `store.redis_plaintext`: a plain `redis://` URL to another host only when
+/// it is `true`, from the file (a TOML boolean) or the environment (`true` or
+/// `false` as text, nothing else).
+#[test]
+fn plaintext_redis_only_when_allowed_in_so_many_words() {
+    let scratch = Scratch::new();
+    let pepper = scratch.file("pepper", &"p".repeat(32));
+    let file = |extra: &str| {
+        format!(
+            "{LOCAL}\n[secrets]\npepper_file = {:?}\n\n[store]\nredis_url = \"redis://redis.internal:6379\"\n{extra}",
+            pepper.display().to_string()
+        )
+    };
+    let taken =
+        |toml: &str, env: &[(&str, &str)]| load_env(toml, env).map(|s| s.store.redis_url.is_some());
+    assert_eq!(taken(&file("redis_plaintext = true\n"), &[]), Ok(true));
+    for env in ["true", " true "] {
+        assert_eq!(
+            taken(&file(""), &[("OTP_SIDECAR__STORE__REDIS_PLAINTEXT", env)]),
+            Ok(true),
+            "{env:?}"
+        );
+    }
+    // Not allowed: the URL is refused.
+    for (toml, env) in [
+        (file(""), None),
+        (file("redis_plaintext = false\n"), None),
+        (file(""), Some("false")),
+    ] {
+        let env: Vec<(&str, &str)> = env
+            .map(|v| ("OTP_SIDECAR__STORE__REDIS_PLAINTEXT", v))
+            .into_iter()
+            .collect();
+        let errs = load_env(&toml, &env).unwrap_err();
+        error_for(&errs, "store.redis_url");
+        assert_eq!(errs.len(), 1, "{errs}");
+    }
+    // Neither a boolean nor, from the environment, its text: refused as such.
+    let errs = load_env(&file(""), &[("OTP_SIDECAR__STORE__REDIS_PLAINTEXT", "yes")]).unwrap_err();
+    assert!(
+        error_for(&errs, "store.redis_plaintext")
+            .to_string()
+            .contains("true or false"),
+        "{errs}"
+    );
+    let errs = load_env(&file("redis_plaintext = \"true\"\n"), &[]).unwrap_err();
+    error_for(&errs, "store.redis_plaintext");
+}
