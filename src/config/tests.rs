@@ -1212,3 +1212,41 @@ fn plaintext_redis_only_when_allowed_in_so_many_words() {
     let errs = load_env(&file("redis_plaintext = \"true\"\n"), &[]).unwrap_err();
     error_for(&errs, "store.redis_plaintext");
 }
+
+/// A realm's `jwks_uri` is an http(s) URL with a host and no user-info:
+/// each part refused alone.
+#[test]
+fn a_jwks_uri_is_an_http_url_with_a_host_and_no_user_info() {
+    let with = |jwks: &str| {
+        format!(
+            "[[realms]]\nissuer = \"http://localhost:8081/realms/acme\"\njwks_uri = {}\n",
+            toml::Value::String(jwks.to_string())
+        )
+    };
+    let s = load(&with("https://keys.example.com/certs")).unwrap();
+    assert_eq!(
+        s.realms[0].jwks_uri.as_str(),
+        "https://keys.example.com/certs"
+    );
+    for (jwks, what) in [
+        ("ftp://keys.example.com/certs", "ftp"),
+        ("https://user@keys.example.com/certs", "user-info"),
+        ("https://:secret@keys.example.com/certs", "user-info"),
+        ("https://user:secret@keys.example.com/certs", "user-info"),
+    ] {
+        let errs = errors(&with(jwks));
+        let e = error_for(&errs, "realms[0].jwks_uri");
+        assert!(e.to_string().contains(what), "{jwks}: {e}");
+        assert!(!e.to_string().contains("secret"), "{jwks}: {e}");
+    }
+}
+
+/// An unknown key is named as TOML would quote it: a control character in
+/// its name is written as an escape, never sent raw to a terminal or a log.
+#[test]
+fn an_unknown_keys_name_is_quoted_with_its_control_characters_escaped() {
+    let errs = errors(&format!("{LOCAL}\n[server]\n\"bi\\u0007nd\" = 1\n"));
+    let keys: Vec<&str> = errs.iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(keys, ["server.\"bi\\u0007nd\""], "{errs}");
+    assert!(!errs.to_string().contains('\u{7}'), "{errs}");
+}
