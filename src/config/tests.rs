@@ -1250,3 +1250,55 @@ fn an_unknown_keys_name_is_quoted_with_its_control_characters_escaped() {
     assert_eq!(keys, ["server.\"bi\\u0007nd\""], "{errs}");
     assert!(!errs.to_string().contains('\u{7}'), "{errs}");
 }
+
+/// A policy bound may be a single value: `min` equal to `max`, and a
+/// `default` equal to either end.
+#[test]
+fn a_policy_bound_may_be_one_value_and_its_default_either_end() {
+    let s = load(&format!(
+        r#"{LOCAL}
+[otp]
+ttl = {{ min = 120, max = 120 }}
+max_attempts = {{ default = 5, min = 3, max = 5 }}
+max_resends = {{ default = 1, min = 1, max = 2 }}
+"#
+    ))
+    .unwrap();
+    let o = &s.otp;
+    assert_eq!(
+        (o.ttl_secs.default, o.ttl_secs.min, o.ttl_secs.max),
+        (120, 120, 120)
+    );
+    assert_eq!(
+        (
+            o.max_attempts.default,
+            o.max_attempts.min,
+            o.max_attempts.max
+        ),
+        (5, 3, 5)
+    );
+    assert_eq!(
+        (o.max_resends.default, o.max_resends.min, o.max_resends.max),
+        (1, 1, 2)
+    );
+}
+
+/// `signing.previous_key_files`: a blank entry is no path; and a file that
+/// is also `signing.key_file` has its problem reported under that key.
+#[test]
+fn previous_key_files_are_paths_and_the_current_key_is_named_as_such() {
+    let errs = errors(&format!(
+        "{LOCAL}\n[signing]\nkey_file = \"{}\"\nprevious_key_files = [\"  \"]\n",
+        key("sidecar-es256.pem")
+    ));
+    let e = error_for(&errs, "signing.previous_key_files[0]");
+    assert!(e.message.contains("a file path"), "{e}");
+
+    let missing = "/nonexistent/current.pem";
+    let errs = errors(&format!(
+        "{LOCAL}\n[signing]\nkey_file = \"{missing}\"\nprevious_key_files = [\"{missing}\"]\n"
+    ));
+    let keys: Vec<&str> = errs.iter().map(|e| e.key.as_str()).collect();
+    assert!(keys.contains(&"signing.key_file"), "{errs}");
+    assert!(!keys.contains(&"signing.previous_key_files[0]"), "{errs}");
+}
