@@ -746,7 +746,7 @@ impl Walk {
             // `https:logo.svg` into a host, where a browser on an https page
             // reads a relative path.
             let is_https = logo.starts_with("https://")
-                && Url::parse(logo).is_ok_and(|u| u.host_str().is_some_and(|h| !h.is_empty()));
+                && Url::parse(logo).is_ok_and(|u| u.host_str().is_some());
             if (is_path || is_https)
                 && !logo
                     .chars()

@@ -1044,13 +1044,15 @@ fn odd_keys_are_named_quoted() {
     assert!(e.message.contains("display name"), "{e}");
 }
 
+/// `value` as a TOML string, quoted and escaped.
+fn toml_string(value: &str) -> String {
+    toml::Value::String(value.to_string()).to_string()
+}
+
 /// One `[branding]` value, written as TOML: `Ok` when taken, else the
 /// problem reported for exactly that key.
 fn branding_value(key: &str, value: &str) -> Result<Settings, String> {
-    let toml = format!(
-        "{LOCAL}\n[branding]\n{key} = {}\n",
-        toml::Value::String(value.to_string())
-    );
+    let toml = format!("{LOCAL}\n[branding]\n{key} = {}\n", toml_string(value));
     load(&toml).map_err(|errs| {
         let path = format!("branding.{key}");
         assert_eq!(errs.len(), 1, "{key} = {value:?}: {errs}");
@@ -1107,28 +1109,16 @@ fn branding_values_are_taken_up_to_their_bounds_and_no_further() {
 /// characters.
 #[test]
 fn app_and_sender_names_are_taken_up_to_their_bounds_and_no_further() {
+    let app = |name: &str| format!("{LOCAL}\n[apps]\nweb = {}\n", toml_string(name));
     for name in ["A", &"é".repeat(100)] {
-        let toml = format!(
-            "{LOCAL}\n[apps]\nweb = {}\n",
-            toml::Value::String(name.to_string())
-        );
-        let s = load(&toml).unwrap();
-        assert_eq!(s.apps["web"], name);
+        assert_eq!(load(&app(name)).unwrap().apps["web"], name);
     }
     for name in ["", "   ", &"é".repeat(101), "Pay\u{7}roll"] {
-        let toml = format!(
-            "{LOCAL}\n[apps]\nweb = {}\n",
-            toml::Value::String(name.to_string())
-        );
-        let errs = errors(&toml);
-        error_for(&errs, "apps.web");
+        error_for(&errors(&app(name)), "apps.web");
     }
     // Without a product name of its own, the product is the sender's name.
     let product = |from: &str| {
-        let toml = format!(
-            "{LOCAL}\n[mail]\nfrom = {}\n",
-            toml::Value::String(from.to_string())
-        );
+        let toml = format!("{LOCAL}\n[mail]\nfrom = {}\n", toml_string(from));
         load(&toml).unwrap().branding.product_name
     };
     let default = load(LOCAL).unwrap().branding.product_name;
@@ -1173,8 +1163,8 @@ fn plaintext_redis_only_when_allowed_in_so_many_words() {
     let pepper = scratch.file("pepper", &"p".repeat(32));
     let file = |extra: &str| {
         format!(
-            "{LOCAL}\n[secrets]\npepper_file = {:?}\n\n[store]\nredis_url = \"redis://redis.internal:6379\"\n{extra}",
-            pepper.display().to_string()
+            "{LOCAL}\n[secrets]\npepper_file = {}\n\n[store]\nredis_url = \"redis://redis.internal:6379\"\n{extra}",
+            toml_string(&pepper.display().to_string())
         )
     };
     let taken =
@@ -1220,7 +1210,7 @@ fn a_jwks_uri_is_an_http_url_with_a_host_and_no_user_info() {
     let with = |jwks: &str| {
         format!(
             "[[realms]]\nissuer = \"http://localhost:8081/realms/acme\"\njwks_uri = {}\n",
-            toml::Value::String(jwks.to_string())
+            toml_string(jwks)
         )
     };
     let s = load(&with("https://keys.example.com/certs")).unwrap();

@@ -210,12 +210,7 @@ async fn the_mail_speaks_the_language_of_the_request() {
 #[tokio::test]
 async fn the_pages_after_the_step_keep_the_realms_branding() {
     let app = spawn_branded_app().await;
-    let email = "after@example.com";
-    let started = app
-        .authorize(&app.realm.sign(&app.realm.claims(email, app.now())), None)
-        .await;
-    let cookie = challenge_cookie(&started).unwrap();
-    let code = app.smtp.wait_for(email, 1).await.code(6);
+    let (cookie, code) = app.start_browser_flow("after@example.com").await;
     let both = crate::support::finish_step(&app, &cookie, &code).await;
     let finished = both[1].clone();
     for (what, cookies) in [("hand-off", both.join("; ")), ("finished", finished)] {

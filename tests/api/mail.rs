@@ -456,6 +456,19 @@ async fn addresses_the_mailer_cannot_take_are_refused_before_anything_is_stored(
     assert!(smtp.transactions().is_empty());
 }
 
+/// Waits (at most 5 s) until the mail server has had `n` connections.
+async fn wait_for_connections(smtp: &FaultySmtp, n: u64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while smtp.connections() < n {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} of {n} connections to the mail server",
+            smtp.connections()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Reads challenge `id` (still `sending`) over the API, as a polling client
 /// does; the deliveries taken over so far.
 async fn taken_over(app: &TestApp, id: &str) -> f64 {
@@ -489,11 +502,7 @@ async fn a_delivery_is_taken_over_only_after_its_lease() {
     assert_eq!(status, StatusCode::CREATED, "{created}");
     assert_eq!(created["delivery"], "sending");
     let id = created["challenge_id"].as_str().unwrap().to_string();
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while smtp.connections() < 1 {
-        assert!(std::time::Instant::now() < deadline, "no first attempt");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_connections(&smtp, 1).await;
 
     app.clock.advance(10 * 4 + 2);
     assert_eq!(
@@ -507,9 +516,5 @@ async fn a_delivery_is_taken_over_only_after_its_lease() {
         1.0,
         "not taken over after the lease"
     );
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while smtp.connections() < 2 {
-        assert!(std::time::Instant::now() < deadline, "no second attempt");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_connections(&smtp, 2).await;
 }

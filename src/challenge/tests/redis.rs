@@ -836,14 +836,15 @@ mod redis_cluster {
         .await;
     }
 
-    /// `CLUSTER args` on one node, its answer as text.
-    async fn cluster_command(node: &RedisServer, args: &[&str]) -> ::redis::RedisResult<String> {
+    /// `command args` on one node, its answer as text.
+    async fn node_command(
+        node: &RedisServer,
+        command: &str,
+        args: &[&str],
+    ) -> ::redis::RedisResult<String> {
         let client = ::redis::Client::open(node.url())?;
         let mut conn = client.get_multiplexed_async_connection().await?;
-        ::redis::cmd("CLUSTER")
-            .arg(args)
-            .query_async(&mut conn)
-            .await
+        ::redis::cmd(command).arg(args).query_async(&mut conn).await
     }
 
     /// Waits until every node's `CLUSTER INFO` has the line `want`; on a
@@ -853,12 +854,14 @@ mod redis_cluster {
         loop {
             let mut missing = Vec::new();
             for node in &cluster.nodes {
-                let info = cluster_command(node, &["INFO"]).await.unwrap_or_default();
+                let info = node_command(node, "CLUSTER", &["INFO"])
+                    .await
+                    .unwrap_or_default();
                 if !info.lines().any(|l| l.trim() == want) {
                     missing.push(node.port());
                     if let Some(step) = step {
                         // Refused where the slot is already gone: asked again.
-                        let _ = cluster_command(node, step).await;
+                        let _ = node_command(node, "CLUSTER", step).await;
                     }
                 }
             }
@@ -895,13 +898,8 @@ mod redis_cluster {
             );
 
             for node in &cluster.nodes {
-                let client = ::redis::Client::open(node.url()).unwrap();
-                let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-                let _: () = ::redis::cmd("CONFIG")
-                    .arg(&["SET", "cluster-require-full-coverage", "no"])
-                    .query_async(&mut conn)
-                    .await
-                    .unwrap();
+                let set = ["SET", "cluster-require-full-coverage", "no"];
+                node_command(node, "CONFIG", &set).await.unwrap();
             }
             until_every_node(&cluster, "cluster_state:ok", None).await;
             let err = store.ping().await.unwrap_err();
@@ -911,7 +909,7 @@ mod redis_cluster {
                 "{err:?}"
             );
 
-            cluster_command(&cluster.nodes[0], &["ADDSLOTS", "0"])
+            node_command(&cluster.nodes[0], "CLUSTER", &["ADDSLOTS", "0"])
                 .await
                 .unwrap();
             until_every_node(&cluster, "cluster_slots_ok:16384", None).await;
