@@ -4,7 +4,7 @@
 #               fails on any advisory (vulnerability, unsound, unmaintained) that is not
 #               listed, with its reason, in supply-chain/advisory-ignore.toml
 #   licenses, sources, bans
-#               cargo-deny with deny.toml (offline)
+#               cargo-deny with deny.toml (offline, after `cargo fetch --locked`)
 #   java        the Keycloak authenticator jar ships no dependency: Maven's runtime
 #               classpath of keycloak-flow is empty (everything is `provided` by Keycloak)
 # Installs its pinned tools from crates.io (`cargo install --locked`) when missing. Without
@@ -96,17 +96,22 @@ PY
 fi
 
 # ---- licenses, sources, bans
-if ensure_tool cargo-deny "$CARGO_DENY_VERSION"; then
+if ! ensure_tool cargo-deny "$CARGO_DENY_VERSION"; then
+	result fail "licenses, sources, bans: could not install cargo-deny $CARGO_DENY_VERSION"
+# cargo-deny reads every crate of Cargo.lock, those of other platforms too, which no build
+# here downloads; fetch them all first so that its offline run finds them.
+elif ! cargo fetch --locked >"$OUT/fetch.log" 2>&1; then
+	tail -20 "$OUT/fetch.log"
+	result fail "licenses, sources, bans: cargo fetch --locked could not download the crates of Cargo.lock (see $OUT/fetch.log)"
+else
 	for check in licenses sources bans; do
 		if cargo deny --offline --locked check --hide-inclusion-graph "$check" >"$OUT/deny-$check.log" 2>&1; then
 			result pass "$check (cargo-deny $CARGO_DENY_VERSION, deny.toml)"
 		else
-			grep -E '^(error|warning)|├|└|= ' "$OUT/deny-$check.log" | head -40
+			grep -E '^(error|warning)|\[ERROR\]|├|└|= ' "$OUT/deny-$check.log" | head -40
 			result fail "$check: see $OUT/deny-$check.log"
 		fi
 	done
-else
-	result fail "licenses, sources, bans: could not install cargo-deny $CARGO_DENY_VERSION"
 fi
 
 # ---- the Keycloak jar's runtime dependencies: none
