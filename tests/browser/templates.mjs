@@ -27,7 +27,14 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const bin = process.env.OTP_SIDECAR_BIN || join(root, "target/debug/otp-sidecar");
 const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
 const shots = join(root, "target/screenshots/templates");
-const TOTAL_TIMEOUT_MS = 10 * 60 * 1000;
+// Every step below has a bound of its own; these two bound the whole pass: it
+// gives up when nothing has moved on for STALL_MS, and after TOTAL_TIMEOUT_MS
+// in any case (the pass takes about 7 minutes on two cores).
+const STALL_MS = 2 * 60 * 1000;
+const TOTAL_TIMEOUT_MS = 30 * 60 * 1000;
+// Views checked at once: axe-core is most of a view's time and runs in the
+// page's renderer, one per core.
+const PARALLEL = Number(process.env.TEMPLATES_PARALLEL || 2);
 // TEMPLATES_ONLY=code-sent,mail-code limits the pass to those samples.
 const only = process.env.TEMPLATES_ONLY ? process.env.TEMPLATES_ONLY.split(",") : null;
 // The narrowest phone the pages must fit without sideways scrolling.
@@ -40,10 +47,18 @@ const fail = (what) => {
   console.error(`FAIL ${what}`);
 };
 
-const killer = setTimeout(() => {
-  console.error(`FAIL: gave up after ${TOTAL_TIMEOUT_MS / 1000} s`);
+const giveUp = (why) => {
+  console.error(`FAIL: gave up ${why}`);
   process.exit(1);
-}, TOTAL_TIMEOUT_MS);
+};
+const killer = setTimeout(() => giveUp(`after ${TOTAL_TIMEOUT_MS / 1000} s`), TOTAL_TIMEOUT_MS);
+let stall = null;
+/** A step is done: the stall bound starts again from here. */
+function progress(what) {
+  clearTimeout(stall);
+  stall = setTimeout(() => giveUp(`${STALL_MS / 1000} s after ${what}, the last step done`), STALL_MS);
+}
+progress("the start");
 
 /** Start the preview on a free port; resolve with its base URL. */
 function startPreview() {
@@ -146,64 +161,77 @@ async function main() {
   try {
     const index = await (await fetch(`${base}/__index.json`)).json();
     if (!index.locales) throw new Error(`templates have problems:\n${index.problems.join("\n")}`);
-    const schemes = ["light", "dark"];
-    let views = 0;
-    for (const scheme of schemes) {
-      // Light in every locale; dark in English (the colours do not depend on the language).
-      const locales = scheme === "light" ? index.locales : ["en"];
-      const viewport = { width: NARROW, height: 900 };
+    const viewport = { width: NARROW, height: 900 };
+    const contexts = [];
+    const jobs = [];
+    // Light in every locale; dark in English (the colours do not depend on the language).
+    for (const scheme of ["light", "dark"]) {
       const withJs = await browser.newContext({ colorScheme: scheme, viewport });
       // How a no-script browser sees the redirect page (axe needs script, so
       // this one is only photographed).
       const noJs = await browser.newContext({ colorScheme: scheme, viewport, javaScriptEnabled: false });
-      for (const locale of locales) {
+      contexts.push(withJs, noJs);
+      for (const locale of scheme === "light" ? index.locales : ["en"]) {
         for (const sample of index.samples) {
-          if (only && !only.includes(sample.id)) continue;
-          const label = `${locale}/${sample.id}${scheme === "dark" ? " (dark)" : ""}`;
-          const path = `/view/${locale}/${sample.id}.html`;
-          const suffix = scheme === "dark" ? "-dark" : "";
-          // The redirect page would leave at once: look at it with its script stubbed.
-          const redirect = sample.id === "redirect";
-          if (redirect) {
-            const still = await open(noJs, base, path);
-            await still.page.screenshot({ path: join(shots, `${locale}-${sample.id}-noscript${suffix}.png`), fullPage: true });
-            await still.page.close();
-          }
-          const { page, problems, response } = await open(withJs, base, path, { stubScript: redirect });
-          if (!response || response.status() !== 200) fail(`${label}: HTTP ${response && response.status()}`);
-          for (const p of problems) fail(`${label}: ${p}`);
-          const lang = await page.getAttribute("html", "lang");
-          if (lang !== locale) fail(`${label}: <html lang="${lang}">, expected "${locale}"`);
-          debug(label, "loaded");
-          const file = join(shots, `${locale}-${sample.id}${suffix}.png`);
-          await page.screenshot({ path: file, fullPage: true });
-          debug(label, "shot");
-          await noSidewaysScroll(page, label);
-          await axe(page, label);
-          debug(label, "axe done");
-          if (sample.id === "code-expired") {
-            // The expired state: no live code field, a new code offered.
-            if (await page.$("#code")) fail(`${label}: a code field on the expired page`);
-            if (!(await page.$("button[data-resend-at]"))) fail(`${label}: no "send a new code" on the expired page`);
-          }
-          if (sample.id.startsWith("finished-") && (await page.$("form, #code"))) {
-            fail(`${label}: a form on the finished page`);
-          }
-          await page.close();
-          views += 1;
+          if (!only || only.includes(sample.id)) jobs.push({ scheme, withJs, noJs, locale, sample });
         }
       }
-      await withJs.close();
-      await noJs.close();
     }
+    let views = 0;
+    const worker = async () => {
+      for (let job = jobs.shift(); job; job = jobs.shift()) {
+        await checkView(base, job);
+        views += 1;
+        progress(`${job.locale}/${job.sample.id} (${job.scheme})`);
+      }
+    };
+    await Promise.all(Array.from({ length: PARALLEL }, worker));
+    for (const context of contexts) await context.close();
     console.log(`${views} views checked; screenshots in ${shots}`);
     await behaviour(browser, base);
+    progress("the page scripts' behaviour");
     await demo(browser);
+    progress("the embedded default");
     await states(browser);
   } finally {
     await browser.close();
     child.kill("SIGTERM");
   }
+}
+
+/** One sample in one locale and colour scheme: photographed, axe, its own rules. */
+async function checkView(base, { scheme, withJs, noJs, locale, sample }) {
+  const label = `${locale}/${sample.id}${scheme === "dark" ? " (dark)" : ""}`;
+  const path = `/view/${locale}/${sample.id}.html`;
+  const suffix = scheme === "dark" ? "-dark" : "";
+  // The redirect page would leave at once: look at it with its script stubbed.
+  const redirect = sample.id === "redirect";
+  if (redirect) {
+    const still = await open(noJs, base, path);
+    await still.page.screenshot({ path: join(shots, `${locale}-${sample.id}-noscript${suffix}.png`), fullPage: true });
+    await still.page.close();
+  }
+  const { page, problems, response } = await open(withJs, base, path, { stubScript: redirect });
+  if (!response || response.status() !== 200) fail(`${label}: HTTP ${response && response.status()}`);
+  for (const p of problems) fail(`${label}: ${p}`);
+  const lang = await page.getAttribute("html", "lang");
+  if (lang !== locale) fail(`${label}: <html lang="${lang}">, expected "${locale}"`);
+  debug(label, "loaded");
+  const file = join(shots, `${locale}-${sample.id}${suffix}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  debug(label, "shot");
+  await noSidewaysScroll(page, label);
+  await axe(page, label);
+  debug(label, "axe done");
+  if (sample.id === "code-expired") {
+    // The expired state: no live code field, a new code offered.
+    if (await page.$("#code")) fail(`${label}: a code field on the expired page`);
+    if (!(await page.$("button[data-resend-at]"))) fail(`${label}: no "send a new code" on the expired page`);
+  }
+  if (sample.id.startsWith("finished-") && (await page.$("form, #code"))) {
+    fail(`${label}: a form on the finished page`);
+  }
+  await page.close();
 }
 
 /** What the small page script must do, seen from the browser. */
@@ -451,6 +479,7 @@ main()
   .catch((e) => fail(`run: ${e.stack || e}`))
   .finally(() => {
     clearTimeout(killer);
+    clearTimeout(stall);
     if (failures.length) {
       console.error(`${failures.length} failure(s)`);
       process.exit(1);
