@@ -35,6 +35,10 @@ const TOTAL_TIMEOUT_MS = 30 * 60 * 1000;
 // Views checked at once: axe-core is most of a view's time and runs in the
 // page's renderer, one per core.
 const PARALLEL = Number(process.env.TEMPLATES_PARALLEL || 2);
+if (!Number.isInteger(PARALLEL) || PARALLEL < 1) {
+  console.error(`TEMPLATES_PARALLEL: expected a whole number of views at once, 1 or more; got "${process.env.TEMPLATES_PARALLEL}"`);
+  process.exit(2);
+}
 // TEMPLATES_ONLY=code-sent,mail-code limits the pass to those samples.
 const only = process.env.TEMPLATES_ONLY ? process.env.TEMPLATES_ONLY.split(",") : null;
 // The narrowest phone the pages must fit without sideways scrolling.
